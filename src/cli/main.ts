@@ -1,0 +1,31 @@
+import { Command, CommanderError } from 'commander';
+import { AdpipeError } from '../errors.js';
+import { logger } from '../logger.js';
+import { commandModules } from './commands/index.js';
+
+/** Exit codes: 0 ok, 1 unexpected failure, 2 usage or adpipe error, 3 some input set aside. */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('adpipe')
+    .description('Ad-event pipeline: collect, validate, land in a Parquet lake, roll up into exact reports.')
+    .option('-c, --config <file>', 'config file (default ./adpipe.yaml or $ADPIPE_CONFIG)')
+    .option('-d, --data-dir <dir>', 'data directory (default ./adpipe-data or $ADPIPE_DATA_DIR)')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const load of commandModules) (await load()).register(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = exitCodeFor(err);
+  }
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  if (err instanceof AdpipeError) {
+    console.error(`adpipe: ${err.code}: ${err.message}`);
+    return 2;
+  }
+  logger.error({ err }, 'unexpected failure');
+  console.error(`adpipe: ${(err as Error)?.message ?? String(err)}`);
+  return 1;
+}

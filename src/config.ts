@@ -1,0 +1,132 @@
+// adpipe.yaml: optional, validated strictly (unknown keys are errors), every field defaulted.
+// Values of the form `${ENV_NAME}` are read from the environment, so secrets stay out of the file.
+
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { AdpipeError } from './errors.js';
+
+const ianaZone = z.string().refine(isTimeZone, { message: 'not an IANA time zone' });
+
+export const sinkSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    type: z.enum(['mysql', 'postgres', 'clickhouse']),
+    url: z.string().min(1),
+    reports: z.array(z.string()).optional(),
+    tz: ianaZone.optional(),
+    table_prefix: z.string().default(''),
+    tables: z.record(z.string(), z.string()).default({}),
+    columns: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+    batch_rows: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+export const serverSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    write_keys: z.array(z.string().min(8)).default([]),
+    read_keys: z.array(z.string().min(8)).default([]),
+    secret: z.string().min(16).optional(),
+    pixels_without_key: z.boolean().default(true),
+    body_limit: z
+      .number()
+      .int()
+      .positive()
+      .default(5 * 1024 * 1024),
+    max_batch_events: z.number().int().positive().default(10_000),
+    rate_limit_per_key: z.number().int().positive().default(1_000_000),
+    spool_high_water: z.number().int().positive().default(2_000_000),
+    drain_interval_ms: z.number().int().positive().default(2000),
+    drain_events: z.number().int().positive().default(200_000),
+    segment_events: z.record(z.string(), z.string()).default({}),
+    query_sql: z.boolean().default(false),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    data_dir: z.string().optional(),
+    tz: ianaZone.default('UTC'),
+    metadata: z.string().optional(),
+    ingest: z
+      .object({
+        batch_files: z.number().int().positive().default(10),
+      })
+      .strict()
+      .default({ batch_files: 10 }),
+    notify: z
+      .object({
+        webhook: z.string().url(),
+        on: z.array(z.enum(['success', 'failure'])).default(['success', 'failure']),
+      })
+      .strict()
+      .optional(),
+    sinks: z.array(sinkSchema).default([]),
+    server: serverSchema.default(() => serverSchema.parse({})),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type SinkConfig = z.infer<typeof sinkSchema>;
+
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function expandEnv(value: unknown): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
+      const v = process.env[name];
+      if (v === undefined)
+        throw new AdpipeError('ADP_ERR_CONFIG', [`environment variable ${name} is not set`]);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map(expandEnv);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnv(v)]));
+  }
+  return value;
+}
+
+/** Parses and validates a config object; errors name the offending path. */
+export function parseConfig(raw: unknown): Config {
+  const result = configSchema.safeParse(expandEnv(raw ?? {}));
+  if (!result.success) {
+    const msg = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new AdpipeError('ADP_ERR_CONFIG', [msg]);
+  }
+  return result.data;
+}
+
+/** Loads `--config FILE`, else $ADPIPE_CONFIG, else ./adpipe.yaml when present, else defaults. */
+export function loadConfig(file?: string): Config {
+  const candidate =
+    file ?? process.env.ADPIPE_CONFIG ?? (existsSync('adpipe.yaml') ? 'adpipe.yaml' : undefined);
+  if (!candidate) return parseConfig({});
+  let text: string;
+  try {
+    text = readFileSync(candidate, 'utf8');
+  } catch (err) {
+    throw new AdpipeError('ADP_ERR_CONFIG', [`cannot read ${candidate}: ${(err as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new AdpipeError('ADP_ERR_CONFIG', [`${candidate} is not valid YAML: ${(err as Error).message}`]);
+  }
+  return parseConfig(raw);
+}
+
+export function resolveDataDir(flag: string | undefined, config: Config): string {
+  return path.resolve(flag ?? process.env.ADPIPE_DATA_DIR ?? config.data_dir ?? 'adpipe-data');
+}

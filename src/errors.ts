@@ -1,0 +1,51 @@
+// Every error adpipe reports on purpose, with a stable code, an HTTP status and a message template.
+// The CLI prints `code: message` and exits non-zero; the API answers `{ error: { code, message } }`.
+// Codes are never reused; docs/errors.md lists them.
+
+export const ERRORS = {
+  ADP_ERR_CONFIG: { status: 500, message: 'invalid configuration: %s' },
+  ADP_ERR_USAGE: { status: 400, message: '%s' },
+  ADP_ERR_LOCKED: { status: 409, message: 'another adpipe run holds the lock on %s (pid %s)' },
+  ADP_ERR_FILE_CHANGED: {
+    status: 409,
+    message: 'file %s was already ingested with different content; pass --reprocess to ingest it again',
+  },
+  ADP_ERR_INPUT: { status: 400, message: 'cannot read input %s: %s' },
+  ADP_ERR_UNKNOWN_REPORT: { status: 404, message: 'unknown report %s' },
+  ADP_ERR_BAD_PARAM: { status: 400, message: 'invalid parameter %s: %s' },
+  ADP_ERR_QUERY: { status: 400, message: 'query failed: %s' },
+  ADP_ERR_READ_ONLY: { status: 403, message: 'only read-only statements are allowed' },
+  ADP_ERR_SINK: { status: 502, message: 'sink %s failed: %s' },
+  ADP_ERR_UNAUTHORIZED: { status: 401, message: 'missing or invalid key' },
+  ADP_ERR_FORBIDDEN: { status: 403, message: 'this key may not %s' },
+  ADP_ERR_TOO_LARGE: { status: 413, message: 'body larger than %s bytes' },
+  ADP_ERR_RATE_LIMITED: { status: 429, message: 'rate limit exceeded, retry after %s s' },
+  ADP_ERR_OVERLOADED: { status: 503, message: 'spool behind high-water mark, retry after %s s' },
+  ADP_ERR_INTERNAL: { status: 500, message: 'internal error: %s' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AdpipeError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, args: ReadonlyArray<string | number> = [], options?: { cause?: unknown }) {
+    let i = 0;
+    super(
+      ERRORS[code].message.replace(/%s/g, () => String(args[i++] ?? '')),
+      options,
+    );
+    this.name = 'AdpipeError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export function usage(message: string): AdpipeError {
+  return new AdpipeError('ADP_ERR_USAGE', [message]);
+}

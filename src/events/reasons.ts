@@ -1,0 +1,46 @@
+// Why a record was rejected: stable codes `field.rule`, shared by the SQL and the JS validator and
+// written to the dead-letter store. Codes are never reused; docs/events.md lists them.
+
+export const REJECT_REASONS = {
+  'record.invalid_json': 'the line is not valid JSON',
+  'record.not_object': 'the record is not a JSON object',
+  'event_id.missing': 'event_id is required',
+  'event_id.type': 'event_id must be a string or an integer',
+  'event_id.length': 'event_id must be 1-128 characters',
+  'type.missing': 'type (or event_type) is required',
+  'type.invalid': 'type must be one of request, response, passback, impression, click, conversion, custom',
+  'name.missing': 'a custom event requires name',
+  'name.invalid': 'name must be a string of 1-128 characters',
+  'ts.missing': 'ts (or timestamp) is required',
+  'ts.no_offset': 'ts is a local time without Z or an offset, which is ambiguous',
+  'ts.invalid': 'ts must be ISO-8601 with Z or an offset, or a Unix epoch number',
+  'id.invalid': 'an id field must be a string or an integer of 1-128 characters',
+  'device.invalid': 'device must be PC or MOBILE',
+  'app_type.invalid': 'app_type must be WEB, IOS or AOS',
+  'text.invalid': 'a text field must be a string of at most 2048 characters',
+  'money.invalid': 'a money field must be a decimal number or decimal string',
+  'money.negative': 'a money field must be >= 0',
+  'money.scale': 'a money field may have at most 6 fractional digits',
+  'money.range': 'a money field must be below 1e12',
+} as const;
+
+export type RejectCode = keyof typeof REJECT_REASONS;
+
+/** A rejection as written to the dead-letter store: the rule code, the field it concerns, and words. */
+export interface Rejection {
+  code: RejectCode;
+  field: string;
+  message: string;
+}
+
+export function rejection(code: RejectCode, field: string): Rejection {
+  return { code, field, message: `${field}: ${REJECT_REASONS[code]}` };
+}
+
+/** Renders `code@field` (the SQL validator's compact form) back into a Rejection. */
+export function parseRejection(compact: string): Rejection {
+  const at = compact.indexOf('@');
+  const code = (at < 0 ? compact : compact.slice(0, at)) as RejectCode;
+  const field = at < 0 ? code.split('.')[0]! : compact.slice(at + 1);
+  return rejection(code, field);
+}
