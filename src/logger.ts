@@ -4,7 +4,7 @@ import { pino } from 'pino';
 // Logs go to stderr so stdout stays clean for reports and summaries.
 export const logger = pino(
   {
-    level: process.env.ADPIPE_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
+    level: process.env.ADPIPE_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'warn'),
     base: { app: 'adpipe' },
   },
   pino.destination(2),

@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
 
 /** Each command lives in its own module and registers itself; the order here is the order in --help. */
-export const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [];
+export const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
+  () => import('./ingest.js'),
+  () => import('./report.js'),
+];

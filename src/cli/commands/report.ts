@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { usage } from '../../errors.js';
+import { formatReport, type OutputFormat } from '../../reports/format.js';
+import { REPORTS } from '../../reports/model.js';
+import { GRAINS, type Grain, runReport } from '../../reports/query.js';
+import { Warehouse } from '../../warehouse/warehouse.js';
+import { contextOf } from '../context.js';
+
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function parseFilters(values: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const v of values) {
+    const at = v.indexOf(':');
+    if (at < 1) throw usage(`--filter expects dim:value1|value2, got ${v}`);
+    out[v.slice(0, at)] = v.slice(at + 1).split('|');
+  }
+  return out;
+}
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description(`Print a report (${REPORTS.map((r) => r.name).join(', ')}) from the rollups`)
+    .argument('<name>', 'report name')
+    .option('--from <date>', 'first local date, inclusive (YYYY-MM-DD)')
+    .option('--to <date>', 'last local date, inclusive (YYYY-MM-DD)')
+    .option('--tz <zone>', 'IANA time zone for dates (default: config tz, else UTC)')
+    .option('--grain <grain>', `period: ${GRAINS.join('|')}`, 'day')
+    .option('--by <dims>', 'regroup by these dimensions (comma-separated)', list)
+    .option(
+      '--filter <dim:values>',
+      'keep only these values (repeatable; values separated by |)',
+      (v, acc: string[]) => [...acc, v],
+      [],
+    )
+    .option('--metrics', 'add derived metrics (fill_rate, ctr, ecpm, …)', false)
+    .option('--order <col>', 'sort by a column, - for descending')
+    .option('--limit <n>', 'at most n rows', (v) => Number(v))
+    .option('--format <fmt>', 'table|csv|json', 'table')
+    .action(async (name: string, opts: Record<string, unknown>, cmd: Command) => {
+      const { config, dataDir } = contextOf(cmd);
+      const format = opts.format as OutputFormat;
+      if (!['table', 'csv', 'json'].includes(format)) throw usage('--format must be table, csv or json');
+      const wh = await Warehouse.open(dataDir, { readOnly: true });
+      try {
+        const result = await runReport(wh, {
+          report: name,
+          from: opts.from as string | undefined,
+          to: opts.to as string | undefined,
+          tz: (opts.tz as string | undefined) ?? config.tz,
+          grain: opts.grain as Grain,
+          by: opts.by as string[] | undefined,
+          filters: parseFilters(opts.filter as string[]),
+          metrics: opts.metrics as boolean,
+          order: opts.order as string | undefined,
+          limit: opts.limit as number | undefined,
+        });
+        process.stdout.write(formatReport(result, format));
+      } finally {
+        wh.close();
+      }
+    });
+}

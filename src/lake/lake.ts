@@ -1,0 +1,110 @@
+// The lake: Parquet files under <data-dir>/lake/dt=YYYY-MM-DD/hour=HH/, partitioned by event time in
+// UTC. Files are named after the batch that wrote them (b<batch>_<uuid>.parquet, c<batch>_… for
+// compactions); the warehouse's lake_files table is the manifest that says which ones count.
+
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { LAKE_COLUMNS } from '../events/contract.js';
+import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
+
+export interface WrittenFile {
+  path: string;
+  dt: string;
+  hour: string;
+  rows: number;
+  bytes: number;
+}
+
+const PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880';
+
+/** The lake's columns as a SELECT list over a relation of validated events. */
+export const LAKE_SELECT = LAKE_COLUMNS.map(([name]) => `"${name}"`).join(', ');
+
+/**
+ * Writes a relation of events into hour partitions and returns the files written, relative to the
+ * lake dir. Nothing counts until the caller records them in lake_files in its transaction.
+ */
+export async function writePartitions(wh: Warehouse, source: string, prefix: string): Promise<WrittenFile[]> {
+  const rows = await wh.all<{ Files: string[] }>(
+    `COPY (
+       SELECT ${LAKE_SELECT}, strftime(ts, '%Y-%m-%d') AS dt, strftime(ts, '%H') AS hour
+       FROM ${source} ORDER BY ts
+     ) TO ${sqlString(wh.lakeDir)} (${PARQUET_OPTIONS}, PARTITION_BY (dt, hour), APPEND,
+       FILENAME_PATTERN '${prefix}_{uuid}', RETURN_FILES)`,
+  );
+  const files = rows[0]?.Files ?? [];
+  if (files.length === 0) return [];
+  const counts = await wh.all<{ file: string; rows: string }>(
+    `SELECT filename AS file, count(*) AS rows FROM read_parquet([${files.map(sqlString).join(', ')}], filename=true) GROUP BY ALL`,
+  );
+  const byFile = new Map(counts.map((c) => [c.file, Number(c.rows)]));
+  return files.map((f) => {
+    const rel = path.relative(wh.lakeDir, f);
+    const m = /dt=([^/]+)\/hour=([^/]+)\//.exec(rel);
+    return {
+      path: rel,
+      dt: m?.[1] ?? '',
+      hour: m?.[2] ?? '',
+      rows: byFile.get(f) ?? 0,
+      bytes: statSync(f).size,
+    };
+  });
+}
+
+export async function recordFiles(
+  wh: Warehouse,
+  batchId: number,
+  files: readonly WrittenFile[],
+): Promise<void> {
+  if (files.length === 0) return;
+  const values = files
+    .map(
+      (f) =>
+        `(${sqlString(f.path)}, ${batchId}, ${sqlString(f.dt)}, ${sqlString(f.hour)}, ${f.rows}, ${f.bytes})`,
+    )
+    .join(', ');
+  await wh.run(`INSERT INTO lake_files VALUES ${values}`);
+}
+
+/** A relation over every committed lake file (empty-safe), with dt and hour from the path. */
+export async function lakeRelation(wh: Warehouse, where = ''): Promise<string> {
+  const files = await wh.all<{ path: string }>(`SELECT path FROM lake_files ${where} ORDER BY path`);
+  if (files.length === 0) {
+    const cols = LAKE_COLUMNS.map(([n, t]) => `NULL::${t} AS "${n}"`).join(', ');
+    return `(SELECT ${cols}, NULL::VARCHAR AS dt, NULL::VARCHAR AS hour WHERE false)`;
+  }
+  const list = files.map((f) => sqlString(path.join(wh.lakeDir, f.path))).join(', ');
+  return `read_parquet([${list}], hive_partitioning=true, hive_types={'dt': VARCHAR, 'hour': VARCHAR})`;
+}
+
+/**
+ * Deletes files no committed batch owns: leftovers of a run that died before its commit, or of a
+ * compaction that died after its commit. Runs under the run lock, before any new work.
+ */
+export async function removeOrphans(wh: Warehouse): Promise<number> {
+  const known = new Set((await wh.all<{ path: string }>('SELECT path FROM lake_files')).map((r) => r.path));
+  let removed = 0;
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(wh.lakeDir, { recursive: true }) as string[];
+  } catch {
+    return 0;
+  }
+  for (const rel of entries) {
+    if (!rel.endsWith('.parquet') || known.has(rel)) continue;
+    rmSync(path.join(wh.lakeDir, rel), { force: true });
+    removed++;
+  }
+  const committed = new Set(
+    (await wh.all<{ b: string }>('SELECT batch_id::VARCHAR AS b FROM batches')).map((r) => r.b),
+  );
+  try {
+    for (const f of readdirSync(wh.deadLetterDir)) {
+      const m = /^b(\d+)\.ndjson$/.exec(f);
+      if (m && !committed.has(m[1]!)) rmSync(path.join(wh.deadLetterDir, f), { force: true });
+    }
+  } catch {
+    /* no dead letters yet */
+  }
+  return removed;
+}

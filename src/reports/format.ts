@@ -1,0 +1,35 @@
+// Report output: an aligned table for people, CSV for spreadsheets (money with exactly 6
+// decimals), JSON for programs.
+
+import type { ReportResult } from './query.js';
+
+export type OutputFormat = 'table' | 'csv' | 'json';
+
+function csvCell(v: string | number | null): string {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(result: ReportResult): string {
+  const names = result.columns.map((c) => c.name);
+  const lines = [names.join(',')];
+  for (const row of result.rows) lines.push(names.map((n) => csvCell(row[n] ?? null)).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatReport(result: ReportResult, format: OutputFormat): string {
+  if (format === 'json') return `${JSON.stringify(result, null, 2)}\n`;
+  if (format === 'csv') return toCsv(result);
+  const names = result.columns.map((c) => c.name);
+  const cells = result.rows.map((r) =>
+    names.map((n) => (r[n] === null || r[n] === undefined ? '' : String(r[n]))),
+  );
+  const widths = names.map((n, i) => Math.max(n.length, ...cells.map((c) => c[i]!.length)));
+  const right = result.columns.map((c) => c.kind === 'measure' || c.kind === 'metric');
+  const fmt = (row: string[]) =>
+    row.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const out = [fmt(names), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(fmt)];
+  out.push(`(${result.rows.length} rows, ${result.report}, ${result.grain} in ${result.tz})`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,251 @@
+// The report model: every report declared once, as data. Rollups, report queries, sink DDL and
+// views, the API and the dashboard are all compiled from these declarations.
+
+import type { EventType, MoneyField } from '../events/contract.js';
+
+export interface Dimension {
+  name: string;
+  label: string;
+  /** The dimension's name in metadata (a dimension table with a `name` column), for display. */
+  names?: { table: string; key: string };
+}
+
+/**
+ * Additive measures are stored in rollups and summed; `share` measures are computed per report row
+ * from a stored one (media revenue = gross × the media's share); `distinct` measures count distinct
+ * values of an event column and are computed from rollups that keep that column.
+ */
+export type Measure =
+  | { name: string; label: string; kind: 'count'; types: readonly EventType[] }
+  | { name: string; label: string; kind: 'sum'; types: readonly EventType[]; column: MoneyField }
+  | { name: string; label: string; kind: 'share'; of: string; complement?: false }
+  | { name: string; label: string; kind: 'share'; of: string; complement: true }
+  | { name: string; label: string; kind: 'distinct'; types: readonly EventType[]; column: string };
+
+export interface DerivedMetric {
+  name: string;
+  label: string;
+  /** Numerator candidates: the first measure the report has is used. */
+  num: readonly string[];
+  den: string;
+  /** Multiplier applied to the ratio (1000 for eCPM). */
+  scale: number;
+  /** How to show it: a fraction shown as %, or money per unit. */
+  format: 'percent' | 'money' | 'ratio';
+}
+
+export interface ReportModel {
+  name: string;
+  title: string;
+  /** The table seed 000 kept this report in, the default table name in sinks mapped onto it. */
+  seedTable?: string;
+  /** Event types that can contribute; other events never touch this report's rollup. */
+  types: readonly EventType[];
+  dimensions: readonly Dimension[];
+  /** Dimensions also reported as an `ALL` row (every combination of them). */
+  allDimensions: readonly string[];
+  /** More dimensions kept in the rollup so `--by` can regroup by them. */
+  extraDimensions: readonly Dimension[];
+  measures: readonly Measure[];
+  /** The metadata column per dimension value needed by share measures (media_share per media_id). */
+  shareSource?: { table: string; key: string; column: string };
+}
+
+const dim = (name: string, label: string, table?: string): Dimension =>
+  table ? { name, label, names: { table, key: name } } : { name, label };
+
+export const DIMENSIONS = {
+  org_id: dim('org_id', 'Publisher', 'dim_org'),
+  media_id: dim('media_id', 'Media', 'dim_media'),
+  inventory_id: dim('inventory_id', 'Ad unit', 'dim_inventory'),
+  ad_id: dim('ad_id', 'Ad'),
+  demand_id: dim('demand_id', 'Demand partner', 'dim_demand'),
+  campaign_id: dim('campaign_id', 'Campaign', 'dim_campaign'),
+  device: dim('device', 'Device'),
+  app_type: dim('app_type', 'App type'),
+  country: dim('country', 'Country'),
+  ad_format: dim('ad_format', 'Ad format'),
+  name: dim('name', 'Event name'),
+} as const;
+
+const D = DIMENSIONS;
+const count = (name: string, label: string, type: EventType): Measure => ({
+  name,
+  label,
+  kind: 'count',
+  types: [type],
+});
+const sum = (name: string, label: string, column: MoneyField, types: readonly EventType[]): Measure => ({
+  name,
+  label,
+  kind: 'sum',
+  types,
+  column,
+});
+
+// Money is summed over every ad event carrying it: revenue is booked on impressions (and
+// conversions), cost on clicks and conversions in the simulator, but adpipe does not assume it.
+const MONEY_TYPES: readonly EventType[] = [
+  'request',
+  'response',
+  'passback',
+  'impression',
+  'click',
+  'conversion',
+];
+
+export const REPORTS: readonly ReportModel[] = [
+  {
+    name: 'ad',
+    title: 'Ad performance',
+    seedTable: 'sspapp_dmp_d_ad',
+    types: MONEY_TYPES,
+    dimensions: [D.org_id, D.media_id, D.inventory_id, D.ad_id, D.demand_id],
+    allDimensions: [],
+    extraDimensions: [D.country],
+    measures: [
+      count('impressions', 'Impressions', 'impression'),
+      count('clicks', 'Clicks', 'click'),
+      count('conversions', 'Conversions', 'conversion'),
+      sum('revenue', 'Revenue', 'revenue', MONEY_TYPES),
+      sum('cost', 'Cost', 'cost', MONEY_TYPES),
+    ],
+  },
+  {
+    name: 'ad_request',
+    title: 'Ad requests',
+    seedTable: 'sspapp_dmp_d_ad_request',
+    types: ['request', 'response', 'passback'],
+    dimensions: [D.org_id, D.media_id, D.inventory_id, D.device, D.app_type],
+    allDimensions: ['device', 'app_type'],
+    extraDimensions: [D.country],
+    measures: [
+      count('requests', 'Requests', 'request'),
+      count('responses', 'Responses', 'response'),
+      count('passbacks', 'Passbacks', 'passback'),
+    ],
+  },
+  {
+    name: 'demand',
+    title: 'Demand partners',
+    seedTable: 'sspapp_dmp_d_demand',
+    types: MONEY_TYPES,
+    dimensions: [D.demand_id],
+    allDimensions: [],
+    extraDimensions: [D.country, D.device, D.ad_format],
+    measures: [
+      count('requests', 'Requests', 'request'),
+      count('responses', 'Responses', 'response'),
+      count('impressions', 'Impressions', 'impression'),
+      count('clicks', 'Clicks', 'click'),
+      sum('revenue', 'Revenue', 'revenue', MONEY_TYPES),
+      sum('cost', 'Cost', 'cost', MONEY_TYPES),
+    ],
+  },
+  {
+    name: 'media',
+    title: 'Media revenue',
+    seedTable: 'sspapp_dmp_d_media',
+    types: MONEY_TYPES,
+    dimensions: [D.org_id, D.media_id, D.device],
+    allDimensions: ['device'],
+    extraDimensions: [D.app_type, D.country],
+    measures: [
+      count('impressions', 'Impressions', 'impression'),
+      count('clicks', 'Clicks', 'click'),
+      sum('gross_revenue', 'Gross revenue', 'revenue', MONEY_TYPES),
+      { name: 'media_revenue', label: 'Media revenue', kind: 'share', of: 'gross_revenue' },
+      {
+        name: 'agency_revenue',
+        label: 'Agency revenue',
+        kind: 'share',
+        of: 'gross_revenue',
+        complement: true,
+      },
+    ],
+    shareSource: { table: 'dim_media', key: 'media_id', column: 'media_share' },
+  },
+  {
+    name: 'campaign',
+    title: 'Campaigns',
+    types: MONEY_TYPES,
+    dimensions: [D.campaign_id],
+    allDimensions: [],
+    extraDimensions: [D.country, D.device, D.ad_format],
+    measures: [
+      count('impressions', 'Impressions', 'impression'),
+      count('clicks', 'Clicks', 'click'),
+      count('conversions', 'Conversions', 'conversion'),
+      sum('cost', 'Cost', 'cost', MONEY_TYPES),
+      sum('revenue', 'Revenue', 'revenue', MONEY_TYPES),
+    ],
+  },
+];
+
+export const DERIVED_METRICS: readonly DerivedMetric[] = [
+  { name: 'fill_rate', label: 'Fill rate', num: ['responses'], den: 'requests', scale: 1, format: 'percent' },
+  {
+    name: 'passback_rate',
+    label: 'Passback rate',
+    num: ['passbacks'],
+    den: 'requests',
+    scale: 1,
+    format: 'percent',
+  },
+  { name: 'ctr', label: 'CTR', num: ['clicks'], den: 'impressions', scale: 1, format: 'percent' },
+  { name: 'cvr', label: 'CVR', num: ['conversions'], den: 'clicks', scale: 1, format: 'percent' },
+  {
+    name: 'ecpm',
+    label: 'eCPM',
+    num: ['revenue', 'gross_revenue'],
+    den: 'impressions',
+    scale: 1000,
+    format: 'money',
+  },
+  { name: 'cpc', label: 'CPC', num: ['cost'], den: 'clicks', scale: 1, format: 'money' },
+  { name: 'cpa', label: 'CPA', num: ['cost'], den: 'conversions', scale: 1, format: 'money' },
+  { name: 'roas', label: 'ROAS', num: ['revenue'], den: 'cost', scale: 1, format: 'ratio' },
+];
+
+/** Decimal places derived metrics are rounded to in every dialect, so all databases agree. */
+export const DERIVED_SCALE = 6;
+
+export function findReport(name: string): ReportModel | undefined {
+  return REPORTS.find((r) => r.name === name);
+}
+
+export function registerReport(report: ReportModel): void {
+  if (findReport(report.name)) throw new Error(`report ${report.name} is already registered`);
+  (REPORTS as ReportModel[]).push(report);
+}
+
+/** The derived metrics a report can compute, each with the numerator it resolves to. */
+export function derivedMetrics(report: ReportModel): Array<DerivedMetric & { numerator: string }> {
+  const have = new Set(report.measures.map((m) => m.name));
+  return DERIVED_METRICS.flatMap((d) => {
+    const numerator = d.num.find((n) => have.has(n));
+    return numerator && have.has(d.den) ? [{ ...d, numerator }] : [];
+  });
+}
+
+/** Measures stored in the rollup (additive), in declaration order. */
+export function storedMeasures(report: ReportModel) {
+  return report.measures.filter(
+    (m): m is Extract<Measure, { kind: 'count' | 'sum' }> => m.kind === 'count' || m.kind === 'sum',
+  );
+}
+
+/** Every dimension column the rollup keeps: the report's own, then the extras. */
+export function rollupDimensions(report: ReportModel): Dimension[] {
+  const distinct = report.measures.flatMap((m) => (m.kind === 'distinct' ? [dim(m.column, m.column)] : []));
+  return [...report.dimensions, ...report.extraDimensions, ...distinct];
+}
+
+export function isMoneyMeasure(report: ReportModel, name: string): boolean {
+  const m = report.measures.find((x) => x.name === name);
+  return !!m && (m.kind === 'sum' || m.kind === 'share');
+}
+
+export function rollupTable(report: ReportModel): string {
+  return `rollup_${report.name}`;
+}

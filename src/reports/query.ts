@@ -1,0 +1,267 @@
+// Report queries over rollups, compiled from the report model for the embedded engine. Local dates
+// in any IANA zone come from 15-minute UTC buckets at query time; every user value is a bound
+// parameter, every identifier comes from the model.
+
+import { listValue } from '@duckdb/node-api';
+import { isTimeZone } from '../config.js';
+import { AdpipeError } from '../errors.js';
+import { sqlIdent as id, type Warehouse } from '../warehouse/warehouse.js';
+import {
+  derivedMetrics,
+  findReport,
+  type Measure,
+  REPORTS,
+  type ReportModel,
+  rollupDimensions,
+  rollupTable,
+  storedMeasures,
+} from './model.js';
+
+export const GRAINS = ['hour', 'day', 'week', 'month', 'total'] as const;
+export type Grain = (typeof GRAINS)[number];
+
+export interface ReportRequest {
+  report: string;
+  /** Inclusive local dates, YYYY-MM-DD. */
+  from?: string;
+  to?: string;
+  tz?: string;
+  grain?: Grain;
+  /** Dimensions to group by; defaults to the report's own. */
+  by?: readonly string[];
+  /** dimension → allowed values. */
+  filters?: Readonly<Record<string, readonly string[]>>;
+  /** Derived metric names to add, or true for all of the report's. */
+  metrics?: boolean | readonly string[];
+  /** A measure, metric or dimension, '-' prefix for descending. */
+  order?: string;
+  limit?: number;
+}
+
+export interface ReportColumn {
+  name: string;
+  kind: 'period' | 'dimension' | 'measure' | 'metric';
+  money?: boolean;
+}
+
+export interface ReportResult {
+  report: string;
+  tz: string;
+  grain: Grain;
+  columns: ReportColumn[];
+  rows: Array<Record<string, string | number | null>>;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function bad(param: string, why: string): AdpipeError {
+  return new AdpipeError('ADP_ERR_BAD_PARAM', [param, why]);
+}
+
+/** Checks a request against the model and fills defaults; every error names the parameter. */
+export function resolveRequest(req: ReportRequest): {
+  report: ReportModel;
+  tz: string;
+  grain: Grain;
+  by: string[];
+  metrics: ReturnType<typeof derivedMetrics>;
+} {
+  const report = findReport(req.report);
+  if (!report)
+    throw new AdpipeError('ADP_ERR_UNKNOWN_REPORT', [
+      `${req.report} (known: ${REPORTS.map((r) => r.name).join(', ')})`,
+    ]);
+  const tz = req.tz ?? 'UTC';
+  if (!isTimeZone(tz)) throw bad('tz', `${tz} is not an IANA time zone`);
+  const grain = req.grain ?? 'day';
+  if (!GRAINS.includes(grain)) throw bad('grain', `must be one of ${GRAINS.join(', ')}`);
+  for (const [p, v] of [
+    ['from', req.from],
+    ['to', req.to],
+  ] as const) {
+    if (v !== undefined && (!DATE.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))))
+      throw bad(p, 'must be a date YYYY-MM-DD');
+  }
+  if (req.from && req.to && req.from > req.to) throw bad('from', 'must not be after to');
+  const allowed = rollupDimensions(report).map((d) => d.name);
+  const by = req.by ? [...req.by] : report.dimensions.map((d) => d.name);
+  for (const d of by)
+    if (!allowed.includes(d))
+      throw bad('by', `${d} is not a dimension of ${report.name} (${allowed.join(', ')})`);
+  if (new Set(by).size !== by.length) throw bad('by', 'lists a dimension twice');
+  for (const d of Object.keys(req.filters ?? {})) {
+    if (!allowed.includes(d)) throw bad('filter', `${d} is not a dimension of ${report.name}`);
+  }
+  const all = derivedMetrics(report);
+  let metrics: typeof all = [];
+  if (req.metrics === true) metrics = all;
+  else if (Array.isArray(req.metrics)) {
+    for (const m of req.metrics)
+      if (!all.some((d) => d.name === m)) throw bad('metrics', `${m} is not a metric of ${report.name}`);
+    metrics = all.filter((d) => req.metrics !== true && (req.metrics as readonly string[]).includes(d.name));
+  }
+  if (req.limit !== undefined && (!Number.isInteger(req.limit) || req.limit < 1))
+    throw bad('limit', 'must be a positive integer');
+  return { report, tz, grain, by, metrics };
+}
+
+/** Exact half-even rounding to 6 decimals of a non-negative DECIMAL expression. */
+export function roundHalfEven6(x: string): string {
+  const scaled = `((${x}) * 1000000)`;
+  return `(CASE WHEN ${scaled} - floor(${scaled}) = 0.5 AND CAST(floor(${scaled}) AS HUGEINT) % 2 = 0
+    THEN floor(${scaled}) / 1000000 ELSE round(${x}, 6) END)::DECIMAL(38,6)`;
+}
+
+function periodExpr(grain: Grain): string {
+  const local = 'timezone($tz, bucket)';
+  switch (grain) {
+    case 'hour':
+      return `strftime(date_trunc('hour', ${local}), '%Y-%m-%dT%H:00')`;
+    case 'day':
+      return `strftime(${local}, '%Y-%m-%d')`;
+    case 'week':
+      return `strftime(date_trunc('week', ${local}), '%Y-%m-%d')`;
+    case 'month':
+      return `strftime(date_trunc('month', ${local}), '%Y-%m')`;
+    case 'total':
+      return `'total'`;
+  }
+}
+
+const additive = (m: Measure) => m.kind === 'count' || m.kind === 'sum';
+
+/** Compiles a request into SQL with named parameters. */
+export function compileReport(req: ReportRequest): {
+  sql: string;
+  params: Record<string, string | string[]>;
+  columns: ReportColumn[];
+} {
+  const { report, tz, grain, by, metrics } = resolveRequest(req);
+  const params: Record<string, string | string[]> = { tz };
+  const where: string[] = [];
+  if (req.from) {
+    params.from = req.from;
+    where.push('bucket >= timezone($tz, $from::DATE::TIMESTAMP)');
+  }
+  if (req.to) {
+    params.to = req.to;
+    where.push('bucket < timezone($tz, ($to::DATE + 1)::TIMESTAMP)');
+  }
+  Object.entries(req.filters ?? {}).forEach(([dim, values], i) => {
+    params[`f${i}`] = [...values];
+    where.push(`list_contains($f${i}::VARCHAR[], ${id(dim)})`);
+  });
+
+  const stored = storedMeasures(report);
+  const shares = report.measures.filter((m) => m.kind === 'share');
+  const distinct = report.measures.filter((m) => m.kind === 'distinct');
+  const reportDims = report.dimensions.map((d) => d.name);
+  // Inner rows: the report's own grain (plus requested extras): where share measures are rounded.
+  const innerDims = [
+    ...new Set([
+      ...reportDims,
+      ...by.filter((d) => !reportDims.includes(d)),
+      ...distinct.map((m) => m.column),
+    ]),
+  ];
+  const src = report.shareSource;
+  const shareOf = (m: Measure & { kind: 'share' }, gross: string, share: string) => {
+    const media = roundHalfEven6(`CAST(${gross} AS DECIMAL(24,6)) * coalesce(${share}, 0)`);
+    return m.complement ? `(${gross} - ${media})::DECIMAL(38,6)` : media;
+  };
+  const inner = `SELECT ${periodExpr(grain)} AS period, ${innerDims.map(id).join(', ')},
+    ${stored.map((m) => `sum(${id(m.name)}) AS ${id(m.name)}`).join(', ')}
+  FROM ${id(rollupTable(report))}
+  ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+  GROUP BY ALL
+  HAVING ${stored.map((m) => `sum(${id(m.name)}) <> 0`).join(' OR ')}`;
+  const innerWithShares = src
+    ? `SELECT r.*, s.${id(src.column)} AS share_value, ${shares
+        .map((m) => `${shareOf(m, `r.${id(m.of)}`, `s.${id(src.column)}`)} AS ${id(m.name)}`)
+        .join(', ')}
+       FROM (${inner}) r LEFT JOIN ${id(src.table)} s ON s.${id(src.key)} = r.${id(src.key)}`
+    : inner;
+
+  // Outer rows: the requested grouping, with ALL rows for the report's ALL dimensions.
+  const allDims = report.allDimensions.filter((d) => by.includes(d));
+  const plainDims = by.filter((d) => !allDims.includes(d));
+  const dimSelect = by.map((d) =>
+    allDims.includes(d) ? `CASE WHEN grouping(${id(d)}) = 1 THEN 'ALL' ELSE ${id(d)} END AS ${id(d)}` : id(d),
+  );
+  const shareKeyKept = src && by.includes(src.key);
+  const measureSelect = report.measures.map((m) => {
+    if (additive(m)) return `sum(${id(m.name)})${m.kind === 'count' ? '::BIGINT' : ''} AS ${id(m.name)}`;
+    if (m.kind === 'share') {
+      return shareKeyKept
+        ? `${shareOf(m, `sum(${id(m.of)})`, 'any_value(share_value)')} AS ${id(m.name)}`
+        : `sum(${id(m.name)}) AS ${id(m.name)}`;
+    }
+    return `count(DISTINCT ${id(m.column)}) FILTER (WHERE ${id(m.column)} <> '') AS ${id(m.name)}`;
+  });
+  const groupKeys = ['period', ...plainDims.map(id)];
+  const groupBy = allDims.length
+    ? `GROUP BY ${groupKeys.join(', ')}, CUBE (${allDims.map(id).join(', ')})`
+    : `GROUP BY ${groupKeys.join(', ')}`;
+  const metricSelect = metrics.map((d) => {
+    const num = `sum(${id(d.numerator)})`;
+    const den = `sum(${id(d.den)})`;
+    return `CASE WHEN ${den} = 0 THEN NULL ELSE round(CAST(${num} AS DOUBLE) / CAST(${den} AS DOUBLE) * ${d.scale}, 6) END AS ${id(d.name)}`;
+  });
+  const orderBy = orderClause(
+    req.order,
+    by,
+    report,
+    metrics.map((m) => m.name),
+  );
+  const sql = `SELECT period, ${[...dimSelect, ...measureSelect, ...metricSelect].join(',\n  ')}
+FROM (${innerWithShares})
+${groupBy}
+ORDER BY ${orderBy}
+${req.limit ? `LIMIT ${req.limit}` : ''}`;
+
+  const columns: ReportColumn[] = [
+    { name: grain === 'total' ? 'period' : grain === 'day' ? 'date' : grain, kind: 'period' },
+    ...by.map((name) => ({ name, kind: 'dimension' as const })),
+    ...report.measures.map((m) => ({
+      name: m.name,
+      kind: 'measure' as const,
+      money: m.kind === 'sum' || m.kind === 'share',
+    })),
+    ...metrics.map((m) => ({ name: m.name, kind: 'metric' as const, money: m.format === 'money' })),
+  ];
+  return { sql, params, columns };
+}
+
+function orderClause(
+  order: string | undefined,
+  by: string[],
+  report: ReportModel,
+  metrics: string[],
+): string {
+  const natural = ['period', ...by.map(id)].join(', ');
+  if (!order) return natural;
+  const desc = order.startsWith('-');
+  const key = desc ? order.slice(1) : order;
+  const known = ['period', ...by, ...report.measures.map((m) => m.name), ...metrics];
+  if (!known.includes(key)) throw bad('order', `${key} is not a column of this report (${known.join(', ')})`);
+  return `${key === 'period' ? 'period' : id(key)} ${desc ? 'DESC' : 'ASC'} NULLS LAST, ${natural}`;
+}
+
+export async function runReport(wh: Warehouse, req: ReportRequest): Promise<ReportResult> {
+  const { sql, params, columns } = compileReport(req);
+  const { tz, grain } = resolveRequest(req);
+  const bound = Object.fromEntries(
+    Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? listValue(v) : v]),
+  );
+  const raw = await wh.all(sql, bound);
+  const periodName = columns[0]!.name;
+  const rows = raw.map((r) => {
+    const out: Record<string, string | number | null> = { [periodName]: r.period as string };
+    for (const c of columns.slice(1)) {
+      const v = r[c.name];
+      out[c.name] = c.kind === 'measure' && !c.money ? Number(v) : (v as string | number | null);
+    }
+    return out;
+  });
+  return { report: req.report, tz, grain, columns, rows };
+}

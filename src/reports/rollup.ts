@@ -1,0 +1,50 @@
+// Rollups: each report's additive measures per 15-minute UTC bucket and per batch. Fifteen minutes
+// divides every real-world UTC offset, so any time zone's local day is a whole number of buckets and
+// reports pick their zone at query time. Rows carry the batch that wrote them so sinks can apply
+// exactly the deltas they have not seen yet.
+
+import { sqlIdent as id } from '../warehouse/warehouse.js';
+import { type ReportModel, rollupDimensions, rollupTable, storedMeasures } from './model.js';
+
+export const BUCKET_MINUTES = 15;
+export const ROLLUP_MONEY_TYPE = 'DECIMAL(38,6)';
+
+export function rollupDdl(report: ReportModel): string {
+  const dims = rollupDimensions(report).map((d) => `${id(d.name)} VARCHAR NOT NULL`);
+  const measures = storedMeasures(report).map(
+    (m) => `${id(m.name)} ${m.kind === 'count' ? 'BIGINT' : ROLLUP_MONEY_TYPE} NOT NULL`,
+  );
+  return `CREATE TABLE IF NOT EXISTS ${id(rollupTable(report))} (
+  batch_id BIGINT NOT NULL,
+  bucket TIMESTAMPTZ NOT NULL,
+  ${[...dims, ...measures].join(',\n  ')}
+)`;
+}
+
+/** The SELECT list computing a report's stored measures from events (`type`, money columns). */
+export function measureAggregates(report: ReportModel): string[] {
+  return storedMeasures(report).map((m) => {
+    const inTypes = `type IN (${m.types.map((t) => `'${t}'`).join(', ')})`;
+    return m.kind === 'count'
+      ? `count(*) FILTER (WHERE ${inTypes}) AS ${id(m.name)}`
+      : `coalesce(sum(${id(m.column)}) FILTER (WHERE ${inTypes}), 0)::${ROLLUP_MONEY_TYPE} AS ${id(m.name)}`;
+  });
+}
+
+/**
+ * Aggregates events from `source` (a relation with the lake's columns) into rollup rows. Missing
+ * dimension values become '' so they group together and can be part of a sink's primary key.
+ */
+export function rollupSelectSql(report: ReportModel, source: string, batchExpr: string): string {
+  const dims = rollupDimensions(report).map((d) => `coalesce(${id(d.name)}, '') AS ${id(d.name)}`);
+  const types = report.types.map((t) => `'${t}'`).join(', ');
+  return `SELECT ${batchExpr} AS batch_id, time_bucket(INTERVAL '${BUCKET_MINUTES} minutes', ts) AS bucket,
+  ${[...dims, ...measureAggregates(report)].join(',\n  ')}
+FROM ${source}
+WHERE type IN (${types})
+GROUP BY ALL`;
+}
+
+export function rollupInsertSql(report: ReportModel, source: string, batchId: number): string {
+  return `INSERT INTO ${id(rollupTable(report))} ${rollupSelectSql(report, source, String(batchId))}`;
+}

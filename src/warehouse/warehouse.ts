@@ -1,0 +1,100 @@
+// The embedded warehouse: one DuckDB database file per data dir holding the ledger, the lake
+// manifest, the dedup index, metadata dimensions and the rollups. The lake itself is Parquet files
+// beside it; this database is the commit point for both (see docs/ARCHITECTURE.md).
+
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { AdpipeError } from '../errors.js';
+import { migrate } from './schema.js';
+
+export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
+export type Row = Record<string, unknown>;
+
+export interface WarehouseOptions {
+  readOnly?: boolean;
+  /** DuckDB memory limit, e.g. '2GB'; defaults to DuckDB's own (80% of RAM). */
+  memoryLimit?: string;
+  threads?: number;
+}
+
+export class Warehouse {
+  private constructor(
+    readonly dataDir: string,
+    private readonly instance: DuckDBInstance,
+    readonly conn: DuckDBConnection,
+  ) {}
+
+  static async open(dataDir: string, options: WarehouseOptions = {}): Promise<Warehouse> {
+    mkdirSync(dataDir, { recursive: true });
+    const file = path.join(dataDir, 'warehouse.duckdb');
+    const config: Record<string, string> = {};
+    if (options.readOnly) config.access_mode = 'READ_ONLY';
+    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    if (options.threads) config.threads = String(options.threads);
+    // Temp files for large sorts and joins stay inside the data dir, never in /tmp.
+    config.temp_directory = path.join(dataDir, 'tmp');
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(file, config);
+    } catch (err) {
+      throw new AdpipeError('ADP_ERR_INPUT', [file, (err as Error).message], { cause: err });
+    }
+    const conn = await instance.connect();
+    // Timestamps are instants; the session zone is UTC so nothing local leaks into partitions.
+    await conn.run("SET TimeZone = 'UTC'");
+    const wh = new Warehouse(dataDir, instance, conn);
+    if (!options.readOnly) await migrate(wh);
+    return wh;
+  }
+
+  get lakeDir(): string {
+    return path.join(this.dataDir, 'lake');
+  }
+
+  get deadLetterDir(): string {
+    return path.join(this.dataDir, 'deadletter');
+  }
+
+  async run(sql: string, params?: Params): Promise<void> {
+    await this.conn.run(sql, params);
+  }
+
+  /** Rows as plain objects; BIGINT, HUGEINT and DECIMAL arrive as strings so nothing loses precision. */
+  async all<T extends Row = Row>(sql: string, params?: Params): Promise<T[]> {
+    const reader = await this.conn.runAndReadAll(sql, params);
+    return reader.getRowObjectsJson() as T[];
+  }
+
+  async one<T extends Row = Row>(sql: string, params?: Params): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  /** Runs fn in one transaction: everything it writes commits together or not at all. */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.run('BEGIN TRANSACTION');
+    try {
+      const result = await fn();
+      await this.run('COMMIT');
+      return result;
+    } catch (err) {
+      await this.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Quotes a string as a SQL literal (DuckDB, PostgreSQL and standard SQL). */
+export function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** Quotes an identifier. Names come from the report model, never from users, but quote anyway. */
+export function sqlIdent(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
