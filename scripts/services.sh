@@ -123,7 +123,10 @@ wait_for() {
   log "$name answers (waited $(elapsed_ms "$t0") ms)"
 }
 
-who_listens() { ss -ltnpH "sport = :$1" 2>/dev/null | sed -E 's/.*users:\(\("([^"]+)",pid=([0-9]+).*/\1 (pid \2)/' | head -1; }
+who_listens() {
+  command -v ss >/dev/null 2>&1 || return 0
+  ss -ltnpH "sport = :$1" 2>/dev/null | sed -E 's/.*users:\(\("([^"]+)",pid=([0-9]+).*/\1 (pid \2)/' | head -1 || true
+}
 
 # ---------------------------------------------------------------------------------------------
 # MariaDB: root with empty password over TCP 127.0.0.1:3306, database `test`.
@@ -177,8 +180,8 @@ ensure_mariadb() {
 pg_version() {
   # Newest cluster configuration, or newest installed server when no cluster exists yet.
   local v
-  v=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
-  [ -n "$v" ] || v=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1)
+  v=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1 || true)
+  [ -n "$v" ] || v=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1 || true)
   echo "$v"
 }
 pg_answers() { pg_isready -q -h 127.0.0.1 -p 5432 -t 2 >/dev/null 2>&1; }
@@ -394,7 +397,7 @@ ensure_clickhouse() {
   local port who
   for port in 8123 9000; do
     if tcp_open "$port"; then
-      who=$(who_listens "$port")
+      who=$(who_listens "$port" || true)
       die "clickhouse: port $port is taken by ${who:-another process} which is not ClickHouse; free it first"
     fi
   done
