@@ -36,6 +36,8 @@ export interface ReportRequest {
   /** A measure, metric or dimension, '-' prefix for descending. */
   order?: string;
   limit?: number;
+  /** Only rollup rows written by batches in (after, upTo]: the delta a sink has not applied yet. */
+  batches?: { after: number; upTo: number };
 }
 
 export interface ReportColumn {
@@ -146,6 +148,11 @@ export function compileReport(req: ReportRequest): {
   if (req.to) {
     params.to = req.to;
     where.push('bucket < timezone($tz, ($to::DATE + 1)::TIMESTAMP)');
+  }
+  if (req.batches) {
+    const { after, upTo } = req.batches;
+    if (!Number.isSafeInteger(after) || !Number.isSafeInteger(upTo)) throw bad('batches', 'must be integers');
+    where.push(`batch_id > ${after} AND batch_id <= ${upTo}`);
   }
   Object.entries(req.filters ?? {}).forEach(([dim, values], i) => {
     params[`f${i}`] = [...values];

@@ -23,7 +23,18 @@ export class Warehouse {
     readonly dataDir: string,
     private readonly instance: DuckDBInstance,
     readonly conn: DuckDBConnection,
+    private readonly owner = true,
   ) {}
+
+  /**
+   * Another connection to the same database, e.g. for API queries beside an ingesting connection:
+   * each has its own transactions and temp tables. Closing it leaves the database open.
+   */
+  async fork(): Promise<Warehouse> {
+    const conn = await this.instance.connect();
+    await conn.run("SET TimeZone = 'UTC'");
+    return new Warehouse(this.dataDir, this.instance, conn, false);
+  }
 
   static async open(dataDir: string, options: WarehouseOptions = {}): Promise<Warehouse> {
     mkdirSync(dataDir, { recursive: true });
@@ -85,7 +96,7 @@ export class Warehouse {
 
   close(): void {
     this.conn.closeSync();
-    this.instance.closeSync();
+    if (this.owner) this.instance.closeSync();
   }
 }
 

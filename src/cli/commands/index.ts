@@ -4,4 +4,5 @@ import type { Command } from 'commander';
 export const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./ingest.js'),
   () => import('./report.js'),
+  () => import('./serve.js'),
 ];

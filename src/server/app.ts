@@ -1,0 +1,25 @@
+// The one HTTP server: collector, query API and dashboard are plugins on it (src/server/plugins.ts).
+
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { AdpipeError } from '../errors.js';
+import { logger } from '../logger.js';
+import type { ServerContext } from './context.js';
+import { pluginModules } from './plugins.js';
+
+export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'server' }) as unknown as FastifyBaseLogger,
+    bodyLimit: ctx.config.server.body_limit,
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof AdpipeError) return reply.status(err.status).send(err.toJSON());
+    const e = err as { statusCode?: number; message?: string };
+    const status = e.statusCode ?? 500;
+    if (status >= 500) app.log.error({ err }, 'request failed');
+    const code =
+      status === 413 ? 'ADP_ERR_TOO_LARGE' : status >= 500 ? 'ADP_ERR_INTERNAL' : 'ADP_ERR_BAD_PARAM';
+    return reply.status(status).send({ error: { code, message: e.message ?? 'error' } });
+  });
+  for (const load of pluginModules) await app.register((await load()).default, { ctx });
+  return app;
+}

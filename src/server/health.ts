@@ -1,0 +1,9 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ServerContext } from './context.js';
+
+/** Liveness: the process answers. Readiness checks live with the components they concern. */
+const health: FastifyPluginAsync<{ ctx: ServerContext }> = async (app) => {
+  app.get('/healthz', async () => ({ ok: true }));
+};
+
+export default health;
