@@ -1,0 +1,59 @@
+// Per-second traffic counters for the live view: a ring of the last 15 minutes, fed by whatever
+// collects events (the HTTP collector, stream sources) and read by the API's SSE endpoint.
+// Money is kept in integer micros so sums stay exact.
+
+import type { AdEvent } from '../events/contract.js';
+
+export const LIVE_WINDOW_SECONDS = 15 * 60;
+
+export interface LiveSecond {
+  /** Unix second (wall clock at collection). */
+  t: number;
+  events: number;
+  impressions: number;
+  clicks: number;
+  revenueMicros: bigint;
+}
+
+function micros(decimal: string): bigint {
+  const [int = '0', frac = ''] = decimal.split('.');
+  return BigInt(int) * 1_000_000n + BigInt(frac.padEnd(6, '0').slice(0, 6));
+}
+
+export class LiveCounters {
+  private readonly ring: LiveSecond[] = [];
+
+  private slot(t: number): LiveSecond {
+    const i = t % LIVE_WINDOW_SECONDS;
+    let s = this.ring[i];
+    if (!s || s.t !== t) {
+      s = { t, events: 0, impressions: 0, clicks: 0, revenueMicros: 0n };
+      this.ring[i] = s;
+    }
+    return s;
+  }
+
+  record(events: readonly Pick<AdEvent, 'type' | 'revenue'>[], now = Date.now()): void {
+    const s = this.slot(Math.floor(now / 1000));
+    for (const e of events) {
+      s.events++;
+      if (e.type === 'impression') s.impressions++;
+      else if (e.type === 'click') s.clicks++;
+      if (e.revenue !== '0.000000') s.revenueMicros += micros(e.revenue);
+    }
+  }
+
+  /** The last `seconds` whole seconds, oldest first, zero-filled. */
+  window(seconds = 60, now = Date.now()): LiveSecond[] {
+    const end = Math.floor(now / 1000);
+    const out: LiveSecond[] = [];
+    for (let t = end - Math.min(seconds, LIVE_WINDOW_SECONDS) + 1; t <= end; t++) {
+      const s = this.ring[t % LIVE_WINDOW_SECONDS];
+      out.push(s && s.t === t ? { ...s } : { t, events: 0, impressions: 0, clicks: 0, revenueMicros: 0n });
+    }
+    return out;
+  }
+}
+
+/** The process-wide counters. */
+export const liveCounters = new LiveCounters();
