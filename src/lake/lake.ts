@@ -15,7 +15,7 @@ export interface WrittenFile {
   bytes: number;
 }
 
-const PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880';
+export const PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880';
 
 /** The lake's columns as a SELECT list over a relation of validated events. */
 export const LAKE_SELECT = LAKE_COLUMNS.map(([name]) => `"${name}"`).join(', ');

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { compactLake } from '../../lake/compact.js';
+import { removeOrphans } from '../../lake/lake.js';
+import { verifyWarehouse } from '../../pipeline/verify.js';
+import { acquireRunLock } from '../../util/run-lock.js';
+import { Warehouse } from '../../warehouse/warehouse.js';
+import { contextOf } from '../context.js';
+
+/** Runs fn with the run lock and a writable warehouse, orphans cleared first. */
+async function withWarehouse<T>(cmd: Command, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
+  const { dataDir } = contextOf(cmd);
+  const lock = acquireRunLock(dataDir);
+  const wh = await Warehouse.open(dataDir);
+  try {
+    await removeOrphans(wh);
+    return await fn(wh);
+  } finally {
+    wh.close();
+    lock.release();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('verify')
+    .description(
+      'Recompute every report from the lake and compare with the rollups; exit 1 on any difference',
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      const result = await withWarehouse(cmd, (wh) => verifyWarehouse(wh));
+      for (const c of result.checks) console.log(`${c.ok ? 'ok  ' : 'DIFF'} ${c.name}: ${c.detail}`);
+      console.log(result.ok ? 'verify: no differences' : 'verify: DIFFERENCES FOUND');
+      if (!result.ok) process.exitCode = 1;
+    });
+  program
+    .command('compact')
+    .description('Merge the files of each lake hour partition into one')
+    .option('--min-files <n>', 'compact partitions with at least this many files', (v) => Number(v), 2)
+    .action(async (opts: { minFiles: number }, cmd: Command) => {
+      const r = await withWarehouse(cmd, (wh) => compactLake(wh, opts.minFiles));
+      console.log(`compacted ${r.partitions} partitions: ${r.filesBefore} files → ${r.filesAfter}`);
+    });
+}
