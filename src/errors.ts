@@ -22,6 +22,8 @@ export const ERRORS = {
   ADP_ERR_RATE_LIMITED: { status: 429, message: 'rate limit exceeded, retry after %s s' },
   ADP_ERR_OVERLOADED: { status: 503, message: 'spool behind high-water mark, retry after %s s' },
   ADP_ERR_INTERNAL: { status: 500, message: 'internal error: %s' },
+  ADP_ERR_BATCH_TOO_LARGE: { status: 413, message: 'batch has %s events, more than the limit of %s' },
+  ADP_ERR_BAD_SIGNATURE: { status: 403, message: 'click URL signature is missing or invalid' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
