@@ -17,7 +17,7 @@ export const REJECT_REASONS = {
   'id.invalid': 'an id field must be a string or an integer of 1-128 characters',
   'device.invalid': 'device must be PC or MOBILE',
   'app_type.invalid': 'app_type must be WEB, IOS or AOS',
-  'text.invalid': 'a text field must be a string of at most 2048 characters',
+  'text.invalid': 'a text field must be a string of at most 2048 characters (or an integer)',
   'money.invalid': 'a money field must be a decimal number or decimal string',
   'money.negative': 'a money field must be >= 0',
   'money.scale': 'a money field may have at most 6 fractional digits',
