@@ -1,0 +1,249 @@
+// The ad funnel, one chunk at a time: visits by users drawn from a Zipf-like population, each visit a
+// few page views on one ad unit, each page view a request answered by a response (filled) or a
+// passback, responses rendering as impressions, impressions drawing clicks at seed 004's CTR, clicks
+// converting at the campaign's rate. A small share of visits are fraud bursts instead.
+
+import type { EventType } from '../events/contract.js';
+import {
+  type Catalogue,
+  COUNTRIES,
+  EXPERIMENT,
+  FORMAT_CTR,
+  FORMAT_FILL,
+  type Inventory,
+  PLATFORM_SHARE,
+  type Platform,
+  RENDER_RATE,
+  VARIANT_B_FILL_FACTOR,
+  VARIANT_B_FLOOR,
+  VIDEO_COMPLETE_RATE,
+} from './catalogue.js';
+import { hash32, Prng, WeightedPicker } from './prng.js';
+import { type Creative, creative, type PageView, pageView, type SimEvent } from './record.js';
+import { apportion, countryWeights, HOUR_MS, type Plan } from './traffic.js';
+
+const SESSION_MS = 30 * 60_000;
+/** Share of events that leave out media_id, org_id or device, so enrichment from metadata matters. */
+const OMIT_RATE = 0.05;
+/** Average events of a normal visit and of a fraud burst, to turn the fraud event share into a visit rate. */
+const VISIT_EVENTS = 7;
+const BURST_CLICKS: readonly [number, number] = [20, 60];
+
+export interface World {
+  seed: number;
+  /** Prefix of every event_id, from the seed, so runs with different seeds never share ids. */
+  tag: string;
+  catalogue: Catalogue;
+  plan: Plan;
+  /** First user index of each country's population, and its size. */
+  userOffset: readonly number[];
+  userCount: readonly number[];
+  /** Probability that a visit is a fraud burst. */
+  burstRate: number;
+  /** The ads of each campaign, by campaign id. */
+  creatives: ReadonlyMap<string, readonly Creative[]>;
+}
+
+export function makeWorld(seed: number, catalogue: Catalogue, plan: Plan, fraud: number): World {
+  // Roughly 30 events per user: heavy users come back every hour, the long tail a few times a month.
+  const users = Math.min(5_000_000, Math.max(200, Math.round(plan.events / 30)));
+  const userCount = apportion(
+    users,
+    COUNTRIES.map((c) => c.share),
+  );
+  const userOffset = userCount.map((_, i) => userCount.slice(0, i).reduce((a, b) => a + b, 0));
+  const burstEvents = 3 + (BURST_CLICKS[0] + BURST_CLICKS[1]) / 2;
+  const burstRate =
+    fraud <= 0 ? 0 : (fraud * VISIT_EVENTS) / (burstEvents * (1 - fraud) + fraud * VISIT_EVENTS);
+  const creatives = new Map(
+    catalogue.campaigns.map((c) => [
+      c.id,
+      c.adIds.map((ad) => creative(ad, c.id, c.demandId, c.advertiserId)),
+    ]),
+  );
+  return {
+    seed,
+    tag: hash32(seed, 0x7a6).toString(36).slice(0, 4),
+    catalogue,
+    plan,
+    userOffset,
+    userCount,
+    burstRate,
+    creatives,
+  };
+}
+
+interface User {
+  id: string;
+  platform: Platform;
+  os: string;
+  /** The browser used on the web; in apps there is none. */
+  browser: string;
+  ip: string;
+  variant: string;
+  sessionPhase: number;
+}
+
+/** A user's traits are a pure function of (seed, index), so they agree across chunks and workers. */
+function userOf(seed: number, index: number): User {
+  const h = hash32(seed, index, 0x05e7);
+  const p = (h & 0xffff) / 0x10000;
+  const platform: Platform =
+    p < PLATFORM_SHARE.desktop
+      ? 'desktop'
+      : p < PLATFORM_SHARE.desktop + PLATFORM_SHARE.ios
+        ? 'ios'
+        : 'android';
+  const b = (h >>> 16) & 7;
+  const os = platform === 'ios' ? 'iOS' : platform === 'android' ? 'Android' : b < 6 ? 'Windows' : 'macOS';
+  const browser =
+    platform === 'ios' || os === 'macOS'
+      ? 'Safari'
+      : platform === 'android'
+        ? b < 6
+          ? 'Chrome'
+          : 'Samsung Internet'
+        : ['Chrome', 'Chrome', 'Chrome', 'Edge', 'Edge', 'Firefox'][b]!;
+  const ipBits = hash32(seed, index, 0x1b);
+  return {
+    id: `u${index}`,
+    platform,
+    os,
+    browser,
+    ip: `${1 + (ipBits % 223)}.${(ipBits >>> 8) & 255}.${(ipBits >>> 16) & 255}.${ipBits >>> 24}`,
+    variant: (h >>> 19) & 1 ? 'B' : 'A',
+    sessionPhase: hash32(seed, index, 0x5e55) % SESSION_MS,
+  };
+}
+
+/** Fills `out` with exactly the chunk's events, in generation order. */
+export function generateChunk(world: World, chunkIndex: number, out: SimEvent[]): void {
+  const { plan, catalogue } = world;
+  const chunk = plan.chunks[chunkIndex]!;
+  const rng = new Prng(world.seed, chunkIndex);
+  const hourStart = plan.startMs + chunk.hour * HOUR_MS;
+  const budget = plan.hourBudget[chunk.hour]!;
+  const windowEnd = plan.startMs + plan.hours * HOUR_MS;
+  const countries = new WeightedPicker(
+    COUNTRIES.map((_, i) => i),
+    countryWeights(hourStart),
+  );
+  out.length = 0;
+
+  let page: PageView | null = null;
+  const emit = (type: EventType, ts: number): SimEvent | null => {
+    if (out.length >= chunk.size || ts >= windowEnd) return null;
+    const omit = rng.float();
+    const ev: SimEvent = {
+      index: chunk.start + out.length,
+      type,
+      name: null,
+      ts,
+      omit: omit < 3 * OMIT_RATE ? 1 + Math.floor(omit / OMIT_RATE) : 0,
+      page: page!,
+      demandId: null,
+      creative: null,
+      revenue: 0,
+      cost: 0,
+      bid_price: 0,
+    };
+    out.push(ev);
+    return ev;
+  };
+
+  // One auction: request, then response or passback, then impression, click, conversion.
+  // Returns the impression for fraud bursts to hang clicks on.
+  const auction = (t0: number, c: number, user: User, inv: Inventory): SimEvent | null => {
+    if (!emit('request', t0)) return null;
+    const variantB = user.variant === 'B';
+    const fill = FORMAT_FILL[inv.format] * (variantB ? VARIANT_B_FILL_FACTOR : 1);
+    const tAnswer = t0 + rng.between(30, 300);
+    if (rng.float() >= fill) {
+      const pb = emit('passback', tAnswer);
+      if (pb) pb.demandId = catalogue.demandPicker.pick(rng).id;
+      return null;
+    }
+    const demand = catalogue.demandPicker.pick(rng);
+    const campaign = rng.pick(catalogue.campaignsByDemand.get(demand.id)!);
+    const ad = rng.pick(world.creatives.get(campaign.id)!);
+    const [lo, hi] = COUNTRIES[c]!.ecpmMicros;
+    const floor = lo + (variantB ? Math.ceil((hi - lo) * VARIANT_B_FLOOR) : 0);
+    // Revenue per impression is eCPM / 1000; eCPM bounds are whole thousands of micros, so this is exact.
+    const revenue = rng.between(Math.ceil(floor / 1000), hi / 1000);
+    const res = emit('response', tAnswer);
+    if (!res) return null;
+    res.demandId = demand.id;
+    res.bid_price = revenue * 1000;
+    if (rng.float() >= RENDER_RATE) return null;
+    const imp = emit('impression', tAnswer + rng.between(100, 2500));
+    if (!imp) return null;
+    imp.creative = ad;
+    imp.revenue = revenue;
+    if (inv.format === 'rewarded_video' && rng.float() < VIDEO_COMPLETE_RATE) {
+      const done = emit('custom', imp.ts + rng.between(15_000, 30_000));
+      if (done) {
+        done.name = 'video_complete';
+        done.creative = ad;
+      }
+    }
+    if (rng.float() < FORMAT_CTR[inv.format]) {
+      const click = emit('click', imp.ts + rng.between(1000, 30_000));
+      if (click) {
+        click.creative = ad;
+        if (rng.float() < campaign.cvr) {
+          const conv = emit('conversion', click.ts + rng.between(60_000, SESSION_MS));
+          if (conv) {
+            conv.creative = ad;
+            conv.cost = campaign.cpaMicros;
+            // Order value in whole cents, $5-$150.
+            conv.revenue = rng.between(500, 15_000) * 10_000;
+          }
+        }
+      }
+    }
+    return imp;
+  };
+
+  while (out.length < chunk.size) {
+    // Events are spread over the hour by their position in its budget, so time follows arrival order.
+    const t0 = hourStart + Math.floor(((chunk.offsetInHour + out.length) * HOUR_MS) / budget);
+    const c = countries.pick(rng);
+    const userIndex = world.userOffset[c]! + rng.zipf(world.userCount[c]!, 10);
+    const user = userOf(world.seed, userIndex);
+    const inv = catalogue.pools[user.platform].pick(rng);
+    const fraud = world.burstRate > 0 && rng.float() < world.burstRate;
+    page = pageView(
+      { orgId: inv.orgId, mediaId: inv.mediaId, inventoryId: inv.id, device: inv.device },
+      {
+        app_type: inv.appType,
+        ad_format: inv.format,
+        country: COUNTRIES[c]!.code,
+        os: user.os,
+        browser: inv.appType === 'WEB' ? user.browser : null,
+        user_id: user.id,
+        session_id: `${user.id}.${Math.floor((t0 + user.sessionPhase) / SESSION_MS).toString(36)}`,
+        experiment: EXPERIMENT,
+        variant: user.variant,
+        // A bot farm's device sits behind a datacenter address.
+        ip: fraud ? `198.51.100.${userIndex % 256}` : user.ip,
+      },
+    );
+    if (fraud) {
+      // A bot: auctions until one renders, then a click every second or two for about a minute.
+      let shown: SimEvent | null = null;
+      for (let tries = 0; !shown && tries < 8 && out.length < chunk.size; tries++)
+        shown = auction(t0 + tries * 1000, c, user, inv);
+      if (!shown) continue;
+      const clicks = rng.between(BURST_CLICKS[0], BURST_CLICKS[1]);
+      for (let k = 0; k < clicks; k++) {
+        const click = emit('click', shown.ts + 500 + Math.floor((k * 59_000) / clicks));
+        if (!click) break;
+        click.creative = shown.creative;
+      }
+      continue;
+    }
+    const views = 1 + Math.min(3, rng.zipf(8, 1));
+    for (let v = 0; v < views && out.length < chunk.size; v++)
+      auction(t0 + v * rng.between(5_000, 60_000), c, user, inv);
+  }
+}
