@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 export const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./ingest.js'),
   () => import('./report.js'),
-  () => import('./query.js'),
   () => import('./maintenance.js'),
   () => import('./serve.js'),
   () => import('./generate.js'),
