@@ -1,0 +1,86 @@
+// ClickHouse through @clickhouse/client (HTTP), down to 18.16. No transactions, so exactly-once
+// rests on the table itself: a delta is ONE insert (one block, one part, whole or nothing) of rows
+// tagged with the batch it syncs up to, and the watermark is the highest tag present (or the
+// watermark table, written after the insert, for deltas with no rows). A failure after the insert
+// leaves the watermark moved, so the retry has nothing to do; the same delta inserted twice (two
+// syncers) replaces itself in the ReplacingMergeTree, and reads use FINAL.
+
+import { createReadStream } from 'node:fs';
+import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { AdpipeError } from '../../errors.js';
+import { BATCH_COLUMN, clickhouse as d, summedSql } from '../../sql/dialects/clickhouse.js';
+import { columnsOf, type SinkTable } from '../../sql/table.js';
+import { ddlStatements, type SinkConnection, type SinkDriver, type Watermark } from '../sink.js';
+
+/** max_insert_block_size's default: below it an insert is one block. */
+const DEFAULT_BLOCK_ROWS = 1_048_576;
+
+async function rows(client: ClickHouseClient, query: string): Promise<string[][]> {
+  const rs = await client.query({ query, format: 'JSONCompactEachRow' });
+  return rs.json<string[]>();
+}
+
+function connection(client: ClickHouseClient, watermarks: string): SinkConnection {
+  const wm = d.ident(watermarks);
+  const watermark = async (t: SinkTable): Promise<Watermark> => {
+    const [[data, marked, updated]] = (await rows(
+      client,
+      `SELECT toString((SELECT max(${BATCH_COLUMN}) FROM ${d.ident(t.name)})),
+        toString(max(batch_id)), toString(max(updated_at))
+       FROM ${wm} WHERE table_name = ${d.literal(t.name)}`,
+    )) as [string[]];
+    const batchId = Math.max(Number(data), Number(marked));
+    return Number(marked) === batchId && batchId > 0 ? { batchId, updatedAt: updated } : { batchId };
+  };
+  return {
+    dialect: d,
+    sessionId: '',
+    async init(tables) {
+      for (const query of ddlStatements(d, watermarks, tables)) await client.command({ query });
+    },
+    watermark,
+    async apply(t, delta, hooks) {
+      const at = (await watermark(t)).batchId;
+      if (at !== delta.after)
+        throw new AdpipeError('ADP_ERR_SINK', [
+          t.name,
+          `watermark is at batch ${at}, not ${delta.after}: another sync applied it; sync again`,
+        ]);
+      if (delta.rows > 0) {
+        const [first, ...rest] = [...columnsOf(t).map((c) => d.ident(c.name)), BATCH_COLUMN];
+        await client.insert({
+          table: d.ident(t.name),
+          values: createReadStream(delta.file),
+          format: 'CSV',
+          columns: [first!, ...rest],
+          clickhouse_settings: {
+            max_insert_block_size: String(Math.max(DEFAULT_BLOCK_ROWS, delta.rows + 1)),
+          },
+        });
+      }
+      await hooks?.beforeCommit?.('');
+      await client.command({
+        query: `INSERT INTO ${wm} (table_name, batch_id, updated_at) VALUES (${d.literal(t.name)}, ${delta.upTo}, now())`,
+      });
+    },
+    async read(t) {
+      const cols = columnsOf(t).map((c) => d.asText(d.ident(c.name)));
+      return rows(client, `SELECT ${cols.join(', ')} FROM (${summedSql(t)})`);
+    },
+    close: () => client.close(),
+  };
+}
+
+export const clickhouseDriver: SinkDriver = {
+  dialect: d,
+  tagsDeltaRows: true,
+  async connect(config, watermarks) {
+    const client = createClient({ url: config.url, request_timeout: 60_000 });
+    const ping = await client.ping();
+    if (!ping.success) {
+      await client.close();
+      throw ping.error;
+    }
+    return connection(client, watermarks);
+  },
+};

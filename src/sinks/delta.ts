@@ -1,0 +1,65 @@
+// A sink table's delta, computed by the embedded engine from the rollups of batches in
+// (after, upTo]: the report at day grain in the sink's zone (ALL rows included), written by DuckDB
+// as a CSV file the sink bulk-loads. Additive measures come straight from those batches; share
+// measures are rounded per report row, so their delta is (value over batches ≤ upTo) − (value over
+// batches ≤ after) for the touched keys, which telescopes to exactly the embedded report's value.
+
+import { compileReport, type ReportRequest } from '../reports/query.js';
+import { columnsOf, DATE_FIELD, type SinkTable } from '../sql/table.js';
+import { sqlIdent as id, sqlString, type Warehouse } from '../warehouse/warehouse.js';
+
+export async function latestBatch(wh: Warehouse): Promise<number> {
+  const row = await wh.one<{ b: string }>('SELECT coalesce(max(batch_id), 0)::VARCHAR AS b FROM batches');
+  return Number(row!.b);
+}
+
+/** Local dates (in tz) of the events of batches in (after, upTo]; undefined when they have none. */
+async function touchedDates(wh: Warehouse, tz: string, after: number, upTo: number) {
+  const row = await wh.one<{ from: string | null; to: string | null }>(
+    `SELECT strftime(timezone($tz, min(min_ts)), '%Y-%m-%d') AS "from", strftime(timezone($tz, max(max_ts)), '%Y-%m-%d') AS "to"
+     FROM batches WHERE batch_id > ${after} AND batch_id <= ${upTo}`,
+    { tz },
+  );
+  return row?.from && row.to ? { from: row.from, to: row.to } : undefined;
+}
+
+/**
+ * Writes the delta of t for batches in (after, upTo] to file (CSV, no header, the table's columns in
+ * order, plus upTo as a last column when tagged) and returns its row count.
+ */
+export async function writeDelta(
+  wh: Warehouse,
+  t: SinkTable,
+  tz: string,
+  range: { after: number; upTo: number },
+  file: string,
+  tagged: boolean,
+): Promise<number> {
+  const base: ReportRequest = { report: t.report.name, grain: 'day', tz };
+  const delta = compileReport({ ...base, batches: range });
+  const dims = t.report.dimensions.map((d) => d.name);
+  const shares = new Set(t.report.measures.filter((m) => m.kind === 'share').map((m) => m.name));
+  let source = `(${delta.sql}) d`;
+  let params: Record<string, string | string[]> = delta.params;
+  const measure = (field: string) =>
+    shares.has(field) ? `u.${id(field)} - coalesce(a.${id(field)}, 0)` : `d.${id(field)}`;
+  if (shares.size > 0) {
+    const dates = await touchedDates(wh, tz, range.after, range.upTo);
+    const upTo = compileReport({ ...base, ...dates, batches: { after: 0, upTo: range.upTo } });
+    const after = compileReport({ ...base, ...dates, batches: { after: 0, upTo: range.after } });
+    const using = `USING (period, ${dims.map(id).join(', ')})`;
+    source = `${source} JOIN (${upTo.sql}) u ${using} LEFT JOIN (${after.sql}) a ${using}`;
+    params = { ...params, ...upTo.params, ...after.params };
+  }
+  const select = columnsOf(t).map((c) => {
+    if (c.field === DATE_FIELD) return 'period';
+    return c.role === 'dimension' ? id(c.field) : measure(c.field);
+  });
+  if (tagged) select.push(String(range.upTo));
+  const keys = ['period', ...dims.map(id)];
+  const result = await wh.one<{ Count: string }>(
+    `COPY (SELECT ${select.join(', ')} FROM ${source} ORDER BY ${keys.join(', ')}) TO ${sqlString(file)} (FORMAT csv, HEADER false)`,
+    params as Record<string, string>,
+  );
+  return Number(result!.Count);
+}

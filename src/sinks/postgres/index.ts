@@ -1,0 +1,37 @@
+// PostgreSQL through pg: deltas are streamed with COPY FROM STDIN into a temporary table.
+
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyCsvSql, postgres } from '../../sql/dialects/postgres.js';
+import type { SinkDriver } from '../sink.js';
+import { type SqlSession, transactionalSink } from '../transactional.js';
+
+export async function postgresSession(url: string): Promise<SqlSession> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  // A terminated backend emits 'error'; the pending query rejects with it, so just keep it.
+  client.on('error', () => undefined);
+  await client.connect();
+  const pid = (await client.query<[number]>({ text: 'SELECT pg_backend_pid()', rowMode: 'array' }))
+    .rows[0]![0];
+  return {
+    id: String(pid),
+    exec: async (sql) => {
+      await client.query(sql);
+    },
+    rows: async (sql) => (await client.query<unknown[]>({ text: sql, rowMode: 'array' })).rows,
+    loadCsv: (table, columns, file) =>
+      pipeline(createReadStream(file), client.query(copyFrom(copyCsvSql(table, columns)))),
+    close: async () => {
+      await client.end().catch(() => undefined);
+    },
+  };
+}
+
+export const postgresDriver: SinkDriver = {
+  dialect: postgres,
+  tagsDeltaRows: false,
+  connect: async (config, watermarks) =>
+    transactionalSink(postgres, await postgresSession(config.url), watermarks),
+};

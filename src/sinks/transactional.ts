@@ -1,0 +1,76 @@
+// The sink for databases with transactions (MySQL/MariaDB, PostgreSQL): a delta is bulk-loaded into
+// a temporary table and added with one upsert, and the table's watermark moves in the same
+// transaction. The watermark row is locked and must still be where the delta starts, so a retry
+// after any failure, or a second syncer, can never add a delta twice.
+
+import { AdpipeError } from '../errors.js';
+import type { MergeDialect } from '../sql/dialect.js';
+import { columnsOf, type SinkTable } from '../sql/table.js';
+import { ddlStatements, type SinkConnection, type Watermark } from './sink.js';
+
+/** What a driver provides: statements, positional rows and a bulk load of a CSV file. */
+export interface SqlSession {
+  readonly id: string;
+  exec(sql: string): Promise<void>;
+  rows(sql: string): Promise<unknown[][]>;
+  loadCsv(table: string, columns: readonly string[], file: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const STAGING = 'adpipe_delta';
+
+export function transactionalSink(d: MergeDialect, session: SqlSession, watermarks: string): SinkConnection {
+  const wm = d.ident(watermarks);
+  const where = (t: SinkTable) => `table_name = ${d.literal(t.name)}`;
+  return {
+    dialect: d,
+    sessionId: session.id,
+    async init(tables) {
+      for (const sql of ddlStatements(d, watermarks, tables)) await session.exec(sql);
+      for (const t of tables) await session.exec(d.seedWatermark(watermarks, t.name));
+    },
+    async watermark(t): Promise<Watermark> {
+      const [row] = await session.rows(
+        `SELECT ${d.asText('batch_id')}, ${d.asText('updated_at')} FROM ${wm} WHERE ${where(t)}`,
+      );
+      return row ? { batchId: Number(row[0]), updatedAt: String(row[1]) } : { batchId: 0 };
+    },
+    async apply(t, delta, hooks) {
+      await session.exec('BEGIN');
+      try {
+        const [row] = await session.rows(
+          `SELECT ${d.asText('batch_id')} FROM ${wm} WHERE ${where(t)} FOR UPDATE`,
+        );
+        const at = Number(row?.[0] ?? Number.NaN);
+        if (at !== delta.after)
+          throw new AdpipeError('ADP_ERR_SINK', [
+            t.name,
+            `watermark is at batch ${at}, not ${delta.after}: another sync applied it; sync again`,
+          ]);
+        if (delta.rows > 0) {
+          for (const sql of d.createStaging(t, STAGING)) await session.exec(sql);
+          await session.loadCsv(
+            STAGING,
+            columnsOf(t).map((c) => c.name),
+            delta.file,
+          );
+          await session.exec(d.mergeFromStaging(t, STAGING));
+        }
+        await session.exec(
+          `UPDATE ${wm} SET batch_id = ${delta.upTo}, updated_at = CURRENT_TIMESTAMP WHERE ${where(t)}`,
+        );
+        await hooks?.beforeCommit?.(session.id);
+        await session.exec('COMMIT');
+      } catch (err) {
+        await session.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    },
+    async read(t) {
+      const cols = columnsOf(t).map((c) => d.asText(d.ident(c.name)));
+      const rows = await session.rows(`SELECT ${cols.join(', ')} FROM ${d.ident(t.name)}`);
+      return rows.map((r) => r.map(String));
+    },
+    close: () => session.close(),
+  };
+}
