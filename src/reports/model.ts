@@ -180,6 +180,19 @@ export const REPORTS: readonly ReportModel[] = [
       sum('revenue', 'Revenue', 'revenue', MONEY_TYPES),
     ],
   },
+  {
+    // Feature usage (seed 002): custom events by name; users per day is the feature's DAU.
+    name: 'usage',
+    title: 'Feature usage',
+    types: ['custom'],
+    dimensions: [D.name],
+    allDimensions: [],
+    extraDimensions: [],
+    measures: [
+      count('events', 'Events', 'custom'),
+      { name: 'users', label: 'Users', kind: 'distinct', types: ['custom'], column: 'user_id' },
+    ],
+  },
 ];
 
 export const DERIVED_METRICS: readonly DerivedMetric[] = [

@@ -6,5 +6,6 @@ export const commandModules: Array<() => Promise<{ register(program: Command): v
   () => import('./report.js'),
   () => import('./maintenance.js'),
   () => import('./serve.js'),
+  () => import('./sign-click.js'),
   () => import('./generate.js'),
 ];

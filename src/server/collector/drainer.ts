@@ -1,0 +1,111 @@
+// The drainer moves sealed spool segments into the lake through the same code path as
+// `adpipe ingest` (ingestFiles, kind 'http'): each drain is one atomic batch, the ledger records
+// every segment by path and hash, and only then are the segments deleted. A crash between commit
+// and delete leaves segments the ledger already knows; the next drain skips and deletes them.
+
+import { renameSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { componentLogger } from '../../logger.js';
+import { ingestFiles } from '../../pipeline/ingest.js';
+import { hashFile, type InputFile } from '../../sources/files/discover.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
+import type { CollectorMetrics } from './metrics.js';
+import type { Segment, Spool } from './spool.js';
+
+const log = componentLogger('drainer');
+
+/** Segments per ingest batch: bounds one transaction's size when a backlog is drained. */
+const SEGMENTS_PER_BATCH = 64;
+
+function inputOf(seg: Segment): InputFile {
+  return {
+    key: seg.file,
+    size: seg.bytes,
+    info: { format: 'jsonl', gzip: false },
+    fetch: async () => ({
+      localPath: seg.file,
+      hash: await hashFile(seg.file),
+      release: async () => undefined,
+    }),
+  };
+}
+
+export class Drainer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly spool: Spool,
+    private readonly wh: Warehouse,
+    private readonly metrics: CollectorMetrics,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      // The clock seals the open segment, so no event waits longer than about one interval.
+      void this.spool.seal().then(() => this.kick());
+    }, this.intervalMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Starts a drain now, or once more after the one running. */
+  kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        while (await this.drainOnce());
+      } catch (err) {
+        this.metrics.drains.inc({ result: 'error' });
+        log.error({ err }, 'drain failed; segments stay in the spool and are retried');
+        return;
+      }
+    } while (this.again);
+  }
+
+  /** Ingests up to SEGMENTS_PER_BATCH sealed segments; false when there was nothing to do. */
+  async drainOnce(): Promise<boolean> {
+    const segments = this.spool.drainable().slice(0, SEGMENTS_PER_BATCH);
+    if (segments.length === 0) return false;
+    const summary = await ingestFiles(this.wh, segments.map(inputOf), {
+      kind: 'http',
+      batchFiles: segments.length,
+    });
+    const now = Date.now();
+    for (const seg of segments) this.metrics.ingestLag.observe(Math.max(0, (now - seg.createdMs) / 1000));
+    // A segment DuckDB could not read at all is moved beside the dead letters, never dropped.
+    for (const s of summary.setAside) await this.setAside(s.key);
+    this.spool.remove(segments);
+    this.metrics.drains.inc({ result: 'ok' });
+    return true;
+  }
+
+  private async setAside(file: string): Promise<void> {
+    const dir = path.join(path.dirname(this.spool.dir), 'deadletter');
+    await mkdir(dir, { recursive: true });
+    renameSync(file, path.join(dir, `spool-${path.basename(file)}`));
+    log.error({ file }, 'spool segment set aside into the dead-letter store');
+  }
+
+  /** Stops the clock, seals the spool and drains everything durable. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+    await this.spool.close();
+    this.kick();
+    await this.running;
+  }
+}

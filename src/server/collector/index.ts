@@ -1,0 +1,146 @@
+// The HTTP collector plugin: POST /v1/events, Segment's /v1/{track,page,screen,identify,group,alias,batch},
+// the pixel GET /i and the signed click GET /c. Everything lands in the spool (acknowledged once
+// fsynced) and the drainer moves it into the lake. See docs/collector.md.
+
+import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { AdpipeError } from '../../errors.js';
+import { presentedKey, requireKey } from '../auth.js';
+import type { ServerContext } from '../context.js';
+import { parseBatch, parseJson, readBody } from './body.js';
+import { Collector } from './collector.js';
+import { Drainer } from './drainer.js';
+import { metricsFor } from './metrics.js';
+import { registerPixels } from './pixels.js';
+import { type SegmentCall, SegmentMapper } from './segment.js';
+import { Spool } from './spool.js';
+
+const SEGMENT_CALLS: readonly SegmentCall[] = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** Segment also accepts the write key inside the body. */
+const bodyWriteKey = (req: FastifyRequest): string | undefined => {
+  const key = isObj(req.body) ? req.body.writeKey : undefined;
+  return typeof key === 'string' && key !== '' ? key : undefined;
+};
+
+/** Browsers cannot set headers on an <img>, so pixels may carry `?key=`. */
+const queryKey = (req: FastifyRequest): string | undefined => {
+  const key = (req.query as Obj | undefined)?.key;
+  return typeof key === 'string' && key !== '' ? key : undefined;
+};
+
+const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
+  const cfg = ctx.config.server;
+  const metrics = metricsFor(ctx);
+  const drainWh = await ctx.warehouse.fork();
+  let drainer: Drainer | undefined;
+  const spool = await Spool.open(path.join(ctx.dataDir, 'spool'), {
+    segmentEvents: cfg.drain_events,
+    onFsync: (s) => metrics.fsync.observe(s),
+    onSealed: () => drainer?.kick(),
+  });
+  drainer = new Drainer(spool, drainWh, metrics, cfg.drain_interval_ms);
+  metrics.spoolDepth = () => spool.depth();
+  const accept = new Collector(spool, path.join(ctx.dataDir, 'deadletter'), metrics, cfg.spool_high_water);
+  const segment = new SegmentMapper(cfg.segment_events);
+  // Replays whatever a previous run left in the spool right away.
+  drainer.start();
+  if (!cfg.secret) app.log.warn('server.secret is not set: every click on /c is refused');
+
+  ctx.onShutdown(async () => {
+    // Requests are finished (the server closed first); drain everything durable, then let go.
+    await drainer.stop();
+    await accept.close();
+    drainWh.close();
+  });
+
+  await app.register(rateLimit, {
+    max: cfg.rate_limit_per_key,
+    timeWindow: 60_000,
+    keyGenerator: (req) => presentedKey(req) ?? queryKey(req) ?? req.ip,
+    errorResponseBuilder: (_req, c) => new AdpipeError('ADP_ERR_RATE_LIMITED', [Math.ceil(c.ttl / 1000)]),
+  });
+
+  // Bodies are read here, not by fastify's JSON parser: gzip, NDJSON and limits after decompression.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', async (req: FastifyRequest, payload: IncomingMessage) =>
+    readBody(req, payload, cfg.body_limit),
+  );
+
+  const capacity: preHandlerAsyncHookHandler = async (_req, reply) => {
+    try {
+      accept.checkCapacity();
+    } catch (err) {
+      reply.header('retry-after', String(accept.retryAfterSeconds));
+      throw err;
+    }
+  };
+  const writer = requireKey('write', ctx, bodyWriteKey);
+  const guards = [writer, capacity];
+
+  const bodyOf = (req: FastifyRequest): Buffer => {
+    if (!Buffer.isBuffer(req.body))
+      throw new AdpipeError('ADP_ERR_BAD_PARAM', ['body', 'a request body is required']);
+    return req.body;
+  };
+  const checkCount = (n: number) => {
+    if (n > cfg.max_batch_events) throw new AdpipeError('ADP_ERR_BATCH_TOO_LARGE', [n, cfg.max_batch_events]);
+  };
+
+  app.post('/v1/events', { preHandler: guards }, async (req) => {
+    const batch = parseBatch(req.headers['content-type'], bodyOf(req));
+    if ('lines' in batch) {
+      checkCount(batch.lines.length);
+      return accept.acceptLines(batch.lines, 'events');
+    }
+    checkCount(batch.records.length);
+    return accept.acceptObjects(batch.records, 'events');
+  });
+
+  // Segment parses its JSON body before auth, so the body's writeKey can authenticate.
+  const segmentBody = async (req: FastifyRequest) => {
+    const parsed = parseJson(bodyOf(req));
+    if (!isObj(parsed)) throw new AdpipeError('ADP_ERR_BAD_PARAM', ['body', 'must be a JSON object']);
+    req.body = parsed;
+  };
+  /** Segment's answer plus adpipe's counts; error indexes are positions in the request's calls. */
+  const segmentAnswer = async (records: Obj[], positions: number[]) => {
+    const result = await accept.acceptObjects(records, 'segment');
+    for (const e of result.errors) e.index = positions[e.index]!;
+    return { success: true, ...result };
+  };
+
+  for (const call of SEGMENT_CALLS) {
+    app.post(`/v1/${call}`, { preValidation: segmentBody, preHandler: guards }, async (req) => {
+      const rec = segment.map(call, req.body as Obj);
+      return rec ? segmentAnswer([rec], [0]) : segmentAnswer([], []);
+    });
+  }
+  app.post('/v1/batch', { preValidation: segmentBody, preHandler: guards }, async (req) => {
+    const body = req.body as Obj;
+    if (!Array.isArray(body.batch)) throw new AdpipeError('ADP_ERR_BAD_PARAM', ['batch', 'must be an array']);
+    checkCount(body.batch.length);
+    const context = isObj(body.context) ? body.context : {};
+    const records: Obj[] = [];
+    const positions: number[] = [];
+    body.batch.forEach((m: unknown, i: number) => {
+      const call = isObj(m) && typeof m.type === 'string' ? (m.type as SegmentCall) : undefined;
+      const rec = call && SEGMENT_CALLS.includes(call) ? segment.map(call, m as Obj, context) : undefined;
+      if (rec) {
+        records.push(rec);
+        positions.push(i);
+      }
+    });
+    return segmentAnswer(records, positions);
+  });
+
+  const pixelGuards = cfg.pixels_without_key ? [capacity] : [requireKey('write', ctx, queryKey), capacity];
+  registerPixels(app, accept, metrics, cfg.secret, pixelGuards);
+};
+
+export default collector;

@@ -1,0 +1,94 @@
+// The collector's Prometheus metrics, one registry per server context (tests run several servers in
+// one process), rendered by GET /metrics (src/server/ops.ts).
+
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ServerContext } from '../context.js';
+
+export interface SpoolDepth {
+  events: number;
+  bytes: number;
+  oldestMs: number | undefined;
+}
+
+export class CollectorMetrics {
+  readonly registry = new Registry();
+  /** Set by the collector once its spool is open. */
+  spoolDepth: () => SpoolDepth = () => ({ events: 0, bytes: 0, oldestMs: undefined });
+
+  readonly requests = new Counter({
+    name: 'adpipe_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['route', 'status'],
+    registers: [this.registry],
+  });
+  readonly events = new Counter({
+    name: 'adpipe_collector_events_total',
+    help: 'Events received, by source and outcome (accepted, rejected, duplicate)',
+    labelNames: ['source', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly forgedClicks = new Counter({
+    name: 'adpipe_collector_forged_clicks_total',
+    help: 'Click requests refused for a missing or invalid signature (nothing recorded)',
+    registers: [this.registry],
+  });
+  readonly fsync = new Histogram({
+    name: 'adpipe_spool_fsync_seconds',
+    help: 'Latency of one spool fdatasync (one group commit)',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly ingestLag = new Histogram({
+    name: 'adpipe_ingest_lag_seconds',
+    help: 'From the oldest event of a drained segment reaching the spool to its batch committing to the lake',
+    buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900],
+    registers: [this.registry],
+  });
+  readonly drains = new Counter({
+    name: 'adpipe_drain_batches_total',
+    help: 'Drain attempts by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    const depth = () => this.spoolDepth();
+    new Gauge({
+      name: 'adpipe_spool_events',
+      help: 'Events acknowledged but not yet drained into the lake',
+      registers: [this.registry],
+      collect() {
+        this.set(depth().events);
+      },
+    });
+    new Gauge({
+      name: 'adpipe_spool_bytes',
+      help: 'Bytes of spool segments not yet drained',
+      registers: [this.registry],
+      collect() {
+        this.set(depth().bytes);
+      },
+    });
+    new Gauge({
+      name: 'adpipe_spool_lag_seconds',
+      help: 'Age of the oldest undrained event in the spool (0 when empty)',
+      registers: [this.registry],
+      collect() {
+        const oldest = depth().oldestMs;
+        this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+      },
+    });
+    collectDefaultMetrics({ register: this.registry });
+  }
+}
+
+const byContext = new WeakMap<ServerContext, CollectorMetrics>();
+
+export function metricsFor(ctx: ServerContext): CollectorMetrics {
+  let m = byContext.get(ctx);
+  if (!m) {
+    m = new CollectorMetrics();
+    byContext.set(ctx, m);
+  }
+  return m;
+}

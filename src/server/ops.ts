@@ -1,0 +1,62 @@
+// Operational endpoints: GET /readyz (the spool takes durable writes, the warehouse and lake answer)
+// and GET /metrics (Prometheus). Registered without encapsulation so its request counter sees every
+// route of the server, not only its own.
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import { metricsFor } from './collector/metrics.js';
+import type { ServerContext } from './context.js';
+
+async function check(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+    return 'ok';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+const ops: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
+  const metrics = metricsFor(ctx);
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.requests.inc({ route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode });
+  });
+
+  app.get('/readyz', async (_req, reply) => {
+    const spoolDir = path.join(ctx.dataDir, 'spool');
+    const spool = await check(async () => {
+      await mkdir(spoolDir, { recursive: true });
+      const probe = path.join(spoolDir, `.ready-${randomBytes(6).toString('hex')}`);
+      const fh = await open(probe, 'w');
+      try {
+        await fh.write('ok\n');
+        await fh.datasync();
+      } finally {
+        await fh.close();
+        await rm(probe, { force: true });
+      }
+    });
+    const lake = await check(async () => {
+      await mkdir(path.join(ctx.dataDir, 'lake'), { recursive: true });
+      const wh = await ctx.warehouse.fork();
+      try {
+        await wh.one('SELECT count(*) AS n FROM lake_files');
+      } finally {
+        wh.close();
+      }
+    });
+    const ready = spool === 'ok' && lake === 'ok';
+    return reply.status(ready ? 200 : 503).send({ ready, checks: { spool, lake } });
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+};
+
+// Like fastify-plugin: the hook above applies to the whole server.
+(ops as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+export default ops;
