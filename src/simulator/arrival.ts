@@ -45,12 +45,13 @@ export function* fileBatches(
         batch.push(ev);
         continue;
       }
+      // A late event keeps its form when it is delivered, so forms are counted first.
+      const form = dirt.altForm(i);
+      if (form) totals?.countDirt(`alternative.${form}`);
       if (dirt.lateTarget(i, c, file, plan.files) >= 0) {
         totals?.countDirt('late');
         continue;
       }
-      const form = dirt.altForm(i);
-      if (form) totals?.countDirt(`alternative.${form}`);
       const item = dirt.present(ev, world.tag);
       batch.push(item);
       if (dirt.duplicate(i)) {

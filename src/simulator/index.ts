@@ -93,15 +93,19 @@ async function inProcess(o: Resolved, dir: string): Promise<FileResult[]> {
 
 /** Files go round-robin to workers, so all of them work through the time range together. */
 async function inWorkers(o: Resolved, dir: string, count: number): Promise<FileResult[]> {
-  // Under tsx or vitest this module is TypeScript and the worker needs the same loader.
-  const fromSource = import.meta.url.endsWith('.ts');
-  const url = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
+  const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
   const results: FileResult[] = [];
   await Promise.all(
     Array.from({ length: count }, (_, w) => {
       const job: WorkerJob = { options: o, dir, files: [] };
       for (let f = w; f < o.files; f += count) job.files.push(f);
-      const worker = new Worker(url, { workerData: job, execArgv: fromSource ? ['--import', 'tsx'] : [] });
+      const worker = url.pathname.endsWith('.ts')
+        ? // Under tsx or vitest this module is TypeScript: the worker registers tsx before loading it.
+          new Worker(
+            `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
+            { eval: true, workerData: job },
+          )
+        : new Worker(url, { workerData: job });
       worker.on('message', (r: FileResult) => results.push(r));
       return new Promise<void>((resolve, reject) => {
         worker.once('error', reject);

@@ -5,6 +5,7 @@ export const commandModules: Array<() => Promise<{ register(program: Command): v
   () => import('./ingest.js'),
   () => import('./report.js'),
   () => import('./maintenance.js'),
+  () => import('./sink.js'),
   () => import('./serve.js'),
   () => import('./sign-click.js'),
   () => import('./generate.js'),

@@ -1,0 +1,43 @@
+// Reading what the simulator wrote, independently of its own code: gunzip, split lines, parse money
+// into BigInt micros.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+
+export const TMP = path.resolve('test/tmp/simulator');
+
+/** Each event file's lines, in file-name (arrival) order. */
+export function readLines(out: string): Array<{ file: string; lines: string[] }> {
+  const dir = path.join(out, 'events');
+  return readdirSync(dir)
+    .sort()
+    .map((file) => {
+      const raw = readFileSync(path.join(dir, file));
+      const text = (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+      return { file, lines: text.split('\n').filter((l) => l !== '') };
+    });
+}
+
+export function tryParse(line: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/** Exact micros of a decimal string or number with at most 6 fractional digits. */
+export function micros(v: unknown): bigint {
+  if (v === undefined || v === null) return 0n;
+  const m = /^(\d+)(?:\.(\d{1,6}))?$/.exec(String(v));
+  if (!m) throw new Error(`not a money value: ${String(v)}`);
+  return BigInt(m[1]!) * 1_000_000n + BigInt((m[2] ?? '').padEnd(6, '0'));
+}
+
+/** A metadata CSV as rows keyed by header (the simulator never quotes). */
+export function readCsv(file: string): Array<Record<string, string>> {
+  const [header, ...rows] = readFileSync(file, 'utf8').trim().split('\n');
+  const cols = header!.split(',');
+  return rows.map((r) => Object.fromEntries(r.split(',').map((v, i) => [cols[i], v])));
+}

@@ -1,0 +1,325 @@
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_TYPES } from '../../src/events/contract.js';
+import { validateEvent } from '../../src/events/validate.js';
+import {
+  ALT_FORMS,
+  COUNTRIES,
+  eventStream,
+  FORMAT_CTR,
+  FORMAT_FILL,
+  generate,
+  MALFORMED,
+  type Manifest,
+} from '../../src/simulator/index.js';
+import { micros, readCsv, readLines, TMP, tryParse } from './files.js';
+
+const dirOf = (name: string) => path.join(TMP, name);
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+function bytesOf(out: string): string[] {
+  return readLines(out).map((f) => f.lines.join('\n'));
+}
+
+describe('determinism', () => {
+  it('writes identical bytes for the same seed and different bytes for another', async () => {
+    const opts = { events: 20_000, files: 3, dirty: 0.05 };
+    const a = await generate({ ...opts, out: dirOf('det-a'), seed: 11 });
+    const b = await generate({ ...opts, out: dirOf('det-b'), seed: 11 });
+    const c = await generate({ ...opts, out: dirOf('det-c'), seed: 12 });
+    expect(bytesOf(dirOf('det-b'))).toEqual(bytesOf(dirOf('det-a')));
+    expect(readFileSync(path.join(dirOf('det-b'), 'manifest.json'), 'utf8')).toBe(
+      readFileSync(path.join(dirOf('det-a'), 'manifest.json'), 'utf8'),
+    );
+    expect(b).toEqual(a);
+    const [fa, fc] = [bytesOf(dirOf('det-a')), bytesOf(dirOf('det-c'))];
+    for (let f = 0; f < 3; f++) expect(fc[f]).not.toBe(fa[f]);
+    expect(c.by_type.impression.revenue).not.toBe(a.by_type.impression.revenue);
+  });
+});
+
+describe('distributions', () => {
+  type Counts = Record<string, number>;
+  const bump = (m: Counts, k: string, n = 1) => {
+    m[k] = (m[k] ?? 0) + n;
+  };
+  const impressions: Counts = {};
+  const clicks: Counts = {};
+  const requestsA: Counts = {};
+  const responsesA: Counts = {};
+  const krByLocalHour: Counts = {};
+  const users = new Set<string>();
+  const sessions = new Set<string>();
+  const ecpmOutside: string[] = [];
+  const invalid: string[] = [];
+  let requests = 0;
+
+  beforeAll(async () => {
+    const ranges = new Map(COUNTRIES.map((c) => [c.code, c.ecpmMicros]));
+    for await (const rec of eventStream({ events: 150_000, seed: 7, fraud: 0, files: 2 })) {
+      const v = validateEvent(rec);
+      if (!v.ok) {
+        invalid.push(JSON.stringify(rec));
+        continue;
+      }
+      const ev = v.event;
+      const fmt = ev.ad_format!;
+      if (ev.type === 'impression') bump(impressions, fmt);
+      if (ev.type === 'click') bump(clicks, fmt);
+      if (ev.type === 'request') {
+        requests++;
+        users.add(ev.user_id!);
+        sessions.add(ev.session_id!);
+        if (ev.variant === 'A') bump(requestsA, fmt);
+        if (ev.country === 'KR') bump(krByLocalHour, String((new Date(ev.ts).getUTCHours() + 9) % 24));
+      }
+      if (ev.type === 'response' && ev.variant === 'A') bump(responsesA, fmt);
+      if (ev.type === 'impression' || ev.type === 'response') {
+        // eCPM = revenue per impression x 1000 = the response's bid_price.
+        const ecpm = ev.type === 'impression' ? micros(ev.revenue) * 1000n : micros(ev.bid_price);
+        const [lo, hi] = ranges.get(ev.country!)!;
+        if (ecpm < BigInt(lo) || ecpm > BigInt(hi)) ecpmOutside.push(`${ev.country} ${ecpm}`);
+      }
+    }
+  });
+
+  it('yields only events that pass the contract', () => {
+    expect(invalid).toEqual([]);
+    expect(requests).toBeGreaterThan(40_000);
+  });
+
+  it('clicks per impression follow seed 004 by format', () => {
+    for (const [fmt, ctr] of Object.entries(FORMAT_CTR)) {
+      expect(impressions[fmt]).toBeGreaterThan(2000);
+      expect(Math.abs(clicks[fmt]! / impressions[fmt]! - ctr)).toBeLessThan(ctr * 0.15);
+    }
+  });
+
+  it('fills requests at the configured rate by format', () => {
+    for (const [fmt, fill] of Object.entries(FORMAT_FILL)) {
+      expect(Math.abs(responsesA[fmt]! / requestsA[fmt]! - fill)).toBeLessThan(0.03);
+    }
+  });
+
+  it('keeps eCPM inside the country ranges', () => {
+    expect(ecpmOutside).toEqual([]);
+  });
+
+  it('follows the local-time diurnal curve', () => {
+    expect(krByLocalHour['21']!).toBeGreaterThan(4 * krByLocalHour['4']!);
+  });
+
+  it('has returning users with several sessions', () => {
+    expect(users.size).toBeLessThan(requests / 3);
+    expect(sessions.size).toBeGreaterThan(users.size);
+    expect(sessions.size).toBeLessThan(requests);
+  });
+
+  it('adds fraud bursts only when asked', async () => {
+    const bursts = async (fraud: number) => {
+      const perMinute: Counts = {};
+      for await (const rec of eventStream({ events: 30_000, seed: 3, fraud, files: 1 })) {
+        if (typeof rec === 'string' || rec.type !== 'click') continue;
+        bump(perMinute, `${rec.user_id} ${rec.ip} ${String(rec.ts).slice(0, 16)}`);
+      }
+      return Object.values(perMinute).filter((n) => n >= 10).length;
+    };
+    expect(await bursts(0)).toBe(0);
+    expect(await bursts(0.05)).toBeGreaterThan(5);
+  });
+});
+
+describe('files, metadata and manifest', () => {
+  const out = dirOf('clean');
+  let manifest: Manifest;
+  let events: Array<Record<string, unknown>>;
+
+  beforeAll(async () => {
+    manifest = await generate({ out, events: 30_000, files: 3, seed: 5 });
+    events = readLines(out).flatMap((f) => f.lines.map((l) => JSON.parse(l) as Record<string, unknown>));
+  });
+
+  it('writes every event once, valid, in the named files', () => {
+    expect(manifest.files.map((f) => f.name)).toEqual([
+      'events-00000.jsonl.gz',
+      'events-00001.jsonl.gz',
+      'events-00002.jsonl.gz',
+    ]);
+    expect(readLines(out).map((f) => f.lines.length)).toEqual(manifest.files.map((f) => f.records));
+    expect(events.length).toBe(30_000);
+    expect(new Set(events.map((e) => e.event_id)).size).toBe(30_000);
+    expect(events.filter((e) => !validateEvent(e).ok)).toEqual([]);
+    expect(events.every((e) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(String(e.ts)))).toBe(true);
+  });
+
+  it('states exact totals per type that equal the sums over the files', () => {
+    for (const type of EVENT_TYPES) {
+      const mine = events.filter((e) => e.type === type);
+      const sum = (f: string) => mine.reduce((a, e) => a + micros(e[f]), 0n);
+      expect(manifest.by_type[type].count).toBe(mine.length);
+      expect(micros(manifest.by_type[type].revenue)).toBe(sum('revenue'));
+      expect(micros(manifest.by_type[type].cost)).toBe(sum('cost'));
+      expect(micros(manifest.by_type[type].bid_price)).toBe(sum('bid_price'));
+    }
+    expect(manifest.by_type.impression.count).toBeGreaterThan(0);
+    expect(micros(manifest.by_type.conversion.revenue)).toBeGreaterThan(0n);
+    const hourly = Object.values(manifest.by_hour).flatMap((h) => Object.values(h));
+    expect(hourly.reduce((a, b) => a + b, 0)).toBe(30_000);
+  });
+
+  it('writes metadata that every event joins to', () => {
+    const meta = (f: string) => readCsv(path.join(out, 'metadata', f));
+    const inventory = new Map(meta('inventory.csv').map((r) => [r.inventory_id, r]));
+    const media = new Map(meta('media.csv').map((r) => [r.media_id, r]));
+    const orgs = new Set(meta('orgs.csv').map((r) => r.org_id));
+    const demand = new Set(meta('demand.csv').map((r) => r.demand_id));
+    const campaigns = new Map(meta('campaigns.csv').map((r) => [r.campaign_id, r]));
+    for (const m of media.values()) {
+      expect(orgs.has(m.org_id)).toBe(true);
+      expect(Number(m.media_share)).toBeGreaterThanOrEqual(0.5);
+      expect(Number(m.media_share)).toBeLessThanOrEqual(0.8);
+    }
+    const broken = events.filter((e) => {
+      const inv = inventory.get(String(e.inventory_id));
+      const med = inv && media.get(inv.media_id);
+      return (
+        !inv ||
+        !med ||
+        (e.media_id !== undefined && e.media_id !== inv.media_id) ||
+        (e.org_id !== undefined && e.org_id !== med.org_id) ||
+        (e.device !== undefined && e.device !== inv.device) ||
+        e.ad_format !== inv.ad_type ||
+        (e.demand_id !== undefined && !demand.has(String(e.demand_id))) ||
+        (e.campaign_id !== undefined && campaigns.get(String(e.campaign_id))?.advertiser !== e.advertiser_id)
+      );
+    });
+    expect(broken).toEqual([]);
+  });
+
+  it('leaves enrichment fields out of a few events only', () => {
+    for (const field of ['org_id', 'media_id', 'device']) {
+      const missing = events.filter((e) => e[field] === undefined).length / events.length;
+      expect(missing).toBeGreaterThan(0.02);
+      expect(missing).toBeLessThan(0.15);
+    }
+  });
+
+  it('carries the funnel fields on the right types', () => {
+    const conv = events.filter((e) => e.type === 'conversion');
+    expect(conv.length).toBeGreaterThan(0);
+    expect(conv.every((e) => e.campaign_id && e.cost && e.revenue)).toBe(true);
+    const custom = events.filter((e) => e.type === 'custom');
+    expect(custom.every((e) => e.name === 'video_complete' && e.ad_format === 'rewarded_video')).toBe(true);
+    expect(events.every((e) => e.experiment === 'floor_v2' && (e.variant === 'A' || e.variant === 'B'))).toBe(
+      true,
+    );
+  });
+});
+
+describe('--dirty', () => {
+  const out = dirOf('dirty');
+  let manifest: Manifest;
+  let files: ReturnType<typeof readLines>;
+
+  beforeAll(async () => {
+    manifest = await generate({ out, events: 40_000, files: 4, seed: 9, dirty: 0.05 });
+    files = readLines(out);
+  });
+
+  it('writes malformed records of every kind that the contract rejects', () => {
+    const expectedCode: Record<string, string> = {
+      missing_event_id: 'event_id.missing',
+      ts_no_offset: 'ts.no_offset',
+      negative_revenue: 'money.negative',
+      revenue_scale: 'money.scale',
+      unknown_type: 'type.invalid',
+    };
+    const found: Record<string, number> = {};
+    for (const line of files.flatMap((f) => f.lines)) {
+      const rec = tryParse(line);
+      const v = rec && validateEvent(rec);
+      const kind = !rec
+        ? 'bad_json'
+        : v && !v.ok
+          ? Object.keys(expectedCode).find((k) => expectedCode[k] === v.rejection.code)
+          : undefined;
+      if (kind) found[kind] = (found[kind] ?? 0) + 1;
+    }
+    for (const kind of MALFORMED) {
+      expect(found[kind], kind).toBeGreaterThan(0);
+      expect(found[kind], kind).toBe(manifest.dirt[`malformed.${kind}`]);
+    }
+  });
+
+  it('writes valid alternative forms that count as clean', () => {
+    const seen = new Map<string, Record<string, unknown>>();
+    for (const line of files.flatMap((f) => f.lines)) {
+      const rec = tryParse(line);
+      if (rec && validateEvent(rec).ok) seen.set(String(rec.event_id), rec);
+    }
+    const form = (r: Record<string, unknown>) => {
+      const ts = r.ts ?? r.timestamp;
+      if ('event_type' in r) return 'aliases';
+      if (typeof ts === 'number') return ts < 1e11 ? 'epoch_s' : 'epoch_ms';
+      if (String(ts).endsWith('+09:00')) return 'offset';
+      if (typeof r.inventory_id === 'number') return 'int_ids';
+      return 'canonical';
+    };
+    const counts: Record<string, number> = {};
+    for (const r of seen.values()) counts[form(r)] = (counts[form(r)] ?? 0) + 1;
+    for (const f of ALT_FORMS) {
+      expect(counts[f], f).toBeGreaterThan(0);
+      expect(counts[f], f).toBe(manifest.dirt[`alternative.${f}`]);
+    }
+  });
+
+  it('repeats events exactly, within and across files', () => {
+    const where = new Map<string, { lines: Set<string>; files: Set<string>; n: number }>();
+    for (const { file, lines } of files) {
+      for (const line of lines) {
+        const rec = tryParse(line);
+        if (!rec || !validateEvent(rec).ok) continue;
+        const id = String(rec.event_id);
+        const w = where.get(id) ?? { lines: new Set(), files: new Set(), n: 0 };
+        w.lines.add(line);
+        w.files.add(file);
+        w.n++;
+        where.set(id, w);
+      }
+    }
+    const repeated = [...where.values()].filter((w) => w.n > 1);
+    expect(repeated.every((w) => w.lines.size === 1)).toBe(true);
+    expect(repeated.some((w) => w.files.size > 1)).toBe(true);
+    expect(repeated.some((w) => w.files.size === 1)).toBe(true);
+    expect(repeated.reduce((a, w) => a + w.n - 1, 0)).toBe(manifest.dirt.duplicate);
+  });
+
+  it('delivers some old hours late, in a later file', () => {
+    const late = files.slice(1).map(({ lines }) => {
+      const times = lines
+        .map(tryParse)
+        .map((r) => r && validateEvent(r))
+        .flatMap((v) => (v?.ok ? [Date.parse(v.event.ts)] : []));
+      const median = [...times].sort((a, b) => a - b)[times.length >> 1]!;
+      return times.filter((t) => t < median - 2 * 3_600_000).length;
+    });
+    expect(late.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(manifest.dirt.late).toBeGreaterThan(0);
+  });
+
+  it('states clean totals that survive deduplication of the valid records', () => {
+    const clean = new Map<string, { type: string; revenue: string }>();
+    for (const line of files.flatMap((f) => f.lines)) {
+      const rec = tryParse(line);
+      const v = rec && validateEvent(rec);
+      if (v?.ok) clean.set(v.event.event_id, v.event);
+    }
+    expect(clean.size).toBe(manifest.events);
+    for (const type of EVENT_TYPES) {
+      const mine = [...clean.values()].filter((e) => e.type === type);
+      expect(mine.length, type).toBe(manifest.by_type[type].count);
+      expect(mine.reduce((a, e) => a + micros(e.revenue), 0n)).toBe(micros(manifest.by_type[type].revenue));
+    }
+  });
+});
