@@ -43,6 +43,7 @@ export function metricSelect(
   return `CASE WHEN ${den} = 0 THEN NULL ELSE ${ratio(num, den, m.scale)} END AS ${d.ident(m.name)}`;
 }
 
-export function columnDefs(d: Dialect, t: SinkTable): string[] {
-  return [...t.keys, ...t.measures].map((c) => `${d.ident(c.name)} ${d.type(c.role)} NOT NULL`);
+/** Column definitions; ClickHouse columns are never NULL unless Nullable and reject the NOT NULL clause. */
+export function columnDefs(d: Dialect, t: SinkTable, constraint = ' NOT NULL'): string[] {
+  return [...t.keys, ...t.measures].map((c) => `${d.ident(c.name)} ${d.type(c.role)}${constraint}`);
 }

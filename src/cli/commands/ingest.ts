@@ -3,6 +3,7 @@ import { removeOrphans } from '../../lake/lake.js';
 import { type IngestSummary, ingestFiles } from '../../pipeline/ingest.js';
 import { loadMetadata } from '../../pipeline/metadata.js';
 import { notify } from '../../pipeline/notify.js';
+import { syncAfterCommit } from '../../sinks/sync.js';
 import { discoverInputs } from '../../sources/files/discover.js';
 import { acquireRunLock } from '../../util/run-lock.js';
 import { Warehouse } from '../../warehouse/warehouse.js';
@@ -40,6 +41,8 @@ export function register(program: Command): void {
           const summary = await ingestFiles(wh, inputs, {
             batchFiles: opts.batchFiles ?? config.ingest.batch_files,
             reprocess: opts.reprocess,
+            // Sinks catch up after each committed group; one that is down never stops the ingest.
+            onCommitted: syncAfterCommit(wh, config),
             onProgress: (done) => bar?.update(done),
           });
           bar?.stop();

@@ -15,9 +15,11 @@ import { ddlStatements, type SinkConnection, type SinkDriver, type Watermark } f
 /** max_insert_block_size's default: below it an insert is one block. */
 const DEFAULT_BLOCK_ROWS = 1_048_576;
 
-async function rows(client: ClickHouseClient, query: string): Promise<string[][]> {
-  const rs = await client.query({ query, format: 'JSONCompactEachRow' });
-  return rs.json<string[]>();
+/** Rows of text columns, in order (18.16 has no JSONCompactEachRow). */
+async function rows(client: ClickHouseClient, columns: readonly string[], from: string): Promise<string[][]> {
+  const query = `SELECT ${columns.map((c, i) => `${d.asText(c)} AS c${i}`).join(', ')} ${from}`;
+  const rs = await client.query({ query, format: 'JSONEachRow' });
+  return (await rs.json<Record<string, string>>()).map((r) => columns.map((_, i) => r[`c${i}`]!));
 }
 
 function connection(client: ClickHouseClient, watermarks: string): SinkConnection {
@@ -25,9 +27,8 @@ function connection(client: ClickHouseClient, watermarks: string): SinkConnectio
   const watermark = async (t: SinkTable): Promise<Watermark> => {
     const [[data, marked, updated]] = (await rows(
       client,
-      `SELECT toString((SELECT max(${BATCH_COLUMN}) FROM ${d.ident(t.name)})),
-        toString(max(batch_id)), toString(max(updated_at))
-       FROM ${wm} WHERE table_name = ${d.literal(t.name)}`,
+      [`(SELECT max(${BATCH_COLUMN}) FROM ${d.ident(t.name)})`, 'max(batch_id)', 'max(updated_at)'],
+      `FROM ${wm} WHERE table_name = ${d.literal(t.name)}`,
     )) as [string[]];
     const batchId = Math.max(Number(data), Number(marked));
     return Number(marked) === batchId && batchId > 0 ? { batchId, updatedAt: updated } : { batchId };
@@ -64,8 +65,11 @@ function connection(client: ClickHouseClient, watermarks: string): SinkConnectio
       });
     },
     async read(t) {
-      const cols = columnsOf(t).map((c) => d.asText(d.ident(c.name)));
-      return rows(client, `SELECT ${cols.join(', ')} FROM (${summedSql(t)})`);
+      return rows(
+        client,
+        columnsOf(t).map((c) => d.ident(c.name)),
+        `FROM (${summedSql(t)})`,
+      );
     },
     close: () => client.close(),
   };

@@ -39,7 +39,7 @@ export const clickhouse: Dialect = {
     // No PARTITION BY: one insert is one block is one part, so it lands whole or not at all.
     return [
       `CREATE TABLE IF NOT EXISTS ${clickhouse.ident(t.name)} (
-  ${[...columnDefs(clickhouse, t), `${BATCH_COLUMN} Int64`].join(',\n  ')}
+  ${[...columnDefs(clickhouse, t, ''), `${BATCH_COLUMN} Int64`].join(',\n  ')}
 ) ENGINE = ReplacingMergeTree() ORDER BY (${order})`,
     ];
   },

@@ -1,0 +1,107 @@
+import type { Command } from 'commander';
+import { configuredSinks, ddlStatements, sinkDriver } from '../../sinks/sink.js';
+import { syncWithRetry } from '../../sinks/sync.js';
+import { sinkStatus, verifySink } from '../../sinks/verify.js';
+import { acquireRunLock } from '../../util/run-lock.js';
+import { Warehouse } from '../../warehouse/warehouse.js';
+import { contextOf } from '../context.js';
+
+/** Opens the warehouse under the run lock (one writer per data dir), runs fn, releases both. */
+async function withWarehouse<T>(dataDir: string, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
+  const lock = acquireRunLock(dataDir);
+  try {
+    const wh = await Warehouse.open(dataDir);
+    try {
+      return await fn(wh);
+    } finally {
+      wh.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/** `adpipe sink init|sync|status|verify`: report tables in MySQL/MariaDB, PostgreSQL and ClickHouse. */
+export function register(program: Command): void {
+  const sink = program
+    .command('sink')
+    .description('Push reports to SQL databases (adpipe.yaml `sinks`), exactly once');
+
+  sink
+    .command('init')
+    .description('Print the DDL a sink runs to create its tables, views and watermark table')
+    .argument('[name]', 'sink name (default: all)')
+    .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
+      const { config } = contextOf(cmd);
+      for (const s of configuredSinks(config, name)) {
+        const { dialect } = await sinkDriver(s.config.type);
+        console.log(`-- sink ${s.name} (${s.config.type})`);
+        for (const sql of ddlStatements(dialect, s.watermarkTable, s.tables)) console.log(`${sql};\n`);
+      }
+    });
+
+  sink
+    .command('sync')
+    .description('Create absent tables and apply every batch not yet in each sink (with retries)')
+    .argument('[name]', 'sink name (default: all)')
+    .option('--attempts <n>', 'attempts per sink before giving up', (v) => Number(v), 4)
+    .action(async (name: string | undefined, opts: { attempts: number }, cmd: Command) => {
+      const { config, dataDir } = contextOf(cmd);
+      await withWarehouse(dataDir, async (wh) => {
+        for (const s of configuredSinks(config, name)) {
+          try {
+            const synced = await syncWithRetry(wh, s, { attempts: opts.attempts });
+            if (synced.length === 0) console.log(`${s.name}: up to date`);
+            for (const t of synced)
+              console.log(
+                `${s.name}: ${t.table}: batches ${t.after + 1}..${t.upTo}, ${t.rows} rows in ${t.seconds.toFixed(2)} s`,
+              );
+          } catch (err) {
+            console.error(`${s.name}: ${(err as Error).message}`);
+            process.exitCode = 1;
+          }
+        }
+      });
+    });
+
+  sink
+    .command('status')
+    .description("Show each sink table's watermark, lag behind the latest batch and its age")
+    .argument('[name]', 'sink name (default: all)')
+    .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
+      const { config, dataDir } = contextOf(cmd);
+      await withWarehouse(dataDir, async (wh) => {
+        for (const s of configuredSinks(config, name)) {
+          try {
+            for (const t of await sinkStatus(wh, s))
+              console.log(
+                `${s.name}\t${t.table}\tbatch ${t.watermark}/${t.latest}\tlag ${t.lag}\tage ${t.ageSeconds} s` +
+                  (t.updatedAt ? `\tupdated ${t.updatedAt}` : ''),
+              );
+          } catch (err) {
+            console.log(`${s.name}\tunreachable: ${(err as Error).message}`);
+            process.exitCode = 1;
+          }
+        }
+      });
+    });
+
+  sink
+    .command('verify')
+    .description('Compare a sink with the embedded reports (same zone, all dates); exit 1 on any difference')
+    .argument('<name>', 'sink name')
+    .option('--max <n>', 'differences to print', (v) => Number(v), 50)
+    .action(async (name: string, opts: { max: number }, cmd: Command) => {
+      const { config, dataDir } = contextOf(cmd);
+      await withWarehouse(dataDir, async (wh) => {
+        const [s] = configuredSinks(config, name);
+        const diffs = await verifySink(wh, s!);
+        for (const d of diffs.slice(0, opts.max))
+          console.log(
+            `${d.table}\t${d.key.join(' | ')}\t${d.column}\tembedded ${d.embedded ?? '-'}\tsink ${d.sink ?? '-'}`,
+          );
+        console.log(`${s!.name}: ${diffs.length} difference(s)`);
+        if (diffs.length > 0) process.exitCode = 1;
+      });
+    });
+}
