@@ -13,7 +13,7 @@ import { componentLogger } from '../logger.js';
 import { REPORTS } from '../reports/model.js';
 import { rollupInsertSql } from '../reports/rollup.js';
 import type { InputFile } from '../sources/files/discover.js';
-import { rawRecordsSql } from '../sources/files/formats.js';
+import { firstLine, jsonLinesSql, recordsSql } from '../sources/files/formats.js';
 import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
 
 const log = componentLogger('ingest');
@@ -59,6 +59,7 @@ interface Staged {
   input: InputFile;
   hash: string;
   seq: number;
+  localPath: string;
 }
 
 export async function ingestFiles(
@@ -105,10 +106,8 @@ async function ingestGroup(
 ): Promise<BatchResult | undefined> {
   const batchId = await nextBatchId(wh);
   const startedAt = new Date().toISOString();
-  const staged: Staged[] = [];
-  const setAside: SetAside[] = [];
+  const fresh: Staged[] = [];
   const releases: Array<() => Promise<void>> = [];
-  await wh.run(`CREATE OR REPLACE TEMP TABLE staged AS ${validatedEventsSql(EMPTY_RAW)} LIMIT 0`);
   try {
     for (const input of group) {
       const fetched = await input.fetch();
@@ -119,31 +118,93 @@ async function ingestGroup(
         continue;
       }
       if (previous && !options.reprocess) throw new AdpipeError('ADP_ERR_FILE_CHANGED', [input.key]);
-      const seq = staged.length + setAside.length + 1;
-      try {
-        await wh.run(
-          `INSERT INTO staged ${validatedEventsSql(rawRecordsSql(fetched.localPath, input.info, seq, input.key))}`,
-        );
-        staged.push({ input, hash: fetched.hash, seq });
-      } catch (err) {
-        // Corrupt or truncated as a whole: none of its events count; the rest of the group goes on.
-        const reason = (err as Error).message.split('\n')[0]!;
-        log.warn({ file: input.key, reason }, 'file set aside');
-        setAside.push({ key: input.key, reason });
-      }
+      fresh.push({ input, hash: fetched.hash, seq: fresh.length + 1, localPath: fetched.localPath });
     }
+    if (fresh.length === 0) return undefined;
+    const setAside = await timed(batchId, 'read', () => stageRaw(wh, fresh));
+    const staged = fresh.filter((f) => !setAside.some((s) => s.key === f.input.key));
     summary.setAside.push(...setAside);
     summary.filesRead += staged.length;
-    if (staged.length === 0 && setAside.length === 0) return undefined;
-    return await commitGroup(wh, batchId, startedAt, staged, setAside, options.kind ?? 'files');
+    // Keep the original text only where a dead letter needs it.
+    await timed(batchId, 'validate', () =>
+      wh.run(
+        `CREATE OR REPLACE TEMP TABLE staged AS
+       SELECT * REPLACE (CASE WHEN reject IS NOT NULL THEN text END AS text) FROM (${validatedEventsSql(RAW_WITH_SOURCE)})`,
+      ),
+    );
+    const sources = fresh.map((f) => f.input.key);
+    return await commitGroup(wh, batchId, startedAt, staged, setAside, sources, options.kind ?? 'files');
   } finally {
-    await wh.run('DROP TABLE IF EXISTS staged; DROP TABLE IF EXISTS accepted');
+    await wh.run('DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS staged; DROP TABLE IF EXISTS accepted');
     for (const release of releases) await release();
   }
 }
 
-const EMPTY_RAW =
-  '(SELECT 0 AS file_seq, NULL::VARCHAR AS source, 0::BIGINT AS line, NULL::VARCHAR AS text WHERE false)';
+// Validation needs each record's source only for dead letters; it is a constant per file.
+const RAW_WITH_SOURCE = '(SELECT file_seq, NULL::VARCHAR AS source, line, text FROM raw)';
+
+/**
+ * Reads every file of the group into the temp table raw(file_seq, line, text). JSON-lines files
+ * (the common case) are read by one parallel multi-file scan; if that scan fails, each file is
+ * probed alone so only the unreadable ones are set aside whole.
+ */
+async function stageRaw(wh: Warehouse, files: readonly Staged[]): Promise<SetAside[]> {
+  await wh.run('CREATE OR REPLACE TEMP TABLE raw (file_seq INTEGER, line BIGINT, text VARCHAR)');
+  const setAside: SetAside[] = [];
+  const fail = (f: Staged, err: unknown) => {
+    const reason = (err as Error).message.split('\n')[0]!;
+    log.warn({ file: f.input.key, reason }, 'file set aside');
+    setAside.push({ key: f.input.key, reason });
+  };
+  let lines = files.filter((f) => f.input.info.format === 'jsonl');
+  if (lines.length > 0) {
+    try {
+      await wh.run(
+        `CREATE OR REPLACE TEMP TABLE raw_lines AS ${jsonLinesSql(lines.map((f) => f.localPath))}`,
+      );
+    } catch {
+      const readable: Staged[] = [];
+      for (const f of lines) {
+        try {
+          await wh.run(`SELECT count(*) FROM (${jsonLinesSql([f.localPath])})`);
+          readable.push(f);
+        } catch (err) {
+          fail(f, err);
+        }
+      }
+      lines = readable;
+      await wh.run(
+        `CREATE OR REPLACE TEMP TABLE raw_lines AS ${lines.length ? jsonLinesSql(lines.map((f) => f.localPath)) : 'SELECT 0 AS file_index, NULL::VARCHAR AS text WHERE false'}`,
+      );
+    }
+    // Rows keep file order, so a row's offset from its file's first rowid is its line number.
+    const seqs = `[${lines.map((f) => f.seq).join(', ')}]`;
+    await wh.run(`INSERT INTO raw
+      SELECT ${seqs}[r.file_index::BIGINT + 1], r.rowid - f.first + 1, r.text
+      FROM raw_lines r JOIN (SELECT file_index, min(rowid) AS first FROM raw_lines GROUP BY ALL) f USING (file_index)
+      WHERE r.text IS NOT NULL AND trim(r.text) <> ''`);
+    await wh.run('DROP TABLE raw_lines');
+  }
+  for (const f of files.filter((x) => x.input.info.format !== 'jsonl')) {
+    const input = { seq: f.seq, key: f.input.key, localPath: f.localPath, info: f.input.info };
+    try {
+      await wh.run(
+        `INSERT INTO raw SELECT ${f.seq}, row_number() OVER () + ${firstLine(f.input.info) - 1}, text FROM (${recordsSql(input)})`,
+      );
+    } catch (err) {
+      fail(f, err);
+    }
+  }
+  return setAside;
+}
+
+/** Runs one stage and logs its duration at debug level (ADPIPE_LOG_LEVEL=debug), for profiling. */
+async function timed<T>(batchId: number, stage: string, fn: () => Promise<T>): Promise<T> {
+  const t = process.hrtime.bigint();
+  const result = await fn();
+  log.debug({ batchId, stage, ms: Number(process.hrtime.bigint() - t) / 1e6 }, 'stage done');
+  return result;
+}
 
 async function nextBatchId(wh: Warehouse): Promise<number> {
   const row = await wh.one<{ id: string }>(
@@ -152,20 +213,30 @@ async function nextBatchId(wh: Warehouse): Promise<number> {
   return Number(row!.id);
 }
 
-/** Dedup against the group and all history (first one wins), then fill missing keys from metadata. */
-function acceptedSql(batchId: number): string {
+/**
+ * Dedup against the group (first one wins, by file then line) and all history, then fill missing
+ * keys from metadata. Duplicates are rare, so only ids seen twice in the group are ranked; the rest
+ * is hash anti-joins, which DuckDB runs in parallel.
+ */
+function acceptedSql(batchId: number, sources: readonly string[]): string {
   return `CREATE OR REPLACE TEMP TABLE accepted AS
-WITH firsts AS (
-  SELECT * FROM staged WHERE reject IS NULL
-  QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY file_seq, line) = 1
+WITH valid AS (
+  SELECT * EXCLUDE (text, reject, source) FROM staged WHERE reject IS NULL
+), later AS (
+  SELECT file_seq, line FROM (
+    SELECT file_seq, line, row_number() OVER (PARTITION BY event_id ORDER BY file_seq, line) AS n
+    FROM valid WHERE event_id IN (SELECT event_id FROM valid GROUP BY event_id HAVING count(*) > 1)
+  ) WHERE n > 1
 ), fresh AS (
-  SELECT * FROM firsts f WHERE NOT EXISTS (SELECT 1 FROM seen_ids s WHERE s.event_id = f.event_id)
+  SELECT v.* FROM valid v
+  ANTI JOIN later l ON l.file_seq = v.file_seq AND l.line = v.line
+  ANTI JOIN seen_ids s ON s.event_id = v.event_id
 )
 SELECT fresh.* REPLACE (
     coalesce(fresh.media_id, inv.media_id) AS media_id,
     coalesce(fresh.device, CASE WHEN upper(inv.device) IN ('PC', 'MOBILE') THEN upper(inv.device) END) AS device,
     coalesce(fresh.org_id, m.org_id) AS org_id
-  ), ${batchId}::BIGINT AS batch_id
+  ), [${sources.map(sqlString).join(', ')}][fresh.file_seq] AS source, ${batchId}::BIGINT AS batch_id
 FROM fresh
 LEFT JOIN dim_inventory inv ON inv.inventory_id = fresh.inventory_id
 LEFT JOIN dim_media m ON m.media_id = coalesce(fresh.media_id, inv.media_id)`;
@@ -177,9 +248,10 @@ async function commitGroup(
   startedAt: string,
   staged: readonly Staged[],
   setAside: readonly SetAside[],
+  sources: readonly string[],
   kind: string,
 ): Promise<BatchResult> {
-  await wh.run(acceptedSql(batchId));
+  await timed(batchId, 'dedup', () => wh.run(acceptedSql(batchId, sources)));
   const perFile = await wh.all<{ seq: number; records: string; rejected: string; accepted: string }>(
     `SELECT s.file_seq AS seq, count(*)::VARCHAR AS records, count(*) FILTER (WHERE reject IS NOT NULL)::VARCHAR AS rejected,
        coalesce(any_value(a.n), 0)::VARCHAR AS accepted
@@ -197,12 +269,14 @@ async function commitGroup(
   }
   const duplicates = records - accepted - rejected;
 
-  await writeDeadLetters(wh, batchId, rejected, setAside);
-  const files = await writePartitions(wh, 'accepted', `b${batchId}`);
+  await writeDeadLetters(wh, batchId, rejected, setAside, sources);
+  const files = await timed(batchId, 'lake', () => writePartitions(wh, 'accepted', `b${batchId}`));
 
   await wh.transaction(async () => {
     await wh.run('INSERT INTO seen_ids SELECT event_id FROM accepted');
-    for (const report of REPORTS) await wh.run(rollupInsertSql(report, 'accepted', batchId));
+    await timed(batchId, 'rollups', async () => {
+      for (const report of REPORTS) await wh.run(rollupInsertSql(report, 'accepted', batchId));
+    });
     await recordFiles(wh, batchId, files);
     for (const s of staged) {
       const st = stats.get(s.seq);
@@ -239,6 +313,7 @@ async function writeDeadLetters(
   batchId: number,
   rejected: number,
   setAside: readonly SetAside[],
+  sources: readonly string[],
 ): Promise<void> {
   if (rejected === 0 && setAside.length === 0) return;
   mkdirSync(wh.deadLetterDir, { recursive: true });
@@ -247,7 +322,8 @@ async function writeDeadLetters(
       `SELECT ${batchId} AS batch_id, ${sqlString(s.key)} AS source, NULL::BIGINT AS line, NULL::VARCHAR AS text,
         'file.unreadable' AS code, 'file' AS field, ${sqlString(`file set aside: ${s.reason}`)} AS message`,
   );
-  const records = `SELECT ${batchId} AS batch_id, source, line, text, split_part(reject, '@', 1) AS code,
+  const sourceOf = `[${sources.map(sqlString).join(', ')}][file_seq]`;
+  const records = `SELECT ${batchId} AS batch_id, ${sourceOf} AS source, line, text, split_part(reject, '@', 1) AS code,
       split_part(reject, '@', 2) AS field, split_part(reject, '@', 2) || ': ' || reasons.message AS message
     FROM staged JOIN ${REASONS_SQL} ON reasons.code = split_part(reject, '@', 1)
     WHERE reject IS NOT NULL`;

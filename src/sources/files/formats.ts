@@ -1,4 +1,4 @@
-// Input formats, by file extension. Each becomes the same relation of raw records
+// Input formats, by file extension. Each becomes rows of the same raw relation
 // (file_seq, source, line, text: one JSON object as text), so one validator serves every format.
 
 import { sqlString } from '../../warehouse/warehouse.js';
@@ -26,29 +26,46 @@ export function formatOf(name: string): FormatInfo | undefined {
   return { format: hit[1], gzip };
 }
 
+/** A file to read, with its position in the group and its ledger key. */
+export interface RawInput {
+  seq: number;
+  key: string;
+  localPath: string;
+  info: FormatInfo;
+}
+
 /**
- * A relation of raw records for one file. Line numbers are 1-based physical lines for JSON lines
- * and CSV (counting the header), element indexes for JSON arrays, row numbers for Parquet.
+ * The physical lines of JSON-lines files, read by one multi-file scan so DuckDB decompresses files
+ * in parallel. \x01 cannot occur unescaped in valid JSON, so it is a safe column delimiter; blank
+ * lines come through as NULL and keep their line number. Output keeps file order (DuckDB preserves
+ * insertion order), so a row's position within its file_index is its line number.
  */
-export function rawRecordsSql(localPath: string, info: FormatInfo, fileSeq: number, source: string): string {
-  const file = sqlString(localPath);
-  const head = `${fileSeq} AS file_seq, ${sqlString(source)} AS source`;
-  const compression = `compression=${info.gzip ? "'gzip'" : "'none'"}`;
-  switch (info.format) {
-    case 'jsonl':
-      // Each physical line as one string: \x01 cannot occur unescaped in valid JSON, so it is a
-      // safe delimiter; DuckDB keeps file order, so row_number() is the line number.
-      return `(SELECT ${head}, line, text FROM (
-  SELECT row_number() OVER () AS line, text FROM read_csv(${file}, columns={'text': 'VARCHAR'}, header=false,
-    delim=E'\\x01', quote='', escape='', auto_detect=false, strict_mode=false, ${compression}, max_line_size=16777216)
-) WHERE text IS NOT NULL AND trim(text) <> '')`;
+export function jsonLinesSql(paths: readonly string[]): string {
+  return `SELECT file_index, text FROM read_csv([${paths.map(sqlString).join(', ')}], columns={'text': 'VARCHAR'},
+    header=false, delim=E'\\x01', quote='', escape='', auto_detect=false, strict_mode=false, compression='auto',
+    max_line_size=16777216)`;
+}
+
+/**
+ * One record per row as JSON text, for the other formats: element index for JSON arrays, data row
+ * number for CSV (the header is line 1) and Parquet.
+ */
+export function recordsSql(input: RawInput): string {
+  const file = sqlString(input.localPath);
+  const compression = `compression=${input.info.gzip ? "'gzip'" : "'none'"}`;
+  switch (input.info.format) {
     case 'json':
-      return `(SELECT ${head}, row_number() OVER () AS line, json::VARCHAR AS text
-  FROM read_json_objects(${file}, format='array', ${compression}, maximum_object_size=16777216))`;
+      return `SELECT json::VARCHAR AS text FROM read_json_objects(${file}, format='array', ${compression}, maximum_object_size=16777216)`;
     case 'csv':
-      return `(SELECT ${head}, row_number() OVER () + 1 AS line, to_json(t)::VARCHAR AS text
-  FROM read_csv(${file}, header=true, all_varchar=true, ${compression}) t)`;
+      return `SELECT to_json(t)::VARCHAR AS text FROM read_csv(${file}, header=true, all_varchar=true, ${compression}) t`;
     case 'parquet':
-      return `(SELECT ${head}, row_number() OVER () AS line, to_json(t)::VARCHAR AS text FROM read_parquet(${file}) t)`;
+      return `SELECT to_json(t)::VARCHAR AS text FROM read_parquet(${file}) t`;
+    case 'jsonl':
+      return `SELECT text FROM (${jsonLinesSql([input.localPath])})`;
   }
+}
+
+/** Line numbers are counted from 1; CSV data starts on line 2, after the header. */
+export function firstLine(info: FormatInfo): number {
+  return info.format === 'csv' ? 2 : 1;
 }
