@@ -43,6 +43,8 @@ export const serverSchema = z
     drain_events: z.number().int().positive().default(200_000),
     segment_events: z.record(z.string(), z.string()).default({}),
     query_sql: z.boolean().default(false),
+    query_timeout_ms: z.number().int().positive().default(10_000),
+    query_max_rows: z.number().int().positive().default(10_000),
   })
   .strict();
 

@@ -24,6 +24,12 @@ export const ERRORS = {
   ADP_ERR_INTERNAL: { status: 500, message: 'internal error: %s' },
   ADP_ERR_BATCH_TOO_LARGE: { status: 413, message: 'batch has %s events, more than the limit of %s' },
   ADP_ERR_BAD_SIGNATURE: { status: 403, message: 'click URL signature is missing or invalid' },
+  ADP_ERR_SQL_OFF: { status: 404, message: 'SQL queries are off; set server.query_sql: true to allow them' },
+  ADP_ERR_READ_ONLY_TABLES: {
+    status: 403,
+    message: 'queries may read only the lake view, rollups, metadata and pipeline tables, not %s',
+  },
+  ADP_ERR_QUERY_TIMEOUT: { status: 400, message: 'query stopped after the time limit of %s ms' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

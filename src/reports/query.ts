@@ -7,6 +7,7 @@ import { isTimeZone } from '../config.js';
 import { AdpipeError } from '../errors.js';
 import { sqlIdent as id, type Warehouse } from '../warehouse/warehouse.js';
 import {
+  DIMENSIONS,
   derivedMetrics,
   findReport,
   type Measure,
@@ -38,11 +39,18 @@ export interface ReportRequest {
   limit?: number;
   /** Only rollup rows written by batches in (after, upTo]: the delta a sink has not applied yet. */
   batches?: { after: number; upTo: number };
+  /** Add `<dim>_name` from metadata after each dimension that has names (media_id → media_name). */
+  names?: boolean;
+  /**
+   * Keep the top N combinations of the `by` dimensions (ranked over the whole range by the `order`
+   * measure, else the first measure) and fold the rest into one `(other)` row per period.
+   */
+  top?: number;
 }
 
 export interface ReportColumn {
   name: string;
-  kind: 'period' | 'dimension' | 'measure' | 'metric';
+  kind: 'period' | 'dimension' | 'name' | 'measure' | 'metric';
   money?: boolean;
 }
 
@@ -104,6 +112,10 @@ export function resolveRequest(req: ReportRequest): {
   }
   if (req.limit !== undefined && (!Number.isInteger(req.limit) || req.limit < 1))
     throw bad('limit', 'must be a positive integer');
+  if (req.top !== undefined) {
+    if (!Number.isInteger(req.top) || req.top < 1) throw bad('top', 'must be a positive integer');
+    if (by.length === 0) throw bad('top', 'needs at least one dimension in by');
+  }
   return { report, tz, grain, by, metrics };
 }
 
@@ -132,12 +144,110 @@ function periodExpr(grain: Grain): string {
 
 const additive = (m: Measure) => m.kind === 'count' || m.kind === 'sum';
 
+/** Derived metrics from summed additive measures of the rows being grouped (never averaged). */
+function metricSelect(metrics: ReturnType<typeof derivedMetrics>): string[] {
+  return metrics.map((d) => {
+    const num = `sum(${id(d.numerator)})`;
+    const den = `sum(${id(d.den)})`;
+    return `CASE WHEN ${den} = 0 THEN NULL ELSE round(CAST(${num} AS DOUBLE) / CAST(${den} AS DOUBLE) * ${d.scale}, 6) END AS ${id(d.name)}`;
+  });
+}
+
+/** A measure summed again over report rows; a distinct count only survives a group of one row. */
+function regroupMeasure(m: Measure): string {
+  if (m.kind === 'distinct')
+    return `CASE WHEN count(*) = 1 THEN any_value(${id(m.name)}) END AS ${id(m.name)}`;
+  return `sum(${id(m.name)})${m.kind === 'count' ? '::BIGINT' : ''} AS ${id(m.name)}`;
+}
+
+type CompiledReport = { sql: string; params: Record<string, string | string[]>; columns: ReportColumn[] };
+
 /** Compiles a request into SQL with named parameters. */
-export function compileReport(req: ReportRequest): {
-  sql: string;
-  params: Record<string, string | string[]>;
-  columns: ReportColumn[];
-} {
+export function compileReport(req: ReportRequest): CompiledReport {
+  const rows = compileRows(req);
+  const { report, by, metrics } = resolveRequest(req);
+  let sql = req.top ? topN(rows.sql, req.top, by, rankMeasure(report, req.order), report, metrics) : rows.sql;
+  let columns = rows.columns;
+  if (req.names) ({ sql, columns } = withNames(sql, columns, by));
+  const orderBy = orderClause(
+    req.order,
+    by,
+    report,
+    metrics.map((m) => m.name),
+  );
+  // The folded rest comes after the rows it is the rest of.
+  const otherLast = req.top ? `${id(by[0]!)} = '(other)', ` : '';
+  return {
+    sql: `SELECT * FROM (${sql})\nORDER BY ${otherLast}${orderBy}\n${req.limit ? `LIMIT ${req.limit}` : ''}`,
+    params: rows.params,
+    columns,
+  };
+}
+
+/**
+ * One row of sums over every report row the request selects (not just the first `limit`), with
+ * derived metrics computed from those sums. `ALL` rows are left out: they repeat other rows.
+ */
+export function compileTotals(req: ReportRequest): CompiledReport {
+  const rows = compileRows({ ...req, grain: 'total' });
+  const { report, by, metrics } = resolveRequest(req);
+  const allDims = report.allDimensions.filter((d) => by.includes(d));
+  const sql = `SELECT 'total' AS period, ${[...report.measures.map(regroupMeasure), ...metricSelect(metrics)].join(', ')}
+FROM (${rows.sql})
+${allDims.length ? `WHERE ${allDims.map((d) => `${id(d)} <> 'ALL'`).join(' AND ')}` : ''}`;
+  const columns = rows.columns.filter((c) => c.kind !== 'dimension');
+  return { sql, params: rows.params, columns };
+}
+
+function rankMeasure(report: ReportModel, order: string | undefined): string {
+  const key = order?.replace(/^-/, '');
+  return report.measures.find((m) => m.name === key)?.name ?? report.measures[0]!.name;
+}
+
+function topN(
+  rowsSql: string,
+  top: number,
+  by: string[],
+  rankBy: string,
+  report: ReportModel,
+  metrics: ReturnType<typeof derivedMetrics>,
+): string {
+  const allDims = report.allDimensions.filter((d) => by.includes(d));
+  const dims = by.map(id).join(', ');
+  const folded = by.map(
+    (d) => `CASE WHEN ranks.rk <= ${top} THEN base.${id(d)} ELSE '(other)' END AS ${id(d)}`,
+  );
+  return `WITH base AS (SELECT * FROM (${rowsSql}) ${allDims.length ? `WHERE ${allDims.map((d) => `${id(d)} <> 'ALL'`).join(' AND ')}` : ''}),
+ranks AS (SELECT ${dims}, row_number() OVER (ORDER BY sum(${id(rankBy)}) DESC NULLS LAST, ${dims}) AS rk
+  FROM base GROUP BY ${dims})
+SELECT period, ${[...folded, ...report.measures.map(regroupMeasure), ...metricSelect(metrics)].join(',\n  ')}
+FROM base JOIN ranks ON ${by.map((d) => `base.${id(d)} IS NOT DISTINCT FROM ranks.${id(d)}`).join(' AND ')}
+GROUP BY ALL`;
+}
+
+/** The name column shown beside a dimension with metadata: media_id → media_name. */
+export function nameColumn(dimension: string): string {
+  return `${dimension.replace(/_id$/, '')}_name`;
+}
+
+function withNames(sql: string, columns: ReportColumn[], by: string[]): Omit<CompiledReport, 'params'> {
+  const named = by.flatMap((d) => {
+    const names = Object.values(DIMENSIONS).find((x) => x.name === d)?.names;
+    return names ? [{ d, names }] : [];
+  });
+  if (named.length === 0) return { sql, columns };
+  const joins = named
+    .map(({ d, names }, i) => `LEFT JOIN ${id(names.table)} n${i} ON n${i}.${id(names.key)} = q.${id(d)}`)
+    .join('\n');
+  const select = named.map(({ d }, i) => `n${i}.name AS ${id(nameColumn(d))}`).join(', ');
+  const out = columns.flatMap((c) =>
+    named.some((n) => n.d === c.name) ? [c, { name: nameColumn(c.name), kind: 'name' as const }] : [c],
+  );
+  return { sql: `SELECT q.*, ${select} FROM (${sql}) q\n${joins}`, columns: out };
+}
+
+/** The report rows a request selects, unordered and unlimited. */
+function compileRows(req: ReportRequest): CompiledReport {
   const { report, tz, grain, by, metrics } = resolveRequest(req);
   const params: Record<string, string | string[]> = { tz };
   const where: string[] = [];
@@ -209,22 +319,11 @@ export function compileReport(req: ReportRequest): {
   const groupBy = allDims.length
     ? `GROUP BY ${groupKeys.join(', ')}, CUBE (${allDims.map(id).join(', ')})`
     : `GROUP BY ${groupKeys.join(', ')}`;
-  const metricSelect = metrics.map((d) => {
-    const num = `sum(${id(d.numerator)})`;
-    const den = `sum(${id(d.den)})`;
-    return `CASE WHEN ${den} = 0 THEN NULL ELSE round(CAST(${num} AS DOUBLE) / CAST(${den} AS DOUBLE) * ${d.scale}, 6) END AS ${id(d.name)}`;
-  });
-  const orderBy = orderClause(
-    req.order,
-    by,
-    report,
-    metrics.map((m) => m.name),
-  );
-  const sql = `SELECT period, ${[...dimSelect, ...measureSelect, ...metricSelect].join(',\n  ')}
+  const sql = `SELECT period, ${[...dimSelect, ...measureSelect, ...metricSelect(metrics)].join(',\n  ')}
 FROM (${innerWithShares})
-${groupBy}
-ORDER BY ${orderBy}
-${req.limit ? `LIMIT ${req.limit}` : ''}`;
+${groupBy}`;
+  // Only bind what the SQL uses (a total over all dates never mentions the zone): DuckDB refuses extras.
+  for (const k of Object.keys(params)) if (!new RegExp(`\\$${k}\\b`).test(sql)) delete params[k];
 
   const columns: ReportColumn[] = [
     { name: grain === 'total' ? 'period' : grain === 'day' ? 'date' : grain, kind: 'period' },
@@ -254,21 +353,44 @@ function orderClause(
   return `${key === 'period' ? 'period' : id(key)} ${desc ? 'DESC' : 'ASC'} NULLS LAST, ${natural}`;
 }
 
-export async function runReport(wh: Warehouse, req: ReportRequest): Promise<ReportResult> {
-  const { sql, params, columns } = compileReport(req);
-  const { tz, grain } = resolveRequest(req);
+async function runCompiled(wh: Warehouse, { sql, params, columns }: CompiledReport) {
   const bound = Object.fromEntries(
     Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? listValue(v) : v]),
   );
   const raw = await wh.all(sql, bound);
   const periodName = columns[0]!.name;
-  const rows = raw.map((r) => {
+  return raw.map((r) => {
     const out: Record<string, string | number | null> = { [periodName]: r.period as string };
     for (const c of columns.slice(1)) {
       const v = r[c.name];
-      out[c.name] = c.kind === 'measure' && !c.money ? Number(v) : (v as string | number | null);
+      out[c.name] =
+        c.kind === 'measure' && !c.money && v !== null ? Number(v) : (v as string | number | null);
     }
     return out;
   });
-  return { report: req.report, tz, grain, columns, rows };
+}
+
+export async function runReport(wh: Warehouse, req: ReportRequest): Promise<ReportResult> {
+  const { tz, grain } = resolveRequest(req);
+  const compiled = compileReport(req);
+  return { report: req.report, tz, grain, columns: compiled.columns, rows: await runCompiled(wh, compiled) };
+}
+
+/** The totals row of a request (see compileTotals), keyed by measure and metric name. */
+export async function runReportTotals(
+  wh: Warehouse,
+  req: ReportRequest,
+): Promise<Record<string, string | number | null>> {
+  const [row] = await runCompiled(wh, compileTotals(req));
+  const { period: _period, ...totals } = row!;
+  return totals;
+}
+
+/** The range of the same length just before [from, to] (inclusive local dates). */
+export function previousRange(from: string, to: string): { from: string; to: string } {
+  const day = 86_400_000;
+  const start = Date.parse(`${from}T00:00:00Z`);
+  const days = (Date.parse(`${to}T00:00:00Z`) - start) / day + 1;
+  const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  return { from: iso(start - days * day), to: iso(start - day) };
 }

@@ -1,0 +1,23 @@
+// The query API: report model and reports, SQL, live traffic, pipeline health. Every route needs a
+// read key when read keys are configured.
+
+import type { FastifyPluginAsync } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { requireRead } from './access.js';
+import { liveRoutes } from './live.js';
+import { pipelineRoutes } from './pipeline.js';
+import { ReaderPool } from './readers.js';
+import { reportRoutes } from './reports.js';
+import { sqlRoutes } from './sql.js';
+
+const api: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
+  const readers = new ReaderPool(ctx.warehouse);
+  app.addHook('preHandler', requireRead(ctx));
+  app.addHook('onClose', async () => readers.close());
+  await reportRoutes(app, ctx, readers);
+  await sqlRoutes(app, ctx, readers);
+  await liveRoutes(app);
+  await pipelineRoutes(app, readers);
+};
+
+export default api;

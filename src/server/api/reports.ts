@@ -1,0 +1,134 @@
+// GET /v1/reports (the report model) and GET /v1/reports/:name (slice and dice over a report's
+// rollups, with totals and a comparison to the previous period). All SQL comes from
+// src/reports/query.ts, where every user value is a bound parameter.
+
+import type { FastifyInstance } from 'fastify';
+import { AdpipeError } from '../../errors.js';
+import { toCsv } from '../../reports/format.js';
+import { derivedMetrics, isMoneyMeasure, REPORTS, rollupDimensions } from '../../reports/model.js';
+import {
+  GRAINS,
+  nameColumn,
+  previousRange,
+  type ReportResult,
+  runReport,
+  runReportTotals,
+} from '../../reports/query.js';
+import type { ServerContext } from '../context.js';
+import type { ReaderPool } from './readers.js';
+import { checkKnownParams, type ReportQuery, reportQuerySchema, toReportRequest } from './report-params.js';
+
+type Values = Record<string, string | number | null>;
+
+const errorSchema = {
+  type: 'object',
+  properties: {
+    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+  },
+};
+
+/** The report model as the API and the dashboard see it. */
+export function describeReports() {
+  return REPORTS.map((r) => ({
+    name: r.name,
+    title: r.title,
+    dimensions: rollupDimensions(r).map((d) => ({
+      name: d.name,
+      label: d.label,
+      extra: !r.dimensions.includes(d),
+      all: r.allDimensions.includes(d.name),
+      nameColumn: d.names ? nameColumn(d.name) : undefined,
+    })),
+    measures: r.measures.map((m) => ({
+      name: m.name,
+      label: m.label,
+      kind: m.kind,
+      money: isMoneyMeasure(r, m.name),
+    })),
+    metrics: derivedMetrics(r).map((m) => ({ name: m.name, label: m.label, format: m.format })),
+  }));
+}
+
+/** Change in percent per value, null where the previous value is zero or missing. */
+function changes(current: Values, previous: Values): Record<string, number | null> {
+  return Object.fromEntries(
+    Object.keys(current).map((k) => {
+      const now = Number(current[k]);
+      const before = Number(previous[k]);
+      const valid = current[k] !== null && previous[k] !== null && before !== 0;
+      return [k, valid ? Math.round(((now - before) / before) * 10_000) / 100 : null];
+    }),
+  );
+}
+
+/** CSV with money in exactly 6 decimals (derived money metrics arrive as rounded doubles). */
+function csvOf(result: ReportResult): string {
+  const money = result.columns.filter((c) => c.kind === 'metric' && c.money).map((c) => c.name);
+  const rows = result.rows.map((r) => {
+    const out = { ...r };
+    for (const m of money) if (out[m] !== null) out[m] = Number(out[m]).toFixed(6);
+    return out;
+  });
+  return toCsv({ ...result, rows });
+}
+
+export async function reportRoutes(app: FastifyInstance, ctx: ServerContext, readers: ReaderPool) {
+  app.get(
+    '/v1/reports',
+    {
+      schema: {
+        summary: 'List reports with their dimensions, measures and derived metrics',
+        tags: ['reports'],
+        response: { 200: { type: 'object', additionalProperties: true } },
+      },
+    },
+    async () => ({ grains: GRAINS, reports: describeReports() }),
+  );
+
+  const known = Object.keys(reportQuerySchema.properties);
+  app.get<{ Params: { name: string }; Querystring: ReportQuery }>(
+    '/v1/reports/:name',
+    {
+      schema: {
+        summary: 'Slice and dice a report: time series, breakdowns, totals, comparison',
+        tags: ['reports'],
+        params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        querystring: reportQuerySchema,
+        response: {
+          200: {
+            description: 'JSON, or text/csv when format=csv',
+            type: 'object',
+            additionalProperties: true,
+          },
+          400: errorSchema,
+          404: errorSchema,
+        },
+      },
+      preValidation: async (req) => checkKnownParams(req.query as object, known),
+    },
+    async (req, reply) => {
+      const q = req.query;
+      const request = toReportRequest(req.params.name, q, ctx.config.tz);
+      if (q.compare && (!q.from || !q.to))
+        throw new AdpipeError('ADP_ERR_BAD_PARAM', ['compare', 'needs from and to']);
+      return readers.use(async (wh) => {
+        const result = await runReport(wh, request);
+        if (q.format === 'csv') {
+          const file = `${request.report}_${q.from ?? 'all'}_${q.to ?? 'all'}.csv`;
+          return reply
+            .type('text/csv; charset=utf-8')
+            .header('content-disposition', `attachment; filename="${file}"`)
+            .send(csvOf(result));
+        }
+        const body: Record<string, unknown> = { ...result, from: q.from ?? null, to: q.to ?? null };
+        if (q.totals !== false || q.compare) body.totals = await runReportTotals(wh, request);
+        if (q.compare && q.from && q.to) {
+          const range = previousRange(q.from, q.to);
+          const totals = await runReportTotals(wh, { ...request, ...range });
+          body.compare = { ...range, totals, change: changes(body.totals as Values, totals) };
+        }
+        return reply.type('application/json').send(JSON.stringify(body));
+      });
+    },
+  );
+}

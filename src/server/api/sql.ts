@@ -1,0 +1,42 @@
+// POST /v1/query: one read-only SELECT over the lake and the reports, off unless server.query_sql.
+
+import type { FastifyInstance } from 'fastify';
+import { AdpipeError } from '../../errors.js';
+import type { ServerContext } from '../context.js';
+import { READABLE_TABLES, runReadOnlySql } from './read-only-sql.js';
+import type { ReaderPool } from './readers.js';
+
+export async function sqlRoutes(app: FastifyInstance, ctx: ServerContext, readers: ReaderPool) {
+  const { query_sql: enabled, query_timeout_ms: timeoutMs, query_max_rows: maxRows } = ctx.config.server;
+  app.post<{ Body: { sql: string } }>(
+    '/v1/query',
+    {
+      schema: {
+        summary: `Run one read-only SELECT (tables: ${READABLE_TABLES.join(', ')}); needs server.query_sql`,
+        tags: ['sql'],
+        body: {
+          type: 'object',
+          properties: { sql: { type: 'string', minLength: 1, maxLength: 100_000 } },
+          required: ['sql'],
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              columns: { type: 'array', items: { type: 'string' } },
+              rows: { type: 'array', items: { type: 'object', additionalProperties: true } },
+              truncated: { type: 'boolean' },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      if (!enabled) throw new AdpipeError('ADP_ERR_SQL_OFF');
+      return readers.use((wh) =>
+        runReadOnlySql(wh, req.body.sql, { timeoutMs, maxRows, restrictTables: true }),
+      );
+    },
+  );
+}

@@ -1,0 +1,85 @@
+// The filter bar: date range presets or custom dates, time zone, and one value per dimension
+// (options from the data in range, with names from metadata).
+
+import { getJson, type ReportResponse } from './api';
+import { type Ctx, hasDimensions } from './context';
+import { escapeHtml } from './format';
+import { FILTER_DIMENSIONS, PRESETS } from './state';
+
+const ZONES = [
+  'UTC',
+  'Asia/Seoul',
+  'Asia/Tokyo',
+  'Europe/London',
+  'Europe/Berlin',
+  'America/New_York',
+  'America/Los_Angeles',
+];
+
+async function optionsFor(ctx: Ctx, dim: string): Promise<Array<[string, string]>> {
+  const report = ctx.models.find((m) => hasDimensions(m, [dim]));
+  if (!report) return [];
+  const nameCol = report.dimensions.find((d) => d.name === dim)?.nameColumn;
+  const params = new URLSearchParams({
+    from: ctx.range.from,
+    to: ctx.range.to,
+    tz: ctx.state.tz,
+    grain: 'total',
+    by: dim,
+    metrics: '',
+    totals: 'false',
+    names: 'true',
+    limit: '500',
+  });
+  const res = await getJson<ReportResponse>(`/v1/reports/${report.name}`, params);
+  return res.rows
+    .filter((r) => r[dim] !== '' && r[dim] !== 'ALL')
+    .map((r) => {
+      const id = String(r[dim]);
+      const name = nameCol ? r[nameCol] : null;
+      return [id, name ? `${name} (${id})` : id];
+    });
+}
+
+export async function renderFilters(ctx: Ctx, form: HTMLFormElement): Promise<void> {
+  const s = ctx.state;
+  const zones = ZONES.includes(s.tz) ? ZONES : [s.tz, ...ZONES];
+  const opts = await Promise.all(
+    FILTER_DIMENSIONS.map((d) => optionsFor(ctx, d.name).catch((): Array<[string, string]> => [])),
+  );
+  const option = (v: string, l: string, cur: string) =>
+    `<option value="${escapeHtml(v)}"${v === cur ? ' selected' : ''}>${escapeHtml(l)}</option>`;
+  form.innerHTML = `
+    <label>Dates <select name="preset">${PRESETS.map((p) => option(p.id, p.label, s.preset)).join('')}</select></label>
+    <label class="dates">From <input type="date" name="from" value="${ctx.range.from}"></label>
+    <label class="dates">To <input type="date" name="to" value="${ctx.range.to}"></label>
+    <label>Time zone <select name="tz">${zones.map((z) => option(z, z, s.tz)).join('')}</select></label>
+    ${FILTER_DIMENSIONS.map((d, i) => {
+      const cur = s.filters[d.name] ?? '';
+      const list = opts[i]!;
+      // Keep a value from the URL even when it has no data in this range.
+      if (cur && !list.some(([v]) => v === cur)) list.unshift([cur, cur]);
+      return `<label>${d.label} <select name="${d.name}">${option('', 'All', cur)}${list.map(([v, l]) => option(v, l, cur)).join('')}</select></label>`;
+    }).join('')}
+    <button type="button" name="reset">Clear filters</button>`;
+  form.onchange = (e) => {
+    const t = e.target as HTMLInputElement;
+    if (t.name === 'preset') ctx.update({ preset: t.value, from: ctx.range.from, to: ctx.range.to });
+    else if (t.name === 'from' || t.name === 'to') {
+      const from = t.name === 'from' ? t.value : ctx.range.from;
+      const to = t.name === 'to' ? t.value : ctx.range.to;
+      if (from && to)
+        ctx.update({ preset: 'custom', from: from <= to ? from : to, to: from <= to ? to : from });
+    } else if (t.name === 'tz') ctx.update({ tz: t.value });
+    else {
+      const filters = { ...s.filters };
+      if (t.value) filters[t.name] = t.value;
+      else delete filters[t.name];
+      ctx.update({ filters });
+    }
+  };
+  form.onclick = (e) => {
+    if ((e.target as HTMLButtonElement).name === 'reset') ctx.update({ filters: {} });
+  };
+  form.onsubmit = (e) => e.preventDefault();
+}

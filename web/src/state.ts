@@ -1,0 +1,120 @@
+// The view's state lives in the URL query string, so any view can be bookmarked and shared.
+
+export const FILTER_DIMENSIONS = [
+  { name: 'org_id', label: 'Publisher' },
+  { name: 'media_id', label: 'Media' },
+  { name: 'demand_id', label: 'Demand' },
+  { name: 'campaign_id', label: 'Campaign' },
+  { name: 'device', label: 'Device' },
+  { name: 'app_type', label: 'App type' },
+  { name: 'country', label: 'Country' },
+] as const;
+
+export interface ViewState {
+  preset: string;
+  from: string;
+  to: string;
+  tz: string;
+  filters: Record<string, string>;
+  tsReport: string;
+  tsMeasure: string;
+  tsGrain: 'hour' | 'day';
+  tsStack: string;
+  bdReport: string;
+  bdBy: string;
+  bdTop: number;
+  bdOrder: string;
+}
+
+const DEFAULTS: ViewState = {
+  preset: '7d',
+  from: '',
+  to: '',
+  tz: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+  filters: {},
+  tsReport: 'ad',
+  tsMeasure: 'revenue',
+  tsGrain: 'day',
+  tsStack: '',
+  bdReport: 'ad',
+  bdBy: 'media_id',
+  bdTop: 10,
+  bdOrder: '-revenue',
+};
+
+export function readState(): ViewState {
+  const q = new URLSearchParams(location.search);
+  const filters: Record<string, string> = {};
+  for (const d of FILTER_DIMENSIONS) {
+    const v = q.get(d.name);
+    if (v) filters[d.name] = v;
+  }
+  const s = (k: string, fallback: string) => q.get(k) ?? fallback;
+  return {
+    preset: s('preset', q.get('from') ? 'custom' : DEFAULTS.preset),
+    from: s('from', ''),
+    to: s('to', ''),
+    tz: s('tz', DEFAULTS.tz),
+    filters,
+    tsReport: s('ts', DEFAULTS.tsReport),
+    tsMeasure: s('measure', DEFAULTS.tsMeasure),
+    tsGrain: q.get('grain') === 'hour' ? 'hour' : 'day',
+    tsStack: s('stack', DEFAULTS.tsStack),
+    bdReport: s('report', DEFAULTS.bdReport),
+    bdBy: s('by', DEFAULTS.bdBy),
+    bdTop: Number(q.get('top')) || DEFAULTS.bdTop,
+    bdOrder: s('order', DEFAULTS.bdOrder),
+  };
+}
+
+export function writeState(v: ViewState): void {
+  const q = new URLSearchParams();
+  const put = (k: string, val: string | number, def: string | number) => {
+    if (val !== def && val !== '') q.set(k, String(val));
+  };
+  put('preset', v.preset, DEFAULTS.preset);
+  if (v.preset === 'custom') {
+    q.set('from', v.from);
+    q.set('to', v.to);
+  }
+  put('tz', v.tz, DEFAULTS.tz);
+  for (const [k, val] of Object.entries(v.filters)) if (val) q.set(k, val);
+  put('ts', v.tsReport, DEFAULTS.tsReport);
+  put('measure', v.tsMeasure, DEFAULTS.tsMeasure);
+  put('grain', v.tsGrain, DEFAULTS.tsGrain);
+  put('stack', v.tsStack, DEFAULTS.tsStack);
+  put('report', v.bdReport, DEFAULTS.bdReport);
+  put('by', v.bdBy, DEFAULTS.bdBy);
+  put('top', v.bdTop, DEFAULTS.bdTop);
+  put('order', v.bdOrder, DEFAULTS.bdOrder);
+  const search = q.toString();
+  history.replaceState(null, '', search ? `?${search}` : location.pathname);
+}
+
+const DAY = 86_400_000;
+const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+export const PRESETS: Array<{ id: string; label: string; days: number }> = [
+  { id: '1d', label: 'Latest day', days: 1 },
+  { id: '7d', label: 'Latest 7 days', days: 7 },
+  { id: '30d', label: 'Latest 30 days', days: 30 },
+  { id: 'custom', label: 'Custom', days: 0 },
+];
+
+/** Presets end at the newest day with data (in the chosen zone), so old data sets still show. */
+export function resolveRange(v: ViewState, latest: string): { from: string; to: string } {
+  const preset = PRESETS.find((p) => p.id === v.preset);
+  if (!preset || preset.id === 'custom') return { from: v.from || latest, to: v.to || latest };
+  const end = Date.parse(`${latest}T00:00:00Z`);
+  return { from: iso(end - (preset.days - 1) * DAY), to: latest };
+}
+
+/** Today's date in a zone, for when there is no data at all. */
+export function localDate(ms: number, tz: string): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: tz,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(new Date(ms));
+}
