@@ -13,7 +13,7 @@ export type Row = Record<string, unknown>;
 
 export interface WarehouseOptions {
   readOnly?: boolean;
-  /** DuckDB memory limit, e.g. '2GB'; defaults to DuckDB's own (80% of RAM). */
+  /** DuckDB memory limit, e.g. '2GB'; default $ADPIPE_MEMORY_LIMIT or 1GB. */
   memoryLimit?: string;
   threads?: number;
 }
@@ -41,7 +41,8 @@ export class Warehouse {
     const file = path.join(dataDir, 'warehouse.duckdb');
     const config: Record<string, string> = {};
     if (options.readOnly) config.access_mode = 'READ_ONLY';
-    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    // Bounded by default so a big ingest group spills to disk instead of growing the process.
+    config.memory_limit = options.memoryLimit ?? process.env.ADPIPE_MEMORY_LIMIT ?? '1GB';
     if (options.threads) config.threads = String(options.threads);
     // Temp files for large sorts and joins stay inside the data dir, never in /tmp.
     config.temp_directory = path.join(dataDir, 'tmp');
