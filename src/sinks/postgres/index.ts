@@ -13,6 +13,8 @@ export async function postgresSession(url: string): Promise<SqlSession> {
   // A terminated backend emits 'error'; the pending query rejects with it, so just keep it.
   client.on('error', () => undefined);
   await client.connect();
+  // Staged deltas live in temp tables; the 8 MB default spills them to disk (set before first use).
+  await client.query("SET temp_buffers = '256MB'");
   const pid = (await client.query<[number]>({ text: 'SELECT pg_backend_pid()', rowMode: 'array' }))
     .rows[0]![0];
   return {

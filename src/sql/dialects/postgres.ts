@@ -9,7 +9,8 @@ import { viewName } from '../table.js';
 
 const TYPES: Record<ColumnRole, string> = {
   date: 'DATE',
-  dimension: 'TEXT',
+  // Byte order: ids need no linguistic collation, and it makes the key index much cheaper.
+  dimension: 'TEXT COLLATE "C"',
   count: 'BIGINT',
   money: 'NUMERIC(18,6)',
 };

@@ -1,0 +1,187 @@
+// `npm run bench -- sinks [--rows N] [--baseline-rows N]`: rows/s of one delta into MariaDB and
+// PostgreSQL through adpipe's path (DuckDB-written CSV → LOAD DATA / COPY into a temporary table →
+// one additive upsert, in a transaction with the watermark), beside the seed's approach measured in
+// the same run: batches of 1000 prepared single-row INSERT … ON DUPLICATE KEY UPDATE (ON CONFLICT for
+// PostgreSQL), one transaction per batch. The delta rows are synthesized in DuckDB; each path runs
+// twice: onto an empty table (inserts) and again (every key conflicts: updates).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import mysql2 from 'mysql2/promise';
+import pg from 'pg';
+import { parseConfig } from '../src/config.js';
+import { mysqlSession } from '../src/sinks/mysql/index.js';
+import { postgresSession } from '../src/sinks/postgres/index.js';
+import { type SqlSession, transactionalSink } from '../src/sinks/transactional.js';
+import type { MergeDialect } from '../src/sql/dialect.js';
+import { mysql } from '../src/sql/dialects/mysql.js';
+import { postgres } from '../src/sql/dialects/postgres.js';
+import { columnsOf, type SinkTable, sinkTables } from '../src/sql/table.js';
+import { saveResults } from './util.js';
+
+const MYSQL_URL = process.env.ADPIPE_TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test';
+const PG_URL = process.env.ADPIPE_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const PREFIX = `adp_bench_${process.pid}_`;
+const WATERMARKS = `${PREFIX}watermark`;
+const BATCH = 1000;
+
+function arg(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+}
+
+/** Delta rows of the `ad` report: distinct keys over 30 days, counts and money with 6 decimals. */
+async function synthesize(rows: number, file: string): Promise<unknown[][]> {
+  const db = await (await DuckDBInstance.create(':memory:')).connect();
+  await db.run(`CREATE TABLE delta AS SELECT
+      strftime(DATE '2025-01-01' + (i % 30)::INTEGER, '%Y-%m-%d') AS date,
+      (100 + i % 7)::VARCHAR AS org_id, (2000 + i % 97)::VARCHAR AS media_id,
+      (30000 + (i // 30) % 1009)::VARCHAR AS inventory_id, (60000 + i // 30270)::VARCHAR AS ad_id,
+      (400 + i % 13)::VARCHAR AS demand_id,
+      (i % 50)::BIGINT AS impressions, (i % 5)::BIGINT AS clicks, (i % 2)::BIGINT AS conversions,
+      ((i % 100000) / 1000000 + 0.123456)::DECIMAL(18,6) AS revenue, ((i % 7919) / 1000000)::DECIMAL(18,6) AS cost
+    FROM range(${rows}) t(i)`);
+  const dupes = await db.runAndReadAll(
+    `SELECT count(*) - count(DISTINCT (date, org_id, media_id, inventory_id, ad_id, demand_id)) FROM delta`,
+  );
+  if (Number(dupes.getRows()[0]![0]) !== 0) throw new Error('synthesized keys are not distinct');
+  // In key order, as writeDelta produces it.
+  await db.run(
+    `COPY (SELECT * FROM delta ORDER BY date, org_id, media_id, inventory_id, ad_id, demand_id) TO '${file}' (FORMAT csv, HEADER false)`,
+  );
+  const sample = await db.runAndReadAll(`SELECT * FROM delta LIMIT ${BATCH * 100}`);
+  return sample.getRowsJson() as unknown[][];
+}
+
+async function timed(fn: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return (performance.now() - started) / 1000;
+}
+
+/** adpipe's path, twice: inserts, then the same delta again as updates. */
+async function adpipePath(d: MergeDialect, session: SqlSession, t: SinkTable, file: string, rows: number) {
+  const sink = transactionalSink(d, session, WATERMARKS);
+  await sink.init([t]);
+  const insert = await timed(() => sink.apply(t, { file, rows, after: 0, upTo: 1 }));
+  const update = await timed(() => sink.apply(t, { file, rows, after: 1, upTo: 2 }));
+  return { insertRowsPerSecond: Math.round(rows / insert), updateRowsPerSecond: Math.round(rows / update) };
+}
+
+/** The seed's approach: 1000-row batches of prepared single-row upserts, a transaction per batch. */
+async function seedPath(
+  exec: (sql: string, values: unknown[]) => Promise<void>,
+  q: {
+    begin: string;
+    commit: string;
+    upsert: string;
+  },
+  sample: unknown[][],
+  rows: number,
+) {
+  const run = async () => {
+    for (let i = 0; i < rows; i += BATCH) {
+      await exec(q.begin, []);
+      for (const r of sample.slice(i, i + BATCH)) await exec(q.upsert, r);
+      await exec(q.commit, []);
+    }
+  };
+  const insert = await timed(run);
+  const update = await timed(run);
+  return { insertRowsPerSecond: Math.round(rows / insert), updateRowsPerSecond: Math.round(rows / update) };
+}
+
+function tables(suffix: string): SinkTable {
+  const cfg = parseConfig({
+    sinks: [{ type: 'mysql', url: 'x', reports: ['ad'], table_prefix: `${PREFIX}${suffix}_` }],
+  });
+  return sinkTables(cfg.sinks[0]!)[0]!;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const rows = arg(args, '--rows', 1_000_000);
+  const baselineRows = Math.min(arg(args, '--baseline-rows', 20_000), BATCH * 100);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'adpipe-bench-sinks-'));
+  const file = path.join(dir, 'delta.csv');
+  const sample = await synthesize(rows, file);
+  const fast = tables('fast');
+  const seed = tables('seed');
+  const cols = columnsOf(seed).map((c) => c.name);
+
+  const my = await mysql2.createConnection({ uri: MYSQL_URL });
+  const pgc = new pg.Client({ connectionString: PG_URL });
+  await pgc.connect();
+  try {
+    // MariaDB
+    const mySession = await mysqlSession(MYSQL_URL);
+    const mariadb = await adpipePath(mysql, mySession, fast, file, rows);
+    await mySession.close();
+    for (const sql of mysql.createTable(seed)) await my.query(sql);
+    const myUpsert = `INSERT INTO ${mysql.ident(seed.name)} (${cols.map(mysql.ident).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
+ON DUPLICATE KEY UPDATE ${seed.measures.map((m) => `${mysql.ident(m.name)} = ${mysql.ident(m.name)} + VALUES(${mysql.ident(m.name)})`).join(', ')}`;
+    const mariadbSeed = await seedPath(
+      async (sql, values) => {
+        if (values.length) await my.execute(sql, values as string[]);
+        else await my.query(sql);
+      },
+      { begin: 'BEGIN', commit: 'COMMIT', upsert: myUpsert },
+      sample,
+      baselineRows,
+    );
+
+    // PostgreSQL
+    const pgSession = await postgresSession(PG_URL);
+    const postgresql = await adpipePath(postgres, pgSession, fast, file, rows);
+    await pgSession.close();
+    for (const sql of postgres.createTable(seed)) await pgc.query(sql);
+    const pgUpsert = {
+      name: 'seed_upsert',
+      text: `INSERT INTO ${postgres.ident(seed.name)} AS t (${cols.map(postgres.ident).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})
+ON CONFLICT (${seed.keys.map((k) => postgres.ident(k.name)).join(', ')}) DO UPDATE SET ${seed.measures.map((m) => `${postgres.ident(m.name)} = t.${postgres.ident(m.name)} + EXCLUDED.${postgres.ident(m.name)}`).join(', ')}`,
+    };
+    const postgresSeed = await seedPath(
+      async (sql, values) => {
+        await pgc.query(values.length ? { ...pgUpsert, values } : sql);
+      },
+      { begin: 'BEGIN', commit: 'COMMIT', upsert: pgUpsert.text },
+      sample,
+      baselineRows,
+    );
+
+    const ratio = (a: { insertRowsPerSecond: number }, b: { insertRowsPerSecond: number }) =>
+      Math.round((a.insertRowsPerSecond / b.insertRowsPerSecond) * 10) / 10;
+    saveResults('sinks', {
+      deltaRows: rows,
+      baselineRows,
+      mariadb: {
+        adpipe: mariadb,
+        seedBaseline: mariadbSeed,
+        insertRatio: ratio(mariadb, mariadbSeed),
+        updateRatio: Math.round((mariadb.updateRowsPerSecond / mariadbSeed.updateRowsPerSecond) * 10) / 10,
+        target: 100_000,
+      },
+      postgres: {
+        adpipe: postgresql,
+        seedBaseline: postgresSeed,
+        insertRatio: ratio(postgresql, postgresSeed),
+        updateRatio:
+          Math.round((postgresql.updateRowsPerSecond / postgresSeed.updateRowsPerSecond) * 10) / 10,
+        target: 150_000,
+      },
+    });
+  } finally {
+    for (const t of [fast, seed]) {
+      await my.query(`DROP VIEW IF EXISTS ${mysql.ident(`${t.name}_v`)}`);
+      await my.query(`DROP TABLE IF EXISTS ${mysql.ident(t.name)}`);
+      await pgc.query(`DROP VIEW IF EXISTS ${postgres.ident(`${t.name}_v`)}`);
+      await pgc.query(`DROP TABLE IF EXISTS ${postgres.ident(t.name)}`);
+    }
+    await my.query(`DROP TABLE IF EXISTS ${mysql.ident(WATERMARKS)}`);
+    await pgc.query(`DROP TABLE IF EXISTS ${postgres.ident(WATERMARKS)}`);
+    await my.end();
+    await pgc.end();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
