@@ -107,7 +107,7 @@ export async function renderTimeseries(ctx: Ctx, status: HTMLElement, chartEl: H
         legend: { type: 'scroll', top: 0 },
         grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
         xAxis: { type: 'category', data: grain === 'hour' ? x.map((p) => p.replace('T', ' ')) : x },
-        yAxis: { type: 'value', name: measure.money ? 'money' : '' },
+        yAxis: { type: 'value' },
         series: [...series].map(([name, data]) => ({
           name,
           type: stack ? 'bar' : 'line',

@@ -1,0 +1,181 @@
+// The dashboard in real headless Chromium against a real server over HTTP, on a small ingested
+// fixture: KPI tiles match the API, filters change every panel and the URL, CSV downloads, and
+// screenshots at desktop and phone widths land in test/artifacts/.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { WEB_DIST } from '../../src/server/dashboard.js';
+import { liveCounters } from '../../src/stream/live-counters.js';
+import { buildFixture, startServer, type TestServer } from '../api/fixture.js';
+import { describeWith, testServices } from '../helpers/services.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const artifacts = path.join(root, 'test/artifacts');
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+(await describeWith('chromium'))('dashboard in Chromium', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    // `npm test` builds the bundle first (pretest); running this file alone builds it here.
+    if (!existsSync(path.join(WEB_DIST, 'index.html'))) execFileSync('npx', ['vite', 'build'], { cwd: root });
+    mkdirSync(artifacts, { recursive: true });
+    server = await startServer(await buildFixture('e2e'));
+    base = await server.app.listen({ port: 0, host: '127.0.0.1' });
+    browser = await chromium.launch({
+      executablePath: testServices.chromiumPath,
+      args: ARGS,
+      timeout: 30_000,
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function api(
+    url: string,
+  ): Promise<{ totals: Record<string, string | number | null>; rows: unknown[] }> {
+    const res = await fetch(`${base}${url}`);
+    expect(res.status).toBe(200);
+    return res.json() as Promise<{ totals: Record<string, string | number | null>; rows: unknown[] }>;
+  }
+
+  /** Waits until the view finished rendering after `action`. */
+  async function settled(page: Page, action: () => Promise<unknown>): Promise<void> {
+    const before = await page.evaluate(() => Number(document.body.dataset.ready ?? 0));
+    await action();
+    await page.waitForFunction((n) => Number(document.body.dataset.ready ?? 0) > n, before, {
+      timeout: 15_000,
+    });
+  }
+
+  const kpi = (page: Page, name: string) =>
+    page.locator(`[data-kpi="${name}"] .kpi-value`).getAttribute('data-value', { timeout: 10_000 });
+
+  it('shows KPIs equal to the API, reacts to filters, downloads CSV, fits desktop and phone', async () => {
+    const now = Date.now();
+    liveCounters.record(
+      [
+        { type: 'impression', revenue: '0.002000' },
+        { type: 'click', revenue: '0.000000' },
+        { type: 'request', revenue: '0.000000' },
+      ],
+      now - 3000,
+    );
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 800 },
+      timezoneId: 'UTC',
+      acceptDownloads: true,
+    });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/?tz=UTC`);
+    await page.waitForFunction(() => Number(document.body.dataset.ready ?? 0) > 0, undefined, {
+      timeout: 20_000,
+    });
+
+    // Latest 7 days end at the newest event (2024-05-02).
+    const range = 'from=2024-04-26&to=2024-05-02&tz=UTC&by=&grain=total';
+    const ad = await api(`/v1/reports/ad?${range}`);
+    const requests = await api(`/v1/reports/ad_request?${range}`);
+    expect(await kpi(page, 'requests')).toBe(String(requests.totals.requests));
+    expect(await kpi(page, 'impressions')).toBe(String(ad.totals.impressions));
+    expect(await kpi(page, 'clicks')).toBe(String(ad.totals.clicks));
+    expect(await kpi(page, 'revenue')).toBe(String(ad.totals.revenue));
+    expect(Number(await kpi(page, 'ctr'))).toBeCloseTo(Number(ad.totals.ctr), 6);
+    await expect.poll(() => page.locator('#bd-table tbody tr').count()).toBe(3);
+    await expect.poll(() => page.locator('#live-numbers').textContent()).toContain('Impressions1');
+    await expect.poll(() => page.locator('#health [data-fact="files"]').textContent()).toBe('1');
+    const chartSum = await page.locator('#ts-chart').getAttribute('data-sum');
+    await page.screenshot({ path: path.join(artifacts, 'dashboard-1280.png'), fullPage: true });
+
+    // A filter applies to every panel and lands in the URL.
+    await settled(page, () => page.selectOption('select[name="media_id"]', 'm1'));
+    expect(new URL(page.url()).searchParams.get('media_id')).toBe('m1');
+    const adM1 = await api(`/v1/reports/ad?${range}&filter=media_id:m1`);
+    expect(await kpi(page, 'impressions')).toBe(String(adM1.totals.impressions));
+    expect(Number(adM1.totals.impressions)).toBeLessThan(Number(ad.totals.impressions));
+    await expect.poll(() => page.locator('#bd-table tbody tr').count()).toBe(1);
+    expect(await page.locator('#bd-table tbody tr td').first().textContent()).toBe('m1');
+    expect(await page.locator('#ts-chart').getAttribute('data-sum')).not.toBe(chartSum);
+    await page.screenshot({ path: path.join(artifacts, 'dashboard-filtered.png'), fullPage: true });
+
+    // The filtered view is a shareable URL: opening it again shows the same numbers.
+    const shared = await context.newPage();
+    await shared.goto(page.url());
+    await shared.waitForFunction(() => Number(document.body.dataset.ready ?? 0) > 0, undefined, {
+      timeout: 20_000,
+    });
+    expect(await kpi(shared, 'impressions')).toBe(String(adM1.totals.impressions));
+    await shared.close();
+
+    // CSV of the breakdown.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('button[name="csv"]')]);
+    const csv = readFileSync((await download.path())!, 'utf8');
+    expect(csv.split('\n')[0]).toBe(
+      'period,media_id,media_name,impressions,clicks,conversions,revenue,cost,ctr,cvr,ecpm,cpc,cpa,roas',
+    );
+    expect(csv).toContain('News Web');
+    expect(csv).not.toContain('Puzzle iOS');
+
+    // Sorting by a column re-queries in that order.
+    await settled(page, () => page.selectOption('select[name="media_id"]', ''));
+    await settled(page, () => page.click('button[data-sort="clicks"]'));
+    expect(new URL(page.url()).searchParams.get('order')).toBe('-clicks');
+
+    // Pipeline health: a rejection reason opens a dead-letter sample.
+    await page.click('button[data-sample="money.negative"]');
+    await expect.poll(() => page.locator('#sample').textContent()).toContain('bad1');
+
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await phone.goto(`${base}/?tz=UTC`);
+    await phone.waitForFunction(() => Number(document.body.dataset.ready ?? 0) > 0, undefined, {
+      timeout: 20_000,
+    });
+    await phone.screenshot({ path: path.join(artifacts, 'dashboard-phone.png'), fullPage: true });
+    // Nothing wider than the screen: wide tables scroll inside their panel.
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await phone.close();
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('asks for a read key in words when the server needs one', async () => {
+    const locked = await startServer(await buildFixture('e2e-locked'), {
+      server: { read_keys: ['reader-key-123456'] },
+    });
+    try {
+      const url = await locked.app.listen({ port: 0, host: '127.0.0.1' });
+      const page = await browser.newPage();
+      await page.goto(url);
+      await expect.poll(() => page.locator('#notice').textContent()).toContain('needs a read key');
+      await page.fill('input[name="key"]', 'reader-key-123456');
+      await page.click('.key-form button');
+      await page.waitForFunction(() => Number(document.body.dataset.ready ?? 0) > 0, undefined, {
+        timeout: 20_000,
+      });
+      expect(Number(await kpi(page, 'requests'))).toBeGreaterThan(0);
+      await page.close();
+    } finally {
+      await locked.close();
+    }
+  });
+});
