@@ -13,7 +13,7 @@ import { componentLogger } from '../logger.js';
 import { REPORTS } from '../reports/model.js';
 import { rollupInsertSql } from '../reports/rollup.js';
 import type { InputFile } from '../sources/files/discover.js';
-import { firstLine, jsonLinesSql, recordsSql } from '../sources/files/formats.js';
+import { firstLine, gzipProblem, jsonLinesSql, recordsSql } from '../sources/files/formats.js';
 import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
 
 const log = componentLogger('ingest');
@@ -148,7 +148,7 @@ const RAW_WITH_SOURCE = '(SELECT file_seq, NULL::VARCHAR AS source, line, text F
  * (the common case) are read by one parallel multi-file scan; if that scan fails, each file is
  * probed alone so only the unreadable ones are set aside whole.
  */
-async function stageRaw(wh: Warehouse, files: readonly Staged[]): Promise<SetAside[]> {
+async function stageRaw(wh: Warehouse, all: readonly Staged[]): Promise<SetAside[]> {
   await wh.run('CREATE OR REPLACE TEMP TABLE raw (file_seq INTEGER, line BIGINT, text VARCHAR)');
   const setAside: SetAside[] = [];
   const fail = (f: Staged, err: unknown) => {
@@ -156,6 +156,14 @@ async function stageRaw(wh: Warehouse, files: readonly Staged[]): Promise<SetAsi
     log.warn({ file: f.input.key, reason }, 'file set aside');
     setAside.push({ key: f.input.key, reason });
   };
+  // A cut-off gzip file is set aside whole: DuckDB would read it up to the cut without an error.
+  const problems = await Promise.all(
+    all.map((f) => (f.input.info.gzip ? gzipProblem(f.localPath) : undefined)),
+  );
+  const files = all.filter((f, i) => {
+    if (problems[i]) fail(f, new Error(problems[i]));
+    return !problems[i];
+  });
   let lines = files.filter((f) => f.input.info.format === 'jsonl');
   if (lines.length > 0) {
     try {

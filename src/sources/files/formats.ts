@@ -1,6 +1,10 @@
 // Input formats, by file extension. Each becomes rows of the same raw relation
 // (file_seq, source, line, text: one JSON object as text), so one validator serves every format.
 
+import { createReadStream } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { sqlString } from '../../warehouse/warehouse.js';
 
 export type FileFormat = 'jsonl' | 'json' | 'csv' | 'parquet';
@@ -68,4 +72,22 @@ export function recordsSql(input: RawInput): string {
 /** Line numbers are counted from 1; CSV data starts on line 2, after the header. */
 export function firstLine(info: FormatInfo): number {
   return info.format === 'csv' ? 2 : 1;
+}
+
+/**
+ * Why a gzip file is unreadable (cut off, bad CRC), or undefined when it decompresses to its end.
+ * DuckDB reads a truncated gzip stream up to the cut without an error, so a cut-off file would
+ * otherwise count in part; the check streams on the thread pool, so files are checked in parallel.
+ */
+export async function gzipProblem(localPath: string): Promise<string | undefined> {
+  try {
+    await pipeline(
+      createReadStream(localPath, { highWaterMark: 1 << 20 }),
+      createGunzip(),
+      new Writable({ write: (_chunk, _enc, done) => done() }),
+    );
+    return undefined;
+  } catch (err) {
+    return `gzip: ${(err as Error).message}`;
+  }
 }
