@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 
 /** Each command lives in its own module and registers itself; the order here is the order in --help. */
 export const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
+  () => import('./demo.js'),
   () => import('./ingest.js'),
   () => import('./report.js'),
   () => import('./query.js'),

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { removeOrphans } from '../../lake/lake.js';
-import { buildServer } from '../../server/app.js';
+import { runServer } from '../../server/run.js';
 import { acquireRunLock } from '../../util/run-lock.js';
 import { Warehouse } from '../../warehouse/warehouse.js';
 import { contextOf, intOption } from '../context.js';
@@ -15,25 +15,19 @@ export function register(program: Command): void {
       const { config, dataDir } = contextOf(cmd);
       const lock = acquireRunLock(dataDir);
       const warehouse = await Warehouse.open(dataDir);
-      await removeOrphans(warehouse);
-      const hooks: Array<() => Promise<void>> = [];
-      const app = await buildServer({ config, dataDir, warehouse, onShutdown: (fn) => hooks.push(fn) });
-      const address = await app.listen({
-        port: opts.port ?? config.server.port,
-        host: opts.host ?? config.server.host,
-      });
-      console.log(`adpipe serving on ${address} (data dir ${dataDir})`);
-      await new Promise<void>((resolve) => {
-        const stop = async () => {
-          // Stop accepting, let in-flight requests finish, then flush whatever components hold.
-          await app.close();
-          for (const fn of hooks) await fn();
-          warehouse.close();
-          lock.release();
-          resolve();
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
+      try {
+        await removeOrphans(warehouse);
+        await runServer({
+          config,
+          dataDir,
+          warehouse,
+          port: opts.port ?? config.server.port,
+          host: opts.host ?? config.server.host,
+          onListening: (address) => console.log(`adpipe serving on ${address} (data dir ${dataDir})`),
+        });
+      } finally {
+        warehouse.close();
+        lock.release();
+      }
     });
 }

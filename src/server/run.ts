@@ -1,0 +1,36 @@
+// Runs the server until SIGTERM/SIGINT with the run lock held: used by `adpipe serve` and `adpipe demo`.
+
+import type { Config } from '../config.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+import { buildServer } from './app.js';
+
+export interface RunOptions {
+  config: Config;
+  dataDir: string;
+  warehouse: Warehouse;
+  port: number;
+  host: string;
+  /** Called once listening, with the address. */
+  onListening(address: string): void;
+}
+
+/** Resolves after a graceful shutdown: stop accepting, finish in-flight requests, run shutdown hooks. */
+export async function runServer(opts: RunOptions): Promise<void> {
+  const hooks: Array<() => Promise<void>> = [];
+  const app = await buildServer({
+    config: opts.config,
+    dataDir: opts.dataDir,
+    warehouse: opts.warehouse,
+    onShutdown: (fn) => hooks.push(fn),
+  });
+  opts.onListening(await app.listen({ port: opts.port, host: opts.host }));
+  await new Promise<void>((resolve) => {
+    const stop = async () => {
+      await app.close();
+      for (const fn of hooks) await fn();
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
