@@ -1,0 +1,43 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig } from '../../src/config.js';
+
+describe('adpipe.yaml', () => {
+  it('defaults every field', () => {
+    const c = parseConfig({});
+    expect(c.tz).toBe('UTC');
+    expect(c.ingest.batch_files).toBe(10);
+    expect(c.server.port).toBe(8080);
+    expect(c.sinks).toEqual([]);
+  });
+
+  it('rejects unknown keys with their path', () => {
+    expect(() => parseConfig({ server: { prot: 1 } })).toThrow(/server: Unrecognized key.*prot/);
+    expect(() => parseConfig({ bogus: true })).toThrow(/bogus/);
+  });
+
+  it('rejects a time zone that is not IANA', () => {
+    expect(() => parseConfig({ tz: 'Mars/Olympus' })).toThrow(/tz: not an IANA time zone/);
+  });
+
+  it('expands ${ENV} and fails clearly when the variable is missing', () => {
+    process.env.ADPIPE_TEST_SINK_URL = 'postgres://x@127.0.0.1/db';
+    const c = parseConfig({ sinks: [{ type: 'postgres', url: '${ADPIPE_TEST_SINK_URL}' }] });
+    expect(c.sinks[0]!.url).toBe('postgres://x@127.0.0.1/db');
+    expect(() => parseConfig({ sinks: [{ type: 'postgres', url: '${ADPIPE_NOPE_NOT_SET}' }] })).toThrow(
+      /ADPIPE_NOPE_NOT_SET is not set/,
+    );
+  });
+
+  it('reads YAML files and reports YAML syntax errors', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'adpipe-config-'));
+    const good = path.join(dir, 'good.yaml');
+    writeFileSync(good, 'tz: Asia/Seoul\ningest:\n  batch_files: 3\n');
+    expect(loadConfig(good).ingest.batch_files).toBe(3);
+    const bad = path.join(dir, 'bad.yaml');
+    writeFileSync(bad, 'tz: [unclosed\n');
+    expect(() => loadConfig(bad)).toThrow(/not valid YAML/);
+  });
+});
