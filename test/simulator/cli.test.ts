@@ -4,10 +4,11 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/simulator/index.js';
-import { micros, readLines, TMP } from './files.js';
+import { micros, readLines, scratchDir } from './files.js';
 
 const root = path.resolve('.');
-const dir = (name: string) => path.join(TMP, `cli-${name}`);
+const TMP = scratchDir('cli');
+const dir = (name: string) => path.join(TMP, name);
 
 function adpipe(...args: string[]) {
   return spawnSync(process.execPath, [path.join(root, 'bin/adpipe.js'), ...args], { encoding: 'utf8' });

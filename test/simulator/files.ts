@@ -5,7 +5,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
-export const TMP = path.resolve('test/tmp/simulator');
+/** Scratch directory of one test file; each file has its own, since vitest runs files in parallel. */
+export function scratchDir(suite: string): string {
+  return path.resolve('test/tmp/simulator', suite);
+}
 
 /** Each event file's lines, in file-name (arrival) order. */
 export function readLines(out: string): Array<{ file: string; lines: string[] }> {

@@ -13,8 +13,9 @@ import {
   MALFORMED,
   type Manifest,
 } from '../../src/simulator/index.js';
-import { micros, readCsv, readLines, TMP, tryParse } from './files.js';
+import { micros, readCsv, readLines, scratchDir, tryParse } from './files.js';
 
+const TMP = scratchDir('library');
 const dirOf = (name: string) => path.join(TMP, name);
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
