@@ -59,7 +59,8 @@ export function recordsSql(input: RawInput): string {
   const compression = `compression=${input.info.gzip ? "'gzip'" : "'none'"}`;
   switch (input.info.format) {
     case 'json':
-      return `SELECT json::VARCHAR AS text FROM read_json_objects(${file}, format='array', ${compression}, maximum_object_size=16777216)`;
+      // read_json_objects spells "no compression" 'uncompressed' ('none' is an error there).
+      return `SELECT json::VARCHAR AS text FROM read_json_objects(${file}, format='array', compression=${input.info.gzip ? "'gzip'" : "'uncompressed'"}, maximum_object_size=16777216)`;
     case 'csv':
       return `SELECT to_json(t)::VARCHAR AS text FROM read_csv(${file}, header=true, all_varchar=true, ${compression}) t`;
     case 'parquet':
