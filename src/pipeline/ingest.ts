@@ -13,7 +13,14 @@ import { componentLogger } from '../logger.js';
 import { REPORTS } from '../reports/model.js';
 import { rollupInsertSql } from '../reports/rollup.js';
 import type { InputFile } from '../sources/files/discover.js';
-import { firstLine, gzipProblem, jsonLinesSql, recordsSql } from '../sources/files/formats.js';
+import {
+  firstLine,
+  gzipProblem,
+  jsonLinesSql,
+  parquetDecimalsSql,
+  type RawInput,
+  recordsSql,
+} from '../sources/files/formats.js';
 import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
 
 const log = componentLogger('ingest');
@@ -194,8 +201,12 @@ async function stageRaw(wh: Warehouse, all: readonly Staged[]): Promise<SetAside
     await wh.run('DROP TABLE raw_lines');
   }
   for (const f of files.filter((x) => x.input.info.format !== 'jsonl')) {
-    const input = { seq: f.seq, key: f.input.key, localPath: f.localPath, info: f.input.info };
+    const input: RawInput = { seq: f.seq, key: f.input.key, localPath: f.localPath, info: f.input.info };
     try {
+      if (f.input.info.format === 'parquet') {
+        const decimals = await wh.all<{ column_name: string }>(parquetDecimalsSql(f.localPath));
+        input.decimalColumns = decimals.map((d) => d.column_name);
+      }
       await wh.run(
         `INSERT INTO raw SELECT ${f.seq}, row_number() OVER () + ${firstLine(f.input.info) - 1}, text FROM (${recordsSql(input)})`,
       );

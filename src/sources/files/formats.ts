@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { sqlString } from '../../warehouse/warehouse.js';
+import { sqlIdent, sqlString } from '../../warehouse/warehouse.js';
 
 export type FileFormat = 'jsonl' | 'json' | 'csv' | 'parquet';
 
@@ -36,6 +36,8 @@ export interface RawInput {
   key: string;
   localPath: string;
   info: FormatInfo;
+  /** Parquet columns of DECIMAL type (parquetDecimalsSql): read as text, see recordsSql. */
+  decimalColumns?: readonly string[];
 }
 
 /**
@@ -63,11 +65,23 @@ export function recordsSql(input: RawInput): string {
       return `SELECT json::VARCHAR AS text FROM read_json_objects(${file}, format='array', compression=${input.info.gzip ? "'gzip'" : "'uncompressed'"}, maximum_object_size=16777216)`;
     case 'csv':
       return `SELECT to_json(t)::VARCHAR AS text FROM read_csv(${file}, header=true, all_varchar=true, ${compression}) t`;
-    case 'parquet':
-      return `SELECT to_json(t)::VARCHAR AS text FROM read_parquet(${file}) t`;
+    case 'parquet': {
+      // A DECIMAL becomes a JSON number, which the validator reads as a double (a 17-digit amount
+      // would change), so DECIMAL columns go in as decimal strings, which are read exactly.
+      const cols = input.decimalColumns ?? [];
+      const exact = cols.length
+        ? ` REPLACE (${cols.map((c) => `CAST(${sqlIdent(c)} AS VARCHAR) AS ${sqlIdent(c)}`).join(', ')})`
+        : '';
+      return `SELECT to_json(t)::VARCHAR AS text FROM (SELECT *${exact} FROM read_parquet(${file})) t`;
+    }
     case 'jsonl':
       return `SELECT text FROM (${jsonLinesSql([input.localPath])})`;
   }
+}
+
+/** The DECIMAL columns of a Parquet file (column_name), for RawInput.decimalColumns. */
+export function parquetDecimalsSql(localPath: string): string {
+  return `SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(${sqlString(localPath)})) WHERE column_type LIKE 'DECIMAL%'`;
 }
 
 /** Line numbers are counted from 1; CSV data starts on line 2, after the header. */
