@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Scratch space of tests and engineers; never part of the suite.
+    exclude: ['test/tmp/**', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // DuckDB files and service databases are shared per suite; keep files isolated but avoid
