@@ -370,9 +370,12 @@ export function csvCell(s: string): string {
 
 /**
  * Writes `items` (a spelled object, a raw line for JSON lines, or cells for CSV) in a format.
- * Parquet is written by DuckDB from a side-car JSON-lines file (`<file>.source.jsonl`) that the
- * oracle reads instead, since this test suite has no Parquet reader of its own.
+ * Parquet is written by DuckDB from a side-car JSON-lines file (`.<name>.source.jsonl`, hidden so
+ * adpipe skips it) that the oracle reads instead, since this suite has no Parquet reader of its own.
  */
+export const sidecarOf = (file: string) =>
+  path.join(path.dirname(file), `.${path.basename(file)}.source.jsonl`);
+
 export async function writeEvents(
   file: string,
   items: ReadonlyArray<Record<string, unknown> | string>,
@@ -396,7 +399,7 @@ export async function writeEvents(
     }
     writeMaybeGz(file, `${lines.join('\n')}\n`);
   } else if (base.endsWith('.parquet')) {
-    const sidecar = `${file}.source.jsonl`;
+    const sidecar = sidecarOf(file);
     writeFileSync(sidecar, `${items.map((x) => JSON.stringify(x)).join('\n')}\n`);
     const cols = CSV_COLUMNS.map((c) => `'${c}': 'VARCHAR'`).join(', ');
     const inst = await DuckDBInstance.create(':memory:');
@@ -479,7 +482,7 @@ export function readRecords(file: string): RawRecord[] {
   const base = file.replace(/\.gz$/, '');
   const out: RawRecord[] = [];
   if (base.endsWith('.parquet')) {
-    readFileSync(`${file}.source.jsonl`, 'utf8')
+    readFileSync(sidecarOf(file), 'utf8')
       .split('\n')
       .filter((l) => l !== '')
       .forEach((l, i) => {
@@ -1063,4 +1066,40 @@ export function runCli(
   env?: Record<string, string>,
 ): Promise<CliResult> {
   return startCli(dataDir, args, env).done;
+}
+
+/** An event for a typed Parquet file: ISO instant and decimal text (see writeEvents). */
+export function spellParquet(e: Canon): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const c of CSV_COLUMNS) {
+    if (c === 'ts' || c === 'revenue' || c === 'cost') continue;
+    const v = e[c as keyof Canon];
+    if (v !== undefined) o[c] = String(v);
+  }
+  o.ts = new Date(e.tsMs).toISOString();
+  if (e.revenue !== undefined) o.revenue = fmtMicros(e.revenue);
+  if (e.cost !== undefined) o.cost = fmtMicros(e.cost);
+  return o;
+}
+
+/** Writes events spelled for the file's format, with raw bad items inserted before given indexes. */
+export async function writeSpelled(
+  file: string,
+  rng: () => number,
+  events: readonly Canon[],
+  bad: ReadonlyArray<[number, Record<string, unknown> | string]> = [],
+): Promise<void> {
+  const base = file.replace(/\.gz$/, '');
+  const spell = base.endsWith('.parquet')
+    ? spellParquet
+    : base.endsWith('.csv')
+      ? (e: Canon) => spellCsv(rng, e)
+      : (e: Canon) => spellJson(rng, e);
+  const items: Array<Record<string, unknown> | string> = [];
+  events.forEach((e, i) => {
+    for (const [at, item] of bad) if (at === i) items.push(item);
+    items.push(spell(e));
+  });
+  mkdirSync(path.dirname(file), { recursive: true });
+  await writeEvents(file, items);
 }
