@@ -36,7 +36,11 @@ export const VARIANT_B_FLOOR = 0.2;
 
 export interface Country {
   code: string;
-  /** eCPM range in micros (seed 004); revenue per impression is eCPM / 1000, so its micros are exact. */
+  /**
+   * eCPM range in micros. Seed 004's per-country ranges ($0.02-$0.10 for the US) keep their
+   * proportions but are scaled ×100 to realistic in-app eCPMs ($2-$10); revenue per impression is
+   * eCPM / 1000, so its micros are exact.
+   */
   ecpmMicros: readonly [number, number];
   /** Fixed UTC offset in hours, for the local-time traffic curve. */
   tz: number;
@@ -45,13 +49,13 @@ export interface Country {
 }
 
 export const COUNTRIES: readonly Country[] = [
-  { code: 'US', ecpmMicros: [20_000, 100_000], tz: -5, share: 0.28 },
-  { code: 'KR', ecpmMicros: [10_000, 50_000], tz: 9, share: 0.22 },
-  { code: 'JP', ecpmMicros: [15_000, 80_000], tz: 9, share: 0.15 },
-  { code: 'UK', ecpmMicros: [15_000, 70_000], tz: 0, share: 0.1 },
-  { code: 'DE', ecpmMicros: [10_000, 60_000], tz: 1, share: 0.09 },
-  { code: 'FR', ecpmMicros: [10_000, 50_000], tz: 1, share: 0.08 },
-  { code: 'CA', ecpmMicros: [15_000, 70_000], tz: -5, share: 0.08 },
+  { code: 'US', ecpmMicros: [2_000_000, 10_000_000], tz: -5, share: 0.28 },
+  { code: 'KR', ecpmMicros: [1_000_000, 5_000_000], tz: 9, share: 0.22 },
+  { code: 'JP', ecpmMicros: [1_500_000, 8_000_000], tz: 9, share: 0.15 },
+  { code: 'UK', ecpmMicros: [1_500_000, 7_000_000], tz: 0, share: 0.1 },
+  { code: 'DE', ecpmMicros: [1_000_000, 6_000_000], tz: 1, share: 0.09 },
+  { code: 'FR', ecpmMicros: [1_000_000, 5_000_000], tz: 1, share: 0.08 },
+  { code: 'CA', ecpmMicros: [1_500_000, 7_000_000], tz: -5, share: 0.08 },
 ];
 
 /** How a user reaches ads: desktop web, or a phone (apps and mobile web). */
@@ -92,8 +96,8 @@ export interface Campaign {
   advertiserId: string;
   demandId: string;
   adIds: readonly string[];
-  /** What the advertiser pays per conversion, in micros. */
-  cpaMicros: number;
+  /** What the advertiser pays per click (CPC buying), in micros. */
+  cpcMicros: number;
   /** Conversions per click. */
   cvr: number;
 }
@@ -174,7 +178,7 @@ export function buildCatalogue(seed: number): Catalogue {
       advertiserId: String(701 + (c % ADVERTISERS)),
       demandId: demand[c % demand.length]!.id,
       adIds: Array.from({ length: ADS_PER_CAMPAIGN }, (_, a) => String(60001 + c * ADS_PER_CAMPAIGN + a)),
-      cpaMicros: rng.between(50, 500) * 10_000,
+      cpcMicros: rng.between(10, 150) * 10_000,
       cvr: 0.02 + 0.06 * rng.float(),
     });
   }

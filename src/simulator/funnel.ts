@@ -190,11 +190,11 @@ export function generateChunk(world: World, chunkIndex: number, out: SimEvent[])
       const click = emit('click', imp.ts + rng.between(1000, 30_000));
       if (click) {
         click.creative = ad;
+        click.cost = campaign.cpcMicros;
         if (rng.float() < campaign.cvr) {
           const conv = emit('conversion', click.ts + rng.between(60_000, SESSION_MS));
           if (conv) {
             conv.creative = ad;
-            conv.cost = campaign.cpaMicros;
             // Order value in whole cents, $5-$150.
             conv.revenue = rng.between(500, 15_000) * 10_000;
           }

@@ -209,7 +209,7 @@ describe('files, metadata and manifest', () => {
   it('carries the funnel fields on the right types', () => {
     const conv = events.filter((e) => e.type === 'conversion');
     expect(conv.length).toBeGreaterThan(0);
-    expect(conv.every((e) => e.campaign_id && e.cost && e.revenue)).toBe(true);
+    expect(conv.every((e) => e.campaign_id && e.revenue && !e.cost)).toBe(true);
     const custom = events.filter((e) => e.type === 'custom');
     expect(custom.every((e) => e.name === 'video_complete' && e.ad_format === 'rewarded_video')).toBe(true);
     expect(events.every((e) => e.experiment === 'floor_v2' && (e.variant === 'A' || e.variant === 'B'))).toBe(
