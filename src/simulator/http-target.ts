@@ -37,7 +37,14 @@ export async function sendToCollector(options: HttpTargetOptions): Promise<HttpT
   const concurrency = options.concurrency ?? 4;
   const headers: Record<string, string> = { 'content-type': 'application/x-ndjson' };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
-  const result: HttpTargetResult = { sent: 0, requests: 0, accepted: 0, duplicates: 0, rejected: 0, seconds: 0 };
+  const result: HttpTargetResult = {
+    sent: 0,
+    requests: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    seconds: 0,
+  };
   const started = performance.now();
   const inFlight = new Set<Promise<void>>();
 

@@ -26,7 +26,9 @@ describe('collector limits', () => {
 
   it('answers 503 with Retry-After while the spool is over its high-water mark', async () => {
     s = await startServer({ spool_high_water: 3, drain_interval_ms: 600_000, drain_events: 1_000_000 });
-    expect(await (await post([line('a'), line('b'), line('c')].join('\n'))).json()).toMatchObject({ accepted: 3 });
+    expect(await (await post([line('a'), line('b'), line('c')].join('\n'))).json()).toMatchObject({
+      accepted: 3,
+    });
     const full = await post(line('d'));
     expect(full.status).toBe(503);
     expect(full.headers.get('retry-after')).toBe('5');

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { AdpipeError } from '../../errors.js';
+import { AdpipeError, usage } from '../../errors.js';
+import { sendToCollector } from '../../simulator/http-target.js';
 import { DEFAULTS, generate, OUTPUT_FORMATS, type OutputFormat } from '../../simulator/index.js';
 import { intOption } from '../context.js';
 
@@ -16,7 +17,11 @@ export function register(program: Command): void {
   program
     .command('generate')
     .description('Write simulated ad events (DIR/events), metadata CSVs (DIR/metadata) and DIR/manifest.json')
-    .requiredOption('-o, --out <dir>', 'output directory')
+    .option('-o, --out <dir>', 'output directory')
+    .option('--to <url>', 'instead of files, POST the events to a running collector (http://host:port)')
+    .option('--rate <eps>', 'with --to: events per second', rateOption('--rate'))
+    .option('--batch <n>', 'with --to: events per request', intOption('--batch'), 500)
+    .option('--key <key>', 'with --to: write key')
     .option('-n, --events <n>', 'number of clean events', intOption('--events'), DEFAULTS.events)
     .option(
       '-s, --seed <n>',
@@ -42,7 +47,11 @@ export function register(program: Command): void {
     )
     .action(
       async (opts: {
-        out: string;
+        out?: string;
+        to?: string;
+        rate?: number;
+        batch: number;
+        key?: string;
         events: number;
         seed: number;
         start: string;
@@ -53,8 +62,17 @@ export function register(program: Command): void {
         fraud: number;
         workers?: number;
       }) => {
+        if (opts.to) {
+          const r = await sendToCollector({ ...opts, to: opts.to });
+          console.log(
+            `sent ${r.sent} records in ${r.requests} requests to ${opts.to} in ${r.seconds.toFixed(1)} s: ` +
+              `${r.accepted} accepted, ${r.duplicates} duplicates, ${r.rejected} rejected`,
+          );
+          return;
+        }
+        if (!opts.out) throw usage('either --out <dir> or --to <url> is required');
         const started = performance.now();
-        const manifest = await generate({ ...opts, format: opts.format as OutputFormat });
+        const manifest = await generate({ ...opts, out: opts.out, format: opts.format as OutputFormat });
         const seconds = (performance.now() - started) / 1000;
         const records = manifest.files.reduce((a, f) => a + f.records, 0);
         console.log(

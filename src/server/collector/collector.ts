@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AdpipeError } from '../../errors.js';
-import type { AdEvent } from '../../events/contract.js';
+import { type AdEvent, MONEY_FIELDS } from '../../events/contract.js';
 import type { Rejection } from '../../events/reasons.js';
 import { type Validation, validateEvent, validateEventText } from '../../events/validate.js';
 import { liveCounters } from '../../stream/live-counters.js';
@@ -61,16 +61,22 @@ export class Collector {
       (i) => validateEventText(lines[i]!),
       (i) => lines[i]!,
       source,
+      true,
     );
   }
 
-  /** Parsed records (JSON array elements, mapped Segment calls, pixel parameters). */
-  acceptObjects(records: readonly unknown[], source: string): Promise<AcceptResult> {
+  /**
+   * Parsed records (JSON array elements, mapped Segment calls, pixel parameters). `durable: false`
+   * answers once the records are written, before the fsync: for browsers, which never retry, waiting
+   * would keep nothing more and only add latency.
+   */
+  acceptObjects(records: readonly unknown[], source: string, durable = true): Promise<AcceptResult> {
     return this.accept(
       records.length,
       (i) => validateEvent(records[i]),
       (i) => JSON.stringify(records[i]) ?? String(records[i]),
       source,
+      durable,
     );
   }
 
@@ -79,6 +85,7 @@ export class Collector {
     validate: (i: number) => Validation,
     original: (i: number) => string,
     source: string,
+    durable: boolean,
   ): Promise<AcceptResult> {
     const events: AdEvent[] = [];
     const lines: string[] = [];
@@ -104,10 +111,11 @@ export class Collector {
       lines.push(spoolLine(v.event));
     }
     const writes: Promise<void>[] = [];
-    if (lines.length > 0) writes.push(this.spool.append(Buffer.from(`${lines.join('\n')}\n`), lines.length));
+    if (lines.length > 0)
+      writes.push(this.spool.append(Buffer.from(`${lines.join('\n')}\n`), lines.length, durable));
     if (dead.length > 0) writes.push(this.deadLetterFile().then((f) => f.append(Buffer.from(dead.join('')))));
     await Promise.all(writes);
-    // Only now durable: ids remembered before this would turn a retry after a failed write into a
+    // Only now kept: ids remembered before this would turn a retry after a failed write into a
     // "duplicate" of an event that was never kept.
     for (const id of batchIds) this.recent.add(id);
     if (events.length > 0) liveCounters.record(events);
@@ -129,14 +137,21 @@ export class Collector {
   }
 }
 
+const MONEY = new Set<string>(MONEY_FIELDS);
+
 /**
  * The spool line of an event: its normalised fields with the unknown ones (props) back at the top
- * level, so the drain's SQL validator reads exactly what the JS validator accepted.
+ * level, so the drain's SQL validator reads exactly what the JS validator accepted. Missing fields
+ * and zero money are left out (the validator reads them back as null and 0): lines a third the size
+ * make the spool's fsyncs that much cheaper.
  */
 export function spoolLine(ev: AdEvent): string {
-  const { props, ...fields } = ev;
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(ev)) {
+    if (v !== null && k !== 'props' && !(MONEY.has(k) && v === '0.000000')) fields[k] = v;
+  }
   const text = JSON.stringify(fields);
-  return props ? `${text.slice(0, -1)},${props.slice(1)}` : text;
+  return ev.props ? `${text.slice(0, -1)},${ev.props.slice(1)}` : text;
 }
 
 function deadLetter(source: string, index: number, text: string, r: Rejection, at: string): string {

@@ -7,16 +7,22 @@ import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 
 interface Waiter {
+  /** Offset just past this append's bytes. */
+  end: number;
   resolve(): void;
   reject(err: unknown): void;
 }
 
 export class GroupCommitFile {
   private pending: Buffer[] = [];
-  private waiters: Waiter[] = [];
-  private flushing: Promise<void> | undefined;
-  /** Bytes known to be on disk. */
-  private durable: number;
+  /** Appends waiting for their write, and whether they wait for the fsync after it too. */
+  private queued: Array<Waiter & { durable: boolean }> = [];
+  /** Written appends waiting for an fsync. */
+  private unsynced: Waiter[] = [];
+  private writing: Promise<void> | undefined;
+  private syncing: Promise<void> | undefined;
+  /** Bytes written (in the OS page cache: they survive a crash of this process). */
+  private written: number;
   /** Bytes accepted by append (durable or on their way). */
   size: number;
   broken = false;
@@ -27,7 +33,7 @@ export class GroupCommitFile {
     size: number,
     private readonly onFsync?: (seconds: number) => void,
   ) {
-    this.durable = size;
+    this.written = size;
     this.size = size;
   }
 
@@ -39,45 +45,83 @@ export class GroupCommitFile {
     return new GroupCommitFile(file, fh, size, onFsync);
   }
 
-  append(data: Buffer): Promise<void> {
+  /**
+   * Appends `data`; resolves once it is fsynced, or with `durable: false` once it is written (safe
+   * from a crash of this process, not yet from a crash of the machine).
+   */
+  append(data: Buffer, durable = true): Promise<void> {
     if (this.broken) return Promise.reject(new Error(`${this.file} failed earlier and takes no more writes`));
     this.size += data.length;
+    const end = this.size;
     return new Promise<void>((resolve, reject) => {
       this.pending.push(data);
-      this.waiters.push({ resolve, reject });
-      // Wait one turn so appends from requests parsed in the same tick join this group.
-      this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.flushLoop());
+      this.queued.push({ end, resolve, reject, durable });
+      // Wait one turn so appends from requests parsed in the same tick join this write.
+      this.writing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.writeLoop());
     });
   }
 
-  private async flushLoop(): Promise<void> {
-    while (this.pending.length > 0) {
+  // Writes and fsyncs run side by side: groups keep being written while an fsync is in flight, and
+  // the next fsync covers all of them.
+  private async writeLoop(): Promise<void> {
+    while (this.pending.length > 0 && !this.broken) {
       const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-      const waiters = this.waiters;
+      const queued = this.queued;
       this.pending = [];
-      this.waiters = [];
+      this.queued = [];
       try {
         for (let off = 0; off < data.length; ) off += (await this.fh.write(data, off)).bytesWritten;
+      } catch (err) {
+        await this.fail(err, queued);
+        break;
+      }
+      this.written += data.length;
+      for (const w of queued) {
+        if (w.durable) this.unsynced.push(w);
+        else w.resolve();
+      }
+      if (this.unsynced.length > 0) this.syncing ??= this.syncLoop();
+    }
+    this.writing = undefined;
+  }
+
+  private async syncLoop(): Promise<void> {
+    while (this.unsynced.length > 0 && !this.broken) {
+      const target = this.written;
+      try {
         const t = process.hrtime.bigint();
         await this.fh.datasync();
         this.onFsync?.(Number(process.hrtime.bigint() - t) / 1e9);
-        this.durable += data.length;
-        for (const w of waiters) w.resolve();
       } catch (err) {
-        // Cut back to what is known durable so no half line sits before later appends, and stop.
-        this.broken = true;
-        await this.fh.truncate(this.durable).catch(() => undefined);
-        for (const w of [...waiters, ...this.waiters]) w.reject(err);
-        this.pending = [];
-        this.waiters = [];
+        await this.fail(err, []);
+        break;
       }
+      const still: Waiter[] = [];
+      for (const w of this.unsynced) {
+        if (w.end <= target) w.resolve();
+        else still.push(w);
+      }
+      this.unsynced = still;
     }
-    this.flushing = undefined;
+    this.syncing = undefined;
+  }
+
+  /** Cuts back to the last whole write, so no half line sits before later appends, and stops. */
+  private async fail(err: unknown, inFlight: Waiter[]): Promise<void> {
+    this.broken = true;
+    await this.fh.truncate(this.written).catch(() => undefined);
+    for (const w of [...inFlight, ...this.unsynced, ...this.queued]) w.reject(err);
+    this.pending = [];
+    this.queued = [];
+    this.unsynced = [];
   }
 
   /** Waits for every append so far to be durable (or failed), then closes the file. */
   async close(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.writing || this.syncing) {
+      await this.writing;
+      await this.syncing;
+    }
     await this.fh.close();
   }
 }

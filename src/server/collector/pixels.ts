@@ -41,7 +41,7 @@ export function registerPixels(
 ): void {
   app.get('/i', { preHandler: guards }, async (req, reply) => {
     const rec = pixelRecord(req, 'impression');
-    const result = await collector.acceptObjects([rec], 'pixel');
+    const result = await collector.acceptObjects([rec], 'pixel', false);
     // The browser only wants an image; a rejected record is in the dead letters and named here.
     if (result.errors[0]) reply.header('x-adpipe-rejected', result.errors[0].code);
     return noCache(reply).type('image/gif').send(GIF);
@@ -57,7 +57,7 @@ export function registerPixels(
     }
     if (!/^https?:\/\//i.test(url))
       throw new AdpipeError('ADP_ERR_BAD_PARAM', ['url', 'must be an http or https URL']);
-    const result = await collector.acceptObjects([pixelRecord(req, 'click')], 'click');
+    const result = await collector.acceptObjects([pixelRecord(req, 'click')], 'click', false);
     if (result.errors[0]) reply.header('x-adpipe-rejected', result.errors[0].code);
     return noCache(reply).redirect(url, 302);
   });

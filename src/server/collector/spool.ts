@@ -60,8 +60,8 @@ export class Spool {
     return spool;
   }
 
-  /** Appends NDJSON lines (each ending in \n) holding `events` events; resolves once durable. */
-  async append(data: Buffer, events: number): Promise<void> {
+  /** Appends NDJSON lines (each ending in \n) holding `events` events; resolves once durable (or written). */
+  async append(data: Buffer, events: number, durable = true): Promise<void> {
     let active = this.active;
     // A segment opened while we waited may already be sealed again by other appends: open another.
     while (!active) {
@@ -71,7 +71,7 @@ export class Spool {
     }
     active.seg.events += events;
     active.seg.bytes += data.length;
-    const done = active.file.append(data);
+    const done = active.file.append(data, durable);
     if (active.seg.bytes >= SEGMENT_MAX_BYTES || active.seg.events >= this.options.segmentEvents) {
       this.seal();
       this.options.onSealed?.();
