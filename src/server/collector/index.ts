@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AdpipeError } from '../../errors.js';
 import { presentedKey, requireKey } from '../auth.js';
 import type { ServerContext } from '../context.js';
@@ -72,16 +72,18 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     readBody(req, payload, cfg.body_limit),
   );
 
-  const capacity: preHandlerAsyncHookHandler = async (_req, reply) => {
+  // Before the body is read: an overloaded server should not even buffer it.
+  app.addHook('onRequest', async (_req, reply) => {
     try {
       accept.checkCapacity();
     } catch (err) {
       reply.header('retry-after', String(accept.retryAfterSeconds));
       throw err;
     }
-  };
+  });
+
   const writer = requireKey('write', ctx, bodyWriteKey);
-  const guards = [writer, capacity];
+  const guards = [writer];
 
   const bodyOf = (req: FastifyRequest): Buffer => {
     if (!Buffer.isBuffer(req.body))
@@ -139,7 +141,7 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     return segmentAnswer(records, positions);
   });
 
-  const pixelGuards = cfg.pixels_without_key ? [capacity] : [requireKey('write', ctx, queryKey), capacity];
+  const pixelGuards = cfg.pixels_without_key ? [] : [requireKey('write', ctx, queryKey)];
   registerPixels(app, accept, metrics, cfg.secret, pixelGuards);
 };
 
