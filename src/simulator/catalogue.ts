@@ -78,6 +78,8 @@ export interface Media {
   appType: AppType;
 }
 export interface Inventory {
+  /** Position in `Catalogue.inventory`, for the encoder's per-unit byte fragments. */
+  index: number;
   id: string;
   name: string;
   mediaId: string;
@@ -87,6 +89,8 @@ export interface Inventory {
   appType: AppType;
 }
 export interface Demand {
+  /** Position in `Catalogue.demand`. */
+  index: number;
   id: string;
   name: string;
 }
@@ -155,6 +159,7 @@ export function buildCatalogue(seed: number): Catalogue {
         const device: Device = appType === 'WEB' && u % 2 === 0 ? 'PC' : 'MOBILE';
         const format = inventoryFormat(rng, appType, device, u);
         inventory.push({
+          index: inventory.length,
           id: String(30001 + inventory.length),
           name: `${med.name} ${format} ${u + 1}`,
           mediaId: med.id,
@@ -168,7 +173,7 @@ export function buildCatalogue(seed: number): Catalogue {
     }
   }
 
-  const demand: Demand[] = DEMAND_NAMES.map((name, i) => ({ id: String(401 + i), name }));
+  const demand: Demand[] = DEMAND_NAMES.map((name, i) => ({ index: i, id: String(401 + i), name }));
   const campaigns: Campaign[] = [];
   for (let c = 0; c < CAMPAIGNS; c++) {
     const id = String(5001 + c);

@@ -3,6 +3,7 @@
 // duplicate really is byte-identical. Alternative forms are valid and count as clean; malformed
 // records are extra records with their own ids and never count.
 
+import type { World } from './funnel.js';
 import { hash32, hashFloat } from './prng.js';
 import { formatMicros, isoMs, type SimEvent, type SimRecord, toRecord } from './record.js';
 
@@ -68,16 +69,16 @@ export class Dirt {
   }
 
   /** The event as it is written: itself, or a record in an alternative (valid) form. */
-  present(ev: SimEvent, tag: string): SimEvent | Altered {
+  present(ev: SimEvent, world: World): SimEvent | Altered {
     const form = this.altForm(ev.index);
-    return form ? { altered: alternative(toRecord(ev, tag), ev, form) } : ev;
+    return form ? { altered: alternative(toRecord(ev, world), ev, form) } : ev;
   }
 
   /** An extra record derived from the event that the contract rejects. */
-  broken(ev: SimEvent, tag: string, kind: Malformed): Altered {
-    const rec = toRecord(ev, tag);
+  broken(ev: SimEvent, world: World, kind: Malformed): Altered {
+    const rec = toRecord(ev, world);
     // A fresh id ('_' is never in a base-36 clean id) keeps rejects from shadowing clean events.
-    rec.event_id = `${tag}_${ev.index.toString(36)}`;
+    rec.event_id = `${world.tag}_${ev.index.toString(36)}`;
     switch (kind) {
       case 'bad_json': {
         const line = JSON.stringify(rec);

@@ -3,11 +3,9 @@
 // passback, responses rendering as impressions, impressions drawing clicks at seed 004's CTR, clicks
 // converting at the campaign's rate. A small share of visits are fraud bursts instead.
 
-import type { EventType } from '../events/contract.js';
 import {
   type Catalogue,
   COUNTRIES,
-  EXPERIMENT,
   FORMAT_CTR,
   FORMAT_FILL,
   type Inventory,
@@ -19,7 +17,7 @@ import {
   VIDEO_COMPLETE_RATE,
 } from './catalogue.js';
 import { hash32, Prng, WeightedPicker } from './prng.js';
-import { type Creative, creative, type PageView, pageView, type SimEvent } from './record.js';
+import { type Creative, creative, type PageView, type SimEvent, TYPE } from './record.js';
 import { apportion, countryWeights, HOUR_MS, type Plan } from './traffic.js';
 
 const SESSION_MS = 30 * 60_000;
@@ -42,6 +40,8 @@ export interface World {
   burstRate: number;
   /** The ads of each campaign, by campaign id. */
   creatives: ReadonlyMap<string, readonly Creative[]>;
+  /** Every ad, by `Creative.index`. */
+  creativeList: readonly Creative[];
 }
 
 export function makeWorld(seed: number, catalogue: Catalogue, plan: Plan, fraud: number): World {
@@ -55,10 +55,15 @@ export function makeWorld(seed: number, catalogue: Catalogue, plan: Plan, fraud:
   const burstEvents = 3 + (BURST_CLICKS[0] + BURST_CLICKS[1]) / 2;
   const burstRate =
     fraud <= 0 ? 0 : (fraud * VISIT_EVENTS) / (burstEvents * (1 - fraud) + fraud * VISIT_EVENTS);
+  const creativeList: Creative[] = [];
   const creatives = new Map(
     catalogue.campaigns.map((c) => [
       c.id,
-      c.adIds.map((ad) => creative(ad, c.id, c.demandId, c.advertiserId)),
+      c.adIds.map((ad) => {
+        const cr = creative(creativeList.length, ad, c.id, c.demandId, c.advertiserId);
+        creativeList.push(cr);
+        return cr;
+      }),
     ]),
   );
   return {
@@ -70,16 +75,17 @@ export function makeWorld(seed: number, catalogue: Catalogue, plan: Plan, fraud:
     userCount,
     burstRate,
     creatives,
+    creativeList,
   };
 }
 
 interface User {
-  id: string;
   platform: Platform;
   os: string;
   /** The browser used on the web; in apps there is none. */
   browser: string;
-  ip: string;
+  /** IPv4 as an unsigned 32-bit number. */
+  ip: number;
   variant: string;
   sessionPhase: number;
 }
@@ -106,18 +112,33 @@ function userOf(seed: number, index: number): User {
         : ['Chrome', 'Chrome', 'Chrome', 'Edge', 'Edge', 'Firefox'][b]!;
   const ipBits = hash32(seed, index, 0x1b);
   return {
-    id: `u${index}`,
     platform,
     os,
     browser,
-    ip: `${1 + (ipBits % 223)}.${(ipBits >>> 8) & 255}.${(ipBits >>> 16) & 255}.${ipBits >>> 24}`,
+    ip:
+      (((1 + (ipBits % 223)) << 24) |
+        (((ipBits >>> 8) & 255) << 16) |
+        (((ipBits >>> 16) & 255) << 8) |
+        (ipBits >>> 24)) >>>
+      0,
     variant: (h >>> 19) & 1 ? 'B' : 'A',
     sessionPhase: hash32(seed, index, 0x5e55) % SESSION_MS,
   };
 }
 
-/** Fills `out` with exactly the chunk's events, in generation order. */
-export function generateChunk(world: World, chunkIndex: number, out: SimEvent[]): void {
+/** A chunk's events. The objects are reused from chunk to chunk: a consumer copies what it keeps. */
+export class EventBlock {
+  readonly events: SimEvent[] = [];
+  length = 0;
+}
+
+/** A copy of an event that outlives its block. */
+export function copyEvent(ev: SimEvent): SimEvent {
+  return { ...ev };
+}
+
+/** Fills `block` with exactly the chunk's events, in generation order. */
+export function generateChunk(world: World, chunkIndex: number, block: EventBlock): void {
   const { plan, catalogue } = world;
   const chunk = plan.chunks[chunkIndex]!;
   const rng = new Prng(world.seed, chunkIndex);
@@ -128,39 +149,56 @@ export function generateChunk(world: World, chunkIndex: number, out: SimEvent[])
     COUNTRIES.map((_, i) => i),
     countryWeights(hourStart),
   );
-  out.length = 0;
+  const events = block.events;
+  block.length = 0;
 
   let page: PageView | null = null;
-  const emit = (type: EventType, ts: number): SimEvent | null => {
-    if (out.length >= chunk.size || ts >= windowEnd) return null;
-    const omit = rng.float();
-    const ev: SimEvent = {
-      index: chunk.start + out.length,
-      type,
-      name: null,
-      ts,
-      omit: omit < 3 * OMIT_RATE ? 1 + Math.floor(omit / OMIT_RATE) : 0,
-      page: page!,
-      demandId: null,
-      creative: null,
-      revenue: 0,
-      cost: 0,
-      bid_price: 0,
-    };
-    out.push(ev);
+  const emit = (type: number, ts: number): SimEvent | null => {
+    const n = block.length;
+    if (n >= chunk.size || ts >= windowEnd) return null;
+    const r = rng.float();
+    const omit = r < 3 * OMIT_RATE ? 1 + Math.floor(r / OMIT_RATE) : 0;
+    let ev = events[n];
+    if (ev === undefined) {
+      ev = {
+        index: 0,
+        type,
+        name: null,
+        ts,
+        omit,
+        page: page!,
+        demand: -1,
+        creative: null,
+        revenue: 0,
+        cost: 0,
+        bid_price: 0,
+      };
+      events.push(ev);
+    }
+    ev.index = chunk.start + n;
+    ev.type = type;
+    ev.name = null;
+    ev.ts = ts;
+    ev.omit = omit;
+    ev.page = page!;
+    ev.demand = -1;
+    ev.creative = null;
+    ev.revenue = 0;
+    ev.cost = 0;
+    ev.bid_price = 0;
+    block.length = n + 1;
     return ev;
   };
-
   // One auction: request, then response or passback, then impression, click, conversion.
   // Returns the impression for fraud bursts to hang clicks on.
   const auction = (t0: number, c: number, user: User, inv: Inventory): SimEvent | null => {
-    if (!emit('request', t0)) return null;
+    if (!emit(TYPE.request, t0)) return null;
     const variantB = user.variant === 'B';
     const fill = FORMAT_FILL[inv.format] * (variantB ? VARIANT_B_FILL_FACTOR : 1);
     const tAnswer = t0 + rng.between(30, 300);
     if (rng.float() >= fill) {
-      const pb = emit('passback', tAnswer);
-      if (pb) pb.demandId = catalogue.demandPicker.pick(rng).id;
+      const pb = emit(TYPE.passback, tAnswer);
+      if (pb) pb.demand = catalogue.demandPicker.pick(rng).index;
       return null;
     }
     const demand = catalogue.demandPicker.pick(rng);
@@ -170,29 +208,29 @@ export function generateChunk(world: World, chunkIndex: number, out: SimEvent[])
     const floor = lo + (variantB ? Math.ceil((hi - lo) * VARIANT_B_FLOOR) : 0);
     // Revenue per impression is eCPM / 1000; eCPM bounds are whole thousands of micros, so this is exact.
     const revenue = rng.between(Math.ceil(floor / 1000), hi / 1000);
-    const res = emit('response', tAnswer);
+    const res = emit(TYPE.response, tAnswer);
     if (!res) return null;
-    res.demandId = demand.id;
+    res.demand = demand.index;
     res.bid_price = revenue * 1000;
     if (rng.float() >= RENDER_RATE) return null;
-    const imp = emit('impression', tAnswer + rng.between(100, 2500));
+    const imp = emit(TYPE.impression, tAnswer + rng.between(100, 2500));
     if (!imp) return null;
     imp.creative = ad;
     imp.revenue = revenue;
     if (inv.format === 'rewarded_video' && rng.float() < VIDEO_COMPLETE_RATE) {
-      const done = emit('custom', imp.ts + rng.between(15_000, 30_000));
+      const done = emit(TYPE.custom, imp.ts + rng.between(15_000, 30_000));
       if (done) {
         done.name = 'video_complete';
         done.creative = ad;
       }
     }
     if (rng.float() < FORMAT_CTR[inv.format]) {
-      const click = emit('click', imp.ts + rng.between(1000, 30_000));
+      const click = emit(TYPE.click, imp.ts + rng.between(1000, 30_000));
       if (click) {
         click.creative = ad;
         click.cost = campaign.cpcMicros;
         if (rng.float() < campaign.cvr) {
-          const conv = emit('conversion', click.ts + rng.between(60_000, SESSION_MS));
+          const conv = emit(TYPE.conversion, click.ts + rng.between(60_000, SESSION_MS));
           if (conv) {
             conv.creative = ad;
             // Order value in whole cents, $5-$150.
@@ -204,46 +242,41 @@ export function generateChunk(world: World, chunkIndex: number, out: SimEvent[])
     return imp;
   };
 
-  while (out.length < chunk.size) {
+  while (block.length < chunk.size) {
     // Events are spread over the hour by their position in its budget, so time follows arrival order.
-    const t0 = hourStart + Math.floor(((chunk.offsetInHour + out.length) * HOUR_MS) / budget);
+    const t0 = hourStart + Math.floor(((chunk.offsetInHour + block.length) * HOUR_MS) / budget);
     const c = countries.pick(rng);
     const userIndex = world.userOffset[c]! + rng.zipf(world.userCount[c]!, 10);
     const user = userOf(world.seed, userIndex);
     const inv = catalogue.pools[user.platform].pick(rng);
     const fraud = world.burstRate > 0 && rng.float() < world.burstRate;
-    page = pageView(
-      { orgId: inv.orgId, mediaId: inv.mediaId, inventoryId: inv.id, device: inv.device },
-      {
-        app_type: inv.appType,
-        ad_format: inv.format,
-        country: COUNTRIES[c]!.code,
-        os: user.os,
-        browser: inv.appType === 'WEB' ? user.browser : null,
-        user_id: user.id,
-        session_id: `${user.id}.${Math.floor((t0 + user.sessionPhase) / SESSION_MS).toString(36)}`,
-        experiment: EXPERIMENT,
-        variant: user.variant,
-        // A bot farm's device sits behind a datacenter address.
-        ip: fraud ? `198.51.100.${userIndex % 256}` : user.ip,
-      },
-    );
+    page = {
+      inv,
+      country: COUNTRIES[c]!.code,
+      os: user.os,
+      browser: inv.appType === 'WEB' ? user.browser : null,
+      user: userIndex,
+      session: Math.floor((t0 + user.sessionPhase) / SESSION_MS),
+      variant: user.variant,
+      // A bot farm's device sits behind a datacenter address (198.51.100.x).
+      ip: fraud ? (0xc6336400 | (userIndex % 256)) >>> 0 : user.ip,
+    };
     if (fraud) {
       // A bot: auctions until one renders, then a click every second or two for about a minute.
       let shown: SimEvent | null = null;
-      for (let tries = 0; !shown && tries < 8 && out.length < chunk.size; tries++)
+      for (let tries = 0; !shown && tries < 8 && block.length < chunk.size; tries++)
         shown = auction(t0 + tries * 1000, c, user, inv);
       if (!shown) continue;
       const clicks = rng.between(BURST_CLICKS[0], BURST_CLICKS[1]);
       for (let k = 0; k < clicks; k++) {
-        const click = emit('click', shown.ts + 500 + Math.floor((k * 59_000) / clicks));
+        const click = emit(TYPE.click, shown.ts + 500 + Math.floor((k * 59_000) / clicks));
         if (!click) break;
         click.creative = shown.creative;
       }
       continue;
     }
     const views = 1 + Math.min(3, rng.zipf(8, 1));
-    for (let v = 0; v < views && out.length < chunk.size; v++)
+    for (let v = 0; v < views && block.length < chunk.size; v++)
       auction(t0 + v * rng.between(5_000, 60_000), c, user, inv);
   }
 }

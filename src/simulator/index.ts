@@ -85,7 +85,7 @@ export async function generate(options: GenerateOptions): Promise<Manifest> {
 
 async function inProcess(o: Resolved, dir: string): Promise<FileResult[]> {
   const sim = simulation(o);
-  const target = fileTarget(dir, o.format, sim.world.tag);
+  const target = fileTarget(dir, o.format, sim.world);
   const results: FileResult[] = [];
   for (let f = 0; f < o.files; f++) results.push(await writeFile(sim, f, target));
   return results;
@@ -127,7 +127,7 @@ export async function* eventStream(options: SimOptions = {}): AsyncGenerator<Sim
   const sim = simulation(o);
   for (let f = 0; f < o.files; f++) {
     for (const batch of fileBatches(sim.world, sim.dirt, f)) {
-      for (const item of batch) yield isAltered(item) ? item.altered : toRecord(item, sim.world.tag);
+      for (const item of batch) yield isAltered(item) ? item.altered : toRecord(item, sim.world);
     }
   }
 }

@@ -1,38 +1,55 @@
 // A simulated event in memory (times in epoch ms, money in integer micros) and its serialisation.
-// The JSON line is built by hand because it is the hot path: JSON.stringify on a plain object is
-// about twice as slow, and every generated value is plain ASCII that needs no escaping.
+// The JSON line is built by hand because it is the hot path: an `Encoder` assembles each line in one
+// reused byte buffer from fragments encoded once (keys, ids, the ad, the page view) and digits written
+// one byte at a time, so a line costs a handful of memmoves and no strings or objects. Every generated
+// value is plain ASCII that needs no escaping.
 
-import type { AppType, Device, EventType } from '../events/contract.js';
+import { EVENT_TYPES, type EventType } from '../events/contract.js';
+import { EXPERIMENT, type Inventory } from './catalogue.js';
+import type { World } from './funnel.js';
+
+/** Event types as small integers (positions in EVENT_TYPES), so the hot path compares numbers. */
+export const TYPE = Object.fromEntries(EVENT_TYPES.map((t, i) => [t, i])) as Readonly<
+  Record<EventType, number>
+>;
 
 /**
- * What every event of one page view shares. The fields from app_type to ip (and the line's end) are
- * encoded once as JSON bytes, since most of a line is the same for a whole funnel and copying bytes
- * is cheaper than building and flattening strings per event.
+ * What every event of one visit shares, as plain values: the encoder renders its JSON fragment once
+ * and copies those bytes into each of the visit's lines.
  */
 export interface PageView {
-  orgId: string;
-  mediaId: string;
-  inventoryId: string;
-  device: Device;
-  json: string;
+  inv: Inventory;
+  country: string;
+  os: string;
+  /** Set on web inventory only. */
+  browser: string | null;
+  /** The user's index: user_id is `u<user>`, session_id `u<user>.<session in base 36>`. */
+  user: number;
+  session: number;
+  variant: string;
+  /** IPv4 address as an unsigned 32-bit number. */
+  ip: number;
 }
 
 /** The ad shown: ad_id, campaign_id, demand_id and advertiser_id as a JSON fragment, built once per ad. */
 export interface Creative {
+  /** Position in `World.creativeList`. */
+  index: number;
   json: string;
 }
 
 export interface SimEvent {
   /** Position in the global arrival order; the event_id is derived from it. */
   index: number;
-  type: EventType;
+  /** Position in EVENT_TYPES (see TYPE). */
+  type: number;
   name: string | null;
   ts: number;
   /** Enrichment fields left out: 0 none, 1 org_id, 2 media_id and org_id, 3 device. */
   omit: number;
   page: PageView;
-  /** The demand partner of a response or passback; shown ads carry it in `creative`. */
-  demandId: string | null;
+  /** The demand partner of a response or passback (index in the catalogue), or -1; shown ads carry it in `creative`. */
+  demand: number;
   creative: Creative | null;
   /** Money in integer micros. */
   revenue: number;
@@ -40,32 +57,15 @@ export interface SimEvent {
   bid_price: number;
 }
 
-export function pageView(
-  ids: { orgId: string; mediaId: string; inventoryId: string; device: Device },
-  f: {
-    app_type: AppType;
-    ad_format: string;
-    country: string;
-    os: string;
-    browser: string | null;
-    user_id: string;
-    session_id: string;
-    experiment: string;
-    variant: string;
-    ip: string;
-  },
-): PageView {
-  const json =
-    `,"app_type":"${f.app_type}","ad_format":"${f.ad_format}","country":"${f.country}","os":"${f.os}"` +
-    (f.browser === null ? '' : `,"browser":"${f.browser}"`) +
-    `,"user_id":"${f.user_id}","session_id":"${f.session_id}","experiment":"${f.experiment}"` +
-    `,"variant":"${f.variant}","ip":"${f.ip}"}\n`;
-  return { ...ids, json };
-}
-
-export function creative(ad: string, campaign: string, demand: string, advertiser: string): Creative {
+export function creative(
+  index: number,
+  ad: string,
+  campaign: string,
+  demand: string,
+  advertiser: string,
+): Creative {
   const json = `,"ad_id":"${ad}","campaign_id":"${campaign}","demand_id":"${demand}","advertiser_id":"${advertiser}"`;
-  return { json };
+  return { index, json };
 }
 
 /** An event as a plain JSON object: what a file line parses to. */
@@ -77,94 +77,284 @@ export function formatMicros(micros: number | bigint): string {
   return `${s.slice(0, -6)}.${s.slice(-6)}`;
 }
 
-const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
-const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
-// A small direct-mapped cache of "YYYY-MM-DDTHH:MM:" prefixes: a chunk's events span a few minutes.
-const MINUTE_SLOTS = 64;
-const cachedMinute = new Float64Array(MINUTE_SLOTS).fill(-1);
-const cachedPrefix: string[] = new Array(MINUTE_SLOTS).fill('');
-
 /** ISO-8601 UTC with milliseconds and Z. */
 export function isoMs(ms: number): string {
-  const minute = Math.floor(ms / 60_000);
-  const slot = minute & (MINUTE_SLOTS - 1);
-  if (cachedMinute[slot] !== minute) {
-    cachedMinute[slot] = minute;
-    cachedPrefix[slot] = new Date(minute * 60_000).toISOString().slice(0, 17);
-  }
-  const rest = ms - minute * 60_000;
-  const sec = Math.floor(rest / 1000);
-  return `${cachedPrefix[slot]}${PAD2[sec]}.${PAD3[rest - sec * 1000]}Z`;
+  return new Date(ms).toISOString();
 }
 
 export function eventId(tag: string, index: number): string {
   return tag + index.toString(36);
 }
 
-/** A growable byte buffer that JSON lines are encoded into; all generated text is ASCII. */
-export class LineBuffer {
-  private buf = Buffer.allocUnsafe(1 << 20);
-  private pos = 0;
+/** "dotted.quad" text of an IPv4 address held as an unsigned 32-bit number. */
+export function ipText(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+}
 
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+/** Room kept free before each line; a generated line is well under this. */
+const LINE_MAX = 2048;
+/** Fragments, the cached minute prefixes and the current page view live in the first bytes of the buffer. */
+const DICT_BYTES = 1 << 18;
+const MINUTE_SLOTS = 64;
+const MINUTE_PREFIX = 17; // "YYYY-MM-DDTHH:MM:"
+const PAGE_BYTES = 1024;
+const PAGE_AT = DICT_BYTES - PAGE_BYTES;
+const MINUTES_AT = PAGE_AT - MINUTE_SLOTS * MINUTE_PREFIX;
+
+/**
+ * Encodes JSON lines into one growable byte buffer. Every fragment sits in the same buffer as the
+ * output, so copying one into a line is a single `copyWithin` (a memmove) and nothing is allocated
+ * per event. `output()` is a view of the lines written since the last `reset()`.
+ */
+export class Encoder {
+  private buf: Buffer;
+  private pos = DICT_BYTES;
+  private dictEnd = 0;
+  private readonly fragStart: number[] = [];
+  private readonly fragEnd: number[] = [];
+  /** Fragments of small fixed vocabularies, keyed by the value itself (no strings built per use). */
+  private readonly countries = new Map<string, number>();
+  private readonly oses = new Map<string, number>();
+  private readonly browsers = new Map<string, number>();
+  private readonly variants = new Map<string, number>();
+  private readonly names: Array<Map<string, number>> = EVENT_TYPES.map(() => new Map());
+  private readonly userKey: number;
+  private readonly sessionKey: number;
+  private readonly lineEnd: number;
+  private readonly head: number;
+  private readonly types: number[];
+  /** By inventory index * 4 + omit: `Z","org_id":…,"device":"…"`, closing the ts. */
+  private readonly ids: number[] = [];
+  /** By inventory index: `,"app_type":…,"ad_format":…,"country":"`. */
+  private readonly unit: number[] = [];
+  private readonly demands: number[];
+  private readonly creatives: number[];
+  private readonly revenueKey: number;
+  private readonly costKey: number;
+  private readonly bidKey: number;
+  private readonly minutes = new Float64Array(MINUTE_SLOTS).fill(Number.NaN);
+  private page: PageView | null = null;
+  private pageEnd = PAGE_AT;
+
+  constructor(world: World, bytes = 8 << 20) {
+    this.buf = Buffer.allocUnsafe(DICT_BYTES + bytes + LINE_MAX);
+    const cat = world.catalogue;
+    this.head = this.frag(`{"event_id":"${world.tag}`);
+    this.types = EVENT_TYPES.map((t) => this.frag(`","type":"${t}","ts":"`));
+    for (const inv of cat.inventory) {
+      const org = `,"org_id":"${inv.orgId}"`;
+      const media = `,"media_id":"${inv.mediaId}"`;
+      const unit = `,"inventory_id":"${inv.id}"`;
+      const device = `,"device":"${inv.device}"`;
+      this.ids[inv.index * 4] = this.frag(`Z"${org}${media}${unit}${device}`);
+      this.ids[inv.index * 4 + 1] = this.frag(`Z"${media}${unit}${device}`);
+      this.ids[inv.index * 4 + 2] = this.frag(`Z"${unit}${device}`);
+      this.ids[inv.index * 4 + 3] = this.frag(`Z"${org}${media}${unit}`);
+      this.unit[inv.index] = this.frag(
+        `,"app_type":"${inv.appType}","ad_format":"${inv.format}","country":"`,
+      );
+    }
+    this.demands = cat.demand.map((d) => this.frag(`,"demand_id":"${d.id}"`));
+    this.creatives = world.creativeList.map((c) => this.frag(c.json));
+    this.revenueKey = this.frag(',"revenue":"');
+    this.costKey = this.frag(',"cost":"');
+    this.bidKey = this.frag(',"bid_price":"');
+    this.userKey = this.frag('","user_id":"u');
+    this.sessionKey = this.frag('","session_id":"u');
+    this.lineEnd = this.frag('"}\n');
+  }
+
+  /** Stores a fragment (ASCII) in the dictionary and returns its id. */
+  private frag(s: string): number {
+    if (this.dictEnd + s.length > MINUTES_AT) throw new Error('encoder dictionary is full');
+    this.fragStart.push(this.dictEnd);
+    this.dictEnd += this.buf.write(s, this.dictEnd, 'latin1');
+    this.fragEnd.push(this.dictEnd);
+    return this.fragStart.length - 1;
+  }
+
+  /** The fragment of `value` in a vocabulary, encoded on first use. */
+  private lookup(vocabulary: Map<string, number>, value: string, render: (v: string) => string): number {
+    let id = vocabulary.get(value);
+    if (id === undefined) {
+      id = this.frag(render(value));
+      vocabulary.set(value, id);
+    }
+    return id;
+  }
+
+  private copy(id: number): void {
+    const start = this.fragStart[id]!;
+    const end = this.fragEnd[id]!;
+    this.buf.copyWithin(this.pos, start, end);
+    this.pos += end - start;
+  }
+
+  private digits(n: number, radix: number): void {
+    let len = 1;
+    for (let x = n; x >= radix; x = Math.floor(x / radix)) len++;
+    const buf = this.buf;
+    let p = this.pos + len;
+    this.pos = p;
+    do {
+      const d = n % radix;
+      buf[--p] = d < 10 ? 48 + d : 87 + d;
+      n = Math.floor(n / radix);
+    } while (n > 0);
+  }
+
+  /** Exact decimal of integer micros, then the closing quote: 45 -> 0.000045". */
+  private micros(m: number): void {
+    const whole = Math.floor(m / 1_000_000);
+    let frac = m - whole * 1_000_000;
+    this.digits(whole, 10);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = 46;
+    for (let k = 6; k >= 1; k--) {
+      buf[p + k] = 48 + (frac % 10);
+      frac = Math.floor(frac / 10);
+    }
+    buf[p + 7] = 34;
+    this.pos = p + 8;
+  }
+
+  /** `YYYY-MM-DDTHH:MM:SS.mmm`; the minute prefix comes from a small direct-mapped cache. */
+  private time(ms: number): void {
+    const minute = Math.floor(ms / 60_000);
+    const slot = minute & (MINUTE_SLOTS - 1);
+    const at = MINUTES_AT + slot * MINUTE_PREFIX;
+    const buf = this.buf;
+    if (this.minutes[slot] !== minute) {
+      this.minutes[slot] = minute;
+      buf.write(new Date(minute * 60_000).toISOString(), at, MINUTE_PREFIX, 'latin1');
+    }
+    buf.copyWithin(this.pos, at, at + MINUTE_PREFIX);
+    let p = this.pos + MINUTE_PREFIX;
+    const rest = ms - minute * 60_000;
+    const sec = Math.floor(rest / 1000);
+    const milli = rest - sec * 1000;
+    buf[p++] = 48 + Math.floor(sec / 10);
+    buf[p++] = 48 + (sec % 10);
+    buf[p++] = 46;
+    buf[p++] = 48 + Math.floor(milli / 100);
+    buf[p++] = 48 + (Math.floor(milli / 10) % 10);
+    buf[p++] = 48 + (milli % 10);
+    this.pos = p;
+  }
+
+  /** Renders the page view's shared tail of a line (from app_type to the newline) into its slot. */
+  private renderPage(pv: PageView): void {
+    const saved = this.pos;
+    this.pos = PAGE_AT;
+    this.copy(this.unit[pv.inv.index]!);
+    this.copy(this.lookup(this.countries, pv.country, (v) => `${v}","os":"`));
+    this.copy(this.lookup(this.oses, pv.os, (v) => v));
+    if (pv.browser !== null) this.copy(this.lookup(this.browsers, pv.browser, (v) => `","browser":"${v}`));
+    this.copy(this.userKey);
+    this.digits(pv.user, 10);
+    this.copy(this.sessionKey);
+    this.digits(pv.user, 10);
+    this.buf[this.pos++] = 46;
+    this.digits(pv.session, 36);
+    this.copy(
+      this.lookup(this.variants, pv.variant, (v) => `","experiment":"${EXPERIMENT}","variant":"${v}","ip":"`),
+    );
+    const ip = pv.ip;
+    this.digits(ip >>> 24, 10);
+    this.buf[this.pos++] = 46;
+    this.digits((ip >>> 16) & 255, 10);
+    this.buf[this.pos++] = 46;
+    this.digits((ip >>> 8) & 255, 10);
+    this.buf[this.pos++] = 46;
+    this.digits(ip & 255, 10);
+    this.copy(this.lineEnd);
+    this.pageEnd = this.pos;
+    this.page = pv;
+    this.pos = saved;
+  }
+
+  /**
+   * One JSON line (with newline); absent fields and zero money are omitted. Keys come in the order
+   * event, ids, money, the ad, the page view's shared fields.
+   */
+  event(ev: SimEvent): void {
+    if (this.pos + LINE_MAX > this.buf.length) this.grow(LINE_MAX);
+    this.copy(this.head);
+    this.digits(ev.index, 36);
+    this.copy(
+      ev.name === null
+        ? this.types[ev.type]!
+        : this.lookup(
+            this.names[ev.type]!,
+            ev.name,
+            (v) => `","type":"${EVENT_TYPES[ev.type]}","name":"${v}","ts":"`,
+          ),
+    );
+    this.time(ev.ts);
+    const pv = ev.page;
+    this.copy(this.ids[pv.inv.index * 4 + ev.omit]!);
+    if (ev.demand >= 0) this.copy(this.demands[ev.demand]!);
+    if (ev.revenue !== 0) {
+      this.copy(this.revenueKey);
+      this.micros(ev.revenue);
+    }
+    if (ev.cost !== 0) {
+      this.copy(this.costKey);
+      this.micros(ev.cost);
+    }
+    if (ev.bid_price !== 0) {
+      this.copy(this.bidKey);
+      this.micros(ev.bid_price);
+    }
+    if (ev.creative !== null) this.copy(this.creatives[ev.creative.index]!);
+    if (pv !== this.page) this.renderPage(pv);
+    this.buf.copyWithin(this.pos, PAGE_AT, this.pageEnd);
+    this.pos += this.pageEnd - PAGE_AT;
+  }
+
+  /** Any text, UTF-8 encoded. */
+  text(s: string): void {
+    const n = Buffer.byteLength(s);
+    if (this.pos + n > this.buf.length) this.grow(n);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  private grow(n: number): void {
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n + LINE_MAX));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
   }
 
-  text(s: string): void {
-    // latin1 is one byte per char and generated text is ASCII; `line` takes any other text.
-    this.ensure(s.length);
-    this.pos += this.buf.write(s, this.pos, 'latin1');
+  /** Bytes written since the last reset. */
+  get size(): number {
+    return this.pos - DICT_BYTES;
   }
 
-  /** Any text, UTF-8 encoded. */
-  line(s: string): void {
-    this.ensure(Buffer.byteLength(s));
-    this.pos += this.buf.write(s, this.pos, 'utf8');
+  /** A view of the bytes written since the last reset: valid until the next write. */
+  output(): Buffer {
+    return this.buf.subarray(DICT_BYTES, this.pos);
   }
 
-  /** Hands over the bytes written so far (a copy: the buffer is reused). */
-  take(): Buffer {
-    const out = Buffer.from(this.buf.subarray(0, this.pos));
-    this.pos = 0;
-    return out;
+  reset(): void {
+    this.pos = DICT_BYTES;
   }
 }
 
-/**
- * Encodes one JSON line (with newline); absent fields and zero money are omitted. Keys come in three
- * runs (per-event fields, the ad, the page view's shared fields) so a line is one string write and
- * one or two byte copies.
- */
-export function writeJsonLine(ev: SimEvent, tag: string, out: LineBuffer): void {
-  const p = ev.page;
-  out.text(
-    `{"event_id":"${eventId(tag, ev.index)}","type":"${ev.type}"` +
-      (ev.name === null ? '' : `,"name":"${ev.name}"`) +
-      `,"ts":"${isoMs(ev.ts)}"` +
-      (ev.omit === 1 || ev.omit === 2 ? '' : `,"org_id":"${p.orgId}"`) +
-      (ev.omit === 2 ? '' : `,"media_id":"${p.mediaId}"`) +
-      `,"inventory_id":"${p.inventoryId}"` +
-      (ev.omit === 3 ? '' : `,"device":"${p.device}"`) +
-      (ev.demandId === null ? '' : `,"demand_id":"${ev.demandId}"`) +
-      (ev.revenue === 0 ? '' : `,"revenue":"${formatMicros(ev.revenue)}"`) +
-      (ev.cost === 0 ? '' : `,"cost":"${formatMicros(ev.cost)}"`) +
-      (ev.bid_price === 0 ? '' : `,"bid_price":"${formatMicros(ev.bid_price)}"`) +
-      (ev.creative === null ? '' : ev.creative.json) +
-      p.json,
-  );
-}
+const scratch = new WeakMap<World, Encoder>();
 
-const scratch = new LineBuffer();
-
-export function jsonLine(ev: SimEvent, tag: string): string {
-  writeJsonLine(ev, tag, scratch);
-  return scratch.take().toString('latin1');
+export function jsonLine(ev: SimEvent, world: World): string {
+  let enc = scratch.get(world);
+  if (!enc) {
+    enc = new Encoder(world, 1 << 16);
+    scratch.set(world, enc);
+  }
+  enc.reset();
+  enc.event(ev);
+  return enc.output().toString('latin1');
 }
 
 /** The plain object a consumer sees; derived from the line so the two can never disagree. */
-export function toRecord(ev: SimEvent, tag: string): SimRecord {
-  return JSON.parse(jsonLine(ev, tag)) as SimRecord;
+export function toRecord(ev: SimEvent, world: World): SimRecord {
+  return JSON.parse(jsonLine(ev, world)) as SimRecord;
 }

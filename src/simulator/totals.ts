@@ -42,7 +42,7 @@ export class Totals {
   }
 
   add(ev: SimEvent): void {
-    const t = TYPE_INDEX.get(ev.type)!;
+    const t = ev.type;
     this.counts[t]!++;
     this.pending[3 * t] += ev.revenue;
     this.pending[3 * t + 1] += ev.cost;

@@ -13,5 +13,5 @@ export interface WorkerJob {
 
 const job = workerData as WorkerJob;
 const sim = simulation(job.options);
-const target = fileTarget(job.dir, job.options.format, sim.world.tag);
+const target = fileTarget(job.dir, job.options.format, sim.world);
 for (const file of job.files) parentPort!.postMessage(await writeFile(sim, file, target));

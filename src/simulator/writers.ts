@@ -2,18 +2,16 @@
 // serialise and where to send them. Files are the only target today; HTTP and stream targets
 // implement the same two methods.
 
-import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ALIASES, ID_FIELDS, MONEY_FIELDS, TEXT_FIELDS } from '../events/contract.js';
 import { type Item, isAltered } from './arrival.js';
+import type { World } from './funnel.js';
 import type { OutputFormat } from './options.js';
-import { LineBuffer, type SimRecord, toRecord, writeJsonLine } from './record.js';
+import { Encoder, type SimRecord, toRecord } from './record.js';
 
 export interface FileSink {
   write(batch: readonly Item[]): Promise<void>;
@@ -30,9 +28,9 @@ export function fileName(file: number, format: OutputFormat): string {
 }
 
 /** One JSON line per item; a malformed raw line is written as it is. */
-export function writeItemLine(item: Item, tag: string, out: LineBuffer): void {
-  if (!isAltered(item)) writeJsonLine(item, tag, out);
-  else out.line(`${typeof item.altered === 'string' ? item.altered : JSON.stringify(item.altered)}\n`);
+export function writeItemLine(item: Item, out: Encoder): void {
+  if (!isAltered(item)) out.event(item);
+  else out.text(`${typeof item.altered === 'string' ? item.altered : JSON.stringify(item.altered)}\n`);
 }
 
 /** Columns of the tabular formats: the contract's canonical fields (aliases land in their canonical column). */
@@ -48,56 +46,73 @@ export const TABLE_COLUMNS: readonly string[] = [
   ...MONEY_FIELDS,
 ];
 
-export function fileTarget(dir: string, format: OutputFormat, tag: string): Target {
+export function fileTarget(dir: string, format: OutputFormat, world: World): Target {
   return {
     async open(file) {
       const target = path.join(dir, fileName(file, format));
       switch (format) {
         case 'jsonl.gz':
         case 'jsonl':
-          return lineSink(target, format === 'jsonl.gz', (item, out) => writeItemLine(item, tag, out));
+          return lineSink(target, format === 'jsonl.gz', world, writeItemLine);
         case 'csv':
           return lineSink(
             target,
             false,
-            (item, out) => out.line(csvLine(item, tag)),
+            world,
+            (item, out) => out.text(csvLine(item, world)),
             `${TABLE_COLUMNS.join(',')}\n`,
           );
         case 'parquet':
-          return parquetSink(target, tag);
+          return parquetSink(target, world);
       }
     },
   };
 }
 
+/** Bytes of lines compressed per gzip call: a file is a series of gzip members of this size. */
+const GZIP_CHUNK = 4 << 20;
+// Level 1: on JSON lines it compresses nearly as well as the default at several times the speed.
+const GZIP = { level: 1, memLevel: 9, chunkSize: 1 << 20 } as const;
+
+/**
+ * Lines are encoded into one reused buffer and written synchronously every few MB. With gzip, each
+ * few MB become one gzip member: a file that is a series of members is a valid gzip file (RFC 1952)
+ * that gunzip, zcat, Node and DuckDB read whole, and one call per member costs less than a stream.
+ */
 function lineSink(
   file: string,
   gzip: boolean,
-  encode: (item: Item, out: LineBuffer) => void,
+  world: World,
+  encode: (item: Item, out: Encoder) => void,
   header = '',
 ): FileSink {
-  const buffer = new LineBuffer();
-  const out = createWriteStream(file);
-  // Level 1: on JSON lines it compresses nearly as well as the default at several times the speed.
-  const gz = gzip ? createGzip({ level: 1, memLevel: 9 }) : null;
-  const done = gz ? pipeline(gz, out) : null;
-  const head: Writable = gz ?? out;
-  if (header) head.write(header);
+  const enc = new Encoder(world, GZIP_CHUNK);
+  const fd = openSync(file, 'w');
+  let written = 0;
+  const flush = () => {
+    const bytes = gzip ? gzipSync(enc.output(), GZIP) : enc.output();
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    written += bytes.length;
+    enc.reset();
+  };
+  if (header) enc.text(header);
   return {
     async write(batch) {
-      for (const item of batch) encode(item, buffer);
-      if (!head.write(buffer.take())) await once(head, 'drain');
+      for (const item of batch) {
+        encode(item, enc);
+        if (enc.size >= GZIP_CHUNK) flush();
+      }
     },
     async close() {
-      head.end();
-      await (done ?? once(out as WriteStream, 'finish'));
+      if (enc.size > 0 || (gzip && written === 0)) flush();
+      closeSync(fd);
     },
   };
 }
 
-function csvLine(item: Item, tag: string): string {
+function csvLine(item: Item, world: World): string {
   if (isAltered(item) && typeof item.altered === 'string') return `${item.altered}\n`;
-  const rec: SimRecord = isAltered(item) ? canonicalKeys(item.altered as SimRecord) : toRecord(item, tag);
+  const rec: SimRecord = isAltered(item) ? canonicalKeys(item.altered as SimRecord) : toRecord(item, world);
   return `${TABLE_COLUMNS.map((c) => csvField(rec[c])).join(',')}\n`;
 }
 
@@ -112,12 +127,12 @@ function csvField(v: string | number | undefined): string {
 }
 
 /** Parquet goes through DuckDB from a temporary JSON-lines file; every column is text so dirt survives. */
-function parquetSink(file: string, tag: string): FileSink {
+function parquetSink(file: string, world: World): FileSink {
   const tmp = `${file}.tmp.jsonl`;
   // Without raw lines in parquet's dirt (see simulation.ts), every altered item is a record.
-  const lines = lineSink(tmp, false, (item, out) => {
-    const rec = isAltered(item) ? canonicalKeys(item.altered as SimRecord) : toRecord(item, tag);
-    out.line(`${JSON.stringify(Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, String(v)])))}\n`);
+  const lines = lineSink(tmp, false, world, (item, out) => {
+    const rec = isAltered(item) ? canonicalKeys(item.altered as SimRecord) : toRecord(item, world);
+    out.text(`${JSON.stringify(Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, String(v)])))}\n`);
   });
   return {
     write: (batch) => lines.write(batch),
