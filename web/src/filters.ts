@@ -68,8 +68,8 @@ export async function renderFilters(ctx: Ctx, form: HTMLFormElement): Promise<vo
     else if (t.name === 'from' || t.name === 'to') {
       const from = t.name === 'from' ? t.value : ctx.range.from;
       const to = t.name === 'to' ? t.value : ctx.range.to;
-      if (from && to)
-        ctx.update({ preset: 'custom', from: from <= to ? from : to, to: from <= to ? to : from });
+      const [first, last] = [from, to].sort();
+      if (first && last) ctx.update({ preset: 'custom', from: first, to: last });
     } else if (t.name === 'tz') ctx.update({ tz: t.value });
     else {
       const filters = { ...s.filters };
