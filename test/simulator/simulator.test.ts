@@ -1,5 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_TYPES } from '../../src/events/contract.js';
 import { validateEvent } from '../../src/events/validate.js';
@@ -37,6 +38,35 @@ describe('determinism', () => {
     const [fa, fc] = [bytesOf(dirOf('det-a')), bytesOf(dirOf('det-c'))];
     for (let f = 0; f < 3; f++) expect(fc[f]).not.toBe(fa[f]);
     expect(c.by_type.impression.revenue).not.toBe(a.by_type.impression.revenue);
+  });
+});
+
+describe('jsonl.gz', () => {
+  it('is a series of gzip members, identical run to run, that gunzip and DuckDB read whole', async () => {
+    // About 11 MB of lines in one file: several members of a few MB each.
+    const opts = { events: 30_000, files: 1, seed: 4, workers: 0 };
+    await generate({ ...opts, out: dirOf('gz-a') });
+    await generate({ ...opts, out: dirOf('gz-b') });
+    const file = (dir: string) => path.join(dirOf(dir), 'events', 'events-00000.jsonl.gz');
+    const bytes = readFileSync(file('gz-a'));
+    expect(readFileSync(file('gz-b')).equals(bytes)).toBe(true);
+    const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
+    let members = 0;
+    for (let at = bytes.indexOf(header); at >= 0; at = bytes.indexOf(header, at + 1)) members++;
+    expect(members).toBeGreaterThan(1);
+    expect(readLines(dirOf('gz-a'))[0]!.lines.length).toBe(30_000);
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    try {
+      const rows = await conn.runAndReadAll(
+        `SELECT count(*)::INTEGER AS n, count(DISTINCT event_id)::INTEGER AS ids FROM read_json('${file('gz-a')}', ` +
+          `format = 'newline_delimited', columns = {'event_id': 'VARCHAR'})`,
+      );
+      expect(rows.getRowObjects()).toEqual([{ n: 30_000, ids: 30_000 }]);
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
   });
 });
 
