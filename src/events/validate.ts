@@ -237,6 +237,8 @@ export function validateEventText(text: string): Validation {
 
 /** Checks one parsed record against the contract and returns the normalised event or the first rule it breaks. */
 export function validateEvent(input: unknown): Validation {
+  const fast = fastNormalise(input);
+  if (fast !== undefined) return { ok: true, event: fast };
   try {
     return { ok: true, event: normalise(input) };
   } catch (err) {
@@ -282,4 +284,205 @@ function normalise(input: unknown): AdEvent {
   for (const f of MONEY_FIELDS) ev[f] = parseMoney(rec[f], f);
   ev.props = unknownFields(rec);
   return ev as unknown as AdEvent;
+}
+
+// The fast path: the shape nearly every record has (string ids and text, an exact-case enum, a
+// `YYYY-MM-DDTHH:MM:SS.sssZ` time, plain decimal money, no aliases) is checked with no regex, no
+// exception and no intermediate arrays. It only ever answers "valid, and this is the event"; on
+// anything else it answers undefined and `normalise` above decides, so both give the same results
+// by construction (test/events runs the contract cases through validateEvent).
+
+const ALIAS_SET = new Set(Object.keys(ALIASES));
+const TYPE_EXACT = new Set<string>(EVENT_TYPES);
+/** Exact spellings taken without the case-folding path: the canonical upper case and the lower case. */
+const exactEnum = (values: readonly string[]) =>
+  new Map<string, string>(values.flatMap((v) => [[v, v] as const, [v.toLowerCase(), v] as const]));
+const DEVICE_EXACT = exactEnum(DEVICES);
+const APP_TYPE_EXACT = exactEnum(APP_TYPES);
+const ZERO_MONEY = '0.000000';
+const MONEY_FRACTION_PAD = ['000000', '00000', '0000', '000', '00', '0', ''];
+/** Sentinel for "not on the fast path". */
+const SLOW = Symbol('slow');
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function digits(s: string, from: number, n: number): number {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    v = v * 10 + (c - 48);
+  }
+  return v;
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS.sssZ` exactly, in range: that is already what toISOString gives for it, so
+ * the text is kept. Anything else is left to parseEventTime.
+ */
+function fastTs(s: string): boolean {
+  if (s.length !== 24) return false;
+  if (
+    s.charCodeAt(4) !== 45 ||
+    s.charCodeAt(7) !== 45 ||
+    s.charCodeAt(10) !== 84 ||
+    s.charCodeAt(13) !== 58 ||
+    s.charCodeAt(16) !== 58 ||
+    s.charCodeAt(19) !== 46 ||
+    s.charCodeAt(23) !== 90
+  )
+    return false;
+  const y = digits(s, 0, 4);
+  const mo = digits(s, 5, 2);
+  const d = digits(s, 8, 2);
+  const h = digits(s, 11, 2);
+  const mi = digits(s, 14, 2);
+  const sec = digits(s, 17, 2);
+  const ms = digits(s, 20, 3);
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59) return false;
+  if (sec < 0 || sec > 59 || ms < 0 || d > daysInMonth(y, mo)) return false;
+  return true;
+}
+
+/** Plain `d{1,12}` or `d{1,12}.d{1,6}` money text, normalised; SLOW otherwise. */
+function fastMoney(v: unknown): string | typeof SLOW {
+  if (v === undefined || v === null || v === '') return ZERO_MONEY;
+  if (typeof v !== 'string') return SLOW;
+  const n = v.length;
+  let i = 0;
+  while (i < n && isDigit(v.charCodeAt(i))) i++;
+  let intEnd = i;
+  let fracLen = 0;
+  if (i < n) {
+    if (v.charCodeAt(i) !== 46) return SLOW;
+    let j = i + 1;
+    while (j < n && isDigit(v.charCodeAt(j))) j++;
+    fracLen = j - i - 1;
+    if (j !== n || fracLen === 0 || fracLen > MONEY_SCALE) return SLOW;
+  }
+  if (intEnd === 0) return SLOW;
+  let start = 0;
+  while (start < intEnd - 1 && v.charCodeAt(start) === 48) start++;
+  if (intEnd - start > MONEY_INT_DIGITS) return SLOW;
+  const int = start === 0 && intEnd === n ? v : v.slice(start, intEnd);
+  if (fracLen === 0) return `${int}.000000`;
+  intEnd++;
+  return `${int}.${v.slice(intEnd)}${MONEY_FRACTION_PAD[fracLen]}`;
+}
+
+/** A string id or text up to `max` UTF-16 units (so surely up to `max` code points); null when absent; SLOW otherwise. */
+function fastText(v: unknown, max: number): string | null | typeof SLOW {
+  if (v === undefined || v === null || v === '') return null;
+  return typeof v === 'string' && v.length <= max ? v : SLOW;
+}
+
+function fastEnum(v: unknown, exact: ReadonlyMap<string, string>): string | null | typeof SLOW {
+  if (v === undefined || v === null || v === '') return null;
+  return (typeof v === 'string' && exact.get(v)) || SLOW;
+}
+
+function fastNormalise(input: unknown): AdEvent | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
+  const rec = input as Record<string, unknown>;
+  let unknown = false;
+  for (const k in rec) {
+    if (!Object.hasOwn(rec, k)) return undefined;
+    if (!KNOWN_SET.has(k)) unknown = true;
+    else if (ALIAS_SET.has(k)) return undefined;
+  }
+  const event_id = rec.event_id;
+  if (typeof event_id !== 'string' || event_id === '' || event_id.length > ID_MAX_LENGTH) return undefined;
+  const type = rec.type;
+  if (typeof type !== 'string' || !TYPE_EXACT.has(type)) return undefined;
+  const rawName = rec.name;
+  let name: string | null = null;
+  if (rawName !== undefined && rawName !== null && rawName !== '') {
+    if (typeof rawName !== 'string' || rawName.length > NAME_MAX_LENGTH) return undefined;
+    name = rawName;
+  } else if (type === 'custom') return undefined;
+  const ts = rec.ts;
+  if (typeof ts !== 'string' || !fastTs(ts)) return undefined;
+
+  const org_id = fastText(rec.org_id, ID_MAX_LENGTH);
+  const media_id = fastText(rec.media_id, ID_MAX_LENGTH);
+  const inventory_id = fastText(rec.inventory_id, ID_MAX_LENGTH);
+  const ad_id = fastText(rec.ad_id, ID_MAX_LENGTH);
+  const campaign_id = fastText(rec.campaign_id, ID_MAX_LENGTH);
+  const demand_id = fastText(rec.demand_id, ID_MAX_LENGTH);
+  const advertiser_id = fastText(rec.advertiser_id, ID_MAX_LENGTH);
+  if (
+    org_id === SLOW ||
+    media_id === SLOW ||
+    inventory_id === SLOW ||
+    ad_id === SLOW ||
+    campaign_id === SLOW ||
+    demand_id === SLOW ||
+    advertiser_id === SLOW
+  )
+    return undefined;
+  const device = fastEnum(rec.device, DEVICE_EXACT);
+  const app_type = fastEnum(rec.app_type, APP_TYPE_EXACT);
+  if (device === SLOW || app_type === SLOW) return undefined;
+  const ad_format = fastText(rec.ad_format, TEXT_MAX_LENGTH);
+  const country = fastText(rec.country, TEXT_MAX_LENGTH);
+  const os = fastText(rec.os, TEXT_MAX_LENGTH);
+  const browser = fastText(rec.browser, TEXT_MAX_LENGTH);
+  const city = fastText(rec.city, TEXT_MAX_LENGTH);
+  const user_id = fastText(rec.user_id, TEXT_MAX_LENGTH);
+  const session_id = fastText(rec.session_id, TEXT_MAX_LENGTH);
+  const experiment = fastText(rec.experiment, TEXT_MAX_LENGTH);
+  const variant = fastText(rec.variant, TEXT_MAX_LENGTH);
+  const ip = fastText(rec.ip, TEXT_MAX_LENGTH);
+  const user_agent = fastText(rec.user_agent, TEXT_MAX_LENGTH);
+  if (
+    ad_format === SLOW ||
+    country === SLOW ||
+    os === SLOW ||
+    browser === SLOW ||
+    city === SLOW ||
+    user_id === SLOW ||
+    session_id === SLOW ||
+    experiment === SLOW ||
+    variant === SLOW ||
+    ip === SLOW ||
+    user_agent === SLOW
+  )
+    return undefined;
+  const revenue = fastMoney(rec.revenue);
+  const cost = fastMoney(rec.cost);
+  const bid_price = fastMoney(rec.bid_price);
+  if (revenue === SLOW || cost === SLOW || bid_price === SLOW) return undefined;
+  // The field order is normalise's, so both paths build the same object.
+  return {
+    event_id,
+    type: type as EventType,
+    name,
+    ts,
+    org_id,
+    media_id,
+    inventory_id,
+    ad_id,
+    campaign_id,
+    demand_id,
+    advertiser_id,
+    device: device as AdEvent['device'],
+    app_type: app_type as AdEvent['app_type'],
+    ad_format,
+    country,
+    os,
+    browser,
+    city,
+    user_id,
+    session_id,
+    experiment,
+    variant,
+    ip,
+    user_agent,
+    revenue,
+    cost,
+    bid_price,
+    props: unknown ? unknownFields(rec) : null,
+  };
 }

@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AdpipeError } from '../../errors.js';
-import { type AdEvent, MONEY_FIELDS } from '../../events/contract.js';
+import { type AdEvent, ID_FIELDS, MONEY_FIELDS, TEXT_FIELDS } from '../../events/contract.js';
 import type { Rejection } from '../../events/reasons.js';
 import { type Validation, validateEvent, validateEventText } from '../../events/validate.js';
 import { liveCounters } from '../../stream/live-counters.js';
@@ -137,21 +137,32 @@ export class Collector {
   }
 }
 
-const MONEY = new Set<string>(MONEY_FIELDS);
+/** `,"field":` for every optional field, in AdEvent's order (after event_id, type, name, ts). */
+const OPTIONAL_FIELDS = [...ID_FIELDS, 'device', 'app_type', ...TEXT_FIELDS] as const;
+const OPTIONAL_KEYS = OPTIONAL_FIELDS.map((f) => `,"${f}":`);
+const MONEY_KEYS = MONEY_FIELDS.map((f) => `,"${f}":"`);
 
 /**
  * The spool line of an event: its normalised fields with the unknown ones (props) back at the top
  * level, so the drain's SQL validator reads exactly what the JS validator accepted. Missing fields
  * and zero money are left out (the validator reads them back as null and 0): lines a third the size
- * make the spool's fsyncs that much cheaper.
+ * make the spool's fsyncs that much cheaper. Built by hand in AdEvent's field order (the same text
+ * as JSON.stringify of those fields, without the intermediate object).
  */
 export function spoolLine(ev: AdEvent): string {
-  const fields: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(ev)) {
-    if (v !== null && k !== 'props' && !(MONEY.has(k) && v === '0.000000')) fields[k] = v;
+  const e = ev as unknown as Record<string, string | null>;
+  let text = `{"event_id":${JSON.stringify(ev.event_id)},"type":"${ev.type}"`;
+  if (ev.name !== null) text += `,"name":${JSON.stringify(ev.name)}`;
+  text += `,"ts":"${ev.ts}"`;
+  for (let i = 0; i < OPTIONAL_FIELDS.length; i++) {
+    const v = e[OPTIONAL_FIELDS[i]!];
+    if (v !== null && v !== undefined) text += OPTIONAL_KEYS[i]! + JSON.stringify(v);
   }
-  const text = JSON.stringify(fields);
-  return ev.props ? `${text.slice(0, -1)},${ev.props.slice(1)}` : text;
+  for (let i = 0; i < MONEY_FIELDS.length; i++) {
+    const v = e[MONEY_FIELDS[i]!];
+    if (v !== '0.000000') text += `${MONEY_KEYS[i]!}${v}"`;
+  }
+  return ev.props ? `${text},${ev.props.slice(1)}` : `${text}}`;
 }
 
 function deadLetter(source: string, index: number, text: string, r: Rejection, at: string): string {
