@@ -36,22 +36,45 @@ import {
 const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const list = (xs: readonly string[]) => `[${xs.map(q).join(', ')}]`;
 
-// The fields pulled out of each record with a single JSON parse (json_extract with a path list).
+// The fields pulled out of each record with a single JSON parse (json_transform into a struct;
+// JSON null reads as SQL NULL, which the contract treats as absent anyway). Flat records, whose
+// values are all strings (nearly all of them), read every field as VARCHAR text at once; the others
+// read each field's raw JSON text and take its type and text from that.
 const EXTRACTED = [...new Set([...KNOWN_FIELDS])];
-const slot = (field: string) => EXTRACTED.indexOf(field) + 1;
-const json = (field: string) => `v[${slot(field)}]`;
+const struct = (type: string) => `'${JSON.stringify(Object.fromEntries(EXTRACTED.map((f) => [f, type])))}'`;
 
-/** The value of a field, falling back to its aliases; JSON null counts as absent. */
-function present(field: string): string {
+/** The value of a field in struct `v`, falling back to its aliases; JSON null counts as absent. */
+function present(v: string, field: string): string {
   const names = [
     field,
     ...Object.entries(ALIASES)
       .filter(([, c]) => c === field)
       .map(([a]) => a),
   ];
-  const exprs = names.map((n) => `CASE WHEN json_type(${json(n)}) <> 'NULL' THEN ${json(n)} END`);
-  return exprs.length === 1 ? exprs[0]! : `coalesce(${exprs.join(', ')})`;
+  const ref = (n: string) => `${v}."${n}"`;
+  return names.length === 1 ? ref(field) : `coalesce(${names.map(ref).join(', ')})`;
 }
+
+/**
+ * A record is flat when it is an object and every value in it is a string. In valid JSON a colon
+ * outside strings always follows a key's closing quote, possibly after whitespace, so with no
+ * whitespace before any colon, every key is followed by `":` and then its value: flat when that is
+ * always a quote. Text that merely looks suspicious inside a string only takes the general path.
+ */
+const FLAT = `starts_with(text, '{') AND NOT (${[' ', '\\t', '\\n', '\\r']
+  .map((w) => `contains(text, E'${w}:')`)
+  .join(' OR ')} OR regexp_matches(text, '":[^"]'))`;
+
+/**
+ * A field's JSON type (as json_type names it) and text (as `->> '$'` gives it). In a flat record
+ * every given field is a string read as text already; otherwise they come off the raw JSON text:
+ * strings by their first character and, without a backslash, by dropping the quotes; anything else
+ * through the JSON functions.
+ */
+const typeExpr = (f: string) =>
+  `CASE WHEN flat OR starts_with(j_${f}, '"') THEN 'VARCHAR' ELSE json_type(j_${f}) END`;
+const textExpr = (f: string) =>
+  `CASE WHEN flat THEN j_${f} WHEN starts_with(j_${f}, '"') AND NOT contains(j_${f}, '\\') THEN substr(j_${f}, 2, length(j_${f}) - 2) ELSE j_${f} ->> '$' END`;
 
 // Each field's JSON type, text and integer text are computed once per row (columns t_, s_, i_).
 const str = (f: string) => `s_${f}`;
@@ -67,10 +90,11 @@ const MAX_SAFE = String(Number.MAX_SAFE_INTEGER);
 /**
  * The text of an integer value, or NULL when the field is not a number a JS number holds exactly
  * (the JS validator sees JSON.parse's numbers: 1.0 is 1, 9007199254740993 is not exact).
+ * Strings skip it at once.
  */
 function integerTextExpr(f: string): string {
   const d = `try_cast(${str(f)} AS DOUBLE)`;
-  return `CASE
+  return `CASE WHEN ${isStr(f)} THEN NULL
       WHEN ${typ(f)} IN ('BIGINT', 'UBIGINT') AND abs(try_cast(${str(f)} AS HUGEINT)) <= ${MAX_SAFE} THEN ${str(f)}
       WHEN ${typ(f)} = 'DOUBLE' AND isfinite(${d}) AND ${d} = trunc(${d}) AND abs(${d}) <= ${MAX_SAFE}
         THEN CAST(try_cast(${d} AS BIGINT) AS VARCHAR)
@@ -86,6 +110,13 @@ const textOf = (f: string) => `CASE WHEN ${isStr(f)} THEN nullif(${str(f)}, '') 
 
 const ISO_PARTS = ['y', 'mo', 'd', 'h', 'mi', 's', 'f', 'z', 'sg', 'oh', 'om'];
 const int = (e: string) => `coalesce(try_cast(nullif(${e}, '') AS BIGINT), 0)`;
+
+/**
+ * The common spelling, UTC with at most milliseconds and every time part in range: the cast reads
+ * it exactly (and gives NULL for a day the month lacks, as make_date does); anything else takes the
+ * general path.
+ */
+const PLAIN_UTC_PATTERN = String.raw`^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,3})?Z$`;
 
 /** Milliseconds of an epoch number (seconds below the threshold), NULL when negative. */
 function epochMs(n: string): string {
@@ -104,11 +135,19 @@ function isoMs(): string {
 
 // ---- money ---------------------------------------------------------------------------------------
 
+/**
+ * The common spelling, a plain string of at most 12 integer and 6 fraction digits: valid, and the
+ * cast reads it exactly (`mf_<f>`, also true when blank). Anything else takes the general path.
+ */
+const PLAIN_MONEY_PATTERN = String.raw`^\d{1,${MONEY_INT_DIGITS}}(?:\.\d{1,${MONEY_SCALE}})?$`;
+const plainMoney = (f: string) =>
+  `(j_${f} IS NULL OR (${isStr(f)} AND (${str(f)} = '' OR regexp_full_match(${str(f)}, '${PLAIN_MONEY_PATTERN}')))) AS mf_${f}`;
+
 // Money is read from its decimal digits, as in parseMoney: `mp_<f>` holds the DECIMAL_PATTERN parts
 // of the trimmed text (a JSON number's text is its shortest form, as JS's String(n)), `md_<f>` the
 // digits and `mpt_<f>` where the decimal point sits in them once the exponent is applied.
 const moneyParts = (f: string) =>
-  `CASE WHEN ${isNum(f)} OR ${isStr(f)} THEN regexp_extract(trim(${str(f)}), '${DECIMAL_PATTERN}', ['sg', 'i', 'f', 'e']) END AS mp_${f}`;
+  `CASE WHEN NOT mf_${f} AND (${isNum(f)} OR ${isStr(f)}) THEN regexp_extract(trim(${str(f)}), '${DECIMAL_PATTERN}', ['sg', 'i', 'f', 'e']) END AS mp_${f}`;
 const moneyDigits = (f: string) =>
   `mp_${f}.i || mp_${f}.f AS md_${f}, length(mp_${f}.i) + coalesce(try_cast(nullif(mp_${f}.e, '') AS DOUBLE), 0) AS mpt_${f}`;
 const mFirst = (f: string) => `(length(md_${f}) - length(ltrim(md_${f}, '0')))`;
@@ -116,9 +155,10 @@ const mEnd = (f: string) => `length(rtrim(md_${f}, '0'))`;
 const mNonZero = (f: string) => `ltrim(md_${f}, '0') <> ''`;
 
 function moneyRules(f: string): string {
-  const checked = `NOT ${blank(f)} AND ${mNonZero(f)}`;
+  const general = `NOT mf_${f} AND NOT ${blank(f)}`;
+  const checked = `${general} AND ${mNonZero(f)}`;
   return [
-    `WHEN NOT ${blank(f)} AND coalesce(md_${f}, '') = '' THEN 'money.invalid@${f}'`,
+    `WHEN ${general} AND coalesce(md_${f}, '') = '' THEN 'money.invalid@${f}'`,
     `WHEN ${checked} AND mp_${f}.sg = '-' THEN 'money.negative@${f}'`,
     `WHEN ${checked} AND ${mEnd(f)} - mpt_${f} > ${MONEY_SCALE} THEN 'money.scale@${f}'`,
     `WHEN ${checked} AND mpt_${f} - ${mFirst(f)} > ${MONEY_INT_DIGITS} THEN 'money.range@${f}'`,
@@ -131,7 +171,9 @@ function moneyValue(f: string): string {
   const pad = `repeat('0', ${width})`;
   const from = `try_cast(${width} + mpt_${f} - ${MONEY_INT_DIGITS} + 1 AS BIGINT)`;
   const window = `substr(${pad} || md_${f} || ${pad}, ${from}, ${width})`;
-  return `CASE WHEN ${blank(f)} OR NOT ${mNonZero(f)} THEN CAST(0 AS ${MONEY_SQL_TYPE})
+  return `CASE WHEN ${blank(f)} THEN CAST(0 AS ${MONEY_SQL_TYPE})
+      WHEN mf_${f} THEN CAST(${str(f)} AS ${MONEY_SQL_TYPE})
+      WHEN NOT ${mNonZero(f)} THEN CAST(0 AS ${MONEY_SQL_TYPE})
       ELSE try_cast(left(${window}, ${MONEY_INT_DIGITS}) || '.' || right(${window}, ${MONEY_SCALE}) AS ${MONEY_SQL_TYPE}) END`;
 }
 
@@ -144,10 +186,14 @@ function idRule(f: string, code: string): string {
 /** Closed vocabularies ignore ASCII case only, as in validate.ts. */
 const asciiWord = (f: string) => `regexp_full_match(${str(f)}, '[A-Za-z]+')`;
 
+/** In a closed vocabulary: the canonical spelling at once, else any ASCII case of it. */
+const inVocabulary = (f: string, fold: 'lower' | 'upper', allowed: readonly string[]) =>
+  `(${str(f)} IN (${allowed.map(q).join(', ')}) OR (${asciiWord(f)} AND ${fold}(${str(f)}) IN (${allowed.map(q).join(', ')})))`;
+
 function rejectExpr(): string {
   const ts = `trim(${str('ts')})`;
   const enumRule = (f: string, allowed: readonly string[]) =>
-    `WHEN NOT ${blank(f)} AND NOT (${isStr(f)} AND ${asciiWord(f)} AND upper(${str(f)}) IN (${allowed.map(q).join(', ')})) THEN '${f}.invalid@${f}'`;
+    `WHEN NOT ${blank(f)} AND NOT (${isStr(f)} AND ${inVocabulary(f, 'upper', allowed)}) THEN '${f}.invalid@${f}'`;
   const textRule = (f: string) =>
     `WHEN ${given(f)} AND NOT ((${isStr(f)} AND length(${str(f)}) <= ${TEXT_MAX_LENGTH}) OR ${integerText(f)} IS NOT NULL) THEN 'text.invalid@${f}'`;
   return `CASE
@@ -160,11 +206,11 @@ function rejectExpr(): string {
       WHEN NOT (${isStr('event_id')} OR ${integerText('event_id')} IS NOT NULL) THEN 'event_id.type@event_id'
       ${idRule('event_id', 'event_id.length')}
       WHEN ${blank('type')} THEN 'type.missing@type'
-      WHEN NOT (${isStr('type')} AND ${asciiWord('type')} AND lower(${str('type')}) IN (${EVENT_TYPES.map(q).join(', ')})) THEN 'type.invalid@type'
+      WHEN NOT (${isStr('type')} AND ${inVocabulary('type', 'lower', EVENT_TYPES)}) THEN 'type.invalid@type'
       WHEN lower(${str('type')}) = 'custom' AND ${blank('name')} THEN 'name.missing@name'
       WHEN NOT ${blank('name')} AND NOT (${isStr('name')} AND length(${str('name')}) <= ${NAME_MAX_LENGTH}) THEN 'name.invalid@name'
       WHEN ${blank('ts')} THEN 'ts.missing@ts'
-      WHEN ${isStr('ts')} AND regexp_full_match(${ts}, '${LOCAL_TIME_PATTERN}') THEN 'ts.no_offset@ts'
+      WHEN NOT ts_plain AND ${isStr('ts')} AND regexp_full_match(${ts}, '${LOCAL_TIME_PATTERN}') THEN 'ts.no_offset@ts'
       WHEN ts_ms IS NULL THEN 'ts.invalid@ts'
       ${ID_FIELDS.map((f) => idRule(f, 'id.invalid')).join('\n      ')}
       ${enumRule('device', DEVICES)}
@@ -187,7 +233,6 @@ const NON_FINITE = '(?i)[+-]?(nan|inf|infinity)';
  * independent of the session's TimeZone.
  */
 export function validatedEventsSql(raw: string): string {
-  const extracted = `json_extract(j, ${list(EXTRACTED.map((f) => `$."${f}"`))})`;
   const fields = [
     'event_id',
     'type',
@@ -200,6 +245,13 @@ export function validatedEventsSql(raw: string): string {
     ...MONEY_FIELDS,
   ];
   const tsStr = `trim(${str('ts')})`;
+  const raws = EXTRACTED.map((f) => `v."${f}"`);
+  // A bare NaN/Infinity can only hide in a value that is not a string.
+  const nonFinite = `CASE WHEN flat OR (${raws.map((r) => `coalesce(starts_with(${r}, '"'), true)`).join(' AND ')}) THEN false
+        ELSE len(list_filter([${raws.join(', ')}], x -> regexp_full_match(x::VARCHAR, '${NON_FINITE}'))) > 0 END`;
+  // Unknown fields exist unless every key was one of the non-null known fields read.
+  const knownCount = (v: string) => EXTRACTED.map((f) => `(${v}."${f}" IS NOT NULL)::INTEGER`).join(' + ');
+  const props = `CASE WHEN reject IS NULL AND len(json_keys(j)) <> known_count THEN nullif(json_merge_patch(j, ${KNOWN_AS_NULLS})::VARCHAR, '{}') END`;
   return `
 SELECT file_seq, source, line, text, reject,
   CASE WHEN reject IS NULL THEN ${textOf('event_id')} END AS event_id,
@@ -211,7 +263,7 @@ SELECT file_seq, source, line, text, reject,
   upper(nullif(${str('app_type')}, '')) AS app_type,
   ${TEXT_FIELDS.map((f) => `${textOf(f)} AS ${f}`).join(',\n  ')},
   ${MONEY_FIELDS.map((f) => `CASE WHEN reject IS NULL THEN ${moneyValue(f)} END AS ${f}`).join(',\n  ')},
-  CASE WHEN reject IS NULL THEN nullif(json_merge_patch(j, ${KNOWN_AS_NULLS})::VARCHAR, '{}') END AS props
+  ${props} AS props
 FROM (
   SELECT *, ${rejectExpr()} AS reject
   FROM (
@@ -221,26 +273,33 @@ FROM (
     FROM (
       SELECT *,
         CASE
+          WHEN ts_plain THEN epoch_ms(try_cast(${str('ts')} AS TIMESTAMP))
           WHEN ${isNum('ts')} THEN ${epochMs(`try_cast(${str('ts')} AS DOUBLE)`)}
           WHEN ${isStr('ts')} AND regexp_full_match(${tsStr}, '${EPOCH_TEXT_PATTERN}') THEN ${epochMs(`try_cast(${tsStr} AS DOUBLE)`)}
           WHEN ${isStr('ts')} THEN ${isoMs()}
         END AS ts_raw
       FROM (
         SELECT *,
-          CASE WHEN ${isStr('ts')} THEN regexp_extract(${tsStr}, '${ISO_TIME_PATTERN}', ${list(ISO_PARTS)}) END AS tp,
-          ${MONEY_FIELDS.map(moneyParts).join(',\n          ')}
+          CASE WHEN NOT ts_plain AND ${isStr('ts')} THEN regexp_extract(${tsStr}, '${ISO_TIME_PATTERN}', ${list(ISO_PARTS)}) END AS tp,
+          ${MONEY_FIELDS.map(moneyParts).join(',\n          ')},
+          ${INTEGER_FIELDS.map((f) => `${integerTextExpr(f)} AS i_${f}`).join(',\n          ')}
         FROM (
           SELECT *,
-            ${INTEGER_FIELDS.map((f) => `${integerTextExpr(f)} AS i_${f}`).join(',\n            ')}
+            coalesce(${isStr('ts')} AND regexp_full_match(${str('ts')}, '${PLAIN_UTC_PATTERN}'), false) AS ts_plain,
+            ${MONEY_FIELDS.map(plainMoney).join(',\n            ')}
           FROM (
             SELECT *,
-              ${fields.map((f) => `json_type(j_${f}) AS t_${f}, j_${f} ->> '$' AS s_${f}`).join(',\n              ')}
+              ${fields.map((f) => `${typeExpr(f)} AS t_${f}, ${textExpr(f)} AS s_${f}`).join(',\n              ')}
             FROM (
-              SELECT file_seq, source, line, text, j,
-                len(list_filter(v, x -> regexp_full_match(x::VARCHAR, '${NON_FINITE}'))) > 0 AS non_finite,
-                ${fields.map((f) => `${present(f)} AS j_${f}`).join(',\n                ')}
-              FROM (SELECT file_seq, source, line, text, j, ${extracted} AS v
-                    FROM (SELECT file_seq, source, line, text, try_cast(text AS JSON) AS j FROM ${raw}))
+              SELECT file_seq, source, line, text, j, flat,
+                ${nonFinite} AS non_finite,
+                CASE WHEN flat THEN ${knownCount('w')} ELSE ${knownCount('v')} END AS known_count,
+                ${fields.map((f) => `CASE WHEN flat THEN ${present('w', f)} ELSE ${present('v', f)}::VARCHAR END AS j_${f}`).join(',\n                ')}
+              FROM (SELECT file_seq, source, line, text, j, flat,
+                      CASE WHEN flat THEN json_transform(j, ${struct('VARCHAR')}) END AS w,
+                      CASE WHEN NOT flat THEN json_transform(j, ${struct('JSON')}) END AS v
+                    FROM (SELECT file_seq, source, line, text, j, coalesce(j IS NOT NULL AND ${FLAT}, false) AS flat
+                          FROM (SELECT file_seq, source, line, text, try_cast(text AS JSON) AS j FROM ${raw})))
             )
           )
         )
