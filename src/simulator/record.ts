@@ -91,6 +91,8 @@ export function ipText(ip: number): string {
   return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
 }
 
+/** ASCII codes of the digits of base 36. */
+const DIGIT = Uint8Array.from('0123456789abcdefghijklmnopqrstuvwxyz', (c) => c.charCodeAt(0));
 /** Room kept free before each line; a generated line is well under this. */
 const LINE_MAX = 2048;
 /** Fragments, the cached minute prefixes and the current page view live in the first bytes of the buffer. */
@@ -100,6 +102,9 @@ const MINUTE_PREFIX = 17; // "YYYY-MM-DDTHH:MM:"
 const PAGE_BYTES = 1024;
 const PAGE_AT = DICT_BYTES - PAGE_BYTES;
 const MINUTES_AT = PAGE_AT - MINUTE_SLOTS * MINUTE_PREFIX;
+/** Room for `","type":"<type>","ts":"` and a minute prefix, per type and minute slot. */
+const TYPE_MINUTE = 48;
+const TYPE_MINUTES_AT = MINUTES_AT - EVENT_TYPES.length * MINUTE_SLOTS * TYPE_MINUTE;
 
 /**
  * Encodes JSON lines into one growable byte buffer. Every fragment sits in the same buffer as the
@@ -122,7 +127,6 @@ export class Encoder {
   private readonly sessionKey: number;
   private readonly lineEnd: number;
   private readonly head: number;
-  private readonly types: number[];
   /** By inventory index * 4 + omit: `Z","org_id":…,"device":"…"`, closing the ts. */
   private readonly ids: number[] = [];
   /** By inventory index: `,"app_type":…,"ad_format":…,"country":"`. */
@@ -133,6 +137,9 @@ export class Encoder {
   private readonly costKey: number;
   private readonly bidKey: number;
   private readonly minutes = new Float64Array(MINUTE_SLOTS).fill(Number.NaN);
+  /** By type * MINUTE_SLOTS + slot: the minute whose type key and prefix the slot holds, and its length. */
+  private readonly typeMinutes = new Float64Array(EVENT_TYPES.length * MINUTE_SLOTS).fill(Number.NaN);
+  private readonly typeMinuteLength = new Int32Array(EVENT_TYPES.length * MINUTE_SLOTS);
   private page: PageView | null = null;
   private pageEnd = PAGE_AT;
 
@@ -140,7 +147,6 @@ export class Encoder {
     this.buf = Buffer.allocUnsafe(DICT_BYTES + bytes + LINE_MAX);
     const cat = world.catalogue;
     this.head = this.frag(`{"event_id":"${world.tag}`);
-    this.types = EVENT_TYPES.map((t) => this.frag(`","type":"${t}","ts":"`));
     for (const inv of cat.inventory) {
       const org = `,"org_id":"${inv.orgId}"`;
       const media = `,"media_id":"${inv.mediaId}"`;
@@ -166,7 +172,7 @@ export class Encoder {
 
   /** Stores a fragment (ASCII) in the dictionary and returns its id. */
   private frag(s: string): number {
-    if (this.dictEnd + s.length > MINUTES_AT) throw new Error('encoder dictionary is full');
+    if (this.dictEnd + s.length > TYPE_MINUTES_AT) throw new Error('encoder dictionary is full');
     this.fragStart.push(this.dictEnd);
     this.dictEnd += this.buf.write(s, this.dictEnd, 'latin1');
     this.fragEnd.push(this.dictEnd);
@@ -191,15 +197,22 @@ export class Encoder {
   }
 
   private digits(n: number, radix: number): void {
+    if (n > 0x7fffffff) {
+      // Beyond int32 (event indices of huge runs): the slower float path.
+      const high = Math.floor(n / radix);
+      this.digits(high, radix);
+      this.buf[this.pos++] = DIGIT[n - high * radix]!;
+      return;
+    }
     let len = 1;
-    for (let x = n; x >= radix; x = Math.floor(x / radix)) len++;
+    for (let x = n; x >= radix; x = (x / radix) | 0) len++;
     const buf = this.buf;
     let p = this.pos + len;
     this.pos = p;
     do {
-      const d = n % radix;
-      buf[--p] = d < 10 ? 48 + d : 87 + d;
-      n = Math.floor(n / radix);
+      const q = (n / radix) | 0;
+      buf[--p] = DIGIT[n - q * radix]!;
+      n = q;
     } while (n > 0);
   }
 
@@ -212,8 +225,9 @@ export class Encoder {
     const p = this.pos;
     buf[p] = 46;
     for (let k = 6; k >= 1; k--) {
-      buf[p + k] = 48 + (frac % 10);
-      frac = Math.floor(frac / 10);
+      const q = (frac / 10) | 0;
+      buf[p + k] = 48 + frac - q * 10;
+      frac = q;
     }
     buf[p + 7] = 34;
     this.pos = p + 8;
@@ -224,22 +238,47 @@ export class Encoder {
     const minute = Math.floor(ms / 60_000);
     const slot = minute & (MINUTE_SLOTS - 1);
     const at = MINUTES_AT + slot * MINUTE_PREFIX;
-    const buf = this.buf;
     if (this.minutes[slot] !== minute) {
       this.minutes[slot] = minute;
-      buf.write(new Date(minute * 60_000).toISOString(), at, MINUTE_PREFIX, 'latin1');
+      this.buf.write(new Date(minute * 60_000).toISOString(), at, MINUTE_PREFIX, 'latin1');
     }
-    buf.copyWithin(this.pos, at, at + MINUTE_PREFIX);
-    let p = this.pos + MINUTE_PREFIX;
-    const rest = ms - minute * 60_000;
-    const sec = Math.floor(rest / 1000);
+    this.buf.copyWithin(this.pos, at, at + MINUTE_PREFIX);
+    this.pos += MINUTE_PREFIX;
+    this.seconds(ms - minute * 60_000);
+  }
+
+  /** `","type":"<type>","ts":"YYYY-MM-DDTHH:MM:SS.mmm`: the type key and minute prefix are one cached copy. */
+  private typeTime(type: number, ms: number): void {
+    const minute = Math.floor(ms / 60_000);
+    const key = type * MINUTE_SLOTS + (minute & (MINUTE_SLOTS - 1));
+    const at = TYPE_MINUTES_AT + key * TYPE_MINUTE;
+    if (this.typeMinutes[key] !== minute) {
+      this.typeMinutes[key] = minute;
+      const text = `","type":"${EVENT_TYPES[type]}","ts":"${new Date(minute * 60_000).toISOString().slice(0, MINUTE_PREFIX)}`;
+      this.typeMinuteLength[key] = this.buf.write(text, at, TYPE_MINUTE, 'latin1');
+    }
+    const len = this.typeMinuteLength[key]!;
+    this.buf.copyWithin(this.pos, at, at + len);
+    this.pos += len;
+    this.seconds(ms - minute * 60_000);
+  }
+
+  /** `SS.mmm` of the milliseconds into a minute. */
+  private seconds(rest: number): void {
+    const buf = this.buf;
+    let p = this.pos;
+    const sec = (rest / 1000) | 0;
     const milli = rest - sec * 1000;
-    buf[p++] = 48 + Math.floor(sec / 10);
-    buf[p++] = 48 + (sec % 10);
+    const tens = (sec / 10) | 0;
+    const hundreds = (milli / 100) | 0;
+    const cents = milli - hundreds * 100;
+    const ten = (cents / 10) | 0;
+    buf[p++] = 48 + tens;
+    buf[p++] = 48 + sec - tens * 10;
     buf[p++] = 46;
-    buf[p++] = 48 + Math.floor(milli / 100);
-    buf[p++] = 48 + (Math.floor(milli / 10) % 10);
-    buf[p++] = 48 + (milli % 10);
+    buf[p++] = 48 + hundreds;
+    buf[p++] = 48 + ten;
+    buf[p++] = 48 + cents - ten * 10;
     this.pos = p;
   }
 
@@ -282,16 +321,17 @@ export class Encoder {
     if (this.pos + LINE_MAX > this.buf.length) this.grow(LINE_MAX);
     this.copy(this.head);
     this.digits(ev.index, 36);
-    this.copy(
-      ev.name === null
-        ? this.types[ev.type]!
-        : this.lookup(
-            this.names[ev.type]!,
-            ev.name,
-            (v) => `","type":"${EVENT_TYPES[ev.type]}","name":"${v}","ts":"`,
-          ),
-    );
-    this.time(ev.ts);
+    if (ev.name === null) this.typeTime(ev.type, ev.ts);
+    else {
+      this.copy(
+        this.lookup(
+          this.names[ev.type]!,
+          ev.name,
+          (v) => `","type":"${EVENT_TYPES[ev.type]}","name":"${v}","ts":"`,
+        ),
+      );
+      this.time(ev.ts);
+    }
     const pv = ev.page;
     this.copy(this.ids[pv.inv.index * 4 + ev.omit]!);
     if (ev.demand >= 0) this.copy(this.demands[ev.demand]!);
