@@ -16,6 +16,7 @@ import type { InputFile } from '../sources/files/discover.js';
 import {
   firstLine,
   gzipProblem,
+  gzipTrailerSize,
   jsonLinesSql,
   parquetDecimalsSql,
   type RawInput,
@@ -163,9 +164,12 @@ async function stageRaw(wh: Warehouse, all: readonly Staged[]): Promise<SetAside
     log.warn({ file: f.input.key, reason }, 'file set aside');
     setAside.push({ key: f.input.key, reason });
   };
-  // A cut-off gzip file is set aside whole: DuckDB would read it up to the cut without an error.
+  // A cut-off gzip file must be set aside whole: DuckDB reads it up to the cut without an error.
+  // JSON lines are checked cheaply after the read (gzipTrailerMatches); other formats in full here.
   const problems = await Promise.all(
-    all.map((f) => (f.input.info.gzip ? gzipProblem(f.localPath) : undefined)),
+    all.map((f) =>
+      f.input.info.gzip && f.input.info.format !== 'jsonl' ? gzipProblem(f.localPath) : undefined,
+    ),
   );
   const files = all.filter((f, i) => {
     if (problems[i]) fail(f, new Error(problems[i]));
@@ -192,12 +196,14 @@ async function stageRaw(wh: Warehouse, all: readonly Staged[]): Promise<SetAside
         `CREATE OR REPLACE TEMP TABLE raw_lines AS ${lines.length ? jsonLinesSql(lines.map((f) => f.localPath)) : 'SELECT 0 AS file_index, NULL::VARCHAR AS text WHERE false'}`,
       );
     }
+    const cut = await truncatedGzipLines(wh, lines);
+    for (const [, f] of cut) fail(f, new Error('gzip: unexpected end of file'));
     // Rows keep file order, so a row's offset from its file's first rowid is its line number.
     const seqs = `[${lines.map((f) => f.seq).join(', ')}]`;
     await wh.run(`INSERT INTO raw
       SELECT ${seqs}[r.file_index::BIGINT + 1], r.rowid - f.first + 1, r.text
       FROM raw_lines r JOIN (SELECT file_index, min(rowid) AS first FROM raw_lines GROUP BY ALL) f USING (file_index)
-      WHERE r.text IS NOT NULL AND trim(r.text) <> ''`);
+      WHERE r.text IS NOT NULL AND trim(r.text) <> '' ${cut.size ? `AND r.file_index NOT IN (${[...cut.keys()].join(', ')})` : ''}`);
     await wh.run('DROP TABLE raw_lines');
   }
   for (const f of files.filter((x) => x.input.info.format !== 'jsonl')) {
@@ -230,6 +236,33 @@ async function nextBatchId(wh: Warehouse): Promise<number> {
     'SELECT (coalesce(max(batch_id), 0) + 1)::VARCHAR AS id FROM batches',
   );
   return Number(row!.id);
+}
+
+/**
+ * The gzip JSON-lines files of raw_lines that were cut off, by file_index. A gzip trailer records
+ * the uncompressed size mod 2^32: when the bytes DuckDB read (lines plus newlines) match it, the
+ * file is whole. Otherwise (a cut, or legitimately: several gzip members, CRLF line ends) the file
+ * is decompressed in full to decide, so the common case costs no second decompression.
+ */
+async function truncatedGzipLines(wh: Warehouse, lines: readonly Staged[]): Promise<Map<number, Staged>> {
+  const sizes = await wh.all<{ file_index: string; bytes: string }>(
+    `SELECT file_index::VARCHAR AS file_index, (sum(coalesce(strlen(text), 0)) + count(*))::VARCHAR AS bytes
+     FROM raw_lines GROUP BY ALL`,
+  );
+  const read = new Map(sizes.map((r) => [Number(r.file_index), BigInt(r.bytes)]));
+  const cut = new Map<number, Staged>();
+  await Promise.all(
+    lines.map(async (f, i) => {
+      if (!f.input.info.gzip) return;
+      const trailer = await gzipTrailerSize(f.localPath);
+      const bytes = read.get(i) ?? 0n;
+      const mod = 2n ** 32n;
+      // The last line may lack its newline.
+      if (trailer !== undefined && (trailer === bytes % mod || trailer === (bytes - 1n + mod) % mod)) return;
+      if (await gzipProblem(f.localPath)) cut.set(i, f);
+    }),
+  );
+  return cut;
 }
 
 /**

@@ -2,6 +2,7 @@
 // (file_seq, source, line, text: one JSON object as text), so one validator serves every format.
 
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -104,5 +105,19 @@ export async function gzipProblem(localPath: string): Promise<string | undefined
     return undefined;
   } catch (err) {
     return `gzip: ${(err as Error).message}`;
+  }
+}
+
+/** The uncompressed size mod 2^32 a gzip file's last member records in its trailer (ISIZE). */
+export async function gzipTrailerSize(localPath: string): Promise<bigint | undefined> {
+  const handle = await open(localPath, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size < 18) return undefined;
+    const tail = Buffer.alloc(4);
+    await handle.read(tail, 0, 4, size - 4);
+    return BigInt(tail.readUInt32LE(0));
+  } finally {
+    await handle.close();
   }
 }
