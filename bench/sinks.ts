@@ -3,9 +3,12 @@
 // one additive upsert, in a transaction with the watermark), beside the seed's approach measured in
 // the same run: batches of 1000 prepared single-row INSERT … ON DUPLICATE KEY UPDATE (ON CONFLICT for
 // PostgreSQL), one transaction per batch. The delta rows are synthesized in DuckDB; each path runs
-// twice: onto an empty table (inserts) and again (every key conflicts: updates).
+// twice: onto an empty table (inserts) and again (every key conflicts: updates). Each adpipe run also
+// reports its phases (wall seconds: load = transfer + parse + write into staging, upsert, commit)
+// and the server CPU seconds they took (the PostgreSQL backend, the whole mariadbd process), read
+// from /proc when the server runs on this machine: on a shared machine CPU time is the steadier figure.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -48,11 +51,83 @@ async function synthesize(rows: number, file: string): Promise<unknown[][]> {
   );
   if (Number(dupes.getRows()[0]![0]) !== 0) throw new Error('synthesized keys are not distinct');
   // In key order, as writeDelta produces it.
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
   await db.run(
     `COPY (SELECT * FROM delta ORDER BY date, org_id, media_id, inventory_id, ad_id, demand_id) TO '${file}' (FORMAT csv, HEADER false)`,
   );
+  const cpu = process.cpuUsage(cpu0);
+  const deltaToCsv = {
+    seconds: round((performance.now() - started) / 1000),
+    cpuSeconds: round((cpu.user + cpu.system) / 1e6),
+  };
   const sample = await db.runAndReadAll(`SELECT * FROM delta LIMIT ${BATCH * 100}`);
-  return sample.getRowsJson() as unknown[][];
+  return { sample: sample.getRowsJson() as unknown[][], deltaToCsv };
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+/** CPU seconds (user + system) of a local process so far, undefined when it cannot be read. */
+function processCpu(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+type Phase = 'staging' | 'load' | 'upsert' | 'commit' | 'other';
+
+function phaseOf(sql: string): Phase {
+  if (/^(DROP TEMPORARY|CREATE TEMP)/.test(sql)) return 'staging';
+  if (/^(INSERT INTO|MERGE|ANALYZE|SET LOCAL)/.test(sql) && !sql.includes('watermark')) return 'upsert';
+  if (sql === 'COMMIT') return 'commit';
+  return 'other';
+}
+
+/** A session recording the wall and server CPU seconds of each phase of an apply. */
+function timedSession(session: SqlSession, serverPid: number | undefined) {
+  let phases: Partial<Record<Phase, { seconds: number; serverCpuSeconds?: number }>> = {};
+  const time = async <T>(phase: Phase, fn: () => Promise<T>): Promise<T> => {
+    const cpu = processCpu(serverPid);
+    const started = performance.now();
+    try {
+      return await fn();
+    } finally {
+      const p = phases[phase] ?? { seconds: 0 };
+      phases[phase] = p;
+      p.seconds += (performance.now() - started) / 1000;
+      const after = processCpu(serverPid);
+      if (cpu !== undefined && after !== undefined)
+        p.serverCpuSeconds = (p.serverCpuSeconds ?? 0) + after - cpu;
+    }
+  };
+  const wrapped: SqlSession = {
+    ...session,
+    id: session.id,
+    server: session.server,
+    exec: (sql) => time(phaseOf(sql), () => session.exec(sql)),
+    rows: (sql) => time('other', () => session.rows(sql)),
+    loadCsv: (table, columns, file) => time('load', () => session.loadCsv(table, columns, file)),
+  };
+  return {
+    session: wrapped,
+    take() {
+      const out = Object.fromEntries(
+        Object.entries(phases).map(([k, v]) => [
+          k,
+          {
+            seconds: round(v.seconds),
+            ...(v.serverCpuSeconds !== undefined && { serverCpuSeconds: round(v.serverCpuSeconds) }),
+          },
+        ]),
+      );
+      phases = {};
+      return out;
+    },
+  };
 }
 
 async function timed(fn: () => Promise<void>): Promise<number> {
@@ -62,12 +137,44 @@ async function timed(fn: () => Promise<void>): Promise<number> {
 }
 
 /** adpipe's path, twice: inserts, then the same delta again as updates. */
-async function adpipePath(d: MergeDialect, session: SqlSession, t: SinkTable, file: string, rows: number) {
-  const sink = transactionalSink(d, session, WATERMARKS);
+async function adpipePath(
+  d: MergeDialect,
+  session: SqlSession,
+  serverPid: number | undefined,
+  t: SinkTable,
+  file: string,
+  rows: number,
+) {
+  const timing = timedSession(session, serverPid);
+  const sink = transactionalSink(d, timing.session, WATERMARKS);
   await sink.init([t]);
+  timing.take();
+  const cpu0 = processCpu(serverPid);
   const insert = await timed(() => sink.apply(t, { file, rows, after: 0, upTo: 1 }));
+  const cpu1 = processCpu(serverPid);
+  const insertPhases = timing.take();
   const update = await timed(() => sink.apply(t, { file, rows, after: 1, upTo: 2 }));
-  return { insertRowsPerSecond: Math.round(rows / insert), updateRowsPerSecond: Math.round(rows / update) };
+  const cpu2 = processCpu(serverPid);
+  const updatePhases = timing.take();
+  const cpu = (a?: number, b?: number) => (a !== undefined && b !== undefined ? round(b - a) : undefined);
+  return {
+    insertRowsPerSecond: Math.round(rows / insert),
+    updateRowsPerSecond: Math.round(rows / update),
+    insertServerCpuSeconds: cpu(cpu0, cpu1),
+    updateServerCpuSeconds: cpu(cpu1, cpu2),
+    insertPhases,
+    updatePhases,
+  };
+}
+
+/** mariadbd's pid when it runs here (its pid file is readable), else undefined. */
+async function mariadbPid(session: SqlSession): Promise<number | undefined> {
+  try {
+    const [[file]] = (await session.rows('SELECT @@pid_file')) as [[string]];
+    return Number(readFileSync(file, 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The seed's approach: 1000-row batches of prepared single-row upserts, a transaction per batch. */
@@ -105,7 +212,7 @@ export async function run(args: string[]): Promise<void> {
   const baselineRows = Math.min(arg(args, '--baseline-rows', 20_000), BATCH * 100);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'adpipe-bench-sinks-'));
   const file = path.join(dir, 'delta.csv');
-  const sample = await synthesize(rows, file);
+  const { sample, deltaToCsv } = await synthesize(rows, file);
   const fast = tables('fast');
   const seed = tables('seed');
   const cols = columnsOf(seed).map((c) => c.name);
@@ -116,7 +223,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     // MariaDB
     const mySession = await mysqlSession(MYSQL_URL);
-    const mariadb = await adpipePath(mysql, mySession, fast, file, rows);
+    const mariadb = await adpipePath(mysql, mySession, await mariadbPid(mySession), fast, file, rows);
     await mySession.close();
     for (const sql of mysql.createTable(seed)) await my.query(sql);
     const myUpsert = `INSERT INTO ${mysql.ident(seed.name)} (${cols.map(mysql.ident).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
@@ -133,7 +240,7 @@ ON DUPLICATE KEY UPDATE ${seed.measures.map((m) => `${mysql.ident(m.name)} = ${m
 
     // PostgreSQL
     const pgSession = await postgresSession(PG_URL);
-    const postgresql = await adpipePath(postgres, pgSession, fast, file, rows);
+    const postgresql = await adpipePath(postgres, pgSession, Number(pgSession.id), fast, file, rows);
     await pgSession.close();
     for (const sql of postgres.createTable(seed)) await pgc.query(sql);
     const pgUpsert = {
@@ -155,6 +262,8 @@ ON CONFLICT (${seed.keys.map((k) => postgres.ident(k.name)).join(', ')}) DO UPDA
     saveResults('sinks', {
       deltaRows: rows,
       baselineRows,
+      loadAverage: os.loadavg().map(round),
+      deltaToCsv,
       mariadb: {
         adpipe: mariadb,
         seedBaseline: mariadbSeed,

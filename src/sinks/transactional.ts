@@ -4,13 +4,15 @@
 // after any failure, or a second syncer, can never add a delta twice.
 
 import { AdpipeError } from '../errors.js';
-import type { MergeDialect } from '../sql/dialect.js';
+import type { MergeDialect, ServerInfo } from '../sql/dialect.js';
 import { columnsOf, type SinkTable } from '../sql/table.js';
 import { ddlStatements, type SinkConnection, type Watermark } from './sink.js';
 
 /** What a driver provides: statements, positional rows and a bulk load of a CSV file. */
 export interface SqlSession {
   readonly id: string;
+  /** Product and version, for the staging and merge statements that depend on them. */
+  readonly server?: ServerInfo;
   exec(sql: string): Promise<void>;
   rows(sql: string): Promise<unknown[][]>;
   loadCsv(table: string, columns: readonly string[], file: string): Promise<void>;
@@ -48,13 +50,13 @@ export function transactionalSink(d: MergeDialect, session: SqlSession, watermar
             `watermark is at batch ${at}, not ${delta.after}: another sync applied it; sync again`,
           ]);
         if (delta.rows > 0) {
-          for (const sql of d.createStaging(t, STAGING)) await session.exec(sql);
+          for (const sql of d.createStaging(t, STAGING, session.server)) await session.exec(sql);
           await session.loadCsv(
             STAGING,
             columnsOf(t).map((c) => c.name),
             delta.file,
           );
-          await session.exec(d.mergeFromStaging(t, STAGING));
+          for (const sql of d.mergeFromStaging(t, STAGING, session.server)) await session.exec(sql);
         }
         await session.exec(
           `UPDATE ${wm} SET batch_id = ${delta.upTo}, updated_at = CURRENT_TIMESTAMP WHERE ${where(t)}`,

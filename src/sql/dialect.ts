@@ -18,12 +18,22 @@ export interface Dialect {
   createWatermark(table: string): string;
 }
 
+/** The server a session talks to, for statements that depend on the product or its version. */
+export interface ServerInfo {
+  product: 'mysql' | 'mariadb' | 'postgres';
+  /** Major version (PostgreSQL 15 → 15, MariaDB 10.11 → 10). */
+  major: number;
+}
+
 /** Dialects with transactions, where deltas go through a staging table and an additive upsert. */
 export interface MergeDialect extends Dialect {
   readonly name: 'mysql' | 'postgres';
-  createStaging(t: SinkTable, staging: string): string[];
-  /** Adds the staged deltas onto the table: inserts new keys, adds measures of existing ones. */
-  mergeFromStaging(t: SinkTable, staging: string): string;
+  createStaging(t: SinkTable, staging: string, server?: ServerInfo): string[];
+  /**
+   * Statements that add the staged deltas onto the table (inserts new keys, adds measures of
+   * existing ones), run in the sync transaction after the load.
+   */
+  mergeFromStaging(t: SinkTable, staging: string, server?: ServerInfo): string[];
   /** Inserts a zero watermark for a table unless it has one. */
   seedWatermark(watermarks: string, table: string): string;
 }

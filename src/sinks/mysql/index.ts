@@ -19,11 +19,17 @@ export async function mysqlSession(url: string): Promise<SqlSession> {
   });
   // A killed connection emits 'error'; the pending statement rejects with it, so just keep it.
   conn.on('error', () => undefined);
-  const [[row]] = (await conn.query({ sql: 'SELECT CONNECTION_ID()', rowsAsArray: true })) as unknown as [
-    unknown[][],
-  ];
+  const [[row]] = (await conn.query({
+    sql: 'SELECT CONNECTION_ID(), VERSION()',
+    rowsAsArray: true,
+  })) as unknown as [unknown[][]];
+  const version = String(row![1]);
   return {
     id: String(row![0]),
+    server: {
+      product: /mariadb/i.test(version) ? 'mariadb' : 'mysql',
+      major: Number.parseInt(version, 10),
+    },
     exec: async (sql) => {
       await conn.query(sql);
     },

