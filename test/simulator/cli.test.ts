@@ -75,9 +75,9 @@ describe('adpipe generate', () => {
   });
 
   it('writes Parquet whose totals match the manifest', async () => {
-    expect(
-      adpipe('generate', '-o', dir('parquet'), '-n', '3000', '--files', '2', '--format', 'parquet').status,
-    ).toBe(0);
+    const r = adpipe('generate', '-o', dir('parquet'), '-n', '3000', '--files', '2', '--format', 'parquet');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
     const m = manifestOf(dir('parquet'));
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
