@@ -46,7 +46,7 @@ export class Collector {
 
   /** Throws 503 when undrained events are over the high-water mark, before any work is done. */
   checkCapacity(): void {
-    if (this.spool.depth().events >= this.highWater)
+    if (this.spool.pendingEvents >= this.highWater)
       throw new AdpipeError('ADP_ERR_OVERLOADED', [OVERLOAD_RETRY_SECONDS]);
   }
 
@@ -78,6 +78,32 @@ export class Collector {
       source,
       durable,
     );
+  }
+
+  /**
+   * One pixel or click record, answered once written (not fsynced; see acceptObjects). The same
+   * steps as accept() without a batch's arrays and sets: this runs once per browser request.
+   * Resolves to the rejection code, or undefined when the record was kept or was a duplicate.
+   */
+  async acceptOne(record: Record<string, unknown>, source: string): Promise<string | undefined> {
+    const v = validateEvent(record);
+    if (!v.ok) {
+      const at = new Date().toISOString();
+      const text = JSON.stringify(record);
+      await (await this.deadLetterFile()).append(Buffer.from(deadLetter(source, 0, text, v.rejection, at)));
+      this.metrics.events.inc({ source, outcome: 'rejected' }, 1);
+      return v.rejection.code;
+    }
+    const id = v.event.event_id;
+    if (this.recent.has(id)) {
+      this.metrics.events.inc({ source, outcome: 'duplicate' }, 1);
+      return undefined;
+    }
+    await this.spool.append(Buffer.from(`${spoolLine(v.event)}\n`), 1, false);
+    this.recent.add(id);
+    liveCounters.record([v.event]);
+    this.metrics.events.inc({ source, outcome: 'accepted' }, 1);
+    return undefined;
   }
 
   private async accept(

@@ -5,6 +5,7 @@
 
 import { renameSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { componentLogger } from '../../logger.js';
 import { ingestFiles } from '../../pipeline/ingest.js';
@@ -17,6 +18,8 @@ const log = componentLogger('drainer');
 
 /** Segments per ingest batch: bounds one transaction's size when a backlog is drained. */
 const SEGMENTS_PER_BATCH = 64;
+/** DuckDB threads while draining beside the HTTP server. */
+const DRAIN_THREADS = Math.max(1, availableParallelism() - 1);
 
 function inputOf(seg: Segment): InputFile {
   return {
@@ -80,15 +83,23 @@ export class Drainer {
   async drainOnce(): Promise<boolean> {
     const segments = this.spool.drainable().slice(0, SEGMENTS_PER_BATCH);
     if (segments.length === 0) return false;
-    const summary = await ingestFiles(this.wh, segments.map(inputOf), {
-      kind: 'http',
-      batchFiles: segments.length,
-    });
+    // The drain shares the machine with the request path: DuckDB gets one core less than it would
+    // take, so an ingest cannot starve the event loop answering requests (back to the default after).
+    await this.wh.run(`SET threads = ${DRAIN_THREADS}`);
+    let summary: Awaited<ReturnType<typeof ingestFiles>>;
+    try {
+      summary = await ingestFiles(this.wh, segments.map(inputOf), {
+        kind: 'http',
+        batchFiles: segments.length,
+      });
+    } finally {
+      await this.wh.run('RESET threads');
+    }
     const now = Date.now();
     for (const seg of segments) this.metrics.ingestLag.observe(Math.max(0, (now - seg.createdMs) / 1000));
     // A segment DuckDB could not read at all is moved beside the dead letters, never dropped.
     for (const s of summary.setAside) await this.setAside(s.key);
-    this.spool.remove(segments);
+    await this.spool.remove(segments);
     this.metrics.drains.inc({ result: 'ok' });
     return true;
   }

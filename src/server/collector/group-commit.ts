@@ -41,7 +41,7 @@ export class GroupCommitFile {
   static async open(file: string, onFsync?: (seconds: number) => void): Promise<GroupCommitFile> {
     const fh = await open(file, 'a');
     const { size } = await fh.stat();
-    if (size === 0) syncDir(path.dirname(file));
+    if (size === 0) await syncDirAsync(path.dirname(file));
     return new GroupCommitFile(file, fh, size, onFsync);
   }
 
@@ -133,5 +133,15 @@ export function syncDir(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** syncDir on the thread pool, so the event loop keeps answering meanwhile. */
+export async function syncDirAsync(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }

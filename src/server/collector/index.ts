@@ -4,7 +4,6 @@
 
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AdpipeError } from '../../errors.js';
 import { presentedKey, requireKey } from '../auth.js';
@@ -14,6 +13,7 @@ import { Collector } from './collector.js';
 import { Drainer } from './drainer.js';
 import { metricsFor } from './metrics.js';
 import { registerPixels } from './pixels.js';
+import { RateLimiter } from './rate-limit.js';
 import { type SegmentCall, SegmentMapper } from './segment.js';
 import { Spool } from './spool.js';
 
@@ -59,12 +59,7 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     drainWh.close();
   });
 
-  await app.register(rateLimit, {
-    max: cfg.rate_limit_per_key,
-    timeWindow: 60_000,
-    keyGenerator: (req) => presentedKey(req) ?? queryKey(req) ?? req.ip,
-    errorResponseBuilder: (_req, c) => new AdpipeError('ADP_ERR_RATE_LIMITED', [Math.ceil(c.ttl / 1000)]),
-  });
+  const limiter = new RateLimiter(cfg.rate_limit_per_key, 60_000);
 
   // Bodies are read here, not by fastify's JSON parser: gzip, NDJSON and limits after decompression.
   app.removeAllContentTypeParsers();
@@ -73,13 +68,24 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
   );
 
   // Before the body is read: an overloaded server should not even buffer it.
-  app.addHook('onRequest', async (_req, reply) => {
+  // Per key (per client IP without one) first, then, before the body is read, the spool's capacity:
+  // an overloaded server should not even buffer it. A callback hook, so no promise per request on
+  // the path every pixel takes.
+  app.addHook('onRequest', (req, reply, done) => {
+    const wait = limiter.take(presentedKey(req) ?? queryKey(req) ?? req.ip);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      done(new AdpipeError('ADP_ERR_RATE_LIMITED', [wait]));
+      return;
+    }
     try {
       accept.checkCapacity();
     } catch (err) {
       reply.header('retry-after', String(accept.retryAfterSeconds));
-      throw err;
+      done(err as Error);
+      return;
     }
+    done();
   });
 
   const writer = requireKey('write', ctx, bodyWriteKey);

@@ -15,12 +15,19 @@ export class CollectorMetrics {
   /** Set by the collector once its spool is open. */
   spoolDepth: () => SpoolDepth = () => ({ events: 0, bytes: 0, oldestMs: undefined });
 
-  readonly requests = new Counter({
-    name: 'adpipe_http_requests_total',
-    help: 'HTTP requests by route and status',
-    labelNames: ['route', 'status'],
-    registers: [this.registry],
-  });
+  /** Requests counted since the last scrape, by route and then status. */
+  private readonly pendingRequests = new Map<string, Map<number, number>>();
+  readonly requests: Counter<'route' | 'status'>;
+
+  /** Counts one answered request (flushed into `requests` when the registry is read). */
+  countRequest(route: string, status: number): void {
+    let byStatus = this.pendingRequests.get(route);
+    if (!byStatus) {
+      byStatus = new Map();
+      this.pendingRequests.set(route, byStatus);
+    }
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+  }
   readonly events = new Counter({
     name: 'adpipe_collector_events_total',
     help: 'Events received, by source and outcome (accepted, rejected, duplicate)',
@@ -52,6 +59,18 @@ export class CollectorMetrics {
   });
 
   constructor() {
+    const pending = this.pendingRequests;
+    this.requests = new Counter({
+      name: 'adpipe_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['route', 'status'],
+      registers: [this.registry],
+      collect() {
+        for (const [route, byStatus] of pending)
+          for (const [status, n] of byStatus) this.inc({ route, status }, n);
+        pending.clear();
+      },
+    });
     const depth = () => this.spoolDepth();
     new Gauge({
       name: 'adpipe_spool_events',

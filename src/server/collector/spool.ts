@@ -6,9 +6,9 @@
 // was never acknowledged) is cut off.
 
 import { readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { GroupCommitFile, syncDir } from './group-commit.js';
+import { GroupCommitFile, syncDir, syncDirAsync } from './group-commit.js';
 
 /** Sealed at this size so a drain reads bounded files. */
 const SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
@@ -38,6 +38,9 @@ export class Spool {
   private readonly closing = new Set<{ seg: Segment; file: GroupCommitFile }>();
   private opening: Promise<{ seg: Segment; file: GroupCommitFile }> | undefined;
   private seq = 0;
+  /** Events and bytes in every segment not yet removed (kept as sums: depth() runs per request). */
+  private events = 0;
+  private bytes = 0;
 
   private constructor(
     readonly dir: string,
@@ -54,7 +57,11 @@ export class Spool {
       const file = path.join(dir, name);
       const { events, bytes } = recoverSegment(file);
       if (events === 0) rmSync(file);
-      else spool.sealed.push({ file, createdMs: Number(m[1]), events, bytes });
+      else {
+        spool.sealed.push({ file, createdMs: Number(m[1]), events, bytes });
+        spool.events += events;
+        spool.bytes += bytes;
+      }
     }
     syncDir(dir);
     return spool;
@@ -71,6 +78,8 @@ export class Spool {
     }
     active.seg.events += events;
     active.seg.bytes += data.length;
+    this.events += events;
+    this.bytes += data.length;
     const done = active.file.append(data, durable);
     if (active.seg.bytes >= SEGMENT_MAX_BYTES || active.seg.events >= this.options.segmentEvents) {
       this.seal();
@@ -105,11 +114,19 @@ export class Spool {
     return active.file.close().then(
       () => {
         this.closing.delete(active);
-        if (active.file.broken) Object.assign(active.seg, recoverSegment(active.seg.file));
+        if (active.file.broken) {
+          this.events -= active.seg.events;
+          this.bytes -= active.seg.bytes;
+          Object.assign(active.seg, recoverSegment(active.seg.file));
+          this.events += active.seg.events;
+          this.bytes += active.seg.bytes;
+        }
         if (active.seg.events > 0) this.sealed.push(active.seg);
       },
       () => {
         this.closing.delete(active);
+        this.events -= active.seg.events;
+        this.bytes -= active.seg.bytes;
       },
     );
   }
@@ -119,32 +136,39 @@ export class Spool {
     return this.sealed;
   }
 
-  /** Forgets and deletes segments that are ingested. */
-  remove(segments: readonly Segment[]): void {
+  /**
+   * Forgets and deletes segments that are ingested. The unlinks and the directory fsync run on the
+   * thread pool, not on the event loop that answers requests.
+   */
+  async remove(segments: readonly Segment[]): Promise<void> {
     for (const seg of segments) {
       const i = this.sealed.indexOf(seg);
-      if (i >= 0) this.sealed.splice(i, 1);
-      rmSync(seg.file, { force: true });
+      if (i >= 0) {
+        this.sealed.splice(i, 1);
+        this.events -= seg.events;
+        this.bytes -= seg.bytes;
+      }
     }
-    syncDir(this.dir);
+    await Promise.all(segments.map((seg) => rm(seg.file, { force: true })));
+    await syncDirAsync(this.dir);
   }
 
   /** Events and bytes not yet drained, and the creation time of the oldest segment holding some. */
   depth(): { events: number; bytes: number; oldestMs: number | undefined } {
-    let events = 0;
-    let bytes = 0;
     let oldestMs: number | undefined;
-    const all = [
-      ...this.sealed,
-      ...[...this.closing].map((c) => c.seg),
-      ...(this.active ? [this.active.seg] : []),
-    ];
-    for (const s of all) {
-      events += s.events;
-      bytes += s.bytes;
+    for (const s of this.sealed)
       if (s.events > 0 && (oldestMs === undefined || s.createdMs < oldestMs)) oldestMs = s.createdMs;
-    }
-    return { events, bytes, oldestMs };
+    for (const c of this.closing)
+      if (c.seg.events > 0 && (oldestMs === undefined || c.seg.createdMs < oldestMs))
+        oldestMs = c.seg.createdMs;
+    const a = this.active?.seg;
+    if (a && a.events > 0 && (oldestMs === undefined || a.createdMs < oldestMs)) oldestMs = a.createdMs;
+    return { events: this.events, bytes: this.bytes, oldestMs };
+  }
+
+  /** Events not yet drained (acknowledged or on their way): the overload check, per request. */
+  get pendingEvents(): number {
+    return this.events;
   }
 
   /** Seals the open segment and waits for every write in flight. */
