@@ -34,10 +34,13 @@ export function* fileBatches(
   }
   // The last chunk of a file is retried at the start of the next, as a collector does after rotation.
   const tail = file < plan.files - 1 ? to - CHUNK_EVENTS : to;
+  // Reused like the events in them: each batch is consumed before the next is made.
+  const batch: Item[] = [];
+  const copies: Item[] = [];
   for (const c of chunksIn(plan, from, to)) {
     generateChunk(world, c, block);
-    const batch: Item[] = [];
-    const copies: Item[] = [];
+    batch.length = 0;
+    copies.length = 0;
     for (let k = 0; k < block.length; k++) {
       const ev = block.events[k]!;
       const i = ev.index;
