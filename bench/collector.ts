@@ -1,6 +1,7 @@
-// `npm run bench -- collector [--seconds N] [--duration N] [--connections N] [--pixel-connections N]`: the HTTP collector under
-// autocannon on loopback, beside a bare node:http server that reads and discards the body (the
-// baseline, measured in the same run).
+// `npm run bench -- collector [--seconds N] [--duration N] [--connections N] [--pixel-connections N]
+// [--pixel-pipelining N]`: the HTTP collector under autocannon on loopback, beside a bare node:http
+// server that reads and discards the body (the baseline, measured in the same run). Every phase also
+// reports the server's CPU time per event (all its threads), steadier than rates on a shared machine.
 //
 //   batches   POST /v1/events, 500-event NDJSON, unique ids per request, answered after fsync
 //   pixels    GET /i?… impression pixels
@@ -11,6 +12,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
@@ -106,6 +108,33 @@ function rssMiB(pid: number): number {
   return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
 }
 
+/**
+ * CPU seconds (user + system, every thread: event loop, libuv pool, DuckDB) a process has used: per
+ * event it is steadier than wall-clock rates on a shared machine.
+ */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Runs `fn` and adds the server's CPU time per request and per event to its summary. */
+async function measured<T extends { requests_per_s: number; events_per_s: number }>(
+  pid: number,
+  seconds: number,
+  fn: () => Promise<T>,
+): Promise<T & { server_cpu_s: number; cpu_us_per_event: number }> {
+  const before = cpuSeconds(pid);
+  const r = await fn();
+  const cpu = cpuSeconds(pid) - before;
+  const events = r.events_per_s * seconds;
+  return {
+    ...r,
+    server_cpu_s: +cpu.toFixed(2),
+    cpu_us_per_event: events > 0 ? +((cpu * 1e6) / events).toFixed(2) : Number.NaN,
+  };
+}
+
 interface Load {
   url: string;
   seconds: number;
@@ -113,6 +142,8 @@ interface Load {
   kind: 'batch' | 'pixel';
   /** Requests per second over all connections; unlimited when absent. */
   rate?: number;
+  /** Requests in flight per connection. */
+  pipelining?: number;
 }
 
 let counter = 0;
@@ -136,6 +167,7 @@ function load(o: Load): Promise<Result> {
     duration: o.seconds,
     connections: o.connections,
     overallRate: o.rate,
+    pipelining: o.pipelining ?? 1,
     requests: [request],
   });
 }
@@ -155,63 +187,70 @@ export async function run(args: string[]): Promise<void> {
   const seconds = arg(args, 'seconds', 120);
   const duration = arg(args, 'duration', 10);
   const connections = arg(args, 'connections', 32);
-  // Pixels come from many browsers at once: more connections, each with one small request.
+  // Pixels come from many browsers at once: more connections, each with small requests. Pipelining
+  // keeps the single-threaded load generator from being the limit (the same for both servers).
   const pixelConnections = arg(args, 'pixel-connections', 256);
+  const pixelPipelining = arg(args, 'pixel-pipelining', 4);
   const dataDir = path.join(benchDir, 'data', 'collector');
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
+  const pixelLoad = { connections: pixelConnections, kind: 'pixel' as const, pipelining: pixelPipelining };
 
   const bare = await start(['-e', BARE]);
+  const bareCpu = (fn: () => Promise<ReturnType<typeof summary>>) => measured(bare.child.pid!, duration, fn);
   const base = {
-    batches: summary(await load({ url: bare.url, seconds: duration, connections, kind: 'batch' }), BATCH),
-    pixels: summary(
-      await load({ url: bare.url, seconds: duration, connections: pixelConnections, kind: 'pixel' }),
-      1,
+    batches: await bareCpu(async () =>
+      summary(await load({ url: bare.url, seconds: duration, connections, kind: 'batch' }), BATCH),
+    ),
+    pixels: await bareCpu(async () =>
+      summary(await load({ url: bare.url, seconds: duration, ...pixelLoad }), 1),
     ),
   };
   await stop(bare);
 
   const adpipe = await startAdpipe(dataDir);
-  const batches = summary(
-    await load({ url: adpipe.url, seconds: duration, connections, kind: 'batch' }),
-    BATCH,
+  const pid = adpipe.child.pid!;
+  const cpu = (s: number, fn: () => Promise<ReturnType<typeof summary>>) => measured(pid, s, fn);
+  const batches = await cpu(duration, async () =>
+    summary(await load({ url: adpipe.url, seconds: duration, connections, kind: 'batch' }), BATCH),
   );
-  const pixels = summary(
-    await load({ url: adpipe.url, seconds: duration, connections: pixelConnections, kind: 'pixel' }),
-    1,
+  const pixels = await cpu(duration, async () =>
+    summary(await load({ url: adpipe.url, seconds: duration, ...pixelLoad }), 1),
   );
-  const halfBatch = summary(
-    await load({
-      url: adpipe.url,
-      seconds: duration,
-      connections,
-      kind: 'batch',
-      rate: batches.requests_per_s / 2,
-    }),
-    BATCH,
+  const halfBatch = await cpu(duration, async () =>
+    summary(
+      await load({
+        url: adpipe.url,
+        seconds: duration,
+        connections,
+        kind: 'batch',
+        rate: batches.requests_per_s / 2,
+      }),
+      BATCH,
+    ),
   );
-  const halfPixel = summary(
-    await load({
-      url: adpipe.url,
-      seconds: duration,
-      connections: pixelConnections,
-      kind: 'pixel',
-      rate: pixels.requests_per_s / 2,
-    }),
-    1,
+  const halfPixel = await cpu(duration, async () =>
+    summary(
+      await load({ url: adpipe.url, seconds: duration, ...pixelLoad, rate: pixels.requests_per_s / 2 }),
+      1,
+    ),
   );
 
   // Soak: half the batch rate, RSS sampled every 5 s.
-  const rss: number[] = [rssMiB(adpipe.child.pid!)];
-  const sampler = setInterval(() => rss.push(rssMiB(adpipe.child.pid!)), 5000);
-  const soak = summary(
-    await load({ url: adpipe.url, seconds, connections, kind: 'batch', rate: batches.requests_per_s / 2 }),
-    BATCH,
+  const rss: number[] = [rssMiB(pid)];
+  const sampler = setInterval(() => rss.push(rssMiB(pid)), 5000);
+  const soak = await cpu(seconds, async () =>
+    summary(
+      await load({ url: adpipe.url, seconds, connections, kind: 'batch', rate: batches.requests_per_s / 2 }),
+      BATCH,
+    ),
   );
   clearInterval(sampler);
-  rss.push(rssMiB(adpipe.child.pid!));
+  rss.push(rssMiB(pid));
   const metrics = await (await fetch(`${adpipe.url}/metrics`)).text();
   const spoolEvents = Number(/^adpipe_spool_events (\d+)/m.exec(metrics)?.[1] ?? Number.NaN);
+  const fsyncSum = Number(/^adpipe_spool_fsync_seconds_sum (\S+)/m.exec(metrics)?.[1] ?? Number.NaN);
+  const fsyncCount = Number(/^adpipe_spool_fsync_seconds_count (\S+)/m.exec(metrics)?.[1] ?? Number.NaN);
   await stop(adpipe);
 
   // RSS after warm-up (the first quarter) against the end: flat means no growth with traffic.
@@ -220,6 +259,8 @@ export async function run(args: string[]): Promise<void> {
     duration_s: duration,
     connections,
     pixel_connections: pixelConnections,
+    pixel_pipelining: pixelPipelining,
+    load_avg_at_end: loadavg().map((l) => +l.toFixed(2)),
     batch_events: BATCH,
     baseline: base,
     batches: {
@@ -235,6 +276,8 @@ export async function run(args: string[]): Promise<void> {
       seconds,
       ...soak,
       rss_mib: { start: rss[0], after_warmup: warm, end: rss.at(-1), max: Math.max(...rss) },
+      rss_series_mib_every_5s: rss,
+      fsync_mean_ms: +((fsyncSum / fsyncCount) * 1000).toFixed(2),
       rss_growth_after_warmup_ratio: +(rss.at(-1)! / warm).toFixed(3),
       undrained_events_at_end: spoolEvents,
     },

@@ -46,8 +46,12 @@ export class Collector {
 
   /** Throws 503 when undrained events are over the high-water mark, before any work is done. */
   checkCapacity(): void {
-    if (this.spool.pendingEvents >= this.highWater)
-      throw new AdpipeError('ADP_ERR_OVERLOADED', [OVERLOAD_RETRY_SECONDS]);
+    if (this.overloaded()) throw new AdpipeError('ADP_ERR_OVERLOADED', [OVERLOAD_RETRY_SECONDS]);
+  }
+
+  /** checkCapacity without the throw. */
+  overloaded(): boolean {
+    return this.spool.pendingEvents >= this.highWater;
   }
 
   get retryAfterSeconds(): number {

@@ -5,7 +5,6 @@
 
 import { renameSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { componentLogger } from '../../logger.js';
 import { ingestFiles } from '../../pipeline/ingest.js';
@@ -18,8 +17,6 @@ const log = componentLogger('drainer');
 
 /** Segments per ingest batch: bounds one transaction's size when a backlog is drained. */
 const SEGMENTS_PER_BATCH = 64;
-/** DuckDB threads while draining beside the HTTP server. */
-const DRAIN_THREADS = Math.max(1, availableParallelism() - 1);
 
 function inputOf(seg: Segment): InputFile {
   return {
@@ -83,18 +80,10 @@ export class Drainer {
   async drainOnce(): Promise<boolean> {
     const segments = this.spool.drainable().slice(0, SEGMENTS_PER_BATCH);
     if (segments.length === 0) return false;
-    // The drain shares the machine with the request path: DuckDB gets one core less than it would
-    // take, so an ingest cannot starve the event loop answering requests (back to the default after).
-    await this.wh.run(`SET threads = ${DRAIN_THREADS}`);
-    let summary: Awaited<ReturnType<typeof ingestFiles>>;
-    try {
-      summary = await ingestFiles(this.wh, segments.map(inputOf), {
-        kind: 'http',
-        batchFiles: segments.length,
-      });
-    } finally {
-      await this.wh.run('RESET threads');
-    }
+    const summary = await ingestFiles(this.wh, segments.map(inputOf), {
+      kind: 'http',
+      batchFiles: segments.length,
+    });
     const now = Date.now();
     for (const seg of segments) this.metrics.ingestLag.observe(Math.max(0, (now - seg.createdMs) / 1000));
     // A segment DuckDB could not read at all is moved beside the dead letters, never dropped.

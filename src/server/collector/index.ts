@@ -12,7 +12,7 @@ import { parseBatch, parseJson, readBody } from './body.js';
 import { Collector } from './collector.js';
 import { Drainer } from './drainer.js';
 import { metricsFor } from './metrics.js';
-import { registerPixels } from './pixels.js';
+import { pixelFastPath, registerPixels } from './pixels.js';
 import { RateLimiter } from './rate-limit.js';
 import { type SegmentCall, SegmentMapper } from './segment.js';
 import { Spool } from './spool.js';
@@ -149,6 +149,15 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
 
   const pixelGuards = cfg.pixels_without_key ? [] : [requireKey('write', ctx, queryKey)];
   registerPixels(app, accept, metrics, cfg.secret, pixelGuards);
+  // Pixels needing no key skip fastify's per-request work; a request the onRequest hook above would
+  // refuse is counted against its key here and left to fastify, which answers it as usual.
+  if (cfg.pixels_without_key)
+    pixelFastPath(app, accept, metrics, (req, query) => {
+      if (accept.overloaded()) return false;
+      const fromQuery = typeof query.key === 'string' && query.key !== '' ? query.key : undefined;
+      const key = presentedKey(req as unknown as FastifyRequest) ?? fromQuery ?? req.socket.remoteAddress;
+      return limiter.take(key ?? '') === 0;
+    });
 };
 
 export default collector;

@@ -2,6 +2,8 @@
 // parameters are contract fields; the server fills event_id (UUID v7), ts (now), ip and user agent
 // when they are missing. A click is recorded and redirected only with a valid signature.
 
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import querystring from 'node:querystring';
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AdpipeError } from '../../errors.js';
 import { verifyClick } from './click-signature.js';
@@ -13,14 +15,22 @@ import type { CollectorMetrics } from './metrics.js';
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
 function pixelRecord(req: FastifyRequest, type: string): Record<string, unknown> {
+  return recordOf(req.query as Record<string, unknown>, type, req.ip, req.headers['user-agent']);
+}
+
+function recordOf(
+  query: Record<string, unknown>,
+  type: string,
+  ip: string | undefined,
+  userAgent: string | undefined,
+): Record<string, unknown> {
   const rec: Record<string, unknown> = { type };
-  const query = req.query as Record<string, unknown>;
   // `sig` and `key` steer the endpoint rather than describe the event.
   for (const k in query) if (k !== 'sig' && k !== 'key') rec[k] = query[k];
   rec.event_id ??= uuidv7();
   rec.ts ??= new Date().toISOString();
-  rec.ip ??= req.ip;
-  rec.user_agent ??= req.headers['user-agent'];
+  rec.ip ??= ip;
+  rec.user_agent ??= userAgent;
   return rec;
 }
 
@@ -61,5 +71,49 @@ export function registerPixels(
     const rejected = await collector.acceptOne(pixelRecord(req, 'click'), 'click');
     if (rejected) reply.header('x-adpipe-rejected', rejected);
     return reply.headers(NO_CACHE).redirect(url, 302);
+  });
+}
+
+const GIF_RAW_HEADERS = { ...GIF_HEADERS, 'content-length': String(GIF.length) };
+
+/**
+ * GET /i without fastify's per-request machinery: routing, hooks, the reply object. It takes the
+ * server's `request` event before fastify and answers a pixel the way the route above does (same
+ * record, overload check, rate limit, request metrics); everything else, and any pixel it would not
+ * answer 200 (overloaded, rate-limited), goes on to fastify unchanged. Used only when pixels need
+ * no key. `admit` is the onRequest hook's check: false sends the request on to fastify.
+ */
+export function pixelFastPath(
+  app: FastifyInstance,
+  collector: Collector,
+  metrics: CollectorMetrics,
+  admit: (req: IncomingMessage, query: Record<string, unknown>) => boolean,
+): void {
+  const server = app.server;
+  const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  if (handlers.length !== 1) return;
+  const fastify = handlers[0]!;
+  server.removeListener('request', fastify);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '';
+    if (req.method !== 'GET' || url.charCodeAt(1) !== 105 || (url.length > 2 && url.charCodeAt(2) !== 63))
+      return fastify.call(server, req, res);
+    const query = querystring.parse(url.slice(3)) as Record<string, unknown>;
+    if (!admit(req, query)) return fastify.call(server, req, res);
+    req.resume();
+    const rec = recordOf(query, 'impression', req.socket.remoteAddress, req.headers['user-agent']);
+    collector.acceptOne(rec, 'pixel').then(
+      (rejected) => {
+        if (rejected) res.setHeader('x-adpipe-rejected', rejected);
+        res.writeHead(200, GIF_RAW_HEADERS).end(GIF);
+        metrics.countRequest('/i', 200);
+      },
+      (err: unknown) => {
+        app.log.error({ err }, 'request failed');
+        const body = JSON.stringify(new AdpipeError('ADP_ERR_INTERNAL', [(err as Error).message]).toJSON());
+        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end(body);
+        metrics.countRequest('/i', 500);
+      },
+    );
   });
 }
