@@ -3,7 +3,8 @@
 // one additive upsert, in a transaction with the watermark), beside the seed's approach measured in
 // the same run: batches of 1000 prepared single-row INSERT … ON DUPLICATE KEY UPDATE (ON CONFLICT for
 // PostgreSQL), one transaction per batch. The delta rows are synthesized in DuckDB; each path runs
-// twice: onto an empty table (inserts) and again (every key conflicts: updates). Each adpipe run also
+// twice: onto an empty table (inserts) and again (every key conflicts: updates). adpipePrevious is
+// adpipe's path before MERGE / Aria staging (ON CONFLICT, InnoDB staging), also in the same run. Each adpipe run also
 // reports its phases (wall seconds: load = transfer + parse + write into staging, upsert, commit)
 // and the server CPU seconds they took (the PostgreSQL backend, the whole mariadbd process), read
 // from /proc when the server runs on this machine: on a shared machine CPU time is the steadier figure.
@@ -214,6 +215,7 @@ export async function run(args: string[]): Promise<void> {
   const file = path.join(dir, 'delta.csv');
   const { sample, deltaToCsv } = await synthesize(rows, file);
   const fast = tables('fast');
+  const prev = tables('prev');
   const seed = tables('seed');
   const cols = columnsOf(seed).map((c) => c.name);
 
@@ -223,7 +225,17 @@ export async function run(args: string[]): Promise<void> {
   try {
     // MariaDB
     const mySession = await mysqlSession(MYSQL_URL);
-    const mariadb = await adpipePath(mysql, mySession, await mariadbPid(mySession), fast, file, rows);
+    const myPid = await mariadbPid(mySession);
+    const mariadb = await adpipePath(mysql, mySession, myPid, fast, file, rows);
+    // adpipe's previous path (InnoDB staging, as on MySQL), same run.
+    const mariadbPrevious = await adpipePath(
+      mysql,
+      { ...mySession, server: { product: 'mysql', major: 8 } },
+      myPid,
+      prev,
+      file,
+      rows,
+    );
     await mySession.close();
     for (const sql of mysql.createTable(seed)) await my.query(sql);
     const myUpsert = `INSERT INTO ${mysql.ident(seed.name)} (${cols.map(mysql.ident).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
@@ -241,6 +253,15 @@ ON DUPLICATE KEY UPDATE ${seed.measures.map((m) => `${mysql.ident(m.name)} = ${m
     // PostgreSQL
     const pgSession = await postgresSession(PG_URL);
     const postgresql = await adpipePath(postgres, pgSession, Number(pgSession.id), fast, file, rows);
+    // adpipe's previous path (INSERT … ON CONFLICT, as before PostgreSQL 15), same run.
+    const postgresPrevious = await adpipePath(
+      postgres,
+      { ...pgSession, server: { product: 'postgres', major: 14 } },
+      Number(pgSession.id),
+      prev,
+      file,
+      rows,
+    );
     await pgSession.close();
     for (const sql of postgres.createTable(seed)) await pgc.query(sql);
     const pgUpsert = {
@@ -266,6 +287,7 @@ ON CONFLICT (${seed.keys.map((k) => postgres.ident(k.name)).join(', ')}) DO UPDA
       deltaToCsv,
       mariadb: {
         adpipe: mariadb,
+        adpipePrevious: mariadbPrevious,
         seedBaseline: mariadbSeed,
         insertRatio: ratio(mariadb, mariadbSeed),
         updateRatio: Math.round((mariadb.updateRowsPerSecond / mariadbSeed.updateRowsPerSecond) * 10) / 10,
@@ -273,6 +295,7 @@ ON CONFLICT (${seed.keys.map((k) => postgres.ident(k.name)).join(', ')}) DO UPDA
       },
       postgres: {
         adpipe: postgresql,
+        adpipePrevious: postgresPrevious,
         seedBaseline: postgresSeed,
         insertRatio: ratio(postgresql, postgresSeed),
         updateRatio:
@@ -281,7 +304,7 @@ ON CONFLICT (${seed.keys.map((k) => postgres.ident(k.name)).join(', ')}) DO UPDA
       },
     });
   } finally {
-    for (const t of [fast, seed]) {
+    for (const t of [fast, prev, seed]) {
       await my.query(`DROP VIEW IF EXISTS ${mysql.ident(`${t.name}_v`)}`);
       await my.query(`DROP TABLE IF EXISTS ${mysql.ident(t.name)}`);
       await pgc.query(`DROP VIEW IF EXISTS ${postgres.ident(`${t.name}_v`)}`);
