@@ -82,15 +82,6 @@ export function isoMs(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-export function eventId(tag: string, index: number): string {
-  return tag + index.toString(36);
-}
-
-/** "dotted.quad" text of an IPv4 address held as an unsigned 32-bit number. */
-export function ipText(ip: number): string {
-  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
-}
-
 /** ASCII codes of the digits of base 36. */
 const DIGIT = Uint8Array.from('0123456789abcdefghijklmnopqrstuvwxyz', (c) => c.charCodeAt(0));
 /** Room kept free before each line; a generated line is well under this. */
