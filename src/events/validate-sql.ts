@@ -190,6 +190,18 @@ const asciiWord = (f: string) => `regexp_full_match(${str(f)}, '[A-Za-z]+')`;
 const inVocabulary = (f: string, fold: 'lower' | 'upper', allowed: readonly string[]) =>
   `(${str(f)} IN (${allowed.map(q).join(', ')}) OR (${asciiWord(f)} AND ${fold}(${str(f)}) IN (${allowed.map(q).join(', ')})))`;
 
+/**
+ * Rules `WHEN c THEN code` tried as one: skipped at once where `pass` shows none can break (a flat
+ * record's strings are no longer in characters than in bytes, nor than the whole text), otherwise
+ * the first that breaks, in order.
+ */
+function group(pass: string, rules: readonly string[]): string {
+  const conds = rules.flatMap((r) =>
+    r.split('\n').map((w) => w.trim().replace(/^WHEN (.*) THEN '[^']*'$/s, '($1)')),
+  );
+  return `WHEN NOT coalesce(${pass}, false) AND (${conds.join(' OR ')}) THEN CASE ${rules.join('\n      ')} END`;
+}
+
 function rejectExpr(): string {
   const ts = `trim(${str('ts')})`;
   const enumRule = (f: string, allowed: readonly string[]) =>
@@ -212,11 +224,14 @@ function rejectExpr(): string {
       WHEN ${blank('ts')} THEN 'ts.missing@ts'
       WHEN NOT ts_plain AND ${isStr('ts')} AND regexp_full_match(${ts}, '${LOCAL_TIME_PATTERN}') THEN 'ts.no_offset@ts'
       WHEN ts_ms IS NULL THEN 'ts.invalid@ts'
-      ${ID_FIELDS.map((f) => idRule(f, 'id.invalid')).join('\n      ')}
+      ${group(
+        `flat AND coalesce(greatest(${ID_FIELDS.map((f) => `strlen(${str(f)})`).join(', ')}), 0) <= ${ID_MAX_LENGTH}`,
+        ID_FIELDS.map((f) => idRule(f, 'id.invalid')),
+      )}
       ${enumRule('device', DEVICES)}
       ${enumRule('app_type', APP_TYPES)}
-      ${TEXT_FIELDS.map(textRule).join('\n      ')}
-      ${MONEY_FIELDS.map(moneyRules).join('\n      ')}
+      ${group(`flat AND strlen(text) <= ${TEXT_MAX_LENGTH}`, TEXT_FIELDS.map(textRule))}
+      ${group(MONEY_FIELDS.map((f) => `mf_${f}`).join(' AND '), MONEY_FIELDS.map(moneyRules))}
     END`;
 }
 
@@ -249,9 +264,11 @@ export function validatedEventsSql(raw: string): string {
   // A bare NaN/Infinity can only hide in a value that is not a string.
   const nonFinite = `CASE WHEN flat OR (${raws.map((r) => `coalesce(starts_with(${r}, '"'), true)`).join(' AND ')}) THEN false
         ELSE len(list_filter([${raws.join(', ')}], x -> regexp_full_match(x::VARCHAR, '${NON_FINITE}'))) > 0 END`;
-  // Unknown fields exist unless every key was one of the non-null known fields read.
+  // Unknown fields exist unless every key was one of the non-null known fields read (a repeated
+  // key counts twice in json_keys, once in the struct): only then is the patch built.
   const knownCount = (v: string) => EXTRACTED.map((f) => `(${v}."${f}" IS NOT NULL)::INTEGER`).join(' + ');
-  const props = `CASE WHEN reject IS NULL AND len(json_keys(j)) <> known_count THEN nullif(json_merge_patch(j, ${KNOWN_AS_NULLS})::VARCHAR, '{}') END`;
+  const props = `CASE WHEN reject IS NULL AND len(json_keys(j)) <> known_count
+    THEN nullif(json_merge_patch(j, ${KNOWN_AS_NULLS})::VARCHAR, '{}') END`;
   return `
 SELECT file_seq, source, line, text, reject,
   CASE WHEN reject IS NULL THEN ${textOf('event_id')} END AS event_id,
