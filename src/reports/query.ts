@@ -284,13 +284,20 @@ function compileRows(req: ReportRequest): CompiledReport {
     const media = roundHalfEven6(`CAST(${gross} AS DECIMAL(24,6)) * coalesce(${share}, 0)`);
     return m.complement ? `(${gross} - ${media})::DECIMAL(38,6)` : media;
   };
+  const table = id(rollupTable(report));
+  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  // Local periods are computed once per distinct bucket (a few thousand), not per rollup row: the
+  // time zone conversion is the costly part of a report over millions of rows.
+  const source =
+    grain === 'total'
+      ? `${table} ${filter}`
+      : `${table} JOIN (SELECT bucket, ${periodExpr(grain)} AS period FROM (SELECT DISTINCT bucket FROM ${table} ${filter})) USING (bucket) ${filter}`;
   const inner = `SELECT ${[
-    `${periodExpr(grain)} AS period`,
+    grain === 'total' ? `'total' AS period` : 'period',
     ...innerDims.map(id),
     ...stored.map((m) => `sum(${id(m.name)}) AS ${id(m.name)}`),
   ].join(', ')}
-  FROM ${id(rollupTable(report))}
-  ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+  FROM ${source}
   GROUP BY ALL
   HAVING ${stored.map((m) => `sum(${id(m.name)}) <> 0`).join(' OR ')}`;
   const innerWithShares = src

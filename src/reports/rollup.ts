@@ -7,7 +7,10 @@ import { sqlIdent as id } from '../warehouse/warehouse.js';
 import { type ReportModel, rollupDimensions, rollupTable, storedMeasures } from './model.js';
 
 export const BUCKET_MINUTES = 15;
-export const ROLLUP_MONEY_TYPE = 'DECIMAL(38,6)';
+// BIGINT-backed: DuckDB scans it ~20x faster than a HUGEINT-backed DECIMAL(38,6) (measured on 1.15M
+// rollup rows), and one rollup row (a batch's 15 minutes of one key) never nears 10^12 of money;
+// sums over rows widen to DECIMAL(38,6) by themselves.
+export const ROLLUP_MONEY_TYPE = 'DECIMAL(18,6)';
 
 export function rollupDdl(report: ReportModel): string {
   const dims = rollupDimensions(report).map((d) => `${id(d.name)} VARCHAR NOT NULL`);
