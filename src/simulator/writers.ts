@@ -73,6 +73,8 @@ const GZIP_CHUNK = 4 << 20;
 // Level 1: on JSON lines it compresses nearly as well as the default at several times the speed.
 const GZIP = { level: 1, memLevel: 9, chunkSize: 1 << 19 } as const;
 
+const spare = new WeakMap<World, Encoder[]>();
+
 /**
  * Lines are encoded into one reused buffer and written synchronously every few MB. With gzip, each
  * few MB become one gzip member: a file that is a series of members is a valid gzip file (RFC 1952)
@@ -85,7 +87,12 @@ function lineSink(
   encode: (item: Item, out: Encoder) => void,
   header = '',
 ): FileSink {
-  const enc = new Encoder(world, GZIP_CHUNK);
+  // A worker writes file after file: reusing encoders keeps its memory flat instead of leaving a
+  // few MB of buffer per file for the garbage collector.
+  const pool = spare.get(world) ?? [];
+  spare.set(world, pool);
+  const enc = pool.pop() ?? new Encoder(world, GZIP_CHUNK);
+  enc.reset();
   const fd = openSync(file, 'w');
   let written = 0;
   const flush = () => {
@@ -105,6 +112,7 @@ function lineSink(
     async close() {
       if (enc.size > 0 || (gzip && written === 0)) flush();
       closeSync(fd);
+      pool.push(enc);
     },
   };
 }
