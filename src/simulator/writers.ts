@@ -5,7 +5,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { ALIASES, ID_FIELDS, MONEY_FIELDS, TEXT_FIELDS } from '../events/contract.js';
 import { type Item, isAltered } from './arrival.js';
 import type { World } from './funnel.js';
@@ -68,17 +68,24 @@ export function fileTarget(dir: string, format: OutputFormat, world: World): Tar
   };
 }
 
-/** Bytes of lines compressed per gzip call: a file is a series of gzip members of this size. */
+/** Bytes of lines compressed per deflate call. */
 const GZIP_CHUNK = 4 << 20;
 // Level 1: on JSON lines it compresses nearly as well as the default at several times the speed.
-const GZIP = { level: 1, memLevel: 9, chunkSize: 1 << 19 } as const;
+// A sync flush ends each chunk on a byte boundary without ending the stream, so chunks compressed
+// by separate calls concatenate into one deflate stream.
+const DEFLATE = { level: 1, memLevel: 9, chunkSize: 1 << 19, finishFlush: constants.Z_SYNC_FLUSH } as const;
+// RFC 1952 member header: deflate, no name, mtime 0 (so the bytes depend only on the seed), OS unknown.
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+// A final, empty fixed-Huffman block: ends the deflate stream.
+const DEFLATE_END = Buffer.from([0x03, 0x00]);
 
 const spare = new WeakMap<World, Encoder[]>();
 
 /**
  * Lines are encoded into one reused buffer and written synchronously every few MB. With gzip, each
- * few MB become one gzip member: a file that is a series of members is a valid gzip file (RFC 1952)
- * that gunzip, zcat, Node and DuckDB read whole, and one call per member costs less than a stream.
+ * few MB are deflated by one call and appended to a single gzip member whose CRC and size are kept
+ * as we go: one member, as most writers produce, so readers can check a file is whole from its
+ * trailer (ingest does), and one call per chunk costs less than a stream.
  */
 function lineSink(
   file: string,
@@ -94,11 +101,19 @@ function lineSink(
   const enc = pool.pop() ?? new Encoder(world, GZIP_CHUNK);
   enc.reset();
   const fd = openSync(file, 'w');
-  let written = 0;
-  const flush = () => {
-    const bytes = gzip ? gzipSync(enc.output(), GZIP) : enc.output();
+  const put = (bytes: Uint8Array) => {
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
-    written += bytes.length;
+  };
+  let crc = 0;
+  let size = 0;
+  if (gzip) put(GZIP_HEADER);
+  const flush = () => {
+    const chunk = enc.output();
+    if (gzip) {
+      crc = crc32(chunk, crc);
+      size += chunk.length;
+      put(deflateRawSync(chunk, DEFLATE));
+    } else put(chunk);
     enc.reset();
   };
   if (header) enc.text(header);
@@ -110,7 +125,14 @@ function lineSink(
       }
     },
     async close() {
-      if (enc.size > 0 || (gzip && written === 0)) flush();
+      if (enc.size > 0) flush();
+      if (gzip) {
+        const trailer = Buffer.alloc(8);
+        trailer.writeUInt32LE(crc >>> 0, 0);
+        trailer.writeUInt32LE(size % 2 ** 32, 4);
+        put(DEFLATE_END);
+        put(trailer);
+      }
       closeSync(fd);
       pool.push(enc);
     },
