@@ -109,8 +109,8 @@ export interface AdEvent {
   props: string | null;
 }
 
-/** Every field the contract knows, canonical names first, then aliases. */
-export const KNOWN_FIELDS: readonly string[] = [
+/** The contract's canonical fields in their documented order: the columns of tabular formats. */
+export const CANONICAL_FIELDS: readonly string[] = [
   'event_id',
   'type',
   'name',
@@ -119,8 +119,10 @@ export const KNOWN_FIELDS: readonly string[] = [
   ...Object.keys(ENUM_FIELDS),
   ...TEXT_FIELDS,
   ...MONEY_FIELDS,
-  ...Object.keys(ALIASES),
 ];
+
+/** Every field the contract knows, canonical names first, then aliases. */
+export const KNOWN_FIELDS: readonly string[] = [...CANONICAL_FIELDS, ...Object.keys(ALIASES)];
 
 /**
  * The lake's columns in order, with their DuckDB types. Partition columns (dt, hour) are added by

@@ -1,7 +1,7 @@
 // The report model: every report declared once, as data. Rollups, report queries, sink DDL and
 // views, the API and the dashboard are all compiled from these declarations.
 
-import type { EventType, MoneyField } from '../events/contract.js';
+import { AD_EVENT_TYPES, type EventType, type MoneyField } from '../events/contract.js';
 
 export interface Dimension {
   name: string;
@@ -85,14 +85,7 @@ const sum = (name: string, label: string, column: MoneyField, types: readonly Ev
 
 // Money is summed over every ad event carrying it: revenue is booked on impressions (and
 // conversions), cost on clicks and conversions in the simulator, but adpipe does not assume it.
-const MONEY_TYPES: readonly EventType[] = [
-  'request',
-  'response',
-  'passback',
-  'impression',
-  'click',
-  'conversion',
-];
+const MONEY_TYPES: readonly EventType[] = AD_EVENT_TYPES;
 
 export const REPORTS: readonly ReportModel[] = [
   {

@@ -6,7 +6,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
-import { ALIASES, ID_FIELDS, MONEY_FIELDS, TEXT_FIELDS } from '../events/contract.js';
+import { ALIASES, CANONICAL_FIELDS } from '../events/contract.js';
 import { type Item, isAltered } from './arrival.js';
 import type { World } from './funnel.js';
 import type { OutputFormat } from './options.js';
@@ -33,17 +33,7 @@ export function writeItemLine(item: Item, out: Encoder): void {
 }
 
 /** Columns of the tabular formats: the contract's canonical fields (aliases land in their canonical column). */
-export const TABLE_COLUMNS: readonly string[] = [
-  'event_id',
-  'type',
-  'name',
-  'ts',
-  ...ID_FIELDS,
-  'device',
-  'app_type',
-  ...TEXT_FIELDS,
-  ...MONEY_FIELDS,
-];
+export const TABLE_COLUMNS: readonly string[] = CANONICAL_FIELDS;
 
 export function fileTarget(dir: string, format: OutputFormat, world: World): Target {
   return {
