@@ -260,14 +260,20 @@ export function validatedEventsSql(raw: string): string {
     ...MONEY_FIELDS,
   ];
   const tsStr = `trim(${str('ts')})`;
-  const raws = EXTRACTED.map((f) => `v."${f}"`);
+  // Records that are not flat are rare: each takes its own json_extract calls, so nothing on the
+  // flat path carries their columns.
+  const extract = (n: string) => `nullif(json_extract(j, '$."${n}"')::VARCHAR, 'null')`;
+  const rawOf = (field: string) => {
+    const names = [field, ...Object.keys(ALIASES).filter((a) => ALIASES[a] === field)];
+    return names.length === 1 ? extract(field) : `coalesce(${names.map(extract).join(', ')})`;
+  };
   // A bare NaN/Infinity can only hide in a value that is not a string.
-  const nonFinite = `CASE WHEN flat OR (${raws.map((r) => `coalesce(starts_with(${r}, '"'), true)`).join(' AND ')}) THEN false
-        ELSE len(list_filter([${raws.join(', ')}], x -> regexp_full_match(x::VARCHAR, '${NON_FINITE}'))) > 0 END`;
-  // Unknown fields exist unless every key was one of the non-null known fields read (a repeated
-  // key counts twice in json_keys, once in the struct): only then is the patch built.
-  const knownCount = (v: string) => EXTRACTED.map((f) => `(${v}."${f}" IS NOT NULL)::INTEGER`).join(' + ');
-  const props = `CASE WHEN reject IS NULL AND len(json_keys(j)) <> known_count
+  const nonFinite = `CASE WHEN NOT flat THEN len(list_filter(json_extract(j, ${list(EXTRACTED.map((f) => `$."${f}"`))}),
+        x -> regexp_full_match(x::VARCHAR, '${NON_FINITE}'))) > 0 ELSE false END`;
+  // A flat record has unknown fields unless every key was one of the known fields read (a repeated
+  // key counts twice in json_keys, once in the struct); only then is the patch built.
+  const knownCount = EXTRACTED.map((f) => `(w."${f}" IS NOT NULL)::INTEGER`).join(' + ');
+  const props = `CASE WHEN reject IS NULL AND (NOT flat OR len(json_keys(j)) <> known_count)
     THEN nullif(json_merge_patch(j, ${KNOWN_AS_NULLS})::VARCHAR, '{}') END`;
   return `
 SELECT file_seq, source, line, text, reject,
@@ -310,11 +316,10 @@ FROM (
             FROM (
               SELECT file_seq, source, line, text, j, flat,
                 ${nonFinite} AS non_finite,
-                CASE WHEN flat THEN ${knownCount('w')} ELSE ${knownCount('v')} END AS known_count,
-                ${fields.map((f) => `CASE WHEN flat THEN ${present('w', f)} ELSE ${present('v', f)}::VARCHAR END AS j_${f}`).join(',\n                ')}
+                CASE WHEN flat THEN ${knownCount} END AS known_count,
+                ${fields.map((f) => `CASE WHEN flat THEN ${present('w', f)} ELSE ${rawOf(f)} END AS j_${f}`).join(',\n                ')}
               FROM (SELECT file_seq, source, line, text, j, flat,
-                      CASE WHEN flat THEN json_transform(j, ${struct('VARCHAR')}) END AS w,
-                      CASE WHEN NOT flat THEN json_transform(j, ${struct('JSON')}) END AS v
+                      json_transform(j, ${struct('VARCHAR')}) AS w
                     FROM (SELECT file_seq, source, line, text, j, coalesce(j IS NOT NULL AND ${FLAT}, false) AS flat
                           FROM (SELECT file_seq, source, line, text, try_cast(text AS JSON) AS j FROM ${raw})))
             )
