@@ -109,7 +109,9 @@ export async function run(args: string[]): Promise<void> {
 
   const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
   saveResults('query', {
-    events_represented: Number(rows!.events),
+    // Each rollup row stands for perRow events; the ad report shows only its ad types of them.
+    events_represented: perRow * Number(rows!.n),
+    ad_report_events: Number(rows!.events),
     rollup_rows: Number(rows!.n),
     setup_seconds: setupSeconds,
     requests,

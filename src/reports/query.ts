@@ -17,6 +17,7 @@ import {
   rollupTable,
   storedMeasures,
 } from './model.js';
+import { BUCKET_MINUTES } from './rollup.js';
 
 export const GRAINS = ['hour', 'day', 'week', 'month', 'total'] as const;
 export type Grain = (typeof GRAINS)[number];
@@ -165,9 +166,28 @@ type CompiledReport = { sql: string; params: Record<string, string | string[]>; 
 /** Compiles a request into SQL with named parameters. */
 export function compileReport(req: ReportRequest): CompiledReport {
   const rows = compileRows(req);
+  const page = pageOf(req, `(${rows.sql})`, rows.columns);
+  return {
+    sql: `SELECT * EXCLUDE (_n) FROM (${page.sql}) ${req.limit ? `WHERE _n <= ${req.limit}` : ''} ORDER BY _n`,
+    params: rows.params,
+    columns: page.columns,
+  };
+}
+
+/**
+ * The rows of a request, top-N folded and named, each numbered (`_n`) in the requested order;
+ * `rows` is a relation of report rows from compileRows.
+ */
+function pageOf(
+  req: ReportRequest,
+  rows: string,
+  rowColumns: ReportColumn[],
+): { sql: string; columns: ReportColumn[] } {
   const { report, by, metrics } = resolveRequest(req);
-  let sql = req.top ? topN(rows.sql, req.top, by, rankMeasure(report, req.order), report, metrics) : rows.sql;
-  let columns = rows.columns;
+  let sql = req.top
+    ? topN(rows, req.top, by, rankMeasure(report, req.order), report, metrics)
+    : `SELECT * FROM ${rows}`;
+  let columns = rowColumns;
   if (req.names) ({ sql, columns } = withNames(sql, columns, by));
   const orderBy = orderClause(
     req.order,
@@ -178,9 +198,32 @@ export function compileReport(req: ReportRequest): CompiledReport {
   // The folded rest comes after the rows it is the rest of.
   const otherLast = req.top ? `${id(by[0]!)} = '(other)', ` : '';
   return {
-    sql: `SELECT * FROM (${sql})\nORDER BY ${otherLast}${orderBy}\n${req.limit ? `LIMIT ${req.limit}` : ''}`,
-    params: rows.params,
+    sql: `SELECT *, row_number() OVER (ORDER BY ${otherLast}${orderBy}) AS _n FROM (${sql})`,
     columns,
+  };
+}
+
+/**
+ * A breakdown's page of rows and its totals from one computation of the report rows (grain
+ * `total`): the rollup is scanned once instead of once for the rows and once for the totals. The
+ * totals equal compileTotals'.
+ */
+function compileReportWithTotals(req: ReportRequest): CompiledReport & { totalColumns: string[] } {
+  const rows = compileRows(req);
+  const { report, by, metrics } = resolveRequest(req);
+  const page = pageOf(req, '(SELECT * FROM report_rows)', rows.columns);
+  const allDims = report.allDimensions.filter((d) => by.includes(d));
+  const totals = `SELECT 1 AS _part, 'total' AS period, ${[...report.measures.map(regroupMeasure), ...metricSelect(metrics)].join(', ')}
+    FROM report_rows ${allDims.length ? `WHERE ${allDims.map((d) => `${id(d)} <> 'ALL'`).join(' AND ')}` : ''}`;
+  return {
+    sql: `WITH report_rows AS MATERIALIZED (${rows.sql})
+SELECT * EXCLUDE (_n) FROM (
+  SELECT 0 AS _part, * FROM (${page.sql}) ${req.limit ? `WHERE _n <= ${req.limit}` : ''}
+  UNION ALL BY NAME ${totals}
+) ORDER BY _part, _n`,
+    params: rows.params,
+    columns: page.columns,
+    totalColumns: [...report.measures.map((m) => m.name), ...metrics.map((m) => m.name)],
   };
 }
 
@@ -288,10 +331,15 @@ function compileRows(req: ReportRequest): CompiledReport {
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   // Local periods are computed once per distinct bucket (a few thousand), not per rollup row: the
   // time zone conversion is the costly part of a report over millions of rows.
+  // With both dates the buckets are known without scanning the table for them.
+  const buckets =
+    req.from && req.to
+      ? `SELECT unnest(generate_series(timezone($tz, $from::DATE::TIMESTAMP), timezone($tz, ($to::DATE + 1)::TIMESTAMP) - INTERVAL '${BUCKET_MINUTES} minutes', INTERVAL '${BUCKET_MINUTES} minutes')) AS bucket`
+      : `SELECT DISTINCT bucket FROM ${table} ${filter}`;
   const source =
     grain === 'total'
       ? `${table} ${filter}`
-      : `${table} JOIN (SELECT bucket, ${periodExpr(grain)} AS period FROM (SELECT DISTINCT bucket FROM ${table} ${filter})) USING (bucket) ${filter}`;
+      : `${table} JOIN (SELECT bucket, ${periodExpr(grain)} AS period FROM (${buckets})) USING (bucket) ${filter}`;
   const inner = `SELECT ${[
     grain === 'total' ? `'total' AS period` : 'period',
     ...innerDims.map(id),
@@ -392,6 +440,25 @@ export async function runReportTotals(
   const [row] = await runCompiled(wh, compileTotals(req));
   const { period: _period, ...totals } = row!;
   return totals;
+}
+
+/** A report and its totals row; a breakdown (grain total) computes both from one scan. */
+export async function runReportWithTotals(
+  wh: Warehouse,
+  req: ReportRequest,
+): Promise<{ result: ReportResult; totals: Record<string, string | number | null> }> {
+  const { tz, grain } = resolveRequest(req);
+  if (grain !== 'total') return { result: await runReport(wh, req), totals: await runReportTotals(wh, req) };
+  const compiled = compileReportWithTotals(req);
+  const raw = await runCompiled(wh, {
+    ...compiled,
+    columns: [...compiled.columns, { name: '_part', kind: 'period' }],
+  });
+  const rows = raw.filter((r) => r._part === 0 || r._part === '0');
+  const totalRow = raw.find((r) => !(r._part === 0 || r._part === '0'))!;
+  for (const r of rows) delete r._part;
+  const totals = Object.fromEntries(compiled.totalColumns.map((c) => [c, totalRow[c] ?? null]));
+  return { result: { report: req.report, tz, grain, columns: compiled.columns, rows }, totals };
 }
 
 /** The range of the same length just before [from, to] (inclusive local dates). */

@@ -13,6 +13,7 @@ import {
   type ReportResult,
   runReport,
   runReportTotals,
+  runReportWithTotals,
 } from '../../reports/query.js';
 import type { ServerContext } from '../context.js';
 import type { ReaderPool } from './readers.js';
@@ -112,7 +113,10 @@ export async function reportRoutes(app: FastifyInstance, ctx: ServerContext, rea
       if (q.compare && (!q.from || !q.to))
         throw new AdpipeError('ADP_ERR_BAD_PARAM', ['compare', 'needs from and to']);
       return readers.use(async (wh) => {
-        const result = await runReport(wh, request);
+        const wantTotals = q.format !== 'csv' && (q.totals !== false || !!q.compare);
+        const { result, totals } = wantTotals
+          ? await runReportWithTotals(wh, request)
+          : { result: await runReport(wh, request), totals: undefined };
         if (q.format === 'csv') {
           const file = `${request.report}_${q.from ?? 'all'}_${q.to ?? 'all'}.csv`;
           return reply
@@ -121,7 +125,7 @@ export async function reportRoutes(app: FastifyInstance, ctx: ServerContext, rea
             .send(csvOf(result));
         }
         const body: Record<string, unknown> = { ...result, from: q.from ?? null, to: q.to ?? null };
-        if (q.totals !== false || q.compare) body.totals = await runReportTotals(wh, request);
+        if (totals) body.totals = totals;
         if (q.compare && q.from && q.to) {
           const range = previousRange(q.from, q.to);
           const totals = await runReportTotals(wh, { ...request, ...range });
