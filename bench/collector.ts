@@ -150,13 +150,13 @@ let counter = 0;
 
 function load(o: Load): Promise<Result> {
   const template = batchTemplate();
-  const request =
+  const request: autocannon.Request =
     o.kind === 'batch'
       ? {
           method: 'POST' as const,
           path: '/v1/events',
           headers: { 'content-type': 'application/x-ndjson' },
-          setupRequest: (req: { body?: string }) => ({
+          setupRequest: (req: autocannon.Request) => ({
             ...req,
             body: template.replaceAll('@@', `r${++counter}`),
           }),

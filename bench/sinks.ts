@@ -37,7 +37,10 @@ function arg(args: string[], name: string, fallback: number): number {
 }
 
 /** Delta rows of the `ad` report: distinct keys over 30 days, counts and money with 6 decimals. */
-async function synthesize(rows: number, file: string): Promise<unknown[][]> {
+async function synthesize(
+  rows: number,
+  file: string,
+): Promise<{ sample: unknown[][]; deltaToCsv: { seconds: number; cpuSeconds: number } }> {
   const db = await (await DuckDBInstance.create(':memory:')).connect();
   await db.run(`CREATE TABLE delta AS SELECT
       strftime(DATE '2025-01-01' + (i % 30)::INTEGER, '%Y-%m-%d') AS date,

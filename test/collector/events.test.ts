@@ -27,7 +27,7 @@ describe('POST /v1/events', () => {
   const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
     fetch(`${s.url}/v1/events`, {
       method: 'POST',
-      body,
+      body: typeof body === 'string' ? body : new Uint8Array(body),
       headers: { authorization: `Bearer ${WRITE_KEY}`, 'content-type': 'application/x-ndjson', ...headers },
     });
 
@@ -41,7 +41,7 @@ describe('POST /v1/events', () => {
     ].join('\n');
     const res = await post(body);
     expect(res.status).toBe(200);
-    const out = await res.json();
+    const out = (await res.json()) as { errors: unknown[] };
     expect(out).toMatchObject({ accepted: 2, duplicates: 1, rejected: 2 });
     expect(out.errors).toEqual([
       { index: 3, code: 'record.invalid_json', reason: expect.stringContaining('JSON') },
@@ -79,7 +79,7 @@ describe('POST /v1/events', () => {
       post(ndjson([ev(21)])),
     ]);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatchObject({
+    expect(((await bad.json()) as { error: unknown }).error).toMatchObject({
       code: 'ADP_ERR_BAD_PARAM',
       message: expect.stringContaining('JSON'),
     });

@@ -19,7 +19,7 @@ describe('collector limits', () => {
     const limited = await post(line('c'));
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await limited.json()).error.code).toBe('ADP_ERR_RATE_LIMITED');
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('ADP_ERR_RATE_LIMITED');
     // Another key has its own budget.
     expect((await post(line('c'), 'k-000000002')).status).toBe(200);
   });
