@@ -34,10 +34,17 @@ export async function writePartitions(wh: Warehouse, source: string, prefix: str
      ) TO ${sqlString(wh.lakeDir)} (${PARQUET_OPTIONS}, PARTITION_BY (dt, hour), APPEND,
        FILENAME_PATTERN '${prefix}_{uuid}', RETURN_FILES)`,
   );
-  const files = rows[0]?.Files ?? [];
+  return describeFiles(wh, rows[0]?.Files ?? []);
+}
+
+/**
+ * Manifest entries for Parquet files under the lake dir: partition from the path, row count from
+ * the Parquet footer (no data is read), size from the file system.
+ */
+export async function describeFiles(wh: Warehouse, files: readonly string[]): Promise<WrittenFile[]> {
   if (files.length === 0) return [];
   const counts = await wh.all<{ file: string; rows: string }>(
-    `SELECT filename AS file, count(*) AS rows FROM read_parquet([${files.map(sqlString).join(', ')}], filename=true) GROUP BY ALL`,
+    `SELECT file_name AS file, num_rows::VARCHAR AS rows FROM parquet_file_metadata([${files.map(sqlString).join(', ')}])`,
   );
   const byFile = new Map(counts.map((c) => [c.file, Number(c.rows)]));
   return files.map((f) => {
@@ -69,8 +76,8 @@ export async function recordFiles(
 }
 
 /** A relation over every committed lake file (empty-safe), with dt and hour from the path. */
-export async function lakeRelation(wh: Warehouse, where = ''): Promise<string> {
-  const files = await wh.all<{ path: string }>(`SELECT path FROM lake_files ${where} ORDER BY path`);
+export async function lakeRelation(wh: Warehouse): Promise<string> {
+  const files = await wh.all<{ path: string }>('SELECT path FROM lake_files ORDER BY path');
   if (files.length === 0) {
     const cols = LAKE_COLUMNS.map(([n, t]) => `NULL::${t} AS "${n}"`).join(', ');
     return `(SELECT ${cols}, NULL::VARCHAR AS dt, NULL::VARCHAR AS hour WHERE false)`;

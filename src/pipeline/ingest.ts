@@ -265,6 +265,11 @@ async function truncatedGzipLines(wh: Warehouse, lines: readonly Staged[]): Prom
   return cut;
 }
 
+/** SQL for a record's source (ledger key) from its 1-based position in the group. */
+function sourceOf(sources: readonly string[], fileSeq: string): string {
+  return `[${sources.map(sqlString).join(', ')}][${fileSeq}]`;
+}
+
 /**
  * Dedup against the group (first one wins, by file then line) and all history, then fill missing
  * keys from metadata. Duplicates are rare, so only ids seen twice in the group are ranked; the rest
@@ -288,7 +293,7 @@ SELECT fresh.* REPLACE (
     coalesce(fresh.media_id, inv.media_id) AS media_id,
     coalesce(fresh.device, CASE WHEN upper(inv.device) IN ('PC', 'MOBILE') THEN upper(inv.device) END) AS device,
     coalesce(fresh.org_id, m.org_id) AS org_id
-  ), [${sources.map(sqlString).join(', ')}][fresh.file_seq] AS source, ${batchId}::BIGINT AS batch_id
+  ), ${sourceOf(sources, 'fresh.file_seq')} AS source, ${batchId}::BIGINT AS batch_id
 FROM fresh
 LEFT JOIN dim_inventory inv ON inv.inventory_id = fresh.inventory_id
 LEFT JOIN dim_media m ON m.media_id = coalesce(fresh.media_id, inv.media_id)`;
@@ -374,8 +379,7 @@ async function writeDeadLetters(
       `SELECT ${batchId} AS batch_id, ${sqlString(s.key)} AS source, NULL::BIGINT AS line, NULL::VARCHAR AS text,
         'file.unreadable' AS code, 'file' AS field, ${sqlString(`file set aside: ${s.reason}`)} AS message`,
   );
-  const sourceOf = `[${sources.map(sqlString).join(', ')}][file_seq]`;
-  const records = `SELECT ${batchId} AS batch_id, ${sourceOf} AS source, line, text, split_part(reject, '@', 1) AS code,
+  const records = `SELECT ${batchId} AS batch_id, ${sourceOf(sources, 'file_seq')} AS source, line, text, split_part(reject, '@', 1) AS code,
       split_part(reject, '@', 2) AS field, split_part(reject, '@', 2) || ': ' || reasons.message AS message
     FROM staged JOIN ${REASONS_SQL} ON reasons.code = split_part(reject, '@', 1)
     WHERE reject IS NOT NULL`;

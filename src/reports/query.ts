@@ -210,16 +210,13 @@ function pageOf(
  */
 function compileReportWithTotals(req: ReportRequest): CompiledReport & { totalColumns: string[] } {
   const rows = compileRows(req);
-  const { report, by, metrics } = resolveRequest(req);
+  const { report, metrics } = resolveRequest(req);
   const page = pageOf(req, '(SELECT * FROM report_rows)', rows.columns);
-  const allDims = report.allDimensions.filter((d) => by.includes(d));
-  const totals = `SELECT 1 AS _part, 'total' AS period, ${[...report.measures.map(regroupMeasure), ...metricSelect(metrics)].join(', ')}
-    FROM report_rows ${allDims.length ? `WHERE ${allDims.map((d) => `${id(d)} <> 'ALL'`).join(' AND ')}` : ''}`;
   return {
     sql: `WITH report_rows AS MATERIALIZED (${rows.sql})
 SELECT * EXCLUDE (_n) FROM (
   SELECT 0 AS _part, * FROM (${page.sql}) ${req.limit ? `WHERE _n <= ${req.limit}` : ''}
-  UNION ALL BY NAME ${totals}
+  UNION ALL BY NAME SELECT 1 AS _part, * FROM (${totalsOf(req, 'report_rows')})
 ) ORDER BY _part, _n`,
     params: rows.params,
     columns: page.columns,
@@ -233,13 +230,21 @@ SELECT * EXCLUDE (_n) FROM (
  */
 export function compileTotals(req: ReportRequest): CompiledReport {
   const rows = compileRows({ ...req, grain: 'total' });
-  const { report, by, metrics } = resolveRequest(req);
-  const allDims = report.allDimensions.filter((d) => by.includes(d));
-  const sql = `SELECT 'total' AS period, ${[...report.measures.map(regroupMeasure), ...metricSelect(metrics)].join(', ')}
-FROM (${rows.sql})
-${allDims.length ? `WHERE ${allDims.map((d) => `${id(d)} <> 'ALL'`).join(' AND ')}` : ''}`;
   const columns = rows.columns.filter((c) => c.kind !== 'dimension');
-  return { sql, params: rows.params, columns };
+  return { sql: totalsOf(req, `(${rows.sql})`), params: rows.params, columns };
+}
+
+/** The totals row over a relation of report rows: measures regrouped, metrics from the sums. */
+function totalsOf(req: ReportRequest, rows: string): string {
+  const { report, by, metrics } = resolveRequest(req);
+  return `SELECT 'total' AS period, ${[...report.measures.map(regroupMeasure), ...metricSelect(metrics)].join(', ')}
+FROM ${rows} ${withoutAllRows(report, by)}`;
+}
+
+/** A WHERE clause leaving out `ALL` rows, which repeat the rows they sum. */
+function withoutAllRows(report: ReportModel, by: readonly string[]): string {
+  const allDims = report.allDimensions.filter((d) => by.includes(d));
+  return allDims.length ? `WHERE ${allDims.map((d) => `${id(d)} <> 'ALL'`).join(' AND ')}` : '';
 }
 
 function rankMeasure(report: ReportModel, order: string | undefined): string {
@@ -255,12 +260,11 @@ function topN(
   report: ReportModel,
   metrics: ReturnType<typeof derivedMetrics>,
 ): string {
-  const allDims = report.allDimensions.filter((d) => by.includes(d));
   const dims = by.map(id).join(', ');
   const folded = by.map(
     (d) => `CASE WHEN ranks.rk <= ${top} THEN base.${id(d)} ELSE '(other)' END AS ${id(d)}`,
   );
-  return `WITH base AS (SELECT * FROM (${rowsSql}) ${allDims.length ? `WHERE ${allDims.map((d) => `${id(d)} <> 'ALL'`).join(' AND ')}` : ''}),
+  return `WITH base AS (SELECT * FROM (${rowsSql}) ${withoutAllRows(report, by)}),
 ranks AS (SELECT ${dims}, row_number() OVER (ORDER BY sum(${id(rankBy)}) DESC NULLS LAST, ${dims}) AS rk
   FROM base GROUP BY ${dims})
 SELECT period, ${[...folded, ...report.measures.map(regroupMeasure), ...metricSelect(metrics)].join(',\n  ')}
@@ -289,6 +293,10 @@ function withNames(sql: string, columns: ReportColumn[], by: string[]): Omit<Com
   return { sql: `SELECT q.*, ${select} FROM (${sql}) q\n${joins}`, columns: out };
 }
 
+// The instants a request's inclusive local dates span: [start of `from`, start of the day after `to`).
+const RANGE_START = 'timezone($tz, $from::DATE::TIMESTAMP)';
+const RANGE_END = 'timezone($tz, ($to::DATE + 1)::TIMESTAMP)';
+
 /** The report rows a request selects, unordered and unlimited. */
 function compileRows(req: ReportRequest): CompiledReport {
   const { report, tz, grain, by, metrics } = resolveRequest(req);
@@ -296,11 +304,11 @@ function compileRows(req: ReportRequest): CompiledReport {
   const where: string[] = [];
   if (req.from) {
     params.from = req.from;
-    where.push('bucket >= timezone($tz, $from::DATE::TIMESTAMP)');
+    where.push(`bucket >= ${RANGE_START}`);
   }
   if (req.to) {
     params.to = req.to;
-    where.push('bucket < timezone($tz, ($to::DATE + 1)::TIMESTAMP)');
+    where.push(`bucket < ${RANGE_END}`);
   }
   if (req.batches) {
     const { after, upTo } = req.batches;
@@ -330,11 +338,12 @@ function compileRows(req: ReportRequest): CompiledReport {
   const table = id(rollupTable(report));
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   // Local periods are computed once per distinct bucket (a few thousand), not per rollup row: the
-  // time zone conversion is the costly part of a report over millions of rows.
-  // With both dates the buckets are known without scanning the table for them.
+  // time zone conversion is the costly part of a report over millions of rows. With both dates
+  // the buckets are known without scanning the table for them.
+  const step = `INTERVAL '${BUCKET_MINUTES} minutes'`;
   const buckets =
     req.from && req.to
-      ? `SELECT unnest(generate_series(timezone($tz, $from::DATE::TIMESTAMP), timezone($tz, ($to::DATE + 1)::TIMESTAMP) - INTERVAL '${BUCKET_MINUTES} minutes', INTERVAL '${BUCKET_MINUTES} minutes')) AS bucket`
+      ? `SELECT unnest(generate_series(${RANGE_START}, ${RANGE_END} - ${step}, ${step})) AS bucket`
       : `SELECT DISTINCT bucket FROM ${table} ${filter}`;
   const source =
     grain === 'total'
@@ -454,8 +463,8 @@ export async function runReportWithTotals(
     ...compiled,
     columns: [...compiled.columns, { name: '_part', kind: 'period' }],
   });
-  const rows = raw.filter((r) => r._part === 0 || r._part === '0');
-  const totalRow = raw.find((r) => !(r._part === 0 || r._part === '0'))!;
+  const rows = raw.filter((r) => r._part === 0);
+  const totalRow = raw.find((r) => r._part === 1)!;
   for (const r of rows) delete r._part;
   const totals = Object.fromEntries(compiled.totalColumns.map((c) => [c, totalRow[c] ?? null]));
   return { result: { report: req.report, tz, grain, columns: compiled.columns, rows }, totals };
