@@ -1,7 +1,6 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { removeOrphans } from '../../lake/lake.js';
 import { ingestFiles } from '../../pipeline/ingest.js';
 import { loadMetadata } from '../../pipeline/metadata.js';
 import { verifyWarehouse } from '../../pipeline/verify.js';
@@ -10,9 +9,8 @@ import { runReport } from '../../reports/query.js';
 import { runServer } from '../../server/run.js';
 import { generate } from '../../simulator/index.js';
 import { discoverInputs } from '../../sources/files/discover.js';
-import { acquireRunLock } from '../../util/run-lock.js';
-import { Warehouse } from '../../warehouse/warehouse.js';
 import { contextOf, intOption } from '../context.js';
+import { withWriter } from '../writer.js';
 import { summaryLine } from './ingest.js';
 
 interface DemoOptions {
@@ -53,10 +51,7 @@ export function register(program: Command): void {
         `    ${manifest.files.length} files, ${Object.keys(manifest.dirt).length} kinds of dirt injected`,
       );
 
-      const lock = acquireRunLock(dataDir);
-      const wh = await Warehouse.open(dataDir);
-      try {
-        await removeOrphans(wh);
+      await withWriter(dataDir, async (wh) => {
         step('2/4 ingesting: validate → dedup → enrich → Parquet lake + rollups, exactly once per file');
         await loadMetadata(wh, path.join(input, 'metadata'));
         const summary = await ingestFiles(wh, await discoverInputs([path.join(input, 'events')]), {
@@ -100,10 +95,7 @@ export function register(program: Command): void {
           onListening: (address) =>
             console.log(`\nDashboard: ${address}/  (Ctrl-C to stop; data dir ${dataDir})`),
         });
-      } finally {
-        wh.close();
-        lock.release();
-      }
+      });
     });
 }
 

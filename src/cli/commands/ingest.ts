@@ -1,14 +1,12 @@
 import type { Command } from 'commander';
-import { removeOrphans } from '../../lake/lake.js';
 import { type IngestSummary, ingestFiles } from '../../pipeline/ingest.js';
 import { loadMetadata } from '../../pipeline/metadata.js';
 import { notify } from '../../pipeline/notify.js';
 import { syncAfterCommit } from '../../sinks/sync.js';
 import { discoverInputs } from '../../sources/files/discover.js';
-import { acquireRunLock } from '../../util/run-lock.js';
-import { Warehouse } from '../../warehouse/warehouse.js';
 import { contextOf, intOption } from '../context.js';
 import { progressBar } from '../progress.js';
+import { withWriter } from '../writer.js';
 
 export function register(program: Command): void {
   program
@@ -30,33 +28,29 @@ export function register(program: Command): void {
         cmd: Command,
       ) => {
         const { config, dataDir } = contextOf(cmd);
-        const lock = acquireRunLock(dataDir);
-        const wh = await Warehouse.open(dataDir);
         try {
-          await removeOrphans(wh);
-          const metadata = opts.metadata ?? config.metadata;
-          if (metadata) await loadMetadata(wh, metadata);
-          const inputs = await discoverInputs(paths);
-          const bar = progressBar('files', inputs.length);
-          const summary = await ingestFiles(wh, inputs, {
-            batchFiles: opts.batchFiles ?? config.ingest.batch_files,
-            reprocess: opts.reprocess,
-            // Sinks catch up after each committed group; one that is down never stops the ingest.
-            onCommitted: syncAfterCommit(wh, config),
-            onProgress: (done) => bar?.update(done),
+          await withWriter(dataDir, async (wh) => {
+            const metadata = opts.metadata ?? config.metadata;
+            if (metadata) await loadMetadata(wh, metadata);
+            const inputs = await discoverInputs(paths);
+            const bar = progressBar('files', inputs.length);
+            const summary = await ingestFiles(wh, inputs, {
+              batchFiles: opts.batchFiles ?? config.ingest.batch_files,
+              reprocess: opts.reprocess,
+              // Sinks catch up after each committed group; one that is down never stops the ingest.
+              onCommitted: syncAfterCommit(wh, config),
+              onProgress: (done) => bar?.update(done),
+            });
+            bar?.stop();
+            const line = summaryLine(summary);
+            console.log(line);
+            for (const s of summary.setAside) console.log(`  set aside: ${s.key}: ${s.reason}`);
+            await notify(config, { ok: true, text: `adpipe ingest: ${line}`, summary });
+            if (summary.setAside.length > 0) process.exitCode = 3;
           });
-          bar?.stop();
-          const line = summaryLine(summary);
-          console.log(line);
-          for (const s of summary.setAside) console.log(`  set aside: ${s.key}: ${s.reason}`);
-          await notify(config, { ok: true, text: `adpipe ingest: ${line}`, summary });
-          if (summary.setAside.length > 0) process.exitCode = 3;
         } catch (err) {
           await notify(config, { ok: false, text: `adpipe ingest failed: ${(err as Error).message}` });
           throw err;
-        } finally {
-          wh.close();
-          lock.release();
         }
       },
     );

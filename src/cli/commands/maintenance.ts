@@ -1,24 +1,8 @@
 import type { Command } from 'commander';
 import { compactLake } from '../../lake/compact.js';
-import { removeOrphans } from '../../lake/lake.js';
 import { verifyWarehouse } from '../../pipeline/verify.js';
-import { acquireRunLock } from '../../util/run-lock.js';
-import { Warehouse } from '../../warehouse/warehouse.js';
 import { contextOf } from '../context.js';
-
-/** Runs fn with the run lock and a writable warehouse, orphans cleared first. */
-async function withWarehouse<T>(cmd: Command, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
-  const { dataDir } = contextOf(cmd);
-  const lock = acquireRunLock(dataDir);
-  const wh = await Warehouse.open(dataDir);
-  try {
-    await removeOrphans(wh);
-    return await fn(wh);
-  } finally {
-    wh.close();
-    lock.release();
-  }
-}
+import { withWriter } from '../writer.js';
 
 export function register(program: Command): void {
   program
@@ -27,7 +11,7 @@ export function register(program: Command): void {
       'Recompute every report from the lake and compare with the rollups; exit 1 on any difference',
     )
     .action(async (_opts: unknown, cmd: Command) => {
-      const result = await withWarehouse(cmd, (wh) => verifyWarehouse(wh));
+      const result = await withWriter(contextOf(cmd).dataDir, (wh) => verifyWarehouse(wh));
       for (const c of result.checks) console.log(`${c.ok ? 'ok  ' : 'DIFF'} ${c.name}: ${c.detail}`);
       console.log(result.ok ? 'verify: no differences' : 'verify: DIFFERENCES FOUND');
       if (!result.ok) process.exitCode = 1;
@@ -37,7 +21,7 @@ export function register(program: Command): void {
     .description('Merge the files of each lake hour partition into one')
     .option('--min-files <n>', 'compact partitions with at least this many files', (v) => Number(v), 2)
     .action(async (opts: { minFiles: number }, cmd: Command) => {
-      const r = await withWarehouse(cmd, (wh) => compactLake(wh, opts.minFiles));
+      const r = await withWriter(contextOf(cmd).dataDir, (wh) => compactLake(wh, opts.minFiles));
       console.log(`compacted ${r.partitions} partitions: ${r.filesBefore} files → ${r.filesAfter}`);
     });
 }

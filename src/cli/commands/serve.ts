@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { removeOrphans } from '../../lake/lake.js';
 import { runServer } from '../../server/run.js';
-import { acquireRunLock } from '../../util/run-lock.js';
-import { Warehouse } from '../../warehouse/warehouse.js';
 import { contextOf, intOption } from '../context.js';
+import { withWriter } from '../writer.js';
 
 export function register(program: Command): void {
   program
@@ -13,21 +11,15 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on (default: config server.host)')
     .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
-      const lock = acquireRunLock(dataDir);
-      const warehouse = await Warehouse.open(dataDir);
-      try {
-        await removeOrphans(warehouse);
-        await runServer({
+      await withWriter(dataDir, (warehouse) =>
+        runServer({
           config,
           dataDir,
           warehouse,
           port: opts.port ?? config.server.port,
           host: opts.host ?? config.server.host,
           onListening: (address) => console.log(`adpipe serving on ${address} (data dir ${dataDir})`),
-        });
-      } finally {
-        warehouse.close();
-        lock.release();
-      }
+        }),
+      );
     });
 }

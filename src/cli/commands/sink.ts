@@ -2,24 +2,8 @@ import type { Command } from 'commander';
 import { configuredSinks, ddlStatements, sinkDriver } from '../../sinks/sink.js';
 import { syncWithRetry } from '../../sinks/sync.js';
 import { sinkStatus, verifySink } from '../../sinks/verify.js';
-import { acquireRunLock } from '../../util/run-lock.js';
-import { Warehouse } from '../../warehouse/warehouse.js';
 import { contextOf } from '../context.js';
-
-/** Opens the warehouse under the run lock (one writer per data dir), runs fn, releases both. */
-async function withWarehouse<T>(dataDir: string, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
-  const lock = acquireRunLock(dataDir);
-  try {
-    const wh = await Warehouse.open(dataDir);
-    try {
-      return await fn(wh);
-    } finally {
-      wh.close();
-    }
-  } finally {
-    lock.release();
-  }
-}
+import { withWriter } from '../writer.js';
 
 /** `adpipe sink init|sync|status|verify`: report tables in MySQL/MariaDB, PostgreSQL and ClickHouse. */
 export function register(program: Command): void {
@@ -47,7 +31,7 @@ export function register(program: Command): void {
     .option('--attempts <n>', 'attempts per sink before giving up', (v) => Number(v), 4)
     .action(async (name: string | undefined, opts: { attempts: number }, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
-      await withWarehouse(dataDir, async (wh) => {
+      await withWriter(dataDir, async (wh) => {
         for (const s of configuredSinks(config, name)) {
           try {
             const synced = await syncWithRetry(wh, s, { attempts: opts.attempts });
@@ -70,7 +54,7 @@ export function register(program: Command): void {
     .argument('[name]', 'sink name (default: all)')
     .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
-      await withWarehouse(dataDir, async (wh) => {
+      await withWriter(dataDir, async (wh) => {
         for (const s of configuredSinks(config, name)) {
           try {
             for (const t of await sinkStatus(wh, s))
@@ -93,7 +77,7 @@ export function register(program: Command): void {
     .option('--max <n>', 'differences to print', (v) => Number(v), 50)
     .action(async (name: string, opts: { max: number }, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
-      await withWarehouse(dataDir, async (wh) => {
+      await withWriter(dataDir, async (wh) => {
         const [s] = configuredSinks(config, name);
         const diffs = await verifySink(wh, s!);
         for (const d of diffs.slice(0, opts.max))
