@@ -35,6 +35,10 @@ export class Drainer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  /** The clock's latest seal, which kicks a drain when it ends. */
+  private sealing: Promise<void> | undefined;
+  /** Set by stop(): no drain may start after the final one, the connection is about to close. */
+  private stopped = false;
 
   constructor(
     private readonly spool: Spool,
@@ -46,7 +50,7 @@ export class Drainer {
   start(): void {
     this.timer = setInterval(() => {
       // The clock seals the open segment, so no event waits longer than about one interval.
-      void this.spool.seal().then(() => this.kick());
+      this.sealing = this.spool.seal().then(() => this.kick());
     }, this.intervalMs);
     this.timer.unref();
     this.kick();
@@ -54,6 +58,7 @@ export class Drainer {
 
   /** Starts a drain now, or once more after the one running. */
   kick(): void {
+    if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
@@ -100,12 +105,16 @@ export class Drainer {
     log.error({ file }, 'spool segment set aside into the dead-letter store');
   }
 
-  /** Stops the clock, seals the spool and drains everything durable. */
+  /**
+   * Stops the clock, seals the spool and drains everything durable. A seal the clock started just
+   * before could otherwise kick a drain after this one, on a connection the caller then closes.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.stopped = true;
+    await this.sealing;
     await this.running;
     await this.spool.close();
-    this.kick();
-    await this.running;
+    await this.loop();
   }
 }
