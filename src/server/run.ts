@@ -23,8 +23,9 @@ export async function runServer(opts: RunOptions): Promise<void> {
     warehouse: opts.warehouse,
     onShutdown: (fn) => hooks.push(fn),
   });
-  opts.onListening(await app.listen({ port: opts.port, host: opts.host }));
-  await new Promise<void>((resolve) => {
+  // Handlers first: a supervisor may send SIGTERM as soon as it reads the listening line, and a
+  // signal that finds no handler kills the process before anything is flushed.
+  const stopped = new Promise<void>((resolve) => {
     const stop = async () => {
       await app.close();
       for (const fn of hooks) await fn();
@@ -33,4 +34,6 @@ export async function runServer(opts: RunOptions): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  opts.onListening(await app.listen({ port: opts.port, host: opts.host }));
+  await stopped;
 }
