@@ -209,10 +209,7 @@ function rejectExpr(): string {
   const textRule = (f: string) =>
     `WHEN ${given(f)} AND NOT ((${isStr(f)} AND length(${str(f)}) <= ${TEXT_MAX_LENGTH}) OR ${integerText(f)} IS NOT NULL) THEN 'text.invalid@${f}'`;
   return `CASE
-      WHEN j IS NULL THEN 'record.invalid_json@record'
-      WHEN NOT starts_with(ltrim(j::VARCHAR, ${JSON_SPACE}), '{') THEN
-        CASE WHEN regexp_full_match(trim(j::VARCHAR, ${JSON_SPACE}), '${NON_FINITE}') THEN 'record.invalid_json@record' ELSE 'record.not_object@record' END
-      WHEN non_finite THEN 'record.invalid_json@record'
+      WHEN shape IS NOT NULL THEN shape
       WHEN j_event_id IS NULL THEN 'event_id.missing@event_id'
       WHEN ${isStr('event_id')} AND ${str('event_id')} = '' THEN 'event_id.length@event_id'
       WHEN NOT (${isStr('event_id')} OR ${integerText('event_id')} IS NOT NULL) THEN 'event_id.type@event_id'
@@ -230,7 +227,7 @@ function rejectExpr(): string {
       )}
       ${enumRule('device', DEVICES)}
       ${enumRule('app_type', APP_TYPES)}
-      ${group(`flat AND strlen(text) <= ${TEXT_MAX_LENGTH}`, TEXT_FIELDS.map(textRule))}
+      ${group(`flat AND record_bytes <= ${TEXT_MAX_LENGTH}`, TEXT_FIELDS.map(textRule))}
       ${group(MONEY_FIELDS.map((f) => `mf_${f}`).join(' AND '), MONEY_FIELDS.map(moneyRules))}
     END`;
 }
@@ -242,24 +239,61 @@ const KNOWN_AS_NULLS = `'${JSON.stringify(Object.fromEntries(KNOWN_FIELDS.map((f
 /** NaN and Infinity literals: DuckDB's JSON reader takes them, JSON.parse (and the contract) does not. */
 const NON_FINITE = '(?i)[+-]?(nan|inf|infinity)';
 
+/** The canonical fields the rules read, each from its extracted JSON value `j_<field>`. */
+const FIELDS = [
+  'event_id',
+  'type',
+  'name',
+  'ts',
+  ...ID_FIELDS,
+  'device',
+  'app_type',
+  ...TEXT_FIELDS,
+  ...MONEY_FIELDS,
+];
+
 /**
  * Validates and normalises raw records. `raw` must be a relation (table name or parenthesised
  * query) with columns file_seq, source, line, text. `ts` is a TIMESTAMPTZ at millisecond precision,
  * independent of the session's TimeZone.
  */
 export function validatedEventsSql(raw: string): string {
-  const fields = [
-    'event_id',
-    'type',
-    'name',
-    'ts',
-    ...ID_FIELDS,
-    'device',
-    'app_type',
-    ...TEXT_FIELDS,
-    ...MONEY_FIELDS,
-  ];
-  const tsStr = `trim(${str('ts')})`;
+  return rulesSql(extractedFromTextSql(raw));
+}
+
+/**
+ * Validates JSON lines in one pass where they are plain: compact objects whose values are all
+ * strings without escapes, with no keys but the known ones. Those read every field as text with one
+ * json_transform and take rules without type tests. `lines` is a relation (file_seq, line, text);
+ * the result is validatedEventsSql's plus `general`, true for the other lines (their columns are
+ * not filled: the caller validates them with validatedEventsSql), and `record_bytes`, the line's length.
+ *
+ * Plain is proven per line, cheaply: no backslash (so every string's bytes are its text's), every
+ * key directly followed by a quoted value, and the line exactly as long as the compact object of
+ * the known fields read: any other key, space, repeated key or trailing text would add bytes.
+ */
+export function validatedLinesSql(lines: string): string {
+  const given = EXTRACTED.map((f) => `(w."${f}" IS NOT NULL)::INTEGER`).join(' + ');
+  const sizes = EXTRACTED.map((f) => `coalesce(strlen(w."${f}") + ${Buffer.byteLength(f) + 5}, 0)`).join(
+    ' + ',
+  );
+  const plain = `w IS NOT NULL AND starts_with(text, '{') AND NOT contains(text, '\\')
+      AND NOT regexp_matches(text, '":[^"]') AND strlen(text) = 2 + ${sizes} + greatest(${given} - 1, 0)`;
+  return `SELECT * REPLACE (CASE WHEN general OR reject IS NOT NULL THEN text END AS text) FROM (${rulesSql(
+    `(SELECT file_seq, NULL::VARCHAR AS source, line, text, NULL::JSON AS j, true AS flat,
+        NULL::VARCHAR AS shape, false AS has_unknown, strlen(text) AS record_bytes, NOT coalesce(${plain}, false) AS general,
+        ${FIELDS.map((f) => `${present('w', f)} AS j_${f}`).join(',\n        ')}
+      FROM (SELECT file_seq, line, text, try(json_transform(text, ${struct('VARCHAR')})) AS w FROM ${lines}))`,
+    true,
+    ['general', 'record_bytes'],
+  )})`;
+}
+
+/**
+ * The first extraction, from raw text: one JSON parse (the cast), one json_transform that reads
+ * every known field of a flat record as text, and json_extract calls for the rare other records.
+ */
+function extractedFromTextSql(raw: string): string {
   // Records that are not flat are rare: each takes its own json_extract calls, so nothing on the
   // flat path carries their columns.
   const extract = (n: string) => `nullif(json_extract(j, '$."${n}"')::VARCHAR, 'null')`;
@@ -270,13 +304,42 @@ export function validatedEventsSql(raw: string): string {
   // A bare NaN/Infinity can only hide in a value that is not a string.
   const nonFinite = `CASE WHEN NOT flat THEN len(list_filter(json_extract(j, ${list(EXTRACTED.map((f) => `$."${f}"`))}),
         x -> regexp_full_match(x::VARCHAR, '${NON_FINITE}'))) > 0 ELSE false END`;
+  const shape = `CASE
+      WHEN j IS NULL THEN 'record.invalid_json@record'
+      WHEN NOT starts_with(ltrim(j::VARCHAR, ${JSON_SPACE}), '{') THEN
+        CASE WHEN regexp_full_match(trim(j::VARCHAR, ${JSON_SPACE}), '${NON_FINITE}') THEN 'record.invalid_json@record' ELSE 'record.not_object@record' END
+      WHEN ${nonFinite} THEN 'record.invalid_json@record'
+    END`;
   // A flat record has unknown fields unless every key was one of the known fields read (a repeated
-  // key counts twice in json_keys, once in the struct); only then is the patch built.
+  // key counts twice in json_keys, once in the struct).
   const knownCount = EXTRACTED.map((f) => `(w."${f}" IS NOT NULL)::INTEGER`).join(' + ');
-  const props = `CASE WHEN reject IS NULL AND (NOT flat OR len(json_keys(j)) <> known_count)
+  return `(SELECT file_seq, source, line, text, j, flat, ${shape} AS shape,
+      j IS NOT NULL AND (NOT flat OR len(json_keys(j)) <> ${knownCount}) AS has_unknown,
+      strlen(text) AS record_bytes,
+      ${FIELDS.map((f) => `CASE WHEN flat THEN ${present('w', f)} ELSE ${rawOf(f)} END AS j_${f}`).join(',\n      ')}
+    FROM (SELECT file_seq, source, line, text, j, flat, json_transform(j, ${struct('VARCHAR')}) AS w
+          FROM (SELECT file_seq, source, line, text, j, coalesce(j IS NOT NULL AND ${FLAT}, false) AS flat
+                FROM (SELECT file_seq, source, line, text, try_cast(text AS JSON) AS j FROM ${raw}))))`;
+}
+
+/**
+ * The rules over extracted records: file_seq, source, line, text, j, `flat` (every j_<field> is
+ * already its string's text), `shape` (a record-level rejection or NULL), `has_unknown` (props to
+ * keep from j), record_bytes and j_<field> for FIELDS.
+ */
+function rulesSql(extracted: string, plainStrings = false, keep: readonly string[] = []): string {
+  // Where every value is known to be a plain string, types and integer texts are constants, which
+  // DuckDB evaluates once per vector instead of once per row.
+  const typed = (f: string) =>
+    plainStrings
+      ? `'VARCHAR' AS t_${f}, j_${f} AS s_${f}`
+      : `${typeExpr(f)} AS t_${f}, ${textExpr(f)} AS s_${f}`;
+  const integer = (f: string) => `${plainStrings ? 'NULL::VARCHAR' : integerTextExpr(f)} AS i_${f}`;
+  const tsStr = `trim(${str('ts')})`;
+  const props = `CASE WHEN reject IS NULL AND has_unknown
     THEN nullif(json_merge_patch(j, ${KNOWN_AS_NULLS})::VARCHAR, '{}') END`;
-  return `
-SELECT file_seq, source, line, text, reject,
+  const sql = `
+SELECT file_seq, source, line, text, ${keep.map((k) => `${k}, `).join('')}reject,
   CASE WHEN reject IS NULL THEN ${textOf('event_id')} END AS event_id,
   lower(${str('type')}) AS type,
   nullif(${str('name')}, '') AS name,
@@ -305,28 +368,31 @@ FROM (
         SELECT *,
           CASE WHEN NOT ts_plain AND ${isStr('ts')} THEN regexp_extract(${tsStr}, '${ISO_TIME_PATTERN}', ${list(ISO_PARTS)}) END AS tp,
           ${MONEY_FIELDS.map(moneyParts).join(',\n          ')},
-          ${INTEGER_FIELDS.map((f) => `${integerTextExpr(f)} AS i_${f}`).join(',\n          ')}
+          ${INTEGER_FIELDS.map(integer).join(',\n          ')}
         FROM (
           SELECT *,
             coalesce(${isStr('ts')} AND regexp_full_match(${str('ts')}, '${PLAIN_UTC_PATTERN}'), false) AS ts_plain,
             ${MONEY_FIELDS.map(plainMoney).join(',\n            ')}
           FROM (
             SELECT *,
-              ${fields.map((f) => `${typeExpr(f)} AS t_${f}, ${textExpr(f)} AS s_${f}`).join(',\n              ')}
-            FROM (
-              SELECT file_seq, source, line, text, j, flat,
-                ${nonFinite} AS non_finite,
-                CASE WHEN flat THEN ${knownCount} END AS known_count,
-                ${fields.map((f) => `CASE WHEN flat THEN ${present('w', f)} ELSE ${rawOf(f)} END AS j_${f}`).join(',\n                ')}
-              FROM (SELECT file_seq, source, line, text, j, flat,
-                      json_transform(j, ${struct('VARCHAR')}) AS w
-                    FROM (SELECT file_seq, source, line, text, j, coalesce(j IS NOT NULL AND ${FLAT}, false) AS flat
-                          FROM (SELECT file_seq, source, line, text, try_cast(text AS JSON) AS j FROM ${raw})))
-            )
+              ${FIELDS.map(typed).join(',\n              ')}
+            FROM ${extracted}
           )
         )
       )
     )
   )
 )`;
+  return plainStrings ? withPlainTypes(sql) : sql;
+}
+
+/**
+ * The type tests of generated rules as constants, for records whose values are all plain strings,
+ * so the optimizer folds them away: a string test is true, a number test false, no integer text.
+ */
+function withPlainTypes(sql: string): string {
+  return sql
+    .replace(/\bt_\w+ = 'VARCHAR'/g, 'true')
+    .replace(/\bt_\w+ IN \('BIGINT', 'UBIGINT', 'DOUBLE'\)/g, 'false')
+    .replace(/\bi_(\w+) IS NOT NULL/g, 'false');
 }

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { AdpipeError } from '../errors.js';
 import { REJECT_REASONS } from '../events/reasons.js';
-import { validatedEventsSql } from '../events/validate-sql.js';
+import { validatedEventsSql, validatedLinesSql } from '../events/validate-sql.js';
 import { recordFiles, writePartitions } from '../lake/lake.js';
 import { componentLogger } from '../logger.js';
 import { REPORTS } from '../reports/model.js';
@@ -129,17 +129,10 @@ async function ingestGroup(
       fresh.push({ input, hash: fetched.hash, seq: fresh.length + 1, localPath: fetched.localPath });
     }
     if (fresh.length === 0) return undefined;
-    const setAside = await timed(batchId, 'read', () => stageRaw(wh, fresh));
+    const setAside = await timed(batchId, 'validate', () => stage(wh, fresh));
     const staged = fresh.filter((f) => !setAside.some((s) => s.key === f.input.key));
     summary.setAside.push(...setAside);
     summary.filesRead += staged.length;
-    // Keep the original text only where a dead letter needs it.
-    await timed(batchId, 'validate', () =>
-      wh.run(
-        `CREATE OR REPLACE TEMP TABLE staged AS
-       SELECT * REPLACE (CASE WHEN reject IS NOT NULL THEN text END AS text) FROM (${validatedEventsSql(RAW_WITH_SOURCE)})`,
-      ),
-    );
     const sources = fresh.map((f) => f.input.key);
     return await commitGroup(wh, batchId, startedAt, staged, setAside, sources, options.kind ?? 'files');
   } finally {
@@ -148,15 +141,15 @@ async function ingestGroup(
   }
 }
 
-// Validation needs each record's source only for dead letters; it is a constant per file.
-const RAW_WITH_SOURCE = '(SELECT file_seq, NULL::VARCHAR AS source, line, text FROM raw)';
-
 /**
- * Reads every file of the group into the temp table raw(file_seq, line, text). JSON-lines files
- * (the common case) are read by one parallel multi-file scan; if that scan fails, each file is
- * probed alone so only the unreadable ones are set aside whole.
+ * Reads and validates every file of the group into the temp table staged (validatedEventsSql's
+ * columns; text kept only where a dead letter needs it). JSON-lines files (the common case) are read
+ * by one parallel multi-file scan and validated in the same pass where their lines are plain
+ * (validatedLinesSql); the other lines, and the records of other formats, go through the general
+ * validator from the temp table raw. If the scan fails, each file is probed alone so only the
+ * unreadable ones are set aside whole.
  */
-async function stageRaw(wh: Warehouse, all: readonly Staged[]): Promise<SetAside[]> {
+async function stage(wh: Warehouse, all: readonly Staged[]): Promise<SetAside[]> {
   await wh.run('CREATE OR REPLACE TEMP TABLE raw (file_seq INTEGER, line BIGINT, text VARCHAR)');
   const setAside: SetAside[] = [];
   const fail = (f: Staged, err: unknown) => {
@@ -165,7 +158,7 @@ async function stageRaw(wh: Warehouse, all: readonly Staged[]): Promise<SetAside
     setAside.push({ key: f.input.key, reason });
   };
   // A cut-off gzip file must be set aside whole: DuckDB reads it up to the cut without an error.
-  // JSON lines are checked cheaply after the read (gzipTrailerMatches); other formats in full here.
+  // JSON lines are checked cheaply after the read (truncatedGzipFiles); other formats in full here.
   const problems = await Promise.all(
     all.map((f) =>
       f.input.info.gzip && f.input.info.format !== 'jsonl' ? gzipProblem(f.localPath) : undefined,
@@ -176,36 +169,32 @@ async function stageRaw(wh: Warehouse, all: readonly Staged[]): Promise<SetAside
     return !problems[i];
   });
   let lines = files.filter((f) => f.input.info.format === 'jsonl');
-  if (lines.length > 0) {
-    try {
-      await wh.run(
-        `CREATE OR REPLACE TEMP TABLE raw_lines AS ${jsonLinesSql(lines.map((f) => f.localPath))}`,
-      );
-    } catch {
-      const readable: Staged[] = [];
-      for (const f of lines) {
-        try {
-          await wh.run(`SELECT count(*) FROM (${jsonLinesSql([f.localPath])})`);
-          readable.push(f);
-        } catch (err) {
-          fail(f, err);
-        }
+  const stageLines = (readable: readonly Staged[]) =>
+    wh.run(`CREATE OR REPLACE TEMP TABLE staged AS ${validatedLinesSql(linesRelation(readable))}`);
+  try {
+    await stageLines(lines);
+  } catch {
+    const readable: Staged[] = [];
+    for (const f of lines) {
+      try {
+        await wh.run(`SELECT count(*) FROM (${jsonLinesSql([f.localPath])})`);
+        readable.push(f);
+      } catch (err) {
+        fail(f, err);
       }
-      lines = readable;
-      await wh.run(
-        `CREATE OR REPLACE TEMP TABLE raw_lines AS ${lines.length ? jsonLinesSql(lines.map((f) => f.localPath)) : 'SELECT 0 AS file_index, NULL::VARCHAR AS text WHERE false'}`,
-      );
     }
-    const cut = await truncatedGzipLines(wh, lines);
-    for (const [, f] of cut) fail(f, new Error('gzip: unexpected end of file'));
-    // Rows keep file order, so a row's offset from its file's first rowid is its line number.
-    const seqs = `[${lines.map((f) => f.seq).join(', ')}]`;
-    await wh.run(`INSERT INTO raw
-      SELECT ${seqs}[r.file_index::BIGINT + 1], r.rowid - f.first + 1, r.text
-      FROM raw_lines r JOIN (SELECT file_index, min(rowid) AS first FROM raw_lines GROUP BY ALL) f USING (file_index)
-      WHERE r.text IS NOT NULL AND trim(r.text) <> '' ${cut.size ? `AND r.file_index NOT IN (${[...cut.keys()].join(', ')})` : ''}`);
-    await wh.run('DROP TABLE raw_lines');
+    lines = readable;
+    await stageLines(lines);
   }
+  // Rows keep file order, so a row's offset from its file's first rowid is its line number.
+  await wh.run(`UPDATE staged SET line = staged.rowid - f.first + 1
+    FROM (SELECT file_seq, min(rowid) AS first FROM staged GROUP BY ALL) f WHERE f.file_seq = staged.file_seq`);
+  const cut = await truncatedGzipFiles(wh, lines);
+  for (const f of cut) fail(f, new Error('gzip: unexpected end of file'));
+  if (cut.length) await wh.run(`DELETE FROM staged WHERE file_seq IN (${cut.map((f) => f.seq).join(', ')})`);
+  await wh.run(`INSERT INTO raw SELECT file_seq, line, text FROM staged WHERE general AND trim(text) <> ''`);
+  await wh.run('DELETE FROM staged WHERE general');
+
   for (const f of files.filter((x) => x.input.info.format !== 'jsonl')) {
     const input: RawInput = { seq: f.seq, key: f.input.key, localPath: f.localPath, info: f.input.info };
     try {
@@ -220,7 +209,20 @@ async function stageRaw(wh: Warehouse, all: readonly Staged[]): Promise<SetAside
       fail(f, err);
     }
   }
+  // Validation needs each record's source only for dead letters; it is a constant per file.
+  await wh.run(`INSERT INTO staged BY NAME
+    SELECT * REPLACE (CASE WHEN reject IS NOT NULL THEN text END AS text)
+    FROM (${validatedEventsSql('(SELECT file_seq, NULL::VARCHAR AS source, line, text FROM raw)')})`);
   return setAside;
+}
+
+/** JSON-lines files as one relation (file_seq, line, text): line is filled in after the read. */
+function linesRelation(files: readonly Staged[]): string {
+  if (files.length === 0)
+    return '(SELECT NULL::INTEGER AS file_seq, NULL::BIGINT AS line, NULL::VARCHAR AS text WHERE false)';
+  const seqs = `[${files.map((f) => f.seq).join(', ')}]`;
+  return `(SELECT ${seqs}[file_index::BIGINT + 1] AS file_seq, NULL::BIGINT AS line, text
+    FROM (${jsonLinesSql(files.map((f) => f.localPath))}))`;
 }
 
 /** Runs one stage and logs its duration at debug level (ADPIPE_LOG_LEVEL=debug), for profiling. */
@@ -239,30 +241,29 @@ async function nextBatchId(wh: Warehouse): Promise<number> {
 }
 
 /**
- * The gzip JSON-lines files of raw_lines that were cut off, by file_index. A gzip trailer records
- * the uncompressed size mod 2^32: when the bytes DuckDB read (lines plus newlines) match it, the
- * file is whole. Otherwise (a cut, or legitimately: several gzip members, CRLF line ends) the file
- * is decompressed in full to decide, so the common case costs no second decompression.
+ * The gzip JSON-lines files of staged that were cut off. A gzip trailer records the uncompressed
+ * size mod 2^32: when the bytes DuckDB read (lines plus newlines) match it, the file is whole.
+ * Otherwise (a cut, or legitimately: several gzip members, CRLF line ends) the file is decompressed
+ * in full to decide, so the common case costs no second decompression.
  */
-async function truncatedGzipLines(wh: Warehouse, lines: readonly Staged[]): Promise<Map<number, Staged>> {
-  const sizes = await wh.all<{ file_index: string; bytes: string }>(
-    `SELECT file_index::VARCHAR AS file_index, (sum(coalesce(strlen(text), 0)) + count(*))::VARCHAR AS bytes
-     FROM raw_lines GROUP BY ALL`,
+async function truncatedGzipFiles(wh: Warehouse, lines: readonly Staged[]): Promise<Staged[]> {
+  const sizes = await wh.all<{ seq: number; bytes: string }>(
+    `SELECT file_seq AS seq, (sum(coalesce(record_bytes, 0)) + count(*))::VARCHAR AS bytes FROM staged GROUP BY ALL`,
   );
-  const read = new Map(sizes.map((r) => [Number(r.file_index), BigInt(r.bytes)]));
-  const cut = new Map<number, Staged>();
-  await Promise.all(
-    lines.map(async (f, i) => {
-      if (!f.input.info.gzip) return;
+  const read = new Map(sizes.map((r) => [Number(r.seq), BigInt(r.bytes)]));
+  const cut = await Promise.all(
+    lines.map(async (f) => {
+      if (!f.input.info.gzip) return false;
       const trailer = await gzipTrailerSize(f.localPath);
-      const bytes = read.get(i) ?? 0n;
+      const bytes = read.get(f.seq) ?? 0n;
       const mod = 2n ** 32n;
       // The last line may lack its newline.
-      if (trailer !== undefined && (trailer === bytes % mod || trailer === (bytes - 1n + mod) % mod)) return;
-      if (await gzipProblem(f.localPath)) cut.set(i, f);
+      if (trailer !== undefined && (trailer === bytes % mod || trailer === (bytes - 1n + mod) % mod))
+        return false;
+      return (await gzipProblem(f.localPath)) !== undefined;
     }),
   );
-  return cut;
+  return lines.filter((_, i) => cut[i]);
 }
 
 /** SQL for a record's source (ledger key) from its 1-based position in the group. */

@@ -3,7 +3,7 @@
 
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validatedEventsSql } from '../../src/events/validate-sql.js';
+import { validatedEventsSql, validatedLinesSql } from '../../src/events/validate-sql.js';
 import {
   CONTRACT_CASES,
   canonicalJson,
@@ -17,7 +17,11 @@ const MONEY = new Set(['revenue', 'cost', 'bid_price']);
 
 let instance: DuckDBInstance;
 let conn: DuckDBConnection;
-const outcomes = new Map<number, Record<string, string | null>>();
+type Outcome = Record<string, string | null>;
+const outcomes = new Map<number, Outcome>();
+/** The same cases through the one-pass path for plain lines, as ingest runs it. */
+const lineOutcomes = new Map<number, Outcome>();
+let plainLines = 0;
 
 beforeAll(async () => {
   instance = await DuckDBInstance.create(':memory:');
@@ -32,21 +36,27 @@ beforeAll(async () => {
     if (MONEY.has(c)) return `${c}::VARCHAR AS ${c}`;
     return c;
   });
-  const reader = await conn.runAndReadAll(
-    `SELECT line, reject, ${cols.join(', ')} FROM (${validatedEventsSql('raw')}) ORDER BY line`,
+  const read = async (sql: string, into: Map<number, Outcome>) => {
+    const reader = await conn.runAndReadAll(`SELECT line, reject, ${cols.join(', ')} FROM (${sql}) ORDER BY line`);
+    for (const row of reader.getRowObjectsJS()) into.set(Number(row.line), outcomeOf(row));
+  };
+  await read(validatedEventsSql('raw'), outcomes);
+  await conn.run(`CREATE TABLE lines AS ${validatedLinesSql('(SELECT file_seq, line, text FROM raw)')}`);
+  await read('SELECT * FROM lines WHERE NOT general', lineOutcomes);
+  plainLines = lineOutcomes.size;
+  await read(
+    validatedEventsSql('(SELECT file_seq, source, line, text FROM raw WHERE line IN (SELECT line FROM lines WHERE general))'),
+    lineOutcomes,
   );
-  for (const row of reader.getRowObjectsJS()) {
-    const line = Number(row.line);
-    if (row.reject !== null) {
-      outcomes.set(line, { reject: String(row.reject) });
-      continue;
-    }
-    const out: Record<string, string | null> = {};
-    for (const c of EVENT_COLUMNS) out[c] = row[c] === null ? null : String(row[c]);
-    out.props = canonicalJson(out.props ?? null);
-    outcomes.set(line, out);
-  }
 });
+
+function outcomeOf(row: Record<string, unknown>): Outcome {
+  if (row.reject !== null) return { reject: String(row.reject) };
+  const out: Outcome = {};
+  for (const c of EVENT_COLUMNS) out[c] = row[c] === null ? null : String(row[c]);
+  out.props = canonicalJson(out.props ?? null);
+  return out;
+}
 
 afterAll(() => {
   conn?.closeSync();
@@ -62,5 +72,17 @@ describe('SQL validator on the contract cases', () => {
     const sql = outcomes.get(line);
     expect(sql).toEqual(expectedOutcome(c));
     expect(sql).toEqual(jsOutcome(c.text));
+  });
+});
+
+describe('one-pass validation of plain lines (validatedLinesSql) on the contract cases', () => {
+  it('takes the plain path for a good share of them and leaves the rest to the general validator', () => {
+    expect(lineOutcomes.size).toBe(CONTRACT_CASES.length);
+    expect(plainLines).toBeGreaterThan(50);
+    expect(plainLines).toBeLessThan(CONTRACT_CASES.length);
+  });
+
+  it.each(CONTRACT_CASES.map((c, i) => [c.name, c, i + 1] as const))('%s', (_name, c, line) => {
+    expect(lineOutcomes.get(line)).toEqual(expectedOutcome(c));
   });
 });
