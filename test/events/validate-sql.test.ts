@@ -37,7 +37,9 @@ beforeAll(async () => {
     return c;
   });
   const read = async (sql: string, into: Map<number, Outcome>) => {
-    const reader = await conn.runAndReadAll(`SELECT line, reject, ${cols.join(', ')} FROM (${sql}) ORDER BY line`);
+    const reader = await conn.runAndReadAll(
+      `SELECT line, reject, ${cols.join(', ')} FROM (${sql}) ORDER BY line`,
+    );
     for (const row of reader.getRowObjectsJS()) into.set(Number(row.line), outcomeOf(row));
   };
   await read(validatedEventsSql('raw'), outcomes);
@@ -45,7 +47,9 @@ beforeAll(async () => {
   await read('SELECT * FROM lines WHERE NOT general', lineOutcomes);
   plainLines = lineOutcomes.size;
   await read(
-    validatedEventsSql('(SELECT file_seq, source, line, text FROM raw WHERE line IN (SELECT line FROM lines WHERE general))'),
+    validatedEventsSql(
+      '(SELECT file_seq, source, line, text FROM raw WHERE line IN (SELECT line FROM lines WHERE general))',
+    ),
     lineOutcomes,
   );
 });
