@@ -136,7 +136,7 @@ async function ingestGroup(
     const sources = fresh.map((f) => f.input.key);
     return await commitGroup(wh, batchId, startedAt, staged, setAside, sources, options.kind ?? 'files');
   } finally {
-    await wh.run('DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS staged; DROP TABLE IF EXISTS accepted');
+    await wh.run('DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS staged');
     for (const release of releases) await release();
   }
 }
@@ -272,32 +272,33 @@ function sourceOf(sources: readonly string[], fileSeq: string): string {
 }
 
 /**
- * Dedup against the group (first one wins, by file then line) and all history, then fill missing
- * keys from metadata. Duplicates are rare, so only ids seen twice in the group are ranked; the rest
- * is hash anti-joins, which DuckDB runs in parallel.
+ * Turns staged into the group's accepted events, in place: rejected records go (their dead letters
+ * are written by then), then repeats of an id within the group (the first by file and line wins) and
+ * ids seen in any earlier batch, then missing keys are filled from metadata. Duplicates and gaps are
+ * rare, so each step touches few rows; nothing copies the whole group again.
  */
-function acceptedSql(batchId: number, sources: readonly string[]): string {
-  return `CREATE OR REPLACE TEMP TABLE accepted AS
-WITH valid AS (
-  SELECT * EXCLUDE (text, reject, source) FROM staged WHERE reject IS NULL
-), later AS (
-  SELECT file_seq, line FROM (
-    SELECT file_seq, line, row_number() OVER (PARTITION BY event_id ORDER BY file_seq, line) AS n
-    FROM valid WHERE event_id IN (SELECT event_id FROM valid GROUP BY event_id HAVING count(*) > 1)
-  ) WHERE n > 1
-), fresh AS (
-  SELECT v.* FROM valid v
-  ANTI JOIN later l ON l.file_seq = v.file_seq AND l.line = v.line
-  ANTI JOIN seen_ids s ON s.event_id = v.event_id
-)
-SELECT fresh.* REPLACE (
-    coalesce(fresh.media_id, inv.media_id) AS media_id,
-    coalesce(fresh.device, CASE WHEN upper(inv.device) IN ('PC', 'MOBILE') THEN upper(inv.device) END) AS device,
-    coalesce(fresh.org_id, m.org_id) AS org_id
-  ), ${sourceOf(sources, 'fresh.file_seq')} AS source, ${batchId}::BIGINT AS batch_id
-FROM fresh
-LEFT JOIN dim_inventory inv ON inv.inventory_id = fresh.inventory_id
-LEFT JOIN dim_media m ON m.media_id = coalesce(fresh.media_id, inv.media_id)`;
+async function acceptInPlace(wh: Warehouse): Promise<void> {
+  await wh.run('DELETE FROM staged WHERE reject IS NOT NULL');
+  await wh.run(`DELETE FROM staged WHERE rowid IN (
+    SELECT rowid FROM (
+      SELECT rowid, row_number() OVER (PARTITION BY event_id ORDER BY file_seq, line) AS n
+      FROM staged WHERE event_id IN (SELECT event_id FROM staged GROUP BY event_id HAVING count(*) > 1)
+    ) WHERE n > 1
+    UNION ALL
+    SELECT s.rowid FROM staged s SEMI JOIN seen_ids USING (event_id))`);
+  await wh.run(`UPDATE staged SET
+      media_id = coalesce(staged.media_id, e.media_id),
+      device = coalesce(staged.device, e.device),
+      org_id = coalesce(staged.org_id, e.org_id)
+    FROM (
+      SELECT s.rowid AS row, inv.media_id, CASE WHEN upper(inv.device) IN ('PC', 'MOBILE') THEN upper(inv.device) END AS device,
+        m.org_id
+      FROM staged s
+      LEFT JOIN dim_inventory inv ON inv.inventory_id = s.inventory_id
+      LEFT JOIN dim_media m ON m.media_id = coalesce(s.media_id, inv.media_id)
+      WHERE s.media_id IS NULL OR s.device IS NULL OR s.org_id IS NULL
+    ) e
+    WHERE staged.rowid = e.row`);
 }
 
 async function commitGroup(
@@ -309,38 +310,45 @@ async function commitGroup(
   sources: readonly string[],
   kind: string,
 ): Promise<BatchResult> {
-  await timed(batchId, 'dedup', () => wh.run(acceptedSql(batchId, sources)));
-  const perFile = await wh.all<{ seq: number; records: string; rejected: string; accepted: string }>(
-    `SELECT s.file_seq AS seq, count(*)::VARCHAR AS records, count(*) FILTER (WHERE reject IS NOT NULL)::VARCHAR AS rejected,
-       coalesce(any_value(a.n), 0)::VARCHAR AS accepted
-     FROM staged s LEFT JOIN (SELECT file_seq, count(*) AS n FROM accepted GROUP BY ALL) a USING (file_seq)
-     GROUP BY s.file_seq`,
+  const counts = await wh.all<{ seq: number; records: string; rejected: string }>(
+    `SELECT file_seq AS seq, count(*)::VARCHAR AS records, count(reject)::VARCHAR AS rejected FROM staged GROUP BY ALL`,
   );
-  const stats = new Map(perFile.map((r) => [Number(r.seq), r]));
+  const rejected = counts.reduce((n, r) => n + Number(r.rejected), 0);
+  await writeDeadLetters(wh, batchId, rejected, setAside, sources);
+  await timed(batchId, 'dedup', () => acceptInPlace(wh));
+  const kept = await wh.all<{ seq: number; accepted: string }>(
+    'SELECT file_seq AS seq, count(*)::VARCHAR AS accepted FROM staged GROUP BY ALL',
+  );
+  const acceptedOf = new Map(kept.map((r) => [Number(r.seq), Number(r.accepted)]));
+  const stats = new Map(
+    counts.map((r) => [
+      Number(r.seq),
+      { records: Number(r.records), rejected: Number(r.rejected), accepted: acceptedOf.get(Number(r.seq)) ?? 0 },
+    ]),
+  );
   let accepted = 0;
-  let rejected = 0;
   let records = 0;
-  for (const r of perFile) {
-    accepted += Number(r.accepted);
-    rejected += Number(r.rejected);
-    records += Number(r.records);
+  for (const st of stats.values()) {
+    accepted += st.accepted;
+    records += st.records;
   }
   const duplicates = records - accepted - rejected;
 
-  await writeDeadLetters(wh, batchId, rejected, setAside, sources);
-  const files = await timed(batchId, 'lake', () => writePartitions(wh, 'accepted', `b${batchId}`));
+  // The lake's rows carry their input unit and batch.
+  const events = `(SELECT * REPLACE (${sourceOf(sources, 'file_seq')} AS source), ${batchId}::BIGINT AS batch_id FROM staged)`;
+  const files = await timed(batchId, 'lake', () => writePartitions(wh, events, `b${batchId}`));
 
   await wh.transaction(async () => {
-    await wh.run('INSERT INTO seen_ids SELECT event_id FROM accepted');
+    await wh.run('INSERT INTO seen_ids SELECT event_id FROM staged');
     await timed(batchId, 'rollups', async () => {
-      for (const report of REPORTS) await wh.run(rollupInsertSql(report, 'accepted', batchId));
+      for (const report of REPORTS) await wh.run(rollupInsertSql(report, 'staged', batchId));
     });
     await recordFiles(wh, batchId, files);
     for (const s of staged) {
       const st = stats.get(s.seq);
-      const rec = Number(st?.records ?? 0);
-      const acc = Number(st?.accepted ?? 0);
-      const rej = Number(st?.rejected ?? 0);
+      const rec = st?.records ?? 0;
+      const acc = st?.accepted ?? 0;
+      const rej = st?.rejected ?? 0;
       await wh.run('INSERT OR REPLACE INTO ledger VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())', [
         s.input.key,
         s.input.size,
@@ -353,7 +361,7 @@ async function commitGroup(
       ]);
     }
     await wh.run(
-      `INSERT INTO batches SELECT $1, $2, $3::TIMESTAMPTZ, now(), $4, $5, $6, $7, min(ts), max(ts) FROM accepted`,
+      `INSERT INTO batches SELECT $1, $2, $3::TIMESTAMPTZ, now(), $4, $5, $6, $7, min(ts), max(ts) FROM staged`,
       [batchId, kind, startedAt, staged.length, accepted, duplicates, rejected],
     );
   });
