@@ -16,6 +16,8 @@ export interface WrittenFile {
 }
 
 export const PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880';
+/** Ingest writes at zstd's fastest level (a sixth faster, files ~10% larger); compaction recompresses. */
+const INGEST_PARQUET_OPTIONS = `${PARQUET_OPTIONS}, COMPRESSION_LEVEL 1`;
 
 /** The lake's columns as a SELECT list over a relation of validated events. */
 export const LAKE_SELECT = LAKE_COLUMNS.map(([name]) => `"${name}"`).join(', ');
@@ -33,7 +35,7 @@ export async function writePartitions(wh: Warehouse, source: string, prefix: str
     `COPY (
        SELECT ${LAKE_SELECT}, strftime(utc, '%Y-%m-%d') AS dt, strftime(utc, '%H') AS hour
        FROM (SELECT *, make_timestamp(epoch_us(ts)) AS utc FROM ${source})
-     ) TO ${sqlString(wh.lakeDir)} (${PARQUET_OPTIONS}, PARTITION_BY (dt, hour), APPEND,
+     ) TO ${sqlString(wh.lakeDir)} (${INGEST_PARQUET_OPTIONS}, PARTITION_BY (dt, hour), APPEND,
        FILENAME_PATTERN '${prefix}_{uuid}', RETURN_FILES)`,
   ).finally(() => wh.run('RESET preserve_insertion_order'));
   return describeFiles(wh, rows[0]?.Files ?? []);
