@@ -2,7 +2,8 @@
 // UTC. Files are named after the batch that wrote them (b<batch>_<uuid>.parquet, c<batch>_… for
 // compactions); the warehouse's lake_files table is the manifest that says which ones count.
 
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LAKE_COLUMNS } from '../events/contract.js';
 import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
@@ -22,22 +23,52 @@ const INGEST_PARQUET_OPTIONS = `${PARQUET_OPTIONS}, COMPRESSION_LEVEL 1`;
 /** The lake's columns as a SELECT list over a relation of validated events. */
 export const LAKE_SELECT = LAKE_COLUMNS.map(([name]) => `"${name}"`).join(', ');
 
+/** Above this many hours in one write, one partitioned COPY beats a COPY per hour. */
+const HOURS_PER_COPY_MAX = 24;
+
 /**
  * Writes a relation of events into hour partitions and returns the files written, relative to the
  * lake dir. Nothing counts until the caller records them in lake_files in its transaction. Hours
  * come from plain UTC timestamps (no time zone library per row); rows are not sorted here, which
- * cost a third of the write: `adpipe compact` sorts each partition by time.
+ * cost a third of the write: `adpipe compact` sorts each partition by time. A group usually spans a
+ * few hours: a plain COPY per hour (the scan skips other hours by their min/max) is a third faster
+ * than DuckDB's partitioned writer, which buffers every partition at once.
  */
 export async function writePartitions(wh: Warehouse, source: string, prefix: string): Promise<WrittenFile[]> {
+  const hours = await wh.all<{ hour: string }>(
+    `SELECT DISTINCT strftime(date_trunc('hour', make_timestamp(epoch_us(ts))), '%Y-%m-%dT%H') AS hour FROM ${source} ORDER BY 1`,
+  );
   // Row order within a partition is of no use to readers, and keeping it makes the write serial.
   await wh.run('SET preserve_insertion_order = false');
+  try {
+    if (hours.length > HOURS_PER_COPY_MAX) return await writePartitioned(wh, source, prefix);
+    const files: string[] = [];
+    for (const { hour } of hours) {
+      const [dt, hh] = hour.split('T') as [string, string];
+      const dir = path.join(wh.lakeDir, `dt=${dt}`, `hour=${hh}`);
+      mkdirSync(dir, { recursive: true });
+      const file = path.join(dir, `${prefix}_${randomUUID()}.parquet`);
+      const from = `TIMESTAMPTZ '${dt} ${hh}:00:00+00'`;
+      await wh.run(
+        `COPY (SELECT ${LAKE_SELECT} FROM ${source} WHERE ts >= ${from} AND ts < ${from} + INTERVAL 1 HOUR)
+         TO ${sqlString(file)} (${INGEST_PARQUET_OPTIONS})`,
+      );
+      files.push(file);
+    }
+    return await describeFiles(wh, files);
+  } finally {
+    await wh.run('RESET preserve_insertion_order');
+  }
+}
+
+async function writePartitioned(wh: Warehouse, source: string, prefix: string): Promise<WrittenFile[]> {
   const rows = await wh.all<{ Files: string[] }>(
     `COPY (
        SELECT ${LAKE_SELECT}, strftime(utc, '%Y-%m-%d') AS dt, strftime(utc, '%H') AS hour
        FROM (SELECT *, make_timestamp(epoch_us(ts)) AS utc FROM ${source})
      ) TO ${sqlString(wh.lakeDir)} (${INGEST_PARQUET_OPTIONS}, PARTITION_BY (dt, hour), APPEND,
        FILENAME_PATTERN '${prefix}_{uuid}', RETURN_FILES)`,
-  ).finally(() => wh.run('RESET preserve_insertion_order'));
+  );
   return describeFiles(wh, rows[0]?.Files ?? []);
 }
 
