@@ -43,7 +43,7 @@ const list = (xs: readonly string[]) => `[${xs.map(q).join(', ')}]`;
 const EXTRACTED = [...new Set([...KNOWN_FIELDS])];
 const struct = (type: string) => `'${JSON.stringify(Object.fromEntries(EXTRACTED.map((f) => [f, type])))}'`;
 
-/** The value of a field in struct `v`, falling back to its aliases; JSON null counts as absent. */
+/** The value of a field in struct `v` (or a column when v is ''), falling back to its aliases; JSON null counts as absent. */
 function present(v: string, field: string): string {
   const names = [
     field,
@@ -51,7 +51,7 @@ function present(v: string, field: string): string {
       .filter(([, c]) => c === field)
       .map(([a]) => a),
   ];
-  const ref = (n: string) => `${v}."${n}"`;
+  const ref = (n: string) => (v ? `${v}."${n}"` : `"${n}"`);
   return names.length === 1 ? ref(field) : `coalesce(${names.map(ref).join(', ')})`;
 }
 
@@ -273,17 +273,16 @@ export function validatedEventsSql(raw: string): string {
  * the known fields read: any other key, space, repeated key or trailing text would add bytes.
  */
 export function validatedLinesSql(lines: string): string {
-  const given = EXTRACTED.map((f) => `(w."${f}" IS NOT NULL)::INTEGER`).join(' + ');
-  const sizes = EXTRACTED.map((f) => `coalesce(strlen(w."${f}") + ${Buffer.byteLength(f) + 5}, 0)`).join(
-    ' + ',
-  );
-  const plain = `w IS NOT NULL AND starts_with(text, '{') AND NOT contains(text, '\\')
-      AND NOT regexp_matches(text, '":[^"]') AND strlen(text) = 2 + ${sizes} + greatest(${given} - 1, 0)`;
+  // Each field given adds `"key":"value",` (the last one's comma stands for the closing brace). A
+  // line json_transform cannot read has every field NULL, so it is longer than that sum.
+  const sizes = EXTRACTED.map((f) => `coalesce(strlen("${f}") + ${Buffer.byteLength(f) + 6}, 0)`).join(' + ');
+  const plain = `starts_with(text, '{') AND NOT contains(text, '\\')
+      AND NOT regexp_matches(text, '":[^"]') AND strlen(text) = 1 + ${sizes}`;
   return `SELECT * REPLACE (CASE WHEN general OR reject IS NOT NULL THEN text END AS text) FROM (${rulesSql(
     `(SELECT file_seq, NULL::VARCHAR AS source, line, text, NULL::JSON AS j, true AS flat,
         NULL::VARCHAR AS shape, false AS has_unknown, strlen(text) AS record_bytes, NOT coalesce(${plain}, false) AS general,
-        ${FIELDS.map((f) => `${present('w', f)} AS j_${f}`).join(',\n        ')}
-      FROM (SELECT file_seq, line, text, try(json_transform(text, ${struct('VARCHAR')})) AS w FROM ${lines}))`,
+        ${FIELDS.map((f) => `${present('', f)} AS j_${f}`).join(',\n        ')}
+      FROM (SELECT file_seq, line, text, unnest(try(json_transform(text, ${struct('VARCHAR')}))) FROM ${lines}))`,
     true,
     ['general', 'record_bytes'],
   )})`;
