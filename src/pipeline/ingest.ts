@@ -323,7 +323,11 @@ async function commitGroup(
   const stats = new Map(
     counts.map((r) => [
       Number(r.seq),
-      { records: Number(r.records), rejected: Number(r.rejected), accepted: acceptedOf.get(Number(r.seq)) ?? 0 },
+      {
+        records: Number(r.records),
+        rejected: Number(r.rejected),
+        accepted: acceptedOf.get(Number(r.seq)) ?? 0,
+      },
     ]),
   );
   let accepted = 0;

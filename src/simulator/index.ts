@@ -4,8 +4,8 @@
 import { mkdir, readdir, rm, writeFile as writeText } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { CONTRACT_VERSION, type EventType } from '../events/contract.js';
+import { startWorker } from '../util/worker.js';
 import { fileBatches, isAltered } from './arrival.js';
 import { buildCatalogue, metadataFiles } from './catalogue.js';
 import { type GenerateOptions, type Resolved, resolveOptions, type SimOptions } from './options.js';
@@ -93,19 +93,12 @@ async function inProcess(o: Resolved, dir: string): Promise<FileResult[]> {
 
 /** Files go round-robin to workers, so all of them work through the time range together. */
 async function inWorkers(o: Resolved, dir: string, count: number): Promise<FileResult[]> {
-  const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
   const results: FileResult[] = [];
   await Promise.all(
     Array.from({ length: count }, (_, w) => {
       const job: WorkerJob = { options: o, dir, files: [] };
       for (let f = w; f < o.files; f += count) job.files.push(f);
-      const worker = url.pathname.endsWith('.ts')
-        ? // Under tsx or vitest this module is TypeScript: the worker registers tsx before loading it.
-          new Worker(
-            `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
-            { eval: true, workerData: job },
-          )
-        : new Worker(url, { workerData: job });
+      const worker = startWorker(import.meta.url, 'worker', { workerData: job });
       worker.on('message', (r: FileResult) => results.push(r));
       return new Promise<void>((resolve, reject) => {
         worker.once('error', reject);

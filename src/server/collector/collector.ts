@@ -6,20 +6,22 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AdpipeError } from '../../errors.js';
-import { type AdEvent, ID_FIELDS, MONEY_FIELDS, TEXT_FIELDS } from '../../events/contract.js';
-import type { Rejection } from '../../events/reasons.js';
-import { type Validation, validateEvent, validateEventText } from '../../events/validate.js';
+import type { EventType } from '../../events/contract.js';
+import { validateEvent } from '../../events/validate.js';
 import { liveCounters } from '../../stream/live-counters.js';
+import {
+  type BatchError,
+  deadLetter,
+  spoolLine,
+  type ValidatedBatch,
+  validateLines,
+  validateRecords,
+} from './batch.js';
 import { GroupCommitFile } from './group-commit.js';
 import type { CollectorMetrics } from './metrics.js';
 import { RecentIds } from './recent-ids.js';
 import type { Spool } from './spool.js';
-
-export interface BatchError {
-  index: number;
-  code: string;
-  reason: string;
-}
+import type { ValidatorPool } from './validator-pool.js';
 
 export interface AcceptResult {
   accepted: number;
@@ -42,6 +44,8 @@ export class Collector {
     private readonly deadLetterDir: string,
     private readonly metrics: CollectorMetrics,
     private readonly highWater: number,
+    /** Validates NDJSON batches off the event loop; inline without one. */
+    private readonly pool?: ValidatorPool,
   ) {}
 
   /** Throws 503 when undrained events are over the high-water mark, before any work is done. */
@@ -58,15 +62,11 @@ export class Collector {
     return OVERLOAD_RETRY_SECONDS;
   }
 
-  /** NDJSON lines, each parsed and validated like a line of a file. */
-  acceptLines(lines: readonly string[], source: string): Promise<AcceptResult> {
-    return this.accept(
-      lines.length,
-      (i) => validateEventText(lines[i]!),
-      (i) => lines[i]!,
-      source,
-      true,
-    );
+  /** NDJSON lines, each parsed and validated like a line of a file (in a worker when there is a pool). */
+  async acceptLines(lines: string[], source: string): Promise<AcceptResult> {
+    const at = new Date().toISOString();
+    const batch = this.pool ? await this.pool.validate(lines, source, at) : validateLines(lines, source, at);
+    return this.keep(batch, source, true);
   }
 
   /**
@@ -75,13 +75,14 @@ export class Collector {
    * would keep nothing more and only add latency.
    */
   acceptObjects(records: readonly unknown[], source: string, durable = true): Promise<AcceptResult> {
-    return this.accept(
+    const batch = validateRecords(
       records.length,
       (i) => validateEvent(records[i]),
       (i) => JSON.stringify(records[i]) ?? String(records[i]),
       source,
-      durable,
+      new Date().toISOString(),
     );
+    return this.keep(batch, source, durable);
   }
 
   /**
@@ -110,49 +111,37 @@ export class Collector {
     return undefined;
   }
 
-  private async accept(
-    n: number,
-    validate: (i: number) => Validation,
-    original: (i: number) => string,
-    source: string,
-    durable: boolean,
-  ): Promise<AcceptResult> {
-    const events: AdEvent[] = [];
+  /** Drops repeated and recently acknowledged ids, then writes the rest and the dead letters. */
+  private async keep(batch: ValidatedBatch, source: string, durable: boolean): Promise<AcceptResult> {
     const lines: string[] = [];
+    const live: Array<{ type: EventType; revenue: string }> = [];
     const batchIds = new Set<string>();
-    const errors: BatchError[] = [];
-    const dead: string[] = [];
     let duplicates = 0;
-    const receivedAt = new Date().toISOString();
-    for (let i = 0; i < n; i++) {
-      const v = validate(i);
-      if (!v.ok) {
-        errors.push({ index: i, code: v.rejection.code, reason: v.rejection.message });
-        dead.push(deadLetter(source, i, original(i), v.rejection, receivedAt));
-        continue;
-      }
-      const id = v.event.event_id;
+    for (let i = 0; i < batch.ids.length; i++) {
+      const id = batch.ids[i]!;
       if (batchIds.has(id) || this.recent.has(id)) {
         duplicates++;
         continue;
       }
       batchIds.add(id);
-      events.push(v.event);
-      lines.push(spoolLine(v.event));
+      lines.push(batch.lines[i]!);
+      live.push({ type: batch.types[i]!, revenue: batch.revenues[i]! });
     }
     const writes: Promise<void>[] = [];
     if (lines.length > 0)
       writes.push(this.spool.append(Buffer.from(`${lines.join('\n')}\n`), lines.length, durable));
-    if (dead.length > 0) writes.push(this.deadLetterFile().then((f) => f.append(Buffer.from(dead.join('')))));
+    if (batch.dead.length > 0)
+      writes.push(this.deadLetterFile().then((f) => f.append(Buffer.from(batch.dead.join('')))));
     await Promise.all(writes);
     // Only now kept: ids remembered before this would turn a retry after a failed write into a
     // "duplicate" of an event that was never kept.
     for (const id of batchIds) this.recent.add(id);
-    if (events.length > 0) liveCounters.record(events);
-    this.metrics.events.inc({ source, outcome: 'accepted' }, events.length);
+    if (live.length > 0) liveCounters.record(live);
+    const { errors } = batch;
+    this.metrics.events.inc({ source, outcome: 'accepted' }, lines.length);
     if (duplicates > 0) this.metrics.events.inc({ source, outcome: 'duplicate' }, duplicates);
     if (errors.length > 0) this.metrics.events.inc({ source, outcome: 'rejected' }, errors.length);
-    return { accepted: events.length, duplicates, rejected: errors.length, errors };
+    return { accepted: lines.length, duplicates, rejected: errors.length, errors };
   }
 
   private deadLetterFile(): Promise<GroupCommitFile> {
@@ -163,38 +152,7 @@ export class Collector {
   }
 
   async close(): Promise<void> {
+    await this.pool?.close();
     if (this.deadLetters) await (await this.deadLetters).close();
   }
-}
-
-/** `,"field":` for every optional field, in AdEvent's order (after event_id, type, name, ts). */
-const OPTIONAL_FIELDS = [...ID_FIELDS, 'device', 'app_type', ...TEXT_FIELDS] as const;
-const OPTIONAL_KEYS = OPTIONAL_FIELDS.map((f) => `,"${f}":`);
-const MONEY_KEYS = MONEY_FIELDS.map((f) => `,"${f}":"`);
-
-/**
- * The spool line of an event: its normalised fields with the unknown ones (props) back at the top
- * level, so the drain's SQL validator reads exactly what the JS validator accepted. Missing fields
- * and zero money are left out (the validator reads them back as null and 0): lines a third the size
- * make the spool's fsyncs that much cheaper. Built by hand in AdEvent's field order (the same text
- * as JSON.stringify of those fields, without the intermediate object).
- */
-export function spoolLine(ev: AdEvent): string {
-  const e = ev as unknown as Record<string, string | null>;
-  let text = `{"event_id":${JSON.stringify(ev.event_id)},"type":"${ev.type}"`;
-  if (ev.name !== null) text += `,"name":${JSON.stringify(ev.name)}`;
-  text += `,"ts":"${ev.ts}"`;
-  for (let i = 0; i < OPTIONAL_FIELDS.length; i++) {
-    const v = e[OPTIONAL_FIELDS[i]!];
-    if (v !== null && v !== undefined) text += OPTIONAL_KEYS[i]! + JSON.stringify(v);
-  }
-  for (let i = 0; i < MONEY_FIELDS.length; i++) {
-    const v = e[MONEY_FIELDS[i]!];
-    if (v !== '0.000000') text += `${MONEY_KEYS[i]!}${v}"`;
-  }
-  return ev.props ? `${text},${ev.props.slice(1)}` : `${text}}`;
-}
-
-function deadLetter(source: string, index: number, text: string, r: Rejection, at: string): string {
-  return `${JSON.stringify({ source, index, text, code: r.code, field: r.field, message: r.message, received_at: at })}\n`;
 }

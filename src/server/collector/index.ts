@@ -16,6 +16,7 @@ import { pixelFastPath, registerPixels } from './pixels.js';
 import { RateLimiter } from './rate-limit.js';
 import { type SegmentCall, SegmentMapper } from './segment.js';
 import { Spool } from './spool.js';
+import { ValidatorPool } from './validator-pool.js';
 
 const SEGMENT_CALLS: readonly SegmentCall[] = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
 
@@ -46,7 +47,13 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
   });
   drainer = new Drainer(spool, drainWh, metrics, cfg.drain_interval_ms);
   metrics.spoolDepth = () => spool.depth();
-  const accept = new Collector(spool, path.join(ctx.dataDir, 'deadletter'), metrics, cfg.spool_high_water);
+  const accept = new Collector(
+    spool,
+    path.join(ctx.dataDir, 'deadletter'),
+    metrics,
+    cfg.spool_high_water,
+    cfg.validator_threads > 0 ? new ValidatorPool(cfg.validator_threads) : undefined,
+  );
   const segment = new SegmentMapper(cfg.segment_events);
   // Replays whatever a previous run left in the spool right away.
   drainer.start();
