@@ -5,7 +5,8 @@
 //
 //   batches   POST /v1/events, 500-event NDJSON, unique ids per request, answered after fsync
 //   pixels    GET /i?… impression pixels
-//   latency   p99 of each at half its measured maximum rate
+//   latency   p99 of each at half its measured maximum rate, and of the bare server at those rates
+//             (the load generator's own share of the latency)
 //   soak      batches at half rate for --seconds (default 120): the server's RSS must stay flat
 //
 // Both servers run as child processes so the load generator does not share their event loop.
@@ -253,6 +254,26 @@ export async function run(args: string[]): Promise<void> {
   const fsyncCount = Number(/^adpipe_spool_fsync_seconds_count (\S+)/m.exec(metrics)?.[1] ?? Number.NaN);
   await stop(adpipe);
 
+  // The load generator's own latency at those rates: the bare server answering the same requests.
+  const bareAgain = await start(['-e', BARE]);
+  const bareHalf = {
+    batches: summary(
+      await load({
+        url: bareAgain.url,
+        seconds: duration,
+        connections,
+        kind: 'batch',
+        rate: batches.requests_per_s / 2,
+      }),
+      BATCH,
+    ),
+    pixels: summary(
+      await load({ url: bareAgain.url, seconds: duration, ...pixelLoad, rate: pixels.requests_per_s / 2 }),
+      1,
+    ),
+  };
+  await stop(bareAgain);
+
   // RSS after warm-up (the first quarter) against the end: flat means no growth with traffic.
   const warm = rss[Math.floor(rss.length / 4)]!;
   saveResults('collector', {
@@ -271,7 +292,7 @@ export async function run(args: string[]): Promise<void> {
       ...pixels,
       ratio_to_baseline_requests: +(pixels.requests_per_s / base.pixels.requests_per_s).toFixed(3),
     },
-    half_rate: { batches: halfBatch, pixels: halfPixel },
+    half_rate: { batches: halfBatch, pixels: halfPixel, bare_at_same_rates: bareHalf },
     soak: {
       seconds,
       ...soak,
