@@ -218,24 +218,14 @@ export async function run(args: string[]): Promise<void> {
   const pixels = await cpu(duration, async () =>
     summary(await load({ url: adpipe.url, seconds: duration, ...pixelLoad }), 1),
   );
-  const halfBatch = await cpu(duration, async () =>
-    summary(
-      await load({
-        url: adpipe.url,
-        seconds: duration,
-        connections,
-        kind: 'batch',
-        rate: batches.requests_per_s / 2,
-      }),
-      BATCH,
-    ),
-  );
-  const halfPixel = await cpu(duration, async () =>
-    summary(
-      await load({ url: adpipe.url, seconds: duration, ...pixelLoad, rate: pixels.requests_per_s / 2 }),
-      1,
-    ),
-  );
+  const atHalf = (url: string, kind: 'batch' | 'pixel') =>
+    load(
+      kind === 'batch'
+        ? { url, seconds: duration, connections, kind, rate: batches.requests_per_s / 2 }
+        : { url, seconds: duration, ...pixelLoad, rate: pixels.requests_per_s / 2 },
+    );
+  const halfBatch = await cpu(duration, async () => summary(await atHalf(adpipe.url, 'batch'), BATCH));
+  const halfPixel = await cpu(duration, async () => summary(await atHalf(adpipe.url, 'pixel'), 1));
 
   // Soak: half the batch rate, RSS sampled every 5 s.
   const rss: number[] = [rssMiB(pid)];
@@ -257,20 +247,8 @@ export async function run(args: string[]): Promise<void> {
   // The load generator's own latency at those rates: the bare server answering the same requests.
   const bareAgain = await start(['-e', BARE]);
   const bareHalf = {
-    batches: summary(
-      await load({
-        url: bareAgain.url,
-        seconds: duration,
-        connections,
-        kind: 'batch',
-        rate: batches.requests_per_s / 2,
-      }),
-      BATCH,
-    ),
-    pixels: summary(
-      await load({ url: bareAgain.url, seconds: duration, ...pixelLoad, rate: pixels.requests_per_s / 2 }),
-      1,
-    ),
+    batches: summary(await atHalf(bareAgain.url, 'batch'), BATCH),
+    pixels: summary(await atHalf(bareAgain.url, 'pixel'), 1),
   };
   await stop(bareAgain);
 
