@@ -39,7 +39,8 @@ export async function writePartitions(wh: Warehouse, source: string, prefix: str
     `SELECT DISTINCT strftime(date_trunc('hour', make_timestamp(epoch_us(ts))), '%Y-%m-%dT%H') AS hour FROM ${source} ORDER BY 1`,
   );
   // Row order within a partition is of no use to readers, and keeping it makes the write serial.
-  await wh.run('SET preserve_insertion_order = false');
+  // Session scope: other connections (the API beside a drain) keep their order.
+  await wh.run('SET SESSION preserve_insertion_order = false');
   try {
     if (hours.length > HOURS_PER_COPY_MAX) return await writePartitioned(wh, source, prefix);
     const files: string[] = [];
@@ -57,7 +58,7 @@ export async function writePartitions(wh: Warehouse, source: string, prefix: str
     }
     return await describeFiles(wh, files);
   } finally {
-    await wh.run('RESET preserve_insertion_order');
+    await wh.run('RESET SESSION preserve_insertion_order');
   }
 }
 
