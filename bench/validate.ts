@@ -2,6 +2,8 @@
 // (validatedEventsSql, the dominant stage of ingest) on simulator records, clean and 5% dirty,
 // against a baseline measured in the same run on the same rows: the bare JSON parse
 // (`try_cast(text AS JSON)`), which every validator pays. The ratio is validator time / parse time.
+// `lines` is what ingest runs: validatedLinesSql, which validates plain lines in one pass, then the
+// general validator on the lines it leaves (`plainShare` says how many it took).
 // The machine may be shared, so runs are interleaved and medians reported, with CPU time (all
 // threads) per record beside the wall-clock rate.
 
@@ -10,7 +12,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { validatedEventsSql } from '../src/events/validate-sql.js';
+import { validatedEventsSql, validatedLinesSql } from '../src/events/validate-sql.js';
 import { generate } from '../src/simulator/index.js';
 import { jsonLinesSql } from '../src/sources/files/formats.js';
 import { benchDir, peakRssMiB, saveResults } from './util.js';
@@ -78,6 +80,7 @@ export async function run(args: string[]): Promise<void> {
         await conn.run(`SET threads=${t}`);
         const parse: { wall: number; cpu: number }[] = [];
         const validate: { wall: number; cpu: number }[] = [];
+        const lines: { wall: number; cpu: number }[] = [];
         for (let i = 0; i < rounds; i++) {
           parse.push(
             await timed(
@@ -88,7 +91,21 @@ export async function run(args: string[]): Promise<void> {
           validate.push(
             await timed(conn, `CREATE OR REPLACE TEMP TABLE validated AS ${validatedEventsSql('raw')}`),
           );
+          const plain = await timed(
+            conn,
+            `CREATE OR REPLACE TEMP TABLE validated AS ${validatedLinesSql('(SELECT file_seq, line, text FROM raw)')}`,
+          );
+          const rest = await timed(
+            conn,
+            `CREATE OR REPLACE TEMP TABLE general AS ${validatedEventsSql('(SELECT file_seq, NULL::VARCHAR AS source, line, text FROM validated WHERE general)')}`,
+          );
+          lines.push({ wall: plain.wall + rest.wall, cpu: plain.cpu + rest.cpu });
         }
+        const plainRows = Number(
+          (await conn.runAndReadAll('SELECT count(*) FILTER (NOT general) FROM validated')).getRows()[0]![0],
+        );
+        const l = median(lines.map((x) => x.wall));
+        const lCpu = median(lines.map((x) => x.cpu));
         const p = median(parse.map((x) => x.wall));
         const v = median(validate.map((x) => x.wall));
         const pCpu = median(parse.map((x) => x.cpu));
@@ -104,6 +121,10 @@ export async function run(args: string[]): Promise<void> {
           parseCpuUsPerRecord: Number(((pCpu * 1e6) / rows).toFixed(3)),
           ratio: Number((v / p).toFixed(2)),
           cpuRatio: Number((vCpu / pCpu).toFixed(2)),
+          linesRecordsPerSec: Math.round(rows / l),
+          linesCpuUsPerRecord: Number(((lCpu * 1e6) / rows).toFixed(3)),
+          linesRatio: Number((l / p).toFixed(2)),
+          plainShare: Number((plainRows / rows).toFixed(3)),
         });
       }
       await conn.run('DROP TABLE raw');

@@ -273,16 +273,19 @@ export function validatedEventsSql(raw: string): string {
  * the known fields read: any other key, space, repeated key or trailing text would add bytes.
  */
 export function validatedLinesSql(lines: string): string {
-  // Each field given adds `"key":"value",` (the last one's comma stands for the closing brace). A
-  // line json_transform cannot read has every field NULL, so it is longer than that sum.
+  // Each field given adds `"key":"value",` (the last one's comma stands for the closing brace).
   const sizes = EXTRACTED.map((f) => `coalesce(strlen("${f}") + ${Buffer.byteLength(f) + 6}, 0)`).join(' + ');
-  const plain = `starts_with(text, '{') AND NOT contains(text, '\\')
-      AND NOT regexp_matches(text, '":[^"]') AND strlen(text) = 1 + ${sizes}`;
+  // Only lines that look plain and are valid JSON are transformed: json_transform fails on invalid
+  // JSON, and try() would redo every vector holding one bad line row by row (3x slower on 5 % dirt).
+  const shaped = `starts_with(text, '{') AND NOT contains(text, '\\') AND NOT regexp_matches(text, '":[^"]')`;
   return `SELECT * REPLACE (CASE WHEN general OR reject IS NOT NULL THEN text END AS text) FROM (${rulesSql(
     `(SELECT file_seq, NULL::VARCHAR AS source, line, text, NULL::JSON AS j, true AS flat,
-        NULL::VARCHAR AS shape, false AS has_unknown, strlen(text) AS record_bytes, NOT coalesce(${plain}, false) AS general,
+        NULL::VARCHAR AS shape, false AS has_unknown, strlen(text) AS record_bytes,
+        NOT coalesce(readable AND strlen(text) = 1 + ${sizes}, false) AS general,
         ${FIELDS.map((f) => `${present('', f)} AS j_${f}`).join(',\n        ')}
-      FROM (SELECT file_seq, line, text, unnest(try(json_transform(text, ${struct('VARCHAR')}))) FROM ${lines}))`,
+      FROM (SELECT file_seq, line, text, readable,
+              unnest(CASE WHEN readable THEN json_transform(text, ${struct('VARCHAR')}) END)
+            FROM (SELECT file_seq, line, text, coalesce(${shaped} AND json_valid(text), false) AS readable FROM ${lines})))`,
     true,
     ['general', 'record_bytes'],
   )})`;

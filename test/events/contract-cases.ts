@@ -91,6 +91,15 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
     text: '{"event_id":"e1","type":"click"',
     expect: reject('record.invalid_json@record'),
   },
+  { name: 'an opening brace alone', text: '{', expect: reject('record.invalid_json@record') },
+  { name: 'an unclosed string value', text: '{"event_id":"e1', expect: reject('record.invalid_json@record') },
+  {
+    // Repeated with the same value: which one a parser keeps (DuckDB the first, JSON.parse the last)
+    // does not matter here; the line is not plain, so the general path decides.
+    name: 'a plain-looking line with a key given twice',
+    text: '{"event_id":"e1","type":"click","type":"click","ts":"2026-01-01T00:00:00Z"}',
+    expect: {},
+  },
   { name: 'trailing garbage', text: `${rec()} x`, expect: reject('record.invalid_json@record') },
   { name: 'two objects on a line', text: `${rec()}${rec()}`, expect: reject('record.invalid_json@record') },
   { name: 'NaN literal', text: rec('"revenue":NaN'), expect: reject('record.invalid_json@record') },
