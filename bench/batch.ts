@@ -1,4 +1,4 @@
-// `npm run bench -- batch [--events N] [--files K] [--batch-files B]`: the batch pipeline end to end
+// `npm run bench -- batch [--events N] [--files K] [--batch-files B] [--dirty RATE]`: the batch pipeline end to end
 // (gzip NDJSON → validate → dedup → enrich → Parquet lake + every rollup, committed per group)
 // beside a baseline measured in the same run on the same files: DuckDB alone reading them with
 // read_json and computing one GROUP BY. The ratio is what the pipeline's guarantees cost. Floors,
@@ -24,7 +24,7 @@ async function baseline(eventsDir: string): Promise<number> {
   const started = performance.now();
   await conn.run(
     `SELECT type, count(*), sum(TRY_CAST(revenue AS DECIMAL(18,6)))
-     FROM read_json('${eventsDir}/*.jsonl.gz', format='newline_delimited') GROUP BY type`,
+     FROM read_json('${eventsDir}/*.jsonl.gz', format='newline_delimited', ignore_errors=true) GROUP BY type`,
   );
   const seconds = (performance.now() - started) / 1000;
   conn.closeSync();
@@ -43,7 +43,7 @@ async function floors(eventsDir: string, outDir: string): Promise<{ single: numb
   const conn = await db.connect();
   await conn.run('SET preserve_insertion_order = false');
   const columns = `{${CANONICAL_FIELDS.map((f) => `'${f}': 'VARCHAR'`).join(', ')}}`;
-  const events = `read_json('${eventsDir}/*.jsonl.gz', format='newline_delimited', columns=${columns})`;
+  const events = `read_json('${eventsDir}/*.jsonl.gz', format='newline_delimited', columns=${columns}, ignore_errors=true)`;
   const options = 'FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1';
   const timed = async (sql: string) => {
     const started = performance.now();
@@ -70,15 +70,17 @@ export async function run(args: string[]): Promise<void> {
       files: { type: 'string', default: '100' },
       'batch-files': { type: 'string', default: '10' },
       verify: { type: 'boolean', default: false },
+      dirty: { type: 'string', default: '0' },
     },
   });
   const events = Number(values.events);
   const files = Number(values.files);
-  const input = path.join(benchDir, 'data', `batch-${events}-${files}`);
+  const dirty = Number(values.dirty);
+  const input = path.join(benchDir, 'data', `batch-${events}-${files}${dirty ? `-dirty${dirty}` : ''}`);
   const manifestFile = path.join(input, 'manifest.json');
   if (!existsSync(manifestFile)) {
     console.log(`generating ${events} events in ${files} files under ${input} …`);
-    await generate({ out: input, events, files, seed: 42, format: 'jsonl.gz' });
+    await generate({ out: input, events, files, seed: 42, dirty, format: 'jsonl.gz' });
   }
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { events: number };
   const eventsDir = path.join(input, 'events');
@@ -103,12 +105,16 @@ export async function run(args: string[]): Promise<void> {
   saveResults('batch', {
     events: manifest.events,
     files,
+    dirty,
     batch_files: Number(values['batch-files']),
     accepted: summary.accepted,
     rejected: summary.rejected,
     duplicates: summary.duplicates,
     pipeline_seconds: Number(seconds.toFixed(2)),
     pipeline_events_per_second: eventsPerSecond,
+    pipeline_records_per_second: Math.round(
+      (summary.accepted + summary.duplicates + summary.rejected) / seconds,
+    ),
     baseline_seconds: Number(baselineSeconds.toFixed(2)),
     baseline_events_per_second: Math.round(manifest.events / baselineSeconds),
     ratio_to_baseline: Number((seconds / baselineSeconds).toFixed(2)),
