@@ -30,6 +30,9 @@ describe('pixels and signed clicks', () => {
     expect(gif.subarray(0, 6).toString()).toBe('GIF89a');
     expect(gif.readUInt16LE(6)).toBe(1);
     expect(gif.readUInt16LE(8)).toBe(1);
+    // Byte for byte (it holds bytes above 0x7f, which a text encoding could mangle).
+    expect(gif.toString('base64')).toBe('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7');
+    expect(res.headers.get('content-length')).toBe('42');
     // Without event_id and ts the server makes them; a bad field is named in a header.
     expect((await fetch(`${s.url}/i?media_id=m1`)).headers.get('x-adpipe-rejected')).toBeNull();
     expect((await fetch(`${s.url}/i?media_id=m1&revenue=-3`)).headers.get('x-adpipe-rejected')).toBe(

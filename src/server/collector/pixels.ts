@@ -75,6 +75,11 @@ export function registerPixels(
 }
 
 const GIF_RAW_HEADERS = { ...GIF_HEADERS, 'content-length': String(GIF.length) };
+/**
+ * The GIF as a latin1 string (one char per byte): Node sends a string body in the same write as the
+ * headers, a Buffer in a second chunk (a writev per answer).
+ */
+const GIF_TEXT = GIF.toString('latin1');
 
 /**
  * GET /i without fastify's per-request machinery: routing, hooks, the reply object. It takes the
@@ -105,7 +110,7 @@ export function pixelFastPath(
     collector.acceptOne(rec, 'pixel').then(
       (rejected) => {
         if (rejected) res.setHeader('x-adpipe-rejected', rejected);
-        res.writeHead(200, GIF_RAW_HEADERS).end(GIF);
+        res.writeHead(200, GIF_RAW_HEADERS).end(GIF_TEXT, 'latin1');
         metrics.countRequest('/i', 200);
       },
       (err: unknown) => {
