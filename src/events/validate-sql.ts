@@ -296,15 +296,15 @@ export function validatedLinesSql(lines: string): string {
  * every known field of a flat record as text, and json_extract calls for the rare other records.
  */
 function extractedFromTextSql(raw: string): string {
-  // Records that are not flat are rare: each takes its own json_extract calls, so nothing on the
-  // flat path carries their columns.
-  const extract = (n: string) => `nullif(json_extract(j, '$."${n}"')::VARCHAR, 'null')`;
+  // Records that are not flat are rare: one more json_transform reads each of their fields as its
+  // JSON text (the same text json_extract gives), so nothing on the flat path carries those columns.
+  const extract = (n: string) => `nullif(jw."${n}"::VARCHAR, 'null')`;
   const rawOf = (field: string) => {
     const names = [field, ...Object.keys(ALIASES).filter((a) => ALIASES[a] === field)];
     return names.length === 1 ? extract(field) : `coalesce(${names.map(extract).join(', ')})`;
   };
   // A bare NaN/Infinity can only hide in a value that is not a string.
-  const nonFinite = `CASE WHEN NOT flat THEN len(list_filter(json_extract(j, ${list(EXTRACTED.map((f) => `$."${f}"`))}),
+  const nonFinite = `CASE WHEN NOT flat THEN len(list_filter([${EXTRACTED.map((f) => `jw."${f}"`).join(', ')}],
         x -> regexp_full_match(x::VARCHAR, '${NON_FINITE}'))) > 0 ELSE false END`;
   const shape = `CASE
       WHEN j IS NULL THEN 'record.invalid_json@record'
@@ -319,7 +319,8 @@ function extractedFromTextSql(raw: string): string {
       j IS NOT NULL AND (NOT flat OR len(json_keys(j)) <> ${knownCount}) AS has_unknown,
       strlen(text) AS record_bytes,
       ${FIELDS.map((f) => `CASE WHEN flat THEN ${present('w', f)} ELSE ${rawOf(f)} END AS j_${f}`).join(',\n      ')}
-    FROM (SELECT file_seq, source, line, text, j, flat, json_transform(j, ${struct('VARCHAR')}) AS w
+    FROM (SELECT file_seq, source, line, text, j, flat, json_transform(j, ${struct('VARCHAR')}) AS w,
+            CASE WHEN NOT flat THEN json_transform(j, ${struct('JSON')}) END AS jw
           FROM (SELECT file_seq, source, line, text, j, coalesce(j IS NOT NULL AND ${FLAT}, false) AS flat
                 FROM (SELECT file_seq, source, line, text, try_cast(text AS JSON) AS j FROM ${raw}))))`;
 }
