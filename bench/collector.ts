@@ -6,7 +6,8 @@
 //   batches   POST /v1/events, 500-event NDJSON, unique ids per request, answered after fsync
 //   pixels    GET /i?… impression pixels
 //   latency   p99 of each at half its measured maximum rate, and of the bare server at those rates
-//             (the load generator's own share of the latency)
+//             (the load generator's own share of the latency); batches also from a fetch client,
+//             whose own latency is far lower than autocannon's for 36 KB bodies
 //   soak      batches at half rate for --seconds (default 120): the server's RSS must stay flat
 //
 // Both servers run as child processes so the load generator does not share their event loop.
@@ -184,6 +185,38 @@ function summary(r: Result, perRequest: number) {
   };
 }
 
+/**
+ * Batch latency from a second client: `connections` loops of fetch (undici), each sending a batch
+ * and pausing so that together they send `rate` requests per second. autocannon's own latency with
+ * 36 KB bodies is tens of ms even against the bare server; this client's is a few ms.
+ */
+async function pacedBatches(url: string, rate: number, seconds: number, connections: number) {
+  const template = batchTemplate();
+  const period = (connections / rate) * 1000;
+  const latencies: number[] = [];
+  const end = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async (_, k) => {
+      await new Promise((r) => setTimeout(r, (k * period) / connections));
+      while (Date.now() < end) {
+        const body = template.replaceAll('@@', `f${++counter}`);
+        const started = performance.now();
+        const res = await fetch(`${url}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson' },
+          body,
+        });
+        await res.text();
+        latencies.push(performance.now() - started);
+        await new Promise((r) => setTimeout(r, period));
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => +latencies[Math.floor((latencies.length - 1) * q)]!.toFixed(1);
+  return { requests: latencies.length, p50_ms: at(0.5), p90_ms: at(0.9), p99_ms: at(0.99) };
+}
+
 export async function run(args: string[]): Promise<void> {
   const seconds = arg(args, 'seconds', 120);
   const duration = arg(args, 'duration', 10);
@@ -226,6 +259,8 @@ export async function run(args: string[]): Promise<void> {
     );
   const halfBatch = await cpu(duration, async () => summary(await atHalf(adpipe.url, 'batch'), BATCH));
   const halfPixel = await cpu(duration, async () => summary(await atHalf(adpipe.url, 'pixel'), 1));
+  const pacedHalf = (url: string) => pacedBatches(url, batches.requests_per_s / 2, duration, connections);
+  const fetchHalf = await pacedHalf(adpipe.url);
 
   // Soak: half the batch rate, RSS sampled every 5 s.
   const rss: number[] = [rssMiB(pid)];
@@ -250,6 +285,7 @@ export async function run(args: string[]): Promise<void> {
     batches: summary(await atHalf(bareAgain.url, 'batch'), BATCH),
     pixels: summary(await atHalf(bareAgain.url, 'pixel'), 1),
   };
+  const bareFetchHalf = await pacedHalf(bareAgain.url);
   await stop(bareAgain);
 
   // RSS after warm-up (the first quarter) against the end: flat means no growth with traffic.
@@ -270,7 +306,12 @@ export async function run(args: string[]): Promise<void> {
       ...pixels,
       ratio_to_baseline_requests: +(pixels.requests_per_s / base.pixels.requests_per_s).toFixed(3),
     },
-    half_rate: { batches: halfBatch, pixels: halfPixel, bare_at_same_rates: bareHalf },
+    half_rate: {
+      batches: halfBatch,
+      pixels: halfPixel,
+      bare_at_same_rates: bareHalf,
+      batches_fetch_client: { adpipe: fetchHalf, bare: bareFetchHalf },
+    },
     soak: {
       seconds,
       ...soak,
