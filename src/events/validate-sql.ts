@@ -4,9 +4,12 @@
 // normalised event columns. The rules, their order and the text patterns are those of validate.ts;
 // test/events runs both validators on one table of cases (test/events/contract-cases.ts).
 //
-// Cost per record: one JSON validation (the cast), one json_extract with a path list that pulls
-// every known field at once, and one json_merge_patch for the unknown fields of accepted records.
-// Everything else works on the small extracted values.
+// Two ways in, one set of rules (rulesSql). validatedEventsSql takes any text: one JSON parse (the
+// cast), one json_transform reading every known field (a second one, keeping JSON types, for the
+// rare records that are not flat) and one json_merge_patch for unknown fields. validatedLinesSql
+// takes JSON lines and validates the plain ones (compact, string values, known keys) with a single
+// json_transform, leaving the others to validatedEventsSql. Everything else works on the small
+// extracted values.
 
 import {
   ALIASES,
@@ -292,8 +295,9 @@ export function validatedLinesSql(lines: string): string {
 }
 
 /**
- * The first extraction, from raw text: one JSON parse (the cast), one json_transform that reads
- * every known field of a flat record as text, and json_extract calls for the rare other records.
+ * The extraction for validatedEventsSql, from raw text: one JSON parse (the cast), one
+ * json_transform that reads every known field of a flat record as text, and for the rare other
+ * records one more that reads each field's JSON text.
  */
 function extractedFromTextSql(raw: string): string {
   // Records that are not flat are rare: one more json_transform reads each of their fields as its

@@ -23,6 +23,9 @@ const INGEST_PARQUET_OPTIONS = `${PARQUET_OPTIONS}, COMPRESSION_LEVEL 1`;
 /** The lake's columns as a SELECT list over a relation of validated events. */
 export const LAKE_SELECT = LAKE_COLUMNS.map(([name]) => `"${name}"`).join(', ');
 
+/** An event's time as a plain UTC timestamp, which its partition (dt, hour) is taken from. */
+const UTC_TS = 'make_timestamp(epoch_us(ts))';
+
 /** Above this many hours in one write, one partitioned COPY beats a COPY per hour. */
 const HOURS_PER_COPY_MAX = 24;
 
@@ -36,7 +39,7 @@ const HOURS_PER_COPY_MAX = 24;
  */
 export async function writePartitions(wh: Warehouse, source: string, prefix: string): Promise<WrittenFile[]> {
   const hours = await wh.all<{ hour: string }>(
-    `SELECT DISTINCT strftime(date_trunc('hour', make_timestamp(epoch_us(ts))), '%Y-%m-%dT%H') AS hour FROM ${source} ORDER BY 1`,
+    `SELECT DISTINCT strftime(date_trunc('hour', ${UTC_TS}), '%Y-%m-%dT%H') AS hour FROM ${source} ORDER BY 1`,
   );
   // Row order within a partition is of no use to readers, and keeping it makes the write serial.
   // Session scope: other connections (the API beside a drain) keep their order.
@@ -66,7 +69,7 @@ async function writePartitioned(wh: Warehouse, source: string, prefix: string): 
   const rows = await wh.all<{ Files: string[] }>(
     `COPY (
        SELECT ${LAKE_SELECT}, strftime(utc, '%Y-%m-%d') AS dt, strftime(utc, '%H') AS hour
-       FROM (SELECT *, make_timestamp(epoch_us(ts)) AS utc FROM ${source})
+       FROM (SELECT *, ${UTC_TS} AS utc FROM ${source})
      ) TO ${sqlString(wh.lakeDir)} (${INGEST_PARQUET_OPTIONS}, PARTITION_BY (dt, hour), APPEND,
        FILENAME_PATTERN '${prefix}_{uuid}', RETURN_FILES)`,
   );

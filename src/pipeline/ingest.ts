@@ -315,29 +315,23 @@ async function commitGroup(
   const counts = await wh.all<{ seq: number; records: string; rejected: string }>(
     `SELECT file_seq AS seq, count(*)::VARCHAR AS records, count(reject)::VARCHAR AS rejected FROM staged GROUP BY ALL`,
   );
-  const rejected = counts.reduce((n, r) => n + Number(r.rejected), 0);
+  const stats = new Map(
+    counts.map((r) => [
+      Number(r.seq),
+      { records: Number(r.records), rejected: Number(r.rejected), accepted: 0 },
+    ]),
+  );
+  const total = (k: 'records' | 'rejected' | 'accepted') =>
+    [...stats.values()].reduce((n, st) => n + st[k], 0);
+  const rejected = total('rejected');
   await writeDeadLetters(wh, batchId, rejected, setAside, sources);
   await timed(batchId, 'dedup', () => acceptInPlace(wh));
   const kept = await wh.all<{ seq: number; accepted: string }>(
     'SELECT file_seq AS seq, count(*)::VARCHAR AS accepted FROM staged GROUP BY ALL',
   );
-  const acceptedOf = new Map(kept.map((r) => [Number(r.seq), Number(r.accepted)]));
-  const stats = new Map(
-    counts.map((r) => [
-      Number(r.seq),
-      {
-        records: Number(r.records),
-        rejected: Number(r.rejected),
-        accepted: acceptedOf.get(Number(r.seq)) ?? 0,
-      },
-    ]),
-  );
-  let accepted = 0;
-  let records = 0;
-  for (const st of stats.values()) {
-    accepted += st.accepted;
-    records += st.records;
-  }
+  for (const r of kept) stats.get(Number(r.seq))!.accepted = Number(r.accepted);
+  const accepted = total('accepted');
+  const records = total('records');
   const duplicates = records - accepted - rejected;
 
   // The lake's rows carry their input unit and batch.

@@ -87,7 +87,8 @@ export class Collector {
 
   /**
    * One pixel or click record, answered once written (not fsynced; see acceptObjects). The same
-   * steps as accept() without a batch's arrays and sets: this runs once per browser request.
+   * steps as validateRecords and keep() without a batch's arrays and sets: this runs once per
+   * browser request.
    * Resolves to the rejection code, or undefined when the record was kept or was a duplicate.
    */
   async acceptOne(record: Record<string, unknown>, source: string): Promise<string | undefined> {
