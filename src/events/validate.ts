@@ -6,6 +6,7 @@ import {
   type AdEvent,
   ALIASES,
   APP_TYPES,
+  CANONICAL_FIELDS,
   DEVICES,
   EPOCH_MS_THRESHOLD,
   EVENT_TYPES,
@@ -226,6 +227,8 @@ function rejectLoneSurrogates(key: string, value: unknown): unknown {
  * as DuckDB does.
  */
 export function validateEventText(text: string): Validation {
+  const plain = plainLineEvent(text);
+  if (plain) return { ok: true, event: plain };
   let input: unknown;
   try {
     input = JSON.parse(text, SURROGATE_ESCAPE.test(text) ? rejectLoneSurrogates : undefined);
@@ -383,35 +386,116 @@ function fastEnum(v: unknown, exact: ReadonlyMap<string, string>): string | null
   return (typeof v === 'string' && exact.get(v)) || SLOW;
 }
 
+/** Each canonical field's position in CANONICAL_FIELDS (AdEvent's order): the fast path's value slots. */
+const SLOT = new Map(CANONICAL_FIELDS.map((f, i) => [f, i]));
+const slotsOf = <T extends readonly string[]>(fields: T) =>
+  fields.map((f) => SLOT.get(f)!) as unknown as { [K in keyof T]: number };
+const [EVENT_ID, TYPE, NAME, TS] = slotsOf(['event_id', 'type', 'name', 'ts'] as const);
+const [ORG, MEDIA, INVENTORY, AD, CAMPAIGN, DEMAND, ADVERTISER] = slotsOf(ID_FIELDS);
+const [DEVICE, APP_TYPE] = slotsOf(['device', 'app_type'] as const);
+const [AD_FORMAT, COUNTRY, OS, BROWSER, CITY, USER, SESSION, EXPERIMENT, VARIANT, IP, USER_AGENT] =
+  slotsOf(TEXT_FIELDS);
+const [REVENUE, COST, BID_PRICE] = slotsOf(MONEY_FIELDS);
+
+/** The fast path's values by slot, reused call after call: `filled` has a bit set per slot in use. */
+const slots: unknown[] = new Array(CANONICAL_FIELDS.length).fill(undefined);
+let filled = 0;
+
+function fill(slot: number, value: unknown): void {
+  slots[slot] = value;
+  filled |= 1 << slot;
+}
+
+function clearSlots(): undefined {
+  for (let m = filled; m !== 0; m &= m - 1) slots[31 - Math.clz32(m & -m)] = undefined;
+  filled = 0;
+  return undefined;
+}
+
 function fastNormalise(input: unknown): AdEvent | undefined {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
   const rec = input as Record<string, unknown>;
   let unknown = false;
   for (const k in rec) {
-    if (!Object.hasOwn(rec, k)) return undefined;
-    if (!KNOWN_SET.has(k)) unknown = true;
-    else if (ALIAS_SET.has(k)) return undefined;
+    if (!Object.hasOwn(rec, k)) return clearSlots();
+    const slot = SLOT.get(k);
+    if (slot !== undefined) fill(slot, rec[k]);
+    else if (ALIAS_SET.has(k)) return clearSlots();
+    else unknown = true;
   }
-  const event_id = rec.event_id;
-  if (typeof event_id !== 'string' || event_id === '' || event_id.length > ID_MAX_LENGTH) return undefined;
-  const type = rec.type;
-  if (typeof type !== 'string' || !TYPE_EXACT.has(type)) return undefined;
-  const rawName = rec.name;
+  const ev = fastEvent();
+  if (ev && unknown) ev.props = unknownFields(rec);
+  return ev;
+}
+
+/** No escape and no control character anywhere: a plain line's strings are its text as it stands. */
+const NOT_PLAIN = /[\\\u0000-\u001f]/;
+
+/**
+ * Slots by key length, first and last character: distinct for every canonical field (checked
+ * here), so a key is found by three numbers and one comparison, without hashing a new string.
+ */
+const keyCode = (length: number, first: number, last: number) => (length << 16) | (first << 8) | last;
+const SLOT_BY_CODE = new Map(
+  CANONICAL_FIELDS.map((f, i) => [keyCode(f.length, f.charCodeAt(0), f.charCodeAt(f.length - 1)), i]),
+);
+if (SLOT_BY_CODE.size !== CANONICAL_FIELDS.length) throw new Error('canonical fields share a key code');
+
+/**
+ * JSON.parse and fastNormalise in one pass, for a plain line: a compact object of canonical fields,
+ * each once, every value a string without escapes or control characters. Such a line parses to an
+ * object of those very strings, so reading them straight into the slots gives fastNormalise's
+ * answer without building that object (and without JSON.parse interning every key and short
+ * value). Anything else is undefined, and validateEventText decides as before.
+ */
+export function plainLineEvent(text: string): AdEvent | undefined {
+  const n = text.length;
+  if (n < 2 || text.charCodeAt(0) !== 123 || text.charCodeAt(n - 1) !== 125 || NOT_PLAIN.test(text))
+    return undefined;
+  for (let i = 1; ; ) {
+    // At `"key":"value"` followed by `,` or the closing `}`.
+    if (text.charCodeAt(i) !== 34) return clearSlots();
+    const keyEnd = text.indexOf('"', i + 1);
+    if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== 58 || text.charCodeAt(keyEnd + 2) !== 34)
+      return clearSlots();
+    const slot = SLOT_BY_CODE.get(
+      keyCode(keyEnd - i - 1, text.charCodeAt(i + 1), text.charCodeAt(keyEnd - 1)),
+    );
+    if (slot === undefined || filled & (1 << slot) || !text.startsWith(CANONICAL_FIELDS[slot]!, i + 1))
+      return clearSlots();
+    const valueEnd = text.indexOf('"', keyEnd + 3);
+    if (valueEnd < 0) return clearSlots();
+    fill(slot, text.slice(keyEnd + 3, valueEnd));
+    const next = text.charCodeAt(valueEnd + 1);
+    if (next === 125 && valueEnd + 2 === n) return fastEvent();
+    if (next !== 44) return clearSlots();
+    i = valueEnd + 2;
+  }
+}
+
+/** The event in the slots when it is on the fast path, else undefined; the slots are cleared either way. */
+function fastEvent(): AdEvent | undefined {
+  const v = slots;
+  const event_id = v[EVENT_ID];
+  const type = v[TYPE];
+  const rawName = v[NAME];
+  const ts = v[TS];
+  if (typeof event_id !== 'string' || event_id === '' || event_id.length > ID_MAX_LENGTH) return clearSlots();
+  if (typeof type !== 'string' || !TYPE_EXACT.has(type)) return clearSlots();
   let name: string | null = null;
   if (rawName !== undefined && rawName !== null && rawName !== '') {
-    if (typeof rawName !== 'string' || rawName.length > NAME_MAX_LENGTH) return undefined;
+    if (typeof rawName !== 'string' || rawName.length > NAME_MAX_LENGTH) return clearSlots();
     name = rawName;
-  } else if (type === 'custom') return undefined;
-  const ts = rec.ts;
-  if (typeof ts !== 'string' || !fastTs(ts)) return undefined;
+  } else if (type === 'custom') return clearSlots();
+  if (typeof ts !== 'string' || !fastTs(ts)) return clearSlots();
 
-  const org_id = fastText(rec.org_id, ID_MAX_LENGTH);
-  const media_id = fastText(rec.media_id, ID_MAX_LENGTH);
-  const inventory_id = fastText(rec.inventory_id, ID_MAX_LENGTH);
-  const ad_id = fastText(rec.ad_id, ID_MAX_LENGTH);
-  const campaign_id = fastText(rec.campaign_id, ID_MAX_LENGTH);
-  const demand_id = fastText(rec.demand_id, ID_MAX_LENGTH);
-  const advertiser_id = fastText(rec.advertiser_id, ID_MAX_LENGTH);
+  const org_id = fastText(v[ORG], ID_MAX_LENGTH);
+  const media_id = fastText(v[MEDIA], ID_MAX_LENGTH);
+  const inventory_id = fastText(v[INVENTORY], ID_MAX_LENGTH);
+  const ad_id = fastText(v[AD], ID_MAX_LENGTH);
+  const campaign_id = fastText(v[CAMPAIGN], ID_MAX_LENGTH);
+  const demand_id = fastText(v[DEMAND], ID_MAX_LENGTH);
+  const advertiser_id = fastText(v[ADVERTISER], ID_MAX_LENGTH);
   if (
     org_id === SLOW ||
     media_id === SLOW ||
@@ -421,21 +505,21 @@ function fastNormalise(input: unknown): AdEvent | undefined {
     demand_id === SLOW ||
     advertiser_id === SLOW
   )
-    return undefined;
-  const device = fastEnum(rec.device, DEVICE_EXACT);
-  const app_type = fastEnum(rec.app_type, APP_TYPE_EXACT);
-  if (device === SLOW || app_type === SLOW) return undefined;
-  const ad_format = fastText(rec.ad_format, TEXT_MAX_LENGTH);
-  const country = fastText(rec.country, TEXT_MAX_LENGTH);
-  const os = fastText(rec.os, TEXT_MAX_LENGTH);
-  const browser = fastText(rec.browser, TEXT_MAX_LENGTH);
-  const city = fastText(rec.city, TEXT_MAX_LENGTH);
-  const user_id = fastText(rec.user_id, TEXT_MAX_LENGTH);
-  const session_id = fastText(rec.session_id, TEXT_MAX_LENGTH);
-  const experiment = fastText(rec.experiment, TEXT_MAX_LENGTH);
-  const variant = fastText(rec.variant, TEXT_MAX_LENGTH);
-  const ip = fastText(rec.ip, TEXT_MAX_LENGTH);
-  const user_agent = fastText(rec.user_agent, TEXT_MAX_LENGTH);
+    return clearSlots();
+  const device = fastEnum(v[DEVICE], DEVICE_EXACT);
+  const app_type = fastEnum(v[APP_TYPE], APP_TYPE_EXACT);
+  if (device === SLOW || app_type === SLOW) return clearSlots();
+  const ad_format = fastText(v[AD_FORMAT], TEXT_MAX_LENGTH);
+  const country = fastText(v[COUNTRY], TEXT_MAX_LENGTH);
+  const os = fastText(v[OS], TEXT_MAX_LENGTH);
+  const browser = fastText(v[BROWSER], TEXT_MAX_LENGTH);
+  const city = fastText(v[CITY], TEXT_MAX_LENGTH);
+  const user_id = fastText(v[USER], TEXT_MAX_LENGTH);
+  const session_id = fastText(v[SESSION], TEXT_MAX_LENGTH);
+  const experiment = fastText(v[EXPERIMENT], TEXT_MAX_LENGTH);
+  const variant = fastText(v[VARIANT], TEXT_MAX_LENGTH);
+  const ip = fastText(v[IP], TEXT_MAX_LENGTH);
+  const user_agent = fastText(v[USER_AGENT], TEXT_MAX_LENGTH);
   if (
     ad_format === SLOW ||
     country === SLOW ||
@@ -449,10 +533,11 @@ function fastNormalise(input: unknown): AdEvent | undefined {
     ip === SLOW ||
     user_agent === SLOW
   )
-    return undefined;
-  const revenue = fastMoney(rec.revenue);
-  const cost = fastMoney(rec.cost);
-  const bid_price = fastMoney(rec.bid_price);
+    return clearSlots();
+  const revenue = fastMoney(v[REVENUE]);
+  const cost = fastMoney(v[COST]);
+  const bid_price = fastMoney(v[BID_PRICE]);
+  clearSlots();
   if (revenue === SLOW || cost === SLOW || bid_price === SLOW) return undefined;
   // The field order is normalise's, so both paths build the same object.
   return {
@@ -483,6 +568,6 @@ function fastNormalise(input: unknown): AdEvent | undefined {
     revenue,
     cost,
     bid_price,
-    props: unknown ? unknownFields(rec) : null,
+    props: null,
   };
 }

@@ -15,7 +15,8 @@ export interface LiveSecond {
   revenueMicros: bigint;
 }
 
-function micros(decimal: string): bigint {
+/** A decimal money text in integer micros. */
+export function micros(decimal: string): bigint {
   const [int = '0', frac = ''] = decimal.split('.');
   return BigInt(int) * 1_000_000n + BigInt(frac.padEnd(6, '0').slice(0, 6));
 }
@@ -41,6 +42,15 @@ export class LiveCounters {
       else if (e.type === 'click') s.clicks++;
       if (e.revenue !== '0.000000') s.revenueMicros += micros(e.revenue);
     }
+  }
+
+  /** Counts already summed (a collector batch's). */
+  add(t: Omit<LiveSecond, 't'>, now = Date.now()): void {
+    const s = this.slot(Math.floor(now / 1000));
+    s.events += t.events;
+    s.impressions += t.impressions;
+    s.clicks += t.clicks;
+    s.revenueMicros += t.revenueMicros;
   }
 
   /** The last `seconds` whole seconds, oldest first, zero-filled. */

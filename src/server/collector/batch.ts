@@ -1,10 +1,14 @@
-// The part of accepting a batch that needs no shared state: validating each record and turning it
-// into its spool line or its dead letter. Pure, so it runs in a worker thread (validator-pool.ts)
-// as well as inline.
+// The part of accepting a batch that needs no shared state: splitting an NDJSON body, validating
+// each record, dropping ids repeated within the batch, and packing the kept records' spool lines and
+// the rejects' dead letters. Pure, so it runs in a worker thread (validator-pool.ts) as well as
+// inline; its output is packed into a few buffers and arrays, so the trip back from a worker is
+// cheap and the event loop writes the spool bytes as they come.
 
-import { type AdEvent, type EventType, ID_FIELDS, MONEY_FIELDS, TEXT_FIELDS } from '../../events/contract.js';
+import { type AdEvent, ID_FIELDS, MONEY_FIELDS, TEXT_FIELDS } from '../../events/contract.js';
 import type { Rejection } from '../../events/reasons.js';
-import { type Validation, validateEventText } from '../../events/validate.js';
+import { plainLineEvent, type Validation, validateEvent, validateEventText } from '../../events/validate.js';
+import { micros } from '../../stream/live-counters.js';
+import { idHash } from './recent-ids.js';
 
 export interface BatchError {
   index: number;
@@ -12,56 +16,192 @@ export interface BatchError {
   reason: string;
 }
 
-/** A validated batch: per kept record (in input order) its id, spool line, type and revenue. */
+/** The live counters' split of the kept records (0: any other type). */
+export const KIND_IMPRESSION = 1;
+export const KIND_CLICK = 2;
+
+/** A validated batch: its kept records (valid, first of their id in the batch), in input order. */
 export interface ValidatedBatch {
+  /** The kept records' spool lines, UTF-8, each ending in \n. */
+  spool: Uint8Array;
+  /** Byte offset just past each kept record's line in `spool`. */
+  ends: Uint32Array;
   ids: string[];
-  lines: string[];
-  types: EventType[];
-  revenues: string[];
+  /** idHash of each id, computed here rather than on the event loop. */
+  hashes: Int32Array;
+  /** KIND_IMPRESSION, KIND_CLICK or 0, per kept record. */
+  kinds: Uint8Array;
+  revenueMicros: BigInt64Array;
+  /** The live view's counts over the kept records. */
+  live: { events: number; impressions: number; clicks: number; revenueMicros: bigint };
+  /** Valid records dropped because an earlier record of the batch has their id. */
+  repeats: number;
   errors: BatchError[];
   /** Dead-letter lines (each ending in \n) for the rejected records. */
-  dead: string[];
+  dead: string;
 }
 
-/** Validates `n` records; `original(i)` is record i's text as received, for its dead letter. */
-export function validateRecords(
+/** An NDJSON body over the events-per-batch limit: refused whole, before any record is kept. */
+export interface TooManyEvents {
+  tooMany: number;
+}
+
+/** A batch's records sorted out, before packing: the kept ones' spool lines and events. */
+interface Sorted {
+  lines: string[];
+  events: AdEvent[];
+  ids: string[];
+  repeats: number;
+  errors: BatchError[];
+  dead: string;
+}
+
+/**
+ * Validates `n` records; `original(i)` is record i's text as received, for its dead letter, and
+ * `line(i, event)` the spool line of a valid one.
+ */
+function sortRecords(
   n: number,
   validate: (i: number) => Validation,
   original: (i: number) => string,
   source: string,
   receivedAt: string,
-): ValidatedBatch {
-  const out: ValidatedBatch = { ids: [], lines: [], types: [], revenues: [], errors: [], dead: [] };
+  line: (i: number, event: AdEvent) => string,
+): Sorted {
+  const out: Sorted = { lines: [], events: [], ids: [], repeats: 0, errors: [], dead: '' };
+  const seen = new Set<string>();
   for (let i = 0; i < n; i++) {
     const v = validate(i);
     if (!v.ok) {
       out.errors.push({ index: i, code: v.rejection.code, reason: v.rejection.message });
-      out.dead.push(deadLetter(source, i, original(i), v.rejection, receivedAt));
+      out.dead += deadLetter(source, i, original(i), v.rejection, receivedAt);
       continue;
     }
-    out.ids.push(v.event.event_id);
-    out.lines.push(spoolLine(v.event));
-    out.types.push(v.event.type);
-    out.revenues.push(v.event.revenue);
+    const id = v.event.event_id;
+    if (seen.has(id)) {
+      out.repeats++;
+      continue;
+    }
+    seen.add(id);
+    out.ids.push(id);
+    out.lines.push(line(i, v.event));
+    out.events.push(v.event);
   }
   return out;
 }
 
-/** NDJSON lines, each parsed and validated like a line of a file. */
-export function validateLines(lines: readonly string[], source: string, receivedAt: string): ValidatedBatch {
-  return validateRecords(
+/** Packs sorted records; `spool`, when given, must be the kept lines' bytes (saves encoding them). */
+function pack(sorted: Sorted, spool?: Uint8Array): ValidatedBatch {
+  const { lines, events } = sorted;
+  const text = spool || lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  // Its own ArrayBuffer, sized to fit: a worker hands it over without a copy.
+  spool ??= new TextEncoder().encode(text);
+  const n = lines.length;
+  const ends = new Uint32Array(n);
+  const hashes = new Int32Array(n);
+  const kinds = new Uint8Array(n);
+  const revenueMicros = new BigInt64Array(n);
+  // One byte per character unless some line has a non-ASCII one.
+  const ascii = spool.length === n + lines.reduce((sum, l) => sum + l.length, 0);
+  const live = { events: n, impressions: 0, clicks: 0, revenueMicros: 0n };
+  let end = 0;
+  for (let i = 0; i < n; i++) {
+    end += (ascii ? lines[i]!.length : Buffer.byteLength(lines[i]!)) + 1;
+    ends[i] = end;
+    const ev = events[i]!;
+    hashes[i] = idHash(ev.event_id);
+    if (ev.type === 'impression') {
+      kinds[i] = KIND_IMPRESSION;
+      live.impressions++;
+    } else if (ev.type === 'click') {
+      kinds[i] = KIND_CLICK;
+      live.clicks++;
+    }
+    if (ev.revenue !== ZERO) {
+      const m = micros(ev.revenue);
+      revenueMicros[i] = m;
+      live.revenueMicros += m;
+    }
+  }
+  const { ids, repeats, errors, dead } = sorted;
+  return { spool, ends, ids, hashes, kinds, revenueMicros, live, repeats, errors, dead };
+}
+
+const ZERO = '0.000000';
+
+/**
+ * An NDJSON body, each line parsed and validated like a line of a file. A plain line (see
+ * plainLineEvent) is its own spool line: the drain's SQL validator reads it exactly as this one
+ * did. When every line is plain and kept, the body's bytes are the spool's.
+ */
+export function validateNdjson(
+  body: Uint8Array,
+  maxEvents: number,
+  source: string,
+  receivedAt: string,
+): ValidatedBatch | TooManyEvents {
+  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  const all = text.split('\n');
+  const lines = all.filter((l) => l.trim() !== '');
+  if (lines.length > maxEvents) return { tooMany: lines.length };
+  const raw = new Uint8Array(lines.length);
+  const sorted = sortRecords(
     lines.length,
-    (i) => validateEventText(lines[i]!),
+    (i) => {
+      const event = plainLineEvent(lines[i]!);
+      if (!event) return validateEventText(lines[i]!);
+      raw[i] = 1;
+      return { ok: true, event };
+    },
     (i) => lines[i]!,
     source,
     receivedAt,
+    (i, event) => (raw[i] ? lines[i]! : spoolLine(event)),
   );
+  const whole =
+    sorted.ids.length === all.length - (text.endsWith('\n') ? 1 : 0) &&
+    raw.every((r) => r === 1) &&
+    text.length === body.length;
+  return pack(sorted, whole ? withNewline(body) : undefined);
+}
+
+/** Bytes ending in a newline, in a buffer of their own (a worker hands it over). */
+function withNewline(bytes: Uint8Array): Uint8Array {
+  const n = bytes.length;
+  const out = new Uint8Array(bytes[n - 1] === 0x0a ? n : n + 1);
+  out.set(bytes);
+  out[out.length - 1] = 0x0a;
+  return out;
+}
+
+/** Parsed records (JSON array elements, mapped Segment calls). */
+export function validateObjects(
+  records: readonly unknown[],
+  source: string,
+  receivedAt: string,
+): ValidatedBatch {
+  const sorted = sortRecords(
+    records.length,
+    (i) => validateEvent(records[i]),
+    (i) => JSON.stringify(records[i]) ?? String(records[i]),
+    source,
+    receivedAt,
+    (_, event) => spoolLine(event),
+  );
+  return pack(sorted);
 }
 
 /** `,"field":` for every optional field, in AdEvent's order (after event_id, type, name, ts). */
 const OPTIONAL_FIELDS = [...ID_FIELDS, 'device', 'app_type', ...TEXT_FIELDS] as const;
 const OPTIONAL_KEYS = OPTIONAL_FIELDS.map((f) => `,"${f}":`);
 const MONEY_KEYS = MONEY_FIELDS.map((f) => `,"${f}":"`);
+/** What JSON.stringify would escape in a string: quotes, backslashes, controls, lone surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify of a string, without its cost for the usual string that needs no escape. */
+function quote(v: string): string {
+  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
+}
 
 /**
  * The spool line of an event: its normalised fields with the unknown ones (props) back at the top
@@ -72,16 +212,16 @@ const MONEY_KEYS = MONEY_FIELDS.map((f) => `,"${f}":"`);
  */
 export function spoolLine(ev: AdEvent): string {
   const e = ev as unknown as Record<string, string | null>;
-  let text = `{"event_id":${JSON.stringify(ev.event_id)},"type":"${ev.type}"`;
-  if (ev.name !== null) text += `,"name":${JSON.stringify(ev.name)}`;
+  let text = `{"event_id":${quote(ev.event_id)},"type":"${ev.type}"`;
+  if (ev.name !== null) text += `,"name":${quote(ev.name)}`;
   text += `,"ts":"${ev.ts}"`;
   for (let i = 0; i < OPTIONAL_FIELDS.length; i++) {
     const v = e[OPTIONAL_FIELDS[i]!];
-    if (v !== null && v !== undefined) text += OPTIONAL_KEYS[i]! + JSON.stringify(v);
+    if (v !== null && v !== undefined) text += OPTIONAL_KEYS[i]! + quote(v);
   }
   for (let i = 0; i < MONEY_FIELDS.length; i++) {
     const v = e[MONEY_FIELDS[i]!];
-    if (v !== '0.000000') text += `${MONEY_KEYS[i]!}${v}"`;
+    if (v !== ZERO) text += `${MONEY_KEYS[i]!}${v}"`;
   }
   return ev.props ? `${text},${ev.props.slice(1)}` : `${text}}`;
 }

@@ -49,7 +49,7 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
-export type BatchBody = { lines: string[] } | { records: unknown[] };
+export type BatchBody = { ndjson: Buffer } | { records: unknown[] };
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
@@ -65,6 +65,5 @@ export function parseBatch(contentType: string | undefined, body: Buffer): Batch
     if (Array.isArray(events)) return { records: events };
     return { records: [parsed] };
   }
-  const lines = body.toString('utf8').split('\n');
-  return { lines: lines.filter((l) => l.trim() !== '') };
+  return { ndjson: body };
 }

@@ -6,16 +6,18 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AdpipeError } from '../../errors.js';
-import type { EventType } from '../../events/contract.js';
 import { validateEvent } from '../../events/validate.js';
 import { liveCounters } from '../../stream/live-counters.js';
 import {
   type BatchError,
   deadLetter,
+  KIND_CLICK,
+  KIND_IMPRESSION,
   spoolLine,
+  type TooManyEvents,
   type ValidatedBatch,
-  validateLines,
-  validateRecords,
+  validateNdjson,
+  validateObjects,
 } from './batch.js';
 import { GroupCommitFile } from './group-commit.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -62,10 +64,16 @@ export class Collector {
     return OVERLOAD_RETRY_SECONDS;
   }
 
-  /** NDJSON lines, each parsed and validated like a line of a file (in a worker when there is a pool). */
-  async acceptLines(lines: string[], source: string): Promise<AcceptResult> {
+  /**
+   * An NDJSON body, each line parsed and validated like a line of a file (in a worker when there is
+   * a pool). Over `maxEvents` lines it is refused whole (413).
+   */
+  async acceptNdjson(body: Buffer, maxEvents: number, source: string): Promise<AcceptResult> {
     const at = new Date().toISOString();
-    const batch = this.pool ? await this.pool.validate(lines, source, at) : validateLines(lines, source, at);
+    const batch: ValidatedBatch | TooManyEvents = this.pool
+      ? await this.pool.validate(body, maxEvents, source, at)
+      : validateNdjson(body, maxEvents, source, at);
+    if ('tooMany' in batch) throw new AdpipeError('ADP_ERR_BATCH_TOO_LARGE', [batch.tooMany, maxEvents]);
     return this.keep(batch, source, true);
   }
 
@@ -75,14 +83,7 @@ export class Collector {
    * would keep nothing more and only add latency.
    */
   acceptObjects(records: readonly unknown[], source: string, durable = true): Promise<AcceptResult> {
-    const batch = validateRecords(
-      records.length,
-      (i) => validateEvent(records[i]),
-      (i) => JSON.stringify(records[i]) ?? String(records[i]),
-      source,
-      new Date().toISOString(),
-    );
-    return this.keep(batch, source, durable);
+    return this.keep(validateObjects(records, source, new Date().toISOString()), source, durable);
   }
 
   /**
@@ -112,37 +113,31 @@ export class Collector {
     return undefined;
   }
 
-  /** Drops repeated and recently acknowledged ids, then writes the rest and the dead letters. */
+  /** Drops recently acknowledged ids, then writes the rest and the dead letters. */
   private async keep(batch: ValidatedBatch, source: string, durable: boolean): Promise<AcceptResult> {
-    const lines: string[] = [];
-    const live: Array<{ type: EventType; revenue: string }> = [];
-    const batchIds = new Set<string>();
-    let duplicates = 0;
-    for (let i = 0; i < batch.ids.length; i++) {
-      const id = batch.ids[i]!;
-      if (batchIds.has(id) || this.recent.has(id)) {
-        duplicates++;
-        continue;
-      }
-      batchIds.add(id);
-      lines.push(batch.lines[i]!);
-      live.push({ type: batch.types[i]!, revenue: batch.revenues[i]! });
-    }
+    const { ids, hashes } = batch;
+    // Indexes of the records acknowledged before (a client's retry), usually none.
+    const known: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (this.recent.has(ids[i]!, hashes[i]!)) known.push(i);
+    const kept = ids.length - known.length;
     const writes: Promise<void>[] = [];
-    if (lines.length > 0)
-      writes.push(this.spool.append(Buffer.from(`${lines.join('\n')}\n`), lines.length, durable));
-    if (batch.dead.length > 0)
-      writes.push(this.deadLetterFile().then((f) => f.append(Buffer.from(batch.dead.join('')))));
+    if (kept > 0) writes.push(this.spool.append(keptLines(batch, known), kept, durable));
+    if (batch.dead !== '') writes.push(this.deadLetterFile().then((f) => f.append(Buffer.from(batch.dead))));
     await Promise.all(writes);
     // Only now kept: ids remembered before this would turn a retry after a failed write into a
     // "duplicate" of an event that was never kept.
-    for (const id of batchIds) this.recent.add(id);
-    if (live.length > 0) liveCounters.record(live);
+    let k = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (i === known[k]) k++;
+      else this.recent.add(ids[i]!, hashes[i]!);
+    }
+    if (kept > 0) liveCounters.add(liveTotals(batch, known));
     const { errors } = batch;
-    this.metrics.events.inc({ source, outcome: 'accepted' }, lines.length);
+    const duplicates = batch.repeats + known.length;
+    this.metrics.events.inc({ source, outcome: 'accepted' }, kept);
     if (duplicates > 0) this.metrics.events.inc({ source, outcome: 'duplicate' }, duplicates);
     if (errors.length > 0) this.metrics.events.inc({ source, outcome: 'rejected' }, errors.length);
-    return { accepted: lines.length, duplicates, rejected: errors.length, errors };
+    return { accepted: kept, duplicates, rejected: errors.length, errors };
   }
 
   private deadLetterFile(): Promise<GroupCommitFile> {
@@ -156,4 +151,32 @@ export class Collector {
     await this.pool?.close();
     if (this.deadLetters) await (await this.deadLetters).close();
   }
+}
+
+/** The spool bytes of a batch's records but those at `skip` (ascending indexes). */
+function keptLines(batch: ValidatedBatch, skip: readonly number[]): Buffer {
+  const { spool, ends } = batch;
+  const all = Buffer.from(spool.buffer, spool.byteOffset, spool.byteLength);
+  if (skip.length === 0) return all;
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (const i of skip) {
+    const start = i === 0 ? 0 : ends[i - 1]!;
+    if (start > from) parts.push(all.subarray(from, start));
+    from = ends[i]!;
+  }
+  if (from < all.length) parts.push(all.subarray(from));
+  return Buffer.concat(parts);
+}
+
+/** The live view's counts of a batch's records but those at `skip`. */
+function liveTotals(batch: ValidatedBatch, skip: readonly number[]) {
+  const t = { ...batch.live };
+  for (const i of skip) {
+    t.events--;
+    if (batch.kinds[i] === KIND_IMPRESSION) t.impressions--;
+    else if (batch.kinds[i] === KIND_CLICK) t.clicks--;
+    t.revenueMicros -= batch.revenueMicros[i]!;
+  }
+  return t;
 }

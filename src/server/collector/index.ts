@@ -109,10 +109,7 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
 
   app.post('/v1/events', { preHandler: guards }, async (req) => {
     const batch = parseBatch(req.headers['content-type'], bodyOf(req));
-    if ('lines' in batch) {
-      checkCount(batch.lines.length);
-      return accept.acceptLines(batch.lines, 'events');
-    }
+    if ('ndjson' in batch) return accept.acceptNdjson(batch.ndjson, cfg.max_batch_events, 'events');
     checkCount(batch.records.length);
     return accept.acceptObjects(batch.records, 'events');
   });

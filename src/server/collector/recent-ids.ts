@@ -7,8 +7,8 @@
 // taken for a duplicate it is not) and about 10x cheaper than two generations of Set at 1M ids, which
 // rehash as they grow and churn the old generation of the GC.
 
-/** FNV-1a over UTF-16 code units. */
-function hash(s: string): number {
+/** FNV-1a over UTF-16 code units: the table's hash, which a worker may compute ahead. */
+export function idHash(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return h;
@@ -35,13 +35,14 @@ export class RecentIds {
     this.orderHashes = new Int32Array(capacity);
   }
 
-  has(id: string): boolean {
-    return id !== '' && this.slotOf(id, hash(id)) >= 0;
+  /** `h` must be idHash(id). */
+  has(id: string, h = idHash(id)): boolean {
+    return id !== '' && this.slotOf(id, h) >= 0;
   }
 
-  add(id: string): void {
+  /** `h` must be idHash(id). */
+  add(id: string, h = idHash(id)): void {
     if (id === '') return;
-    const h = hash(id);
     if (this.slotOf(id, h) >= 0) return;
     if (this.size === this.capacity) this.remove(this.order[this.next]!, this.orderHashes[this.next]!);
     let i = h & this.mask;
