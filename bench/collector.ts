@@ -3,7 +3,9 @@
 // server that reads and discards the body (the baseline, measured in the same run). Every phase also
 // reports the server's CPU time per event (all its threads), steadier than rates on a shared machine.
 //
-//   batches   POST /v1/events, 500-event NDJSON, unique ids per request, answered after fsync
+//   batches   POST /v1/events, 500-event NDJSON, unique ids per request, answered after fsync; then
+//             the time the drain needs to land what the spool absorbed, and the sustained rate
+//             (acknowledged events over load plus catch-up). Every later phase starts drained.
 //   pixels    GET /i?… impression pixels
 //   latency   p99 of each at half its measured maximum rate, and of the bare server at those rates
 //             (the load generator's own share of the latency); batches also from a fetch client,
@@ -137,6 +139,22 @@ async function measured<T extends { requests_per_s: number; events_per_s: number
   };
 }
 
+/** Undrained events, from the server's own metrics. */
+async function spoolEvents(url: string): Promise<number> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^adpipe_spool_events (\d+)/m.exec(metrics)?.[1] ?? Number.NaN);
+}
+
+/**
+ * Waits until the drain has landed everything acknowledged, so the next phase does not pay for
+ * this one's backlog; resolves to the seconds that took.
+ */
+async function drained(url: string): Promise<number> {
+  const t0 = performance.now();
+  while ((await spoolEvents(url)) > 0) await new Promise((r) => setTimeout(r, 200));
+  return +((performance.now() - t0) / 1000).toFixed(2);
+}
+
 interface Load {
   url: string;
   seconds: number;
@@ -245,12 +263,18 @@ export async function run(args: string[]): Promise<void> {
   const adpipe = await startAdpipe(dataDir);
   const pid = adpipe.child.pid!;
   const cpu = (s: number, fn: () => Promise<ReturnType<typeof summary>>) => measured(pid, s, fn);
+  const cpuBeforeBatches = cpuSeconds(pid);
   const batches = await cpu(duration, async () =>
     summary(await load({ url: adpipe.url, seconds: duration, connections, kind: 'batch' }), BATCH),
   );
+  // The spool absorbs what the drain cannot land during the load; landing it is part of the cost.
+  const batchCatchUp = await drained(adpipe.url);
+  const sustained = Math.round((batches.events_per_s * duration) / (duration + batchCatchUp));
+  const batchCpuWithDrain = cpuSeconds(pid) - cpuBeforeBatches;
   const pixels = await cpu(duration, async () =>
     summary(await load({ url: adpipe.url, seconds: duration, ...pixelLoad }), 1),
   );
+  await drained(adpipe.url);
   const atHalf = (url: string, kind: 'batch' | 'pixel') =>
     load(
       kind === 'batch'
@@ -258,9 +282,12 @@ export async function run(args: string[]): Promise<void> {
         : { url, seconds: duration, ...pixelLoad, rate: pixels.requests_per_s / 2 },
     );
   const halfBatch = await cpu(duration, async () => summary(await atHalf(adpipe.url, 'batch'), BATCH));
+  await drained(adpipe.url);
   const halfPixel = await cpu(duration, async () => summary(await atHalf(adpipe.url, 'pixel'), 1));
+  await drained(adpipe.url);
   const pacedHalf = (url: string) => pacedBatches(url, batches.requests_per_s / 2, duration, connections);
   const fetchHalf = await pacedHalf(adpipe.url);
+  await drained(adpipe.url);
 
   // Soak: half the batch rate, RSS sampled every 5 s.
   const rss: number[] = [rssMiB(pid)];
@@ -274,7 +301,7 @@ export async function run(args: string[]): Promise<void> {
   clearInterval(sampler);
   rss.push(rssMiB(pid));
   const metrics = await (await fetch(`${adpipe.url}/metrics`)).text();
-  const spoolEvents = Number(/^adpipe_spool_events (\d+)/m.exec(metrics)?.[1] ?? Number.NaN);
+  const undrained = Number(/^adpipe_spool_events (\d+)/m.exec(metrics)?.[1] ?? Number.NaN);
   const fsyncSum = Number(/^adpipe_spool_fsync_seconds_sum (\S+)/m.exec(metrics)?.[1] ?? Number.NaN);
   const fsyncCount = Number(/^adpipe_spool_fsync_seconds_count (\S+)/m.exec(metrics)?.[1] ?? Number.NaN);
   await stop(adpipe);
@@ -301,6 +328,11 @@ export async function run(args: string[]): Promise<void> {
     batches: {
       ...batches,
       ratio_to_baseline_requests: +(batches.requests_per_s / base.batches.requests_per_s).toFixed(3),
+      drain_catch_up_s: batchCatchUp,
+      sustained_events_per_s: sustained,
+      cpu_us_per_event_with_drain: +((batchCpuWithDrain * 1e6) / (batches.events_per_s * duration)).toFixed(
+        2,
+      ),
     },
     pixels: {
       ...pixels,
@@ -319,7 +351,7 @@ export async function run(args: string[]): Promise<void> {
       rss_series_mib_every_5s: rss,
       fsync_mean_ms: +((fsyncSum / fsyncCount) * 1000).toFixed(2),
       rss_growth_after_warmup_ratio: +(rss.at(-1)! / warm).toFixed(3),
-      undrained_events_at_end: spoolEvents,
+      undrained_events_at_end: undrained,
     },
     targets: {
       batch_events_per_s: 200_000,

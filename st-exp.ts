@@ -1,0 +1,16 @@
+import { rmSync } from 'node:fs';
+import { Warehouse } from './src/warehouse/warehouse.js';
+import { ingestFiles } from './src/pipeline/ingest.js';
+import { discoverInputs } from './src/sources/files/discover.js';
+rmSync('/tmp/exp/ing2', { recursive: true, force: true });
+const wh = await Warehouse.open('/tmp/exp/ing2');
+const orig = wh.run.bind(wh);
+const allOrig = wh.all.bind(wh);
+const times: Array<[number, string]> = [];
+(wh as any).run = async (sql: string, p?: any) => { const t0 = performance.now(); const u0 = process.cpuUsage(); await orig(sql, p); const u = process.cpuUsage(u0); times.push([performance.now() - t0, `${((u.user + u.system) / 1000).toFixed(0)}cpu ` + sql.replace(/\s+/g, ' ').slice(0, 110)]); };
+(wh as any).all = async (sql: string, p?: any) => { const t0 = performance.now(); const r = await allOrig(sql, p); times.push([performance.now() - t0, 'ALL ' + sql.replace(/\s+/g, ' ').slice(0, 110)]); return r; };
+const inputs = await discoverInputs(['/tmp/exp/sp']);
+const t0 = performance.now();
+await ingestFiles(wh, inputs, { kind: 'http', batchFiles: 64 } as any);
+console.log('total', (performance.now() - t0).toFixed(0));
+for (const [ms, s] of times.filter((t) => t[0] > 30)) console.log(ms.toFixed(0).padStart(6), s);
