@@ -88,11 +88,16 @@ export class Collector {
 
   /**
    * One pixel or click record, answered once written (not fsynced; see acceptObjects). The same
-   * steps as validateRecords and keep() without a batch's arrays and sets: this runs once per
-   * browser request.
+   * steps as validateObjects and keep() without a batch's arrays and sets: this runs once per
+   * browser request. An id the server made (`madeId`) is new for sure: it is neither looked up nor
+   * remembered among the recent ids, which would only keep it alive into the old generation.
    * Resolves to the rejection code, or undefined when the record was kept or was a duplicate.
    */
-  async acceptOne(record: Record<string, unknown>, source: string): Promise<string | undefined> {
+  async acceptOne(
+    record: Record<string, unknown>,
+    source: string,
+    madeId = false,
+  ): Promise<string | undefined> {
     const v = validateEvent(record);
     if (!v.ok) {
       const at = new Date().toISOString();
@@ -102,12 +107,12 @@ export class Collector {
       return v.rejection.code;
     }
     const id = v.event.event_id;
-    if (this.recent.has(id)) {
+    if (!madeId && this.recent.has(id)) {
       this.metrics.events.inc({ source, outcome: 'duplicate' }, 1);
       return undefined;
     }
     await this.spool.append(Buffer.from(`${spoolLine(v.event)}\n`), 1, false);
-    this.recent.add(id);
+    if (!madeId) this.recent.add(id);
     liveCounters.record([v.event]);
     this.metrics.events.inc({ source, outcome: 'accepted' }, 1);
     return undefined;

@@ -14,7 +14,13 @@ import type { CollectorMetrics } from './metrics.js';
 /** The smallest transparent GIF. */
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
-function pixelRecord(req: FastifyRequest, type: string): Record<string, unknown> {
+/** A pixel's or click's record, and whether the server made its event_id (then it is new for sure). */
+interface BrowserRecord {
+  record: Record<string, unknown>;
+  madeId: boolean;
+}
+
+function pixelRecord(req: FastifyRequest, type: string): BrowserRecord {
   return recordOf(req.query as Record<string, unknown>, type, req.ip, req.headers['user-agent']);
 }
 
@@ -23,15 +29,16 @@ function recordOf(
   type: string,
   ip: string | undefined,
   userAgent: string | undefined,
-): Record<string, unknown> {
-  const rec: Record<string, unknown> = { type };
+): BrowserRecord {
+  const record: Record<string, unknown> = { type };
   // `sig` and `key` steer the endpoint rather than describe the event.
-  for (const k in query) if (k !== 'sig' && k !== 'key') rec[k] = query[k];
-  rec.event_id ??= uuidv7();
-  rec.ts ??= new Date().toISOString();
-  rec.ip ??= ip;
-  rec.user_agent ??= userAgent;
-  return rec;
+  for (const k in query) if (k !== 'sig' && k !== 'key') record[k] = query[k];
+  const madeId = record.event_id === undefined;
+  if (madeId) record.event_id = uuidv7();
+  record.ts ??= new Date().toISOString();
+  record.ip ??= ip;
+  record.user_agent ??= userAgent;
+  return { record, madeId };
 }
 
 /** Set on every pixel and click answer (one object, not a header call each). */
@@ -52,7 +59,8 @@ export function registerPixels(
   // No preHandler array at all when there are no guards: fastify then skips the hook runner.
   const options = guards.length > 0 ? { preHandler: guards } : {};
   app.get('/i', options, async (req, reply) => {
-    const rejected = await collector.acceptOne(pixelRecord(req, 'impression'), 'pixel');
+    const { record, madeId } = pixelRecord(req, 'impression');
+    const rejected = await collector.acceptOne(record, 'pixel', madeId);
     // The browser only wants an image; a rejected record is in the dead letters and named here.
     if (rejected) reply.header('x-adpipe-rejected', rejected);
     return reply.headers(GIF_HEADERS).send(GIF);
@@ -68,7 +76,8 @@ export function registerPixels(
     }
     if (!/^https?:\/\//i.test(url))
       throw new AdpipeError('ADP_ERR_BAD_PARAM', ['url', 'must be an http or https URL']);
-    const rejected = await collector.acceptOne(pixelRecord(req, 'click'), 'click');
+    const { record, madeId } = pixelRecord(req, 'click');
+    const rejected = await collector.acceptOne(record, 'click', madeId);
     if (rejected) reply.header('x-adpipe-rejected', rejected);
     return reply.headers(NO_CACHE).redirect(url, 302);
   });
@@ -106,8 +115,13 @@ export function pixelFastPath(
     const query = querystring.parse(url.slice(3)) as Record<string, unknown>;
     if (!admit(req, query)) return fastify.call(server, req, res);
     req.resume();
-    const rec = recordOf(query, 'impression', req.socket.remoteAddress, req.headers['user-agent']);
-    collector.acceptOne(rec, 'pixel').then(
+    const { record, madeId } = recordOf(
+      query,
+      'impression',
+      req.socket.remoteAddress,
+      req.headers['user-agent'],
+    );
+    collector.acceptOne(record, 'pixel', madeId).then(
       (rejected) => {
         if (rejected) res.setHeader('x-adpipe-rejected', rejected);
         res.writeHead(200, GIF_RAW_HEADERS).end(GIF_TEXT, 'latin1');
