@@ -265,6 +265,12 @@ export function validatedEventsSql(raw: string): string {
 }
 
 /**
+ * The length of a plain line holding the fields read into columns: each field given adds
+ * `"key":"value",` (the last one's comma stands for the opening brace).
+ */
+const PLAIN_SIZE = `1 + ${EXTRACTED.map((f) => `coalesce(strlen("${f}") + ${Buffer.byteLength(f) + 6}, 0)`).join(' + ')}`;
+
+/**
  * Validates JSON lines in one pass where they are plain: compact objects whose values are all
  * strings without escapes, with no keys but the known ones. Those read every field as text with one
  * json_transform and take rules without type tests. `lines` is a relation (file_seq, line, text);
@@ -276,15 +282,14 @@ export function validatedEventsSql(raw: string): string {
  * the known fields read: any other key, space, repeated key or trailing text would add bytes.
  */
 export function validatedLinesSql(lines: string): string {
-  // Each field given adds `"key":"value",` (the last one's comma stands for the closing brace).
-  const sizes = EXTRACTED.map((f) => `coalesce(strlen("${f}") + ${Buffer.byteLength(f) + 6}, 0)`).join(' + ');
+  const sizes = PLAIN_SIZE;
   // Only lines that look plain and are valid JSON are transformed: json_transform fails on invalid
   // JSON, and try() would redo every vector holding one bad line row by row (3x slower on 5 % dirt).
   const shaped = `starts_with(text, '{') AND NOT contains(text, '\\') AND NOT regexp_matches(text, '":[^"]')`;
   return `SELECT * REPLACE (CASE WHEN general OR reject IS NOT NULL THEN text END AS text) FROM (${rulesSql(
     `(SELECT file_seq, NULL::VARCHAR AS source, line, text, NULL::JSON AS j, true AS flat,
         NULL::VARCHAR AS shape, false AS has_unknown, strlen(text) AS record_bytes,
-        NOT coalesce(readable AND strlen(text) = 1 + ${sizes}, false) AS general,
+        NOT coalesce(readable AND strlen(text) = ${sizes}, false) AS general,
         ${FIELDS.map((f) => `${present('', f)} AS j_${f}`).join(',\n        ')}
       FROM (SELECT file_seq, line, text, readable,
               unnest(CASE WHEN readable THEN json_transform(text, ${struct('VARCHAR')}) END)
@@ -292,6 +297,33 @@ export function validatedLinesSql(lines: string): string {
     true,
     ['general', 'record_bytes'],
   )})`;
+}
+
+/**
+ * validatedLinesSql for lines the collector's JS validator has accepted already (spool segments):
+ * a plain line is read with one json_transform and normalised as the rules normalise it, without
+ * testing the rules again (the JS and SQL validators agree on every contract case). Spool lines are
+ * valid JSON whose known fields are all strings, so the length alone proves a line plain: an
+ * unknown field (props) or an escape makes it longer. Those lines are `general`, as in
+ * validatedLinesSql, and the caller validates them in full.
+ */
+export function acceptedLinesSql(lines: string): string {
+  const text = (f: string) => `nullif("${f}", '') AS ${f}`;
+  // Casts only where the line is plain: a general line is left to the full rules.
+  const plain = (e: string) => `CASE WHEN NOT general THEN ${e} END`;
+  const money = (f: string) =>
+    `${plain(`CAST(coalesce(nullif("${f}", ''), '0') AS ${MONEY_SQL_TYPE})`)} AS ${f}`;
+  return `SELECT file_seq, NULL::VARCHAR AS source, line, CASE WHEN general THEN text END AS text, general,
+    strlen(text) AS record_bytes, NULL::VARCHAR AS reject,
+    nullif(event_id, '') AS event_id, type, nullif(name, '') AS name,
+    ${plain(`timezone('UTC', make_timestamp(epoch_ms(CAST(ts AS TIMESTAMP)) * 1000))`)} AS ts,
+    ${ID_FIELDS.map(text).join(', ')},
+    upper(nullif(device, '')) AS device, upper(nullif(app_type, '')) AS app_type,
+    ${TEXT_FIELDS.map(text).join(', ')},
+    ${MONEY_FIELDS.map(money).join(', ')},
+    NULL::VARCHAR AS props
+  FROM (SELECT *, strlen(text) <> ${PLAIN_SIZE} AS general
+    FROM (SELECT file_seq, line, text, unnest(json_transform(text, ${struct('VARCHAR')})) FROM ${lines}))`;
 }
 
 /**

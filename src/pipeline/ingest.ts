@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { AdpipeError } from '../errors.js';
 import { REJECT_REASONS } from '../events/reasons.js';
-import { validatedEventsSql, validatedLinesSql } from '../events/validate-sql.js';
+import { acceptedLinesSql, validatedEventsSql, validatedLinesSql } from '../events/validate-sql.js';
 import { recordFiles, writePartitions } from '../lake/lake.js';
 import { componentLogger } from '../logger.js';
 import { REPORTS } from '../reports/model.js';
@@ -169,8 +169,10 @@ async function stage(wh: Warehouse, all: readonly Staged[]): Promise<SetAside[]>
     return !problems[i];
   });
   let lines = files.filter((f) => f.input.info.format === 'jsonl');
+  const linesSql =
+    lines.length > 0 && lines.every((f) => f.input.accepted) ? acceptedLinesSql : validatedLinesSql;
   const stageLines = (readable: readonly Staged[]) =>
-    wh.run(`CREATE OR REPLACE TEMP TABLE staged AS ${validatedLinesSql(linesRelation(readable))}`);
+    wh.run(`CREATE OR REPLACE TEMP TABLE staged AS ${linesSql(linesRelation(readable))}`);
   try {
     await stageLines(lines);
   } catch {

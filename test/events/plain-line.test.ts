@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { plainLineEvent, validateEvent } from '../../src/events/validate.js';
 import { CONTRACT_CASES } from './contract-cases.js';
+import { generatedLines } from './generated-lines.js';
 
 function viaJsonParse(text: string) {
   let parsed: unknown;
@@ -67,37 +68,8 @@ describe('plainLineEvent', () => {
   });
 
   it('agrees with JSON.parse + validateEvent on generated lines, valid and not', () => {
-    // Values that pass (each pool's first) and values that break each kind of rule, mixed at random
-    // (seeded), the passing ones more often so that many lines are valid.
-    const pools: Record<string, string[]> = {
-      event_id: ['e-1', '', 'x'.repeat(128), 'x'.repeat(129), '한글-id'],
-      type: ['impression', 'click', 'CLICK', 'custom', 'bogus', ''],
-      name: ['feature.open', '', 'n'.repeat(300)],
-      ts: [
-        '2026-03-01T10:00:00.000Z',
-        '2026-02-30T10:00:00.000Z',
-        '2026-03-01T10:00:00Z',
-        '1767225600',
-        'soon',
-      ],
-      media_id: ['m-1', '', 'm'.repeat(129)],
-      device: ['MOBILE', 'mobile', 'Mobile', 'TOASTER', ''],
-      app_type: ['APP', 'web', 'x'],
-      city: ['Seoul', '서울', '', 'c'.repeat(1000)],
-      revenue: ['0', '0.5', '1.1234567', '-1', '1e3', '000012.50', 'abc', ''],
-      cost: ['0.000001', '9999999999999', ''],
-    };
-    let seed = 7;
-    const rand = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
     let taken = 0;
-    for (let k = 0; k < 3000; k++) {
-      const rec: Record<string, string> = {};
-      for (const [field, values] of Object.entries(pools))
-        if (rand(3) > 0) rec[field] = rand(3) > 0 ? values[0]! : values[rand(values.length)]!;
-      const text = line(rec);
+    for (const text of generatedLines(3000)) {
       const ev = plainLineEvent(text);
       if (ev === undefined) continue;
       taken++;

@@ -23,6 +23,7 @@ function inputOf(seg: Segment): InputFile {
     key: seg.file,
     size: seg.bytes,
     info: { format: 'jsonl', gzip: false },
+    accepted: true,
     fetch: async () => ({
       localPath: seg.file,
       hash: await hashFile(seg.file),

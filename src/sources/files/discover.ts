@@ -14,6 +14,11 @@ export interface InputFile {
   key: string;
   size: number;
   info: FormatInfo;
+  /**
+   * Every line already accepted by the collector's JS validator (its spool segments): plain lines
+   * are then normalised without testing the rules again (acceptedLinesSql).
+   */
+  accepted?: boolean;
   /** Where DuckDB reads it; S3 objects are fetched to a local temp file first. */
   fetch(): Promise<{ localPath: string; hash: string; release(): Promise<void> }>;
 }
