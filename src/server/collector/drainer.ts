@@ -15,8 +15,11 @@ import type { Segment, Spool } from './spool.js';
 
 const log = componentLogger('drainer');
 
-/** Segments per ingest batch: bounds one transaction's size when a backlog is drained. */
-const SEGMENTS_PER_BATCH = 64;
+/**
+ * Events per ingest batch (at least one segment): bounds one transaction's size, and so the
+ * drain's memory, when a backlog is drained. A million is past where larger groups stop paying.
+ */
+const BATCH_EVENTS = 1_000_000;
 
 function inputOf(seg: Segment): InputFile {
   return {
@@ -82,9 +85,15 @@ export class Drainer {
     } while (this.again);
   }
 
-  /** Ingests up to SEGMENTS_PER_BATCH sealed segments; false when there was nothing to do. */
+  /** Ingests the oldest sealed segments, up to about BATCH_EVENTS; false when there was nothing to do. */
   async drainOnce(): Promise<boolean> {
-    const segments = this.spool.drainable().slice(0, SEGMENTS_PER_BATCH);
+    const segments: Segment[] = [];
+    let events = 0;
+    for (const seg of this.spool.drainable()) {
+      if (segments.length > 0 && events + seg.events > BATCH_EVENTS) break;
+      segments.push(seg);
+      events += seg.events;
+    }
     if (segments.length === 0) return false;
     const summary = await ingestFiles(this.wh, segments.map(inputOf), {
       kind: 'http',
