@@ -391,10 +391,12 @@ const SLOT = new Map(CANONICAL_FIELDS.map((f, i) => [f, i]));
 const slotsOf = <T extends readonly string[]>(fields: T) =>
   fields.map((f) => SLOT.get(f)!) as unknown as { [K in keyof T]: number };
 const [EVENT_ID, TYPE, NAME, TS] = slotsOf(['event_id', 'type', 'name', 'ts'] as const);
-const [ORG, MEDIA, INVENTORY, AD, CAMPAIGN, DEMAND, ADVERTISER] = slotsOf(ID_FIELDS);
+const ID_SLOTS = slotsOf(ID_FIELDS);
+const [ORG, MEDIA, INVENTORY, AD, CAMPAIGN, DEMAND, ADVERTISER] = ID_SLOTS;
 const [DEVICE, APP_TYPE] = slotsOf(['device', 'app_type'] as const);
+const TEXT_SLOTS = slotsOf(TEXT_FIELDS);
 const [AD_FORMAT, COUNTRY, OS, BROWSER, CITY, USER, SESSION, EXPERIMENT, VARIANT, IP, USER_AGENT] =
-  slotsOf(TEXT_FIELDS);
+  TEXT_SLOTS;
 const [REVENUE, COST, BID_PRICE] = slotsOf(MONEY_FIELDS);
 
 /** The fast path's values by slot, reused call after call: `filled` has a bit set per slot in use. */
@@ -489,85 +491,49 @@ function fastEvent(): AdEvent | undefined {
   } else if (type === 'custom') return clearSlots();
   if (typeof ts !== 'string' || !fastTs(ts)) return clearSlots();
 
-  const org_id = fastText(v[ORG], ID_MAX_LENGTH);
-  const media_id = fastText(v[MEDIA], ID_MAX_LENGTH);
-  const inventory_id = fastText(v[INVENTORY], ID_MAX_LENGTH);
-  const ad_id = fastText(v[AD], ID_MAX_LENGTH);
-  const campaign_id = fastText(v[CAMPAIGN], ID_MAX_LENGTH);
-  const demand_id = fastText(v[DEMAND], ID_MAX_LENGTH);
-  const advertiser_id = fastText(v[ADVERTISER], ID_MAX_LENGTH);
-  if (
-    org_id === SLOW ||
-    media_id === SLOW ||
-    inventory_id === SLOW ||
-    ad_id === SLOW ||
-    campaign_id === SLOW ||
-    demand_id === SLOW ||
-    advertiser_id === SLOW
-  )
-    return clearSlots();
+  for (const slot of ID_SLOTS) if (fastText(v[slot], ID_MAX_LENGTH) === SLOW) return clearSlots();
   const device = fastEnum(v[DEVICE], DEVICE_EXACT);
   const app_type = fastEnum(v[APP_TYPE], APP_TYPE_EXACT);
   if (device === SLOW || app_type === SLOW) return clearSlots();
-  const ad_format = fastText(v[AD_FORMAT], TEXT_MAX_LENGTH);
-  const country = fastText(v[COUNTRY], TEXT_MAX_LENGTH);
-  const os = fastText(v[OS], TEXT_MAX_LENGTH);
-  const browser = fastText(v[BROWSER], TEXT_MAX_LENGTH);
-  const city = fastText(v[CITY], TEXT_MAX_LENGTH);
-  const user_id = fastText(v[USER], TEXT_MAX_LENGTH);
-  const session_id = fastText(v[SESSION], TEXT_MAX_LENGTH);
-  const experiment = fastText(v[EXPERIMENT], TEXT_MAX_LENGTH);
-  const variant = fastText(v[VARIANT], TEXT_MAX_LENGTH);
-  const ip = fastText(v[IP], TEXT_MAX_LENGTH);
-  const user_agent = fastText(v[USER_AGENT], TEXT_MAX_LENGTH);
-  if (
-    ad_format === SLOW ||
-    country === SLOW ||
-    os === SLOW ||
-    browser === SLOW ||
-    city === SLOW ||
-    user_id === SLOW ||
-    session_id === SLOW ||
-    experiment === SLOW ||
-    variant === SLOW ||
-    ip === SLOW ||
-    user_agent === SLOW
-  )
-    return clearSlots();
+  for (const slot of TEXT_SLOTS) if (fastText(v[slot], TEXT_MAX_LENGTH) === SLOW) return clearSlots();
   const revenue = fastMoney(v[REVENUE]);
   const cost = fastMoney(v[COST]);
   const bid_price = fastMoney(v[BID_PRICE]);
-  clearSlots();
-  if (revenue === SLOW || cost === SLOW || bid_price === SLOW) return undefined;
-  // The field order is normalise's, so both paths build the same object.
-  return {
+  if (revenue === SLOW || cost === SLOW || bid_price === SLOW) return clearSlots();
+  // The field order is normalise's, so both paths build the same object. Ids and text passed
+  // fastText above: each is a string, or absent (null).
+  const t = (slot: number) =>
+    v[slot] === undefined || v[slot] === null || v[slot] === '' ? null : (v[slot] as string);
+  const ev: AdEvent = {
     event_id,
     type: type as EventType,
     name,
     ts,
-    org_id,
-    media_id,
-    inventory_id,
-    ad_id,
-    campaign_id,
-    demand_id,
-    advertiser_id,
+    org_id: t(ORG),
+    media_id: t(MEDIA),
+    inventory_id: t(INVENTORY),
+    ad_id: t(AD),
+    campaign_id: t(CAMPAIGN),
+    demand_id: t(DEMAND),
+    advertiser_id: t(ADVERTISER),
     device: device as AdEvent['device'],
     app_type: app_type as AdEvent['app_type'],
-    ad_format,
-    country,
-    os,
-    browser,
-    city,
-    user_id,
-    session_id,
-    experiment,
-    variant,
-    ip,
-    user_agent,
+    ad_format: t(AD_FORMAT),
+    country: t(COUNTRY),
+    os: t(OS),
+    browser: t(BROWSER),
+    city: t(CITY),
+    user_id: t(USER),
+    session_id: t(SESSION),
+    experiment: t(EXPERIMENT),
+    variant: t(VARIANT),
+    ip: t(IP),
+    user_agent: t(USER_AGENT),
     revenue,
     cost,
     bid_price,
     props: null,
   };
+  clearSlots();
+  return ev;
 }
