@@ -169,13 +169,14 @@ async function stage(wh: Warehouse, all: readonly Staged[]): Promise<SetAside[]>
     return !problems[i];
   });
   let lines = files.filter((f) => f.input.info.format === 'jsonl');
-  const linesSql =
-    lines.length > 0 && lines.every((f) => f.input.accepted) ? acceptedLinesSql : validatedLinesSql;
-  const stageLines = (readable: readonly Staged[]) =>
+  const accepted = lines.length > 0 && lines.every((f) => f.input.accepted);
+  const stageLines = (readable: readonly Staged[], linesSql = validatedLinesSql) =>
     wh.run(`CREATE OR REPLACE TEMP TABLE staged AS ${linesSql(linesRelation(readable))}`);
   try {
-    await stageLines(lines);
+    await stageLines(lines, accepted ? acceptedLinesSql : validatedLinesSql);
   } catch {
+    // Units that cannot be read are set aside; the rest are validated in full, accepted or not (an
+    // accepted unit the trusted read failed on is not what the collector wrote).
     const readable: Staged[] = [];
     for (const f of lines) {
       try {

@@ -1,0 +1,58 @@
+// Input marked `accepted` (the collector's spool segments) skips the rules for its plain lines. A
+// unit that is not what the collector writes, here one with a broken line, must not stall ingest:
+// it is validated in full instead, the broken line dead-lettered and the rest kept.
+
+import { statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ingestFiles } from '../../src/pipeline/ingest.js';
+import { hashFile, type InputFile } from '../../src/sources/files/discover.js';
+import { Warehouse } from '../../src/warehouse/warehouse.js';
+import { makeTempDir } from '../helpers/tmp.js';
+
+function acceptedInput(file: string): InputFile {
+  return {
+    key: file,
+    size: statSync(file).size,
+    info: { format: 'jsonl', gzip: false },
+    accepted: true,
+    fetch: async () => ({ localPath: file, hash: await hashFile(file), release: async () => undefined }),
+  };
+}
+
+describe('accepted input', () => {
+  it('is validated in full when the trusted read fails on it', async () => {
+    const dir = makeTempDir('accepted');
+    const file = path.join(dir, 'seg.ndjson');
+    const ok = (id: string) =>
+      JSON.stringify({ event_id: id, type: 'click', ts: '2026-03-01T10:00:00.000Z' });
+    writeFileSync(file, `${ok('a')}\n{"event_id":"b","type":"click",\n${ok('c')}\n`);
+    const wh = await Warehouse.open(path.join(dir, 'data'));
+    try {
+      const summary = await ingestFiles(wh, [acceptedInput(file)], { kind: 'http' });
+      expect(summary).toMatchObject({ accepted: 2, rejected: 1, setAside: [] });
+      const ids = await wh.all<{ event_id: string }>('SELECT event_id FROM seen_ids ORDER BY 1');
+      expect(ids.map((r) => r.event_id)).toEqual(['a', 'c']);
+    } finally {
+      wh.close();
+    }
+  });
+
+  it('lands its plain lines as the full validator would', async () => {
+    const dir = makeTempDir('accepted');
+    const file = path.join(dir, 'seg.ndjson');
+    const line =
+      '{"event_id":"a","type":"impression","ts":"2026-03-01T10:00:00.000Z","device":"mobile","revenue":"0.5"}';
+    writeFileSync(file, `${line}\n`);
+    const wh = await Warehouse.open(path.join(dir, 'data'));
+    try {
+      expect(await ingestFiles(wh, [acceptedInput(file)], { kind: 'http' })).toMatchObject({ accepted: 1 });
+      const rows = await wh.all<{ device: string; revenue: string }>(
+        'SELECT device, sum(gross_revenue)::VARCHAR AS revenue FROM rollup_media GROUP BY ALL',
+      );
+      expect(rows).toEqual([{ device: 'MOBILE', revenue: '0.500000' }]);
+    } finally {
+      wh.close();
+    }
+  });
+});
