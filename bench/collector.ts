@@ -98,7 +98,14 @@ async function startAdpipe(dataDir: string): Promise<Server> {
     '--port',
     '0',
   ]);
-  return start(['--import', 'tsx', '-e', `import(${JSON.stringify(main)}).then((m) => m.main(${argv}))`]);
+  // The V8 flag bin/adpipe.js starts node with.
+  return start([
+    '--max-semi-space-size=64',
+    '--import',
+    'tsx',
+    '-e',
+    `import(${JSON.stringify(main)}).then((m) => m.main(${argv}))`,
+  ]);
 }
 
 async function stop(s: Server): Promise<void> {
