@@ -228,7 +228,11 @@ function rejectLoneSurrogates(key: string, value: unknown): unknown {
  */
 export function validateEventText(text: string): Validation {
   const plain = plainLineEvent(text);
-  if (plain) return { ok: true, event: plain };
+  return plain ? { ok: true, event: plain } : validateParsedText(text);
+}
+
+/** validateEventText for a line plainLineEvent has already turned down: JSON.parse, then the rules. */
+export function validateParsedText(text: string): Validation {
   let input: unknown;
   try {
     input = JSON.parse(text, SURROGATE_ESCAPE.test(text) ? rejectLoneSurrogates : undefined);

@@ -6,7 +6,7 @@
 
 import { type AdEvent, ID_FIELDS, MONEY_FIELDS, TEXT_FIELDS } from '../../events/contract.js';
 import type { Rejection } from '../../events/reasons.js';
-import { plainLineEvent, type Validation, validateEvent, validateEventText } from '../../events/validate.js';
+import { plainLineEvent, type Validation, validateEvent, validateParsedText } from '../../events/validate.js';
 import { micros } from '../../stream/live-counters.js';
 import { idHash } from './recent-ids.js';
 
@@ -149,7 +149,7 @@ export function validateNdjson(
     lines.length,
     (i) => {
       const event = plainLineEvent(lines[i]!);
-      if (!event) return validateEventText(lines[i]!);
+      if (!event) return validateParsedText(lines[i]!);
       raw[i] = 1;
       return { ok: true, event };
     },
