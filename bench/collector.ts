@@ -146,10 +146,14 @@ async function measured<T extends { requests_per_s: number; events_per_s: number
   };
 }
 
+/** One unlabelled sample from a Prometheus text page (NaN when absent). */
+function metricValue(page: string, name: string): number {
+  return Number(new RegExp(`^${name} (\\S+)`, 'm').exec(page)?.[1] ?? Number.NaN);
+}
+
 /** Undrained events, from the server's own metrics. */
 async function spoolEvents(url: string): Promise<number> {
-  const metrics = await (await fetch(`${url}/metrics`)).text();
-  return Number(/^adpipe_spool_events (\d+)/m.exec(metrics)?.[1] ?? Number.NaN);
+  return metricValue(await (await fetch(`${url}/metrics`)).text(), 'adpipe_spool_events');
 }
 
 /**
@@ -308,9 +312,9 @@ export async function run(args: string[]): Promise<void> {
   clearInterval(sampler);
   rss.push(rssMiB(pid));
   const metrics = await (await fetch(`${adpipe.url}/metrics`)).text();
-  const undrained = Number(/^adpipe_spool_events (\d+)/m.exec(metrics)?.[1] ?? Number.NaN);
-  const fsyncSum = Number(/^adpipe_spool_fsync_seconds_sum (\S+)/m.exec(metrics)?.[1] ?? Number.NaN);
-  const fsyncCount = Number(/^adpipe_spool_fsync_seconds_count (\S+)/m.exec(metrics)?.[1] ?? Number.NaN);
+  const undrained = metricValue(metrics, 'adpipe_spool_events');
+  const fsyncSum = metricValue(metrics, 'adpipe_spool_fsync_seconds_sum');
+  const fsyncCount = metricValue(metrics, 'adpipe_spool_fsync_seconds_count');
   await stop(adpipe);
 
   // The load generator's own latency at those rates: the bare server answering the same requests.
