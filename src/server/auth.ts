@@ -14,7 +14,12 @@ const digest = (key: string): Buffer => createHash('sha256').update(key).digest(
 
 /** The key a request presents, or undefined. */
 export function presentedKey(req: FastifyRequest): string | undefined {
-  const auth = req.headers.authorization;
+  const apiKey = req.headers['x-api-key'];
+  return keyOf(req.headers.authorization, typeof apiKey === 'string' ? apiKey : undefined);
+}
+
+/** The key presented by an Authorization header and an X-API-Key header, or undefined. */
+export function keyOf(auth: string | undefined, apiKey: string | undefined): string | undefined {
   if (auth) {
     const space = auth.indexOf(' ');
     const scheme = auth.slice(0, space).toLowerCase();
@@ -26,8 +31,7 @@ export function presentedKey(req: FastifyRequest): string | undefined {
       return (colon < 0 ? decoded : decoded.slice(0, colon)) || undefined;
     }
   }
-  const header = req.headers['x-api-key'];
-  return typeof header === 'string' && header !== '' ? header : undefined;
+  return apiKey || undefined;
 }
 
 export class KeyRing {

@@ -24,6 +24,17 @@ describe('collector limits', () => {
     expect((await post(line('c'), 'k-000000002')).status).toBe(200);
   });
 
+  it('limits pixels per key presented in a header, on the path that skips fastify too', async () => {
+    s = await startServer({ pixels_without_key: true, rate_limit_per_key: 2 });
+    const pixel = (headers: Record<string, string>) => fetch(`${s!.url}/i?media_id=m1`, { headers });
+    expect((await pixel({ 'x-api-key': 'k-1' })).status).toBe(200);
+    expect((await pixel({ authorization: 'Bearer k-1' })).status).toBe(200);
+    const limited = await pixel({ 'X-Api-Key': 'k-1' });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await pixel({ 'x-api-key': 'k-2' })).status).toBe(200);
+  });
+
   it('answers 503 with Retry-After while the spool is over its high-water mark', async () => {
     s = await startServer({ spool_high_water: 3, drain_interval_ms: 600_000, drain_events: 1_000_000 });
     expect(await (await post([line('a'), line('b'), line('c')].join('\n'))).json()).toMatchObject({

@@ -128,3 +128,56 @@ describe('pixels and signed clicks', () => {
     );
   });
 });
+
+describe('a burst of pixels', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startServer({ pixels_without_key: true });
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  it('answers each of many concurrent pixels, over several groups, with its own verdict, and lands the kept ones once', async () => {
+    // More hits than one group holds; a fifth invalid, and one client id sent many times.
+    const query = (i: number) =>
+      i % 5 === 0
+        ? `event_id=burst-${i}&revenue=-1`
+        : i % 7 === 0
+          ? 'event_id=dup-1&media_id=m-burst'
+          : `event_id=burst-${i}&media_id=m-burst`;
+    const n = 700;
+    const answers = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const res = await fetch(`${s.url}/i?${query(i)}`);
+        await res.arrayBuffer();
+        return { status: res.status, rejected: res.headers.get('x-adpipe-rejected') };
+      }),
+    );
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    answers.forEach((a, i) => expect(a.rejected).toBe(i % 5 === 0 ? 'money.negative' : null));
+    const rejected = answers.filter((a) => a.rejected).length;
+    const repeats = Array.from({ length: n }, (_, i) => i).filter((i) => i % 5 !== 0 && i % 7 === 0).length;
+    const kept = n - rejected - repeats + 1;
+
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    const count = (outcome: string) =>
+      Number(new RegExp(`source="pixel",outcome="${outcome}"} (\\d+)`).exec(metrics)?.[1]);
+    expect(count('rejected')).toBe(rejected);
+    // Ack-time duplicate counts are a courtesy: two groups in flight at once may both take the same
+    // new id. The drain's dedup is the authority, below.
+    expect(count('accepted') + count('duplicate')).toBe(n - rejected);
+    expect(count('accepted')).toBeGreaterThanOrEqual(kept);
+    expect(metrics).toContain(`adpipe_http_requests_total{route="/i",status="200"} ${n}`);
+
+    const landed = async () =>
+      Number(
+        (
+          await s.warehouse.all<{ n: string }>(
+            `SELECT count(*)::VARCHAR AS n FROM ${await lakeRelation(s.warehouse)} WHERE media_id = 'm-burst'`,
+          )
+        )[0]!.n,
+      );
+    await expect.poll(landed, { timeout: 15_000 }).toBe(kept);
+  });
+});

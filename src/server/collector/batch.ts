@@ -29,6 +29,12 @@ export interface ValidatedBatch {
   ids: string[];
   /** idHash of each id, computed here rather than on the event loop. */
   hashes: Int32Array;
+  /**
+   * 1 where the server made the id (a browser hit without event_id): new for sure, so it is neither
+   * looked up nor remembered among the recent ids, which would only keep it alive in the old
+   * generation. Absent: no such ids.
+   */
+  fresh?: Uint8Array;
   /** KIND_IMPRESSION, KIND_CLICK or 0, per kept record. */
   kinds: Uint8Array;
   revenueMicros: BigInt64Array;
@@ -51,9 +57,19 @@ interface Sorted {
   lines: string[];
   events: AdEvent[];
   ids: string[];
+  /** Each kept record's index in the input. */
+  from: number[];
   repeats: number;
   errors: BatchError[];
   dead: string;
+}
+
+/** Where records came from, for their dead letters. */
+interface Origin {
+  source: string;
+  receivedAt: string;
+  /** Each record is a request of its own (a browser hit): its dead letter's index is 0. */
+  single?: boolean;
 }
 
 /**
@@ -64,17 +80,16 @@ function sortRecords(
   n: number,
   validate: (i: number) => Validation,
   original: (i: number) => string,
-  source: string,
-  receivedAt: string,
+  { source, receivedAt, single }: Origin,
   line: (i: number, event: AdEvent) => string,
 ): Sorted {
-  const out: Sorted = { lines: [], events: [], ids: [], repeats: 0, errors: [], dead: '' };
+  const out: Sorted = { lines: [], events: [], ids: [], from: [], repeats: 0, errors: [], dead: '' };
   const seen = new Set<string>();
   for (let i = 0; i < n; i++) {
     const v = validate(i);
     if (!v.ok) {
       out.errors.push({ index: i, code: v.rejection.code, reason: v.rejection.message });
-      out.dead += deadLetter(source, i, original(i), v.rejection, receivedAt);
+      out.dead += deadLetter(source, single ? 0 : i, original(i), v.rejection, receivedAt);
       continue;
     }
     const id = v.event.event_id;
@@ -84,6 +99,7 @@ function sortRecords(
     }
     seen.add(id);
     out.ids.push(id);
+    out.from.push(i);
     out.lines.push(line(i, v.event));
     out.events.push(v.event);
   }
@@ -154,8 +170,7 @@ export function validateNdjson(
       return { ok: true, event };
     },
     (i) => lines[i]!,
-    source,
-    receivedAt,
+    { source, receivedAt },
     (i, event) => (raw[i] ? lines[i]! : spoolLine(event)),
   );
   const whole =
@@ -174,21 +189,26 @@ function withNewline(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Parsed records (JSON array elements, mapped Segment calls). */
+/**
+ * Parsed records (JSON array elements, mapped Segment calls, browser hits). `madeIds`, for browser
+ * hits only (each record a request of its own), flags the records whose event_id the server made.
+ */
 export function validateObjects(
   records: readonly unknown[],
   source: string,
   receivedAt: string,
+  madeIds?: Uint8Array,
 ): ValidatedBatch {
   const sorted = sortRecords(
     records.length,
     (i) => validateEvent(records[i]),
     (i) => JSON.stringify(records[i]) ?? String(records[i]),
-    source,
-    receivedAt,
+    { source, receivedAt, single: madeIds !== undefined },
     (_, event) => spoolLine(event),
   );
-  return pack(sorted);
+  const batch = pack(sorted);
+  if (madeIds) batch.fresh = Uint8Array.from(sorted.from, (i) => madeIds[i]!);
+  return batch;
 }
 
 /** `,"field":` for every optional field, in AdEvent's order (after event_id, type, name, ts). */

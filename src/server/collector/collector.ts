@@ -6,20 +6,18 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AdpipeError } from '../../errors.js';
-import { validateEvent } from '../../events/validate.js';
 import { liveCounters } from '../../stream/live-counters.js';
 import {
   type BatchError,
-  deadLetter,
   KIND_CLICK,
   KIND_IMPRESSION,
-  spoolLine,
   type TooManyEvents,
   type ValidatedBatch,
   validateNdjson,
   validateObjects,
 } from './batch.js';
 import { GroupCommitFile } from './group-commit.js';
+import { type HitGroup, validateHits } from './hits.js';
 import type { CollectorMetrics } from './metrics.js';
 import { RecentIds } from './recent-ids.js';
 import type { Spool } from './spool.js';
@@ -77,53 +75,34 @@ export class Collector {
     return this.keep(batch, source, true);
   }
 
-  /**
-   * Parsed records (JSON array elements, mapped Segment calls, pixel parameters). `durable: false`
-   * answers once the records are written, before the fsync: for browsers, which never retry, waiting
-   * would keep nothing more and only add latency.
-   */
-  acceptObjects(records: readonly unknown[], source: string, durable = true): Promise<AcceptResult> {
-    return this.keep(validateObjects(records, source, new Date().toISOString()), source, durable);
+  /** Parsed records (JSON array elements, mapped Segment calls). */
+  acceptObjects(records: readonly unknown[], source: string): Promise<AcceptResult> {
+    return this.keep(validateObjects(records, source, new Date().toISOString()), source, true);
   }
 
   /**
-   * One pixel or click record, answered once written (not fsynced; see acceptObjects). The same
-   * steps as validateObjects and keep() without a batch's arrays and sets: this runs once per
-   * browser request. An id the server made (`madeId`) is new for sure: it is neither looked up nor
-   * remembered among the recent ids, which would only keep it alive into the old generation.
-   * Resolves to the rejection code, or undefined when the record was kept or was a duplicate.
+   * A group of browser hits (see hits.ts), answered once written, before the fsync: browsers never
+   * retry, so waiting would keep nothing more and only add latency.
+   * Resolves to each hit's rejection code, undefined where it was kept or was a duplicate.
    */
-  async acceptOne(
-    record: Record<string, unknown>,
-    source: string,
-    madeId = false,
-  ): Promise<string | undefined> {
-    const v = validateEvent(record);
-    if (!v.ok) {
-      const at = new Date().toISOString();
-      const text = JSON.stringify(record);
-      await (await this.deadLetterFile()).append(Buffer.from(deadLetter(source, 0, text, v.rejection, at)));
-      this.metrics.events.inc({ source, outcome: 'rejected' }, 1);
-      return v.rejection.code;
-    }
-    const id = v.event.event_id;
-    if (!madeId && this.recent.has(id)) {
-      this.metrics.events.inc({ source, outcome: 'duplicate' }, 1);
-      return undefined;
-    }
-    await this.spool.append(Buffer.from(`${spoolLine(v.event)}\n`), 1, false);
-    if (!madeId) this.recent.add(id);
-    liveCounters.record([v.event]);
-    this.metrics.events.inc({ source, outcome: 'accepted' }, 1);
-    return undefined;
+  async acceptHits(group: HitGroup, count: number): Promise<Array<string | undefined>> {
+    const batch = this.pool ? await this.pool.validateHits(group) : validateHits(group);
+    const { errors } = await this.keep(batch, group.source, false);
+    const rejected = new Array<string | undefined>(count);
+    for (const e of errors) rejected[e.index] = e.code;
+    return rejected;
   }
 
-  /** Drops recently acknowledged ids, then writes the rest and the dead letters. */
+  /**
+   * Drops recently acknowledged ids, then writes the rest and the dead letters; `durable: false`
+   * answers once they are written, not fsynced.
+   */
   private async keep(batch: ValidatedBatch, source: string, durable: boolean): Promise<AcceptResult> {
-    const { ids, hashes } = batch;
+    const { ids, hashes, fresh } = batch;
     // Indexes of the records acknowledged before (a client's retry), usually none.
     const known: number[] = [];
-    for (let i = 0; i < ids.length; i++) if (this.recent.has(ids[i]!, hashes[i]!)) known.push(i);
+    for (let i = 0; i < ids.length; i++)
+      if (!fresh?.[i] && this.recent.has(ids[i]!, hashes[i]!)) known.push(i);
     const kept = ids.length - known.length;
     const writes: Promise<void>[] = [];
     if (kept > 0) writes.push(this.spool.append(keptLines(batch, known), kept, durable));
@@ -134,7 +113,7 @@ export class Collector {
     let k = 0;
     for (let i = 0; i < ids.length; i++) {
       if (i === known[k]) k++;
-      else this.recent.add(ids[i]!, hashes[i]!);
+      else if (!fresh?.[i]) this.recent.add(ids[i]!, hashes[i]!);
     }
     if (kept > 0) liveCounters.add(liveTotals(batch, known));
     const { errors } = batch;

@@ -4,6 +4,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
+import querystring from 'node:querystring';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AdpipeError } from '../../errors.js';
 import { presentedKey, requireKey } from '../auth.js';
@@ -12,7 +13,7 @@ import { parseBatch, parseJson, readBody } from './body.js';
 import { Collector } from './collector.js';
 import { Drainer } from './drainer.js';
 import { metricsFor } from './metrics.js';
-import { pixelFastPath, registerPixels } from './pixels.js';
+import { HitQueue, pixelFastPath, registerPixels } from './pixels.js';
 import { RateLimiter } from './rate-limit.js';
 import { type SegmentCall, SegmentMapper } from './segment.js';
 import { Spool } from './spool.js';
@@ -152,14 +153,17 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
   });
 
   const pixelGuards = cfg.pixels_without_key ? [] : [requireKey('write', ctx, queryKey)];
-  registerPixels(app, accept, metrics, cfg.secret, pixelGuards);
+  const pixels = new HitQueue(accept, 'impression', 'pixel');
+  registerPixels(app, pixels, new HitQueue(accept, 'click', 'click'), metrics, cfg.secret, pixelGuards);
   // Pixels needing no key skip fastify's per-request work; a request the onRequest hook above would
   // refuse is counted against its key here and left to fastify, which answers it as usual.
   if (cfg.pixels_without_key)
-    pixelFastPath(app, accept, metrics, (req, query) => {
+    pixelFastPath(app, pixels, metrics, (req, query, presented) => {
       if (accept.overloaded()) return false;
-      const fromQuery = typeof query.key === 'string' && query.key !== '' ? query.key : undefined;
-      const key = presentedKey(req as unknown as FastifyRequest) ?? fromQuery ?? req.socket.remoteAddress;
+      // Parsed here only when it may hold a key: the rest of the query is parsed off the event loop.
+      const given = query.includes('key=') ? querystring.parse(query).key : undefined;
+      const fromQuery = typeof given === 'string' && given !== '' ? given : undefined;
+      const key = presented ?? fromQuery ?? req.socket.remoteAddress;
       return limiter.take(key ?? '') === 0;
     });
 };

@@ -1,18 +1,26 @@
-// A worker thread of the ValidatorPool: validates NDJSON bodies off the event loop, and hands the
-// packed spool bytes back without a copy.
+// A worker thread of the ValidatorPool: validates NDJSON bodies and groups of browser hits off the
+// event loop, and hands the packed spool bytes back without a copy.
 
 import { parentPort } from 'node:worker_threads';
-import { validateNdjson } from './batch.js';
+import { type TooManyEvents, type ValidatedBatch, validateNdjson } from './batch.js';
+import { type HitGroup, validateHits } from './hits.js';
 
-export interface ValidateJob {
-  id: number;
+export interface NdjsonJob {
   body: Uint8Array;
   maxEvents: number;
   source: string;
   receivedAt: string;
 }
 
+export type ValidateJob = { id: number } & ({ ndjson: NdjsonJob } | { hits: HitGroup });
+
+function run(job: ValidateJob): ValidatedBatch | TooManyEvents {
+  if ('hits' in job) return validateHits(job.hits);
+  const { body, maxEvents, source, receivedAt } = job.ndjson;
+  return validateNdjson(body, maxEvents, source, receivedAt);
+}
+
 parentPort!.on('message', (job: ValidateJob) => {
-  const batch = validateNdjson(job.body, job.maxEvents, job.source, job.receivedAt);
+  const batch = run(job);
   parentPort!.postMessage({ id: job.id, batch }, 'spool' in batch ? [batch.spool.buffer as ArrayBuffer] : []);
 });

@@ -1,6 +1,7 @@
-// Worker threads that validate NDJSON bodies, so the event loop only reads bodies, checks ids and
-// writes the spool: a 500-event batch costs it well under a millisecond instead of several, and
-// other requests (pixels, acks waiting for their fsync) are not held up behind it. Jobs go to the
+// Worker threads that validate NDJSON bodies and groups of browser hits, so the event loop only
+// reads requests, checks ids and writes the spool: a 500-event batch costs it well under a
+// millisecond instead of several, and other requests (pixels, acks waiting for their fsync) are not
+// held up behind it. Jobs go to the
 // worker with the fewest in flight. A worker that dies fails its jobs (500, the client retries) and
 // is replaced.
 
@@ -8,6 +9,7 @@ import type { Worker } from 'node:worker_threads';
 import { componentLogger } from '../../logger.js';
 import { startWorker } from '../../util/worker.js';
 import type { TooManyEvents, ValidatedBatch } from './batch.js';
+import type { HitGroup } from './hits.js';
 import type { ValidateJob } from './validate-worker.js';
 
 const log = componentLogger('validator-pool');
@@ -67,14 +69,23 @@ export class ValidatorPool {
     source: string,
     receivedAt: string,
   ): Promise<ValidatedBatch | TooManyEvents> {
-    const w = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-    const id = this.nextId++;
     const own = new Uint8Array(body);
+    return this.run({ id: this.nextId++, ndjson: { body: own, maxEvents, source, receivedAt } }, [
+      own.buffer,
+    ]);
+  }
+
+  /** validateHits in a worker. */
+  validateHits(hits: HitGroup): Promise<ValidatedBatch> {
+    return this.run({ id: this.nextId++, hits }, []) as Promise<ValidatedBatch>;
+  }
+
+  /** Sends a job to the worker with the fewest in flight. */
+  private run(job: ValidateJob, transfer: ArrayBuffer[]): Promise<ValidatedBatch | TooManyEvents> {
+    const w = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     return new Promise<ValidatedBatch | TooManyEvents>((resolve, reject) => {
-      w.pending.set(id, { resolve, reject });
-      w.worker.postMessage({ id, body: own, maxEvents, source, receivedAt } satisfies ValidateJob, [
-        own.buffer,
-      ]);
+      w.pending.set(job.id, { resolve, reject });
+      w.worker.postMessage(job, transfer);
     });
   }
 
