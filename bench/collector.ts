@@ -9,7 +9,8 @@
 //   pixels    GET /i?… impression pixels
 //   latency   p99 of each at half its measured maximum rate, and of the bare server at those rates
 //             (the load generator's own share of the latency); batches also from a fetch client,
-//             whose own latency is far lower than autocannon's for 36 KB bodies
+//             whose own latency is far lower than autocannon's for 36 KB bodies, at half the
+//             acknowledged rate and at half the sustained one (drain included)
 //   soak      batches at half rate for --seconds (default 120): the server's RSS must stay flat
 //
 // Both servers run as child processes so the load generator does not share their event loop.
@@ -243,7 +244,13 @@ async function pacedBatches(url: string, rate: number, seconds: number, connecti
   );
   latencies.sort((a, b) => a - b);
   const at = (q: number) => +latencies[Math.floor((latencies.length - 1) * q)]!.toFixed(1);
-  return { requests: latencies.length, p50_ms: at(0.5), p90_ms: at(0.9), p99_ms: at(0.99) };
+  return {
+    requests: latencies.length,
+    events_per_s: Math.round((latencies.length * BATCH) / seconds),
+    p50_ms: at(0.5),
+    p90_ms: at(0.9),
+    p99_ms: at(0.99),
+  };
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -299,6 +306,11 @@ export async function run(args: string[]): Promise<void> {
   const pacedHalf = (url: string) => pacedBatches(url, batches.requests_per_s / 2, duration, connections);
   const fetchHalf = await pacedHalf(adpipe.url);
   await drained(adpipe.url);
+  // Half of what the server sustains, drain included: the acknowledged rate above is a burst the
+  // spool absorbs, and half of it is close to the whole of the steady capacity.
+  const pacedHalfSustained = (url: string) => pacedBatches(url, sustained / BATCH / 2, duration, connections);
+  const fetchHalfSustained = await pacedHalfSustained(adpipe.url);
+  await drained(adpipe.url);
 
   // Soak: half the batch rate, RSS sampled every 5 s.
   const rss: number[] = [rssMiB(pid)];
@@ -324,6 +336,7 @@ export async function run(args: string[]): Promise<void> {
     pixels: summary(await atHalf(bareAgain.url, 'pixel'), 1),
   };
   const bareFetchHalf = await pacedHalf(bareAgain.url);
+  const bareFetchHalfSustained = await pacedHalfSustained(bareAgain.url);
   await stop(bareAgain);
 
   // RSS after warm-up (the first quarter) against the end: flat means no growth with traffic.
@@ -354,6 +367,9 @@ export async function run(args: string[]): Promise<void> {
       pixels: halfPixel,
       bare_at_same_rates: bareHalf,
       batches_fetch_client: { adpipe: fetchHalf, bare: bareFetchHalf },
+    },
+    half_sustained_rate: {
+      batches_fetch_client: { adpipe: fetchHalfSustained, bare: bareFetchHalfSustained },
     },
     soak: {
       seconds,

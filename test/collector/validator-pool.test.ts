@@ -31,11 +31,11 @@ describe('ValidatorPool', () => {
     expect(rejected).toBeGreaterThan(50);
     // Every non-blank line is kept, a repeat of an id kept before it, or rejected.
     const nonBlank = lines.filter((l) => l.trim() !== '').length;
-    expect(count((b) => b.ids.length) + count((b) => b.repeats) + rejected).toBe(nonBlank);
+    expect(count((b) => b.idEnds.length) + count((b) => b.repeats) + rejected).toBe(nonBlank);
     // The kept lines are the spool bytes, each ending where `ends` says.
     for (const b of pooled) {
       const text = Buffer.from(b.spool).toString('utf8');
-      expect(text.split('\n').length - 1).toBe(b.ids.length);
+      expect(text.split('\n').length - 1).toBe(b.idEnds.length);
       expect(b.ends.at(-1) ?? 0).toBe(b.spool.length);
     }
   });

@@ -26,7 +26,12 @@ export interface ValidatedBatch {
   spool: Uint8Array;
   /** Byte offset just past each kept record's line in `spool`. */
   ends: Uint32Array;
-  ids: string[];
+  /**
+   * The kept records' ids, joined: one string for the trip back from a worker and for RecentIds to
+   * point into, not one per id (see recent-ids.ts). Id i is ids.slice(idEnds[i - 1] ?? 0, idEnds[i]).
+   */
+  ids: string;
+  idEnds: Uint32Array;
   /** idHash of each id, computed here rather than on the event loop. */
   hashes: Int32Array;
   /**
@@ -114,6 +119,7 @@ function pack(sorted: Sorted, spool?: Uint8Array): ValidatedBatch {
   spool ??= new TextEncoder().encode(text);
   const n = lines.length;
   const ends = new Uint32Array(n);
+  const idEnds = new Uint32Array(n);
   const hashes = new Int32Array(n);
   const kinds = new Uint8Array(n);
   const revenueMicros = new BigInt64Array(n);
@@ -121,10 +127,13 @@ function pack(sorted: Sorted, spool?: Uint8Array): ValidatedBatch {
   const ascii = spool.length === n + lines.reduce((sum, l) => sum + l.length, 0);
   const live = { events: n, impressions: 0, clicks: 0, revenueMicros: 0n };
   let end = 0;
+  let idEnd = 0;
   for (let i = 0; i < n; i++) {
     end += (ascii ? lines[i]!.length : Buffer.byteLength(lines[i]!)) + 1;
     ends[i] = end;
     const ev = events[i]!;
+    idEnd += ev.event_id.length;
+    idEnds[i] = idEnd;
     hashes[i] = idHash(ev.event_id);
     if (ev.type === 'impression') {
       kinds[i] = KIND_IMPRESSION;
@@ -139,8 +148,9 @@ function pack(sorted: Sorted, spool?: Uint8Array): ValidatedBatch {
       live.revenueMicros += m;
     }
   }
-  const { ids, repeats, errors, dead } = sorted;
-  return { spool, ends, ids, hashes, kinds, revenueMicros, live, repeats, errors, dead };
+  const { repeats, errors, dead } = sorted;
+  const ids = sorted.ids.join('');
+  return { spool, ends, ids, idEnds, hashes, kinds, revenueMicros, live, repeats, errors, dead };
 }
 
 const ZERO = '0.000000';

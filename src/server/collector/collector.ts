@@ -98,12 +98,13 @@ export class Collector {
    * answers once they are written, not fsynced.
    */
   private async keep(batch: ValidatedBatch, source: string, durable: boolean): Promise<AcceptResult> {
-    const { ids, hashes, fresh } = batch;
+    const { ids, idEnds, hashes, fresh } = batch;
+    const n = idEnds.length;
     // Indexes of the records acknowledged before (a client's retry), usually none.
     const known: number[] = [];
-    for (let i = 0; i < ids.length; i++)
-      if (!fresh?.[i] && this.recent.has(ids[i]!, hashes[i]!)) known.push(i);
-    const kept = ids.length - known.length;
+    for (let i = 0, start = 0; i < n; start = idEnds[i++]!)
+      if (!fresh?.[i] && this.recent.has(ids, start, idEnds[i]!, hashes[i]!)) known.push(i);
+    const kept = n - known.length;
     const writes: Promise<void>[] = [];
     if (kept > 0) writes.push(this.spool.append(keptLines(batch, known), kept, durable));
     if (batch.dead !== '') writes.push(this.deadLetterFile().then((f) => f.append(Buffer.from(batch.dead))));
@@ -111,9 +112,9 @@ export class Collector {
     // Only now kept: ids remembered before this would turn a retry after a failed write into a
     // "duplicate" of an event that was never kept.
     let k = 0;
-    for (let i = 0; i < ids.length; i++) {
+    for (let i = 0, start = 0; i < n; start = idEnds[i++]!) {
       if (i === known[k]) k++;
-      else if (!fresh?.[i]) this.recent.add(ids[i]!, hashes[i]!);
+      else if (!fresh?.[i]) this.recent.add(ids, start, idEnds[i]!, hashes[i]!);
     }
     if (kept > 0) liveCounters.add(liveTotals(batch, known));
     const { errors } = batch;
