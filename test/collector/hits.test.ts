@@ -2,7 +2,7 @@
 // time, address and agent; `sig` and `key` left out), each hit's rejection at its own index, and the
 // ids the server made flagged so the event loop neither looks them up nor remembers them.
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HIT_SEPARATOR, type HitGroup, validateHits } from '../../src/server/collector/hits.js';
 import { ValidatorPool } from '../../src/server/collector/validator-pool.js';
 

@@ -86,7 +86,8 @@ export class RecentIds {
     const s = this.starts[e]!;
     if (this.ends[e]! - s !== end - start) return false;
     const t = this.texts[this.textOf[e]!]!;
-    for (let k = 0; k < end - start; k++) if (t.charCodeAt(s + k) !== text.charCodeAt(start + k)) return false;
+    for (let k = 0; k < end - start; k++)
+      if (t.charCodeAt(s + k) !== text.charCodeAt(start + k)) return false;
     return true;
   }
 
