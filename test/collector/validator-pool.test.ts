@@ -21,11 +21,22 @@ describe('ValidatorPool', () => {
   it('validates every contract case as inline validation does, over several bodies at once', async () => {
     const lines = CONTRACT_CASES.map((c) => c.text);
     const bodies = [lines.slice(0, 90), lines.slice(90, 180), lines.slice(180)].map(body);
+    // Inline first: the pool takes a body's buffer when the body is all of it.
+    const inline = bodies.map((b) => validated(validateNdjson(b, 1000, 'events', at)));
     const pooled = (await Promise.all(bodies.map((b) => pool.validate(b, 1000, 'events', at)))).map(
       validated,
     );
-    const inline = bodies.map((b) => validated(validateNdjson(b, 1000, 'events', at)));
     expect(pooled).toEqual(inline);
+    // A body that is all of its buffer goes over without a copy and is left detached; a view into a
+    // larger buffer is copied and left as it was.
+    const first = body(lines.slice(0, 180));
+    const expected = validated(validateNdjson(first, 1000, 'events', at));
+    const own = new Uint8Array(first);
+    const view = new Uint8Array(Buffer.concat([Buffer.from('\n'), first])).subarray(1);
+    for (const b of [own, view])
+      expect(validated(await pool.validate(b, 1000, 'events', at))).toEqual(expected);
+    expect(own.byteLength).toBe(0);
+    expect(view.byteLength).toBeGreaterThan(0);
     const count = (f: (b: ValidatedBatch) => number) => pooled.reduce((n, b) => n + f(b), 0);
     const rejected = count((b) => b.errors.length);
     expect(rejected).toBeGreaterThan(50);

@@ -65,17 +65,23 @@ export class GroupCommitFile {
   // the next fsync covers all of them.
   private async writeLoop(): Promise<void> {
     while (this.pending.length > 0 && !this.broken) {
-      const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+      const data = this.pending;
       const queued = this.queued;
       this.pending = [];
       this.queued = [];
+      let bytes = 0;
       try {
-        for (let off = 0; off < data.length; ) off += (await this.fh.write(data, off)).bytesWritten;
+        // One writev of the group's buffers: no copy into one buffer first.
+        for (let rest = data; rest.length > 0; ) {
+          const { bytesWritten } = await this.fh.writev(rest);
+          bytes += bytesWritten;
+          rest = afterBytes(rest, bytesWritten);
+        }
       } catch (err) {
         await this.fail(err, queued);
         break;
       }
-      this.written += data.length;
+      this.written += bytes;
       for (const w of queued) {
         if (w.durable) this.unsynced.push(w);
         else w.resolve();
@@ -124,6 +130,14 @@ export class GroupCommitFile {
     }
     await this.fh.close();
   }
+}
+
+/** What is left of `buffers` once their first `n` bytes are written. */
+function afterBytes(buffers: Buffer[], n: number): Buffer[] {
+  let i = 0;
+  while (i < buffers.length && n >= buffers[i]!.length) n -= buffers[i++]!.length;
+  if (i === buffers.length) return [];
+  return [buffers[i]!.subarray(n), ...buffers.slice(i + 1)];
 }
 
 /** fsyncs a directory so a file created or removed in it survives a crash. */

@@ -62,16 +62,20 @@ export class ValidatorPool {
     });
   }
 
-  /** validateNdjson in a worker. The body's bytes are copied once, into a buffer the worker then owns. */
+  /**
+   * validateNdjson in a worker. The worker takes the body's buffer when the body is all of it (as a
+   * body read in several chunks is), else a copy: the body must not be used afterwards.
+   */
   validate(
     body: Uint8Array,
     maxEvents: number,
     source: string,
     receivedAt: string,
   ): Promise<ValidatedBatch | TooManyEvents> {
-    const own = new Uint8Array(body);
+    const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+    const own = whole && body.buffer instanceof ArrayBuffer ? body : new Uint8Array(body);
     return this.run({ id: this.nextId++, ndjson: { body: own, maxEvents, source, receivedAt } }, [
-      own.buffer,
+      own.buffer as ArrayBuffer,
     ]);
   }
 
