@@ -81,6 +81,12 @@ function start(args: string[]): Promise<Server> {
   });
 }
 
+/** The V8 flags bin/adpipe.js starts node with (its shebang: `#!/usr/bin/env -S node <flags>`). */
+function launcherFlags(): string[] {
+  const shebang = readFileSync(path.join(benchDir, '..', 'bin', 'adpipe.js'), 'utf8').split('\n')[0]!;
+  return shebang.split(' ').filter((word) => word.startsWith('--'));
+}
+
 async function startAdpipe(dataDir: string): Promise<Server> {
   const config = path.join(dataDir, 'adpipe.yaml');
   // Limits high enough that the benchmark measures the collector, not its guards.
@@ -100,9 +106,8 @@ async function startAdpipe(dataDir: string): Promise<Server> {
     '--port',
     '0',
   ]);
-  // The V8 flag bin/adpipe.js starts node with.
   return start([
-    '--max-semi-space-size=64',
+    ...launcherFlags(),
     '--import',
     'tsx',
     '-e',
