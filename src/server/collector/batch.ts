@@ -69,12 +69,15 @@ interface Sorted {
   dead: string;
 }
 
-/** Where records came from, for their dead letters. */
+/** Where records came from. */
 interface Origin {
   source: string;
   receivedAt: string;
-  /** Each record is a request of its own (a browser hit): its dead letter's index is 0. */
-  single?: boolean;
+  /**
+   * Browser hits only: each record is a request of its own (its dead letter's index is 0), flagged 1
+   * where the server made its id, which then cannot repeat and is neither checked nor hashed.
+   */
+  made?: Uint8Array;
 }
 
 /**
@@ -85,7 +88,7 @@ function sortRecords(
   n: number,
   validate: (i: number) => Validation,
   original: (i: number) => string,
-  { source, receivedAt, single }: Origin,
+  { source, receivedAt, made }: Origin,
   line: (i: number, event: AdEvent) => string,
 ): Sorted {
   const out: Sorted = { lines: [], events: [], ids: [], from: [], repeats: 0, errors: [], dead: '' };
@@ -94,15 +97,17 @@ function sortRecords(
     const v = validate(i);
     if (!v.ok) {
       out.errors.push({ index: i, code: v.rejection.code, reason: v.rejection.message });
-      out.dead += deadLetter(source, single ? 0 : i, original(i), v.rejection, receivedAt);
+      out.dead += deadLetter(source, made ? 0 : i, original(i), v.rejection, receivedAt);
       continue;
     }
     const id = v.event.event_id;
-    if (seen.has(id)) {
-      out.repeats++;
-      continue;
+    if (made?.[i] !== 1) {
+      if (seen.has(id)) {
+        out.repeats++;
+        continue;
+      }
+      seen.add(id);
     }
-    seen.add(id);
     out.ids.push(id);
     out.from.push(i);
     out.lines.push(line(i, v.event));
@@ -111,8 +116,12 @@ function sortRecords(
   return out;
 }
 
-/** Packs sorted records; `spool`, when given, must be the kept lines' bytes (saves encoding them). */
-function pack(sorted: Sorted, spool?: Uint8Array): ValidatedBatch {
+/**
+ * Packs sorted records; `spool`, when given, must be the kept lines' bytes (saves encoding them), and
+ * `made` is the Origin's.
+ */
+function pack(sorted: Sorted, spool?: Uint8Array, made?: Uint8Array): ValidatedBatch {
+  const fresh = made && Uint8Array.from(sorted.from, (i) => made[i]!);
   const { lines, events } = sorted;
   const text = spool || lines.length === 0 ? '' : `${lines.join('\n')}\n`;
   // Its own ArrayBuffer, sized to fit: a worker hands it over without a copy.
@@ -134,7 +143,7 @@ function pack(sorted: Sorted, spool?: Uint8Array): ValidatedBatch {
     const ev = events[i]!;
     idEnd += ev.event_id.length;
     idEnds[i] = idEnd;
-    hashes[i] = idHash(ev.event_id);
+    if (!fresh?.[i]) hashes[i] = idHash(ev.event_id);
     if (ev.type === 'impression') {
       kinds[i] = KIND_IMPRESSION;
       live.impressions++;
@@ -150,7 +159,21 @@ function pack(sorted: Sorted, spool?: Uint8Array): ValidatedBatch {
   }
   const { repeats, errors, dead } = sorted;
   const ids = sorted.ids.join('');
-  return { spool, ends, ids, idEnds, hashes, kinds, revenueMicros, live, repeats, errors, dead };
+  const batch: ValidatedBatch = {
+    spool,
+    ends,
+    ids,
+    idEnds,
+    hashes,
+    kinds,
+    revenueMicros,
+    live,
+    repeats,
+    errors,
+    dead,
+  };
+  if (fresh) batch.fresh = fresh;
+  return batch;
 }
 
 const ZERO = '0.000000';
@@ -213,12 +236,10 @@ export function validateObjects(
     records.length,
     (i) => validateEvent(records[i]),
     (i) => JSON.stringify(records[i]) ?? String(records[i]),
-    { source, receivedAt, single: madeIds !== undefined },
+    { source, receivedAt, made: madeIds },
     (_, event) => spoolLine(event),
   );
-  const batch = pack(sorted);
-  if (madeIds) batch.fresh = Uint8Array.from(sorted.from, (i) => madeIds[i]!);
-  return batch;
+  return pack(sorted, undefined, madeIds);
 }
 
 /** `,"field":` for every optional field, in AdEvent's order (after event_id, type, name, ts). */

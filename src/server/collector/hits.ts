@@ -44,10 +44,22 @@ export function hitRecord(
   for (const k in query) if (k !== 'sig' && k !== 'key') record[k] = query[k];
   const made = record.event_id === undefined;
   if (made) record.event_id = uuidv7(at);
-  record.ts ??= new Date(at).toISOString();
+  record.ts ??= isoTime(at);
   record.ip ??= ip;
   record.user_agent ??= userAgent;
   return { record, made };
+}
+
+let lastMs = Number.NaN;
+let lastIso = '';
+
+/** new Date(ms).toISOString(), remembered for the last ms: the hits of a group mostly share one. */
+function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
 
 /** A group's hits validated like a JSON array's records, each a request of its own. */
