@@ -1,8 +1,6 @@
-// Per-second traffic counters for the live view: a ring of the last 15 minutes, fed by whatever
-// collects events (the HTTP collector, stream sources) and read by the API's SSE endpoint.
+// Per-second traffic counters for the live view: a ring of the last 15 minutes, fed by the HTTP
+// collector's batches and read by the API's SSE endpoint.
 // Money is kept in integer micros so sums stay exact.
-
-import type { AdEvent } from '../events/contract.js';
 
 export const LIVE_WINDOW_SECONDS = 15 * 60;
 
@@ -34,17 +32,7 @@ export class LiveCounters {
     return s;
   }
 
-  record(events: readonly Pick<AdEvent, 'type' | 'revenue'>[], now = Date.now()): void {
-    const s = this.slot(Math.floor(now / 1000));
-    for (const e of events) {
-      s.events++;
-      if (e.type === 'impression') s.impressions++;
-      else if (e.type === 'click') s.clicks++;
-      if (e.revenue !== '0.000000') s.revenueMicros += micros(e.revenue);
-    }
-  }
-
-  /** Counts already summed (a collector batch's). */
+  /** Counts already summed (a collector batch's, by validateNdjson and validateObjects). */
   add(t: Omit<LiveSecond, 't'>, now = Date.now()): void {
     const s = this.slot(Math.floor(now / 1000));
     s.events += t.events;

@@ -37,14 +37,8 @@ describe('GET /v1/live', () => {
   it('sends a snapshot of the window, then a tick per second, revenue exact', async () => {
     const base = await server.app.listen({ port: 0, host: '127.0.0.1' });
     const t = Date.now() - 2000;
-    liveCounters.record(
-      [
-        { type: 'impression', revenue: '0.100001' },
-        { type: 'impression', revenue: '0.200002' },
-        { type: 'click', revenue: '0.000000' },
-      ],
-      t,
-    );
+    // Two impressions of 0.100001 and 0.200002, and a click.
+    liveCounters.add({ events: 3, impressions: 2, clicks: 1, revenueMicros: 300_003n }, t);
     const events = await readEvents(`${base}/v1/live?seconds=10`, 2);
     expect(events[0]!.event).toBe('snapshot');
     const snapshot = events[0]!.data as Array<{

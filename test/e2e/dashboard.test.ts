@@ -70,14 +70,8 @@ const ARGS = [
 
   it('shows KPIs equal to the API, reacts to filters, downloads CSV, fits desktop and phone', async () => {
     const now = Date.now();
-    liveCounters.record(
-      [
-        { type: 'impression', revenue: '0.002000' },
-        { type: 'click', revenue: '0.000000' },
-        { type: 'request', revenue: '0.000000' },
-      ],
-      now - 3000,
-    );
+    // An impression of 0.002, a click and a request.
+    liveCounters.add({ events: 3, impressions: 1, clicks: 1, revenueMicros: 2_000n }, now - 3000);
     const context = await browser.newContext({
       viewport: { width: 1280, height: 800 },
       timezoneId: 'UTC',
