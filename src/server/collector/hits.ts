@@ -32,7 +32,7 @@ export const HIT_SEPARATOR = '\0';
  * event_id (UUID v7), ts (arrival), ip and user agent when they are missing. `made` says whether
  * the server made the event_id.
  */
-export function hitRecord(
+function hitRecord(
   query: querystring.ParsedUrlQuery,
   type: HitType,
   ip: string | undefined,
