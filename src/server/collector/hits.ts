@@ -12,7 +12,7 @@ export type HitType = 'impression' | 'click';
 
 /** A group of hits, as it goes to a worker. */
 export interface HitGroup {
-  /** HIT_FIELDS values per hit, all joined by NUL (see hitValues). */
+  /** HIT_FIELDS values per hit, all joined by HIT_SEPARATOR. */
   rows: string;
   type: HitType;
   source: string;
@@ -24,7 +24,7 @@ export interface HitGroup {
  * time in ms. Joined by NUL, which none of them can hold: HTTP parsers refuse it in the request
  * target and in header values, and the query's own is still percent-encoded.
  */
-export const HIT_FIELDS = 4;
+const HIT_FIELDS = 4;
 export const HIT_SEPARATOR = '\0';
 
 /**

@@ -24,17 +24,15 @@ const SEGMENT_CALLS: readonly SegmentCall[] = ['track', 'page', 'screen', 'ident
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
 
+/** A key given as a value: a non-empty string, else none. */
+const keyText = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
 /** Segment also accepts the write key inside the body. */
-const bodyWriteKey = (req: FastifyRequest): string | undefined => {
-  const key = isObj(req.body) ? req.body.writeKey : undefined;
-  return typeof key === 'string' && key !== '' ? key : undefined;
-};
+const bodyWriteKey = (req: FastifyRequest): string | undefined =>
+  keyText(isObj(req.body) ? req.body.writeKey : undefined);
 
 /** Browsers cannot set headers on an <img>, so pixels may carry `?key=`. */
-const queryKey = (req: FastifyRequest): string | undefined => {
-  const key = (req.query as Obj | undefined)?.key;
-  return typeof key === 'string' && key !== '' ? key : undefined;
-};
+const queryKey = (req: FastifyRequest): string | undefined => keyText((req.query as Obj | undefined)?.key);
 
 const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const cfg = ctx.config.server;
@@ -161,8 +159,7 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     pixelFastPath(app, pixels, metrics, (req, query, presented) => {
       if (accept.overloaded()) return false;
       // Parsed here only when it may hold a key: the rest of the query is parsed off the event loop.
-      const given = query.includes('key=') ? querystring.parse(query).key : undefined;
-      const fromQuery = typeof given === 'string' && given !== '' ? given : undefined;
+      const fromQuery = query.includes('key=') ? keyText(querystring.parse(query).key) : undefined;
       const key = presented ?? fromQuery ?? req.socket.remoteAddress;
       return limiter.take(key ?? '') === 0;
     });

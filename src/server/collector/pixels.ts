@@ -8,7 +8,7 @@ import { AdpipeError } from '../../errors.js';
 import { keyOf } from '../auth.js';
 import { verifyClick } from './click-signature.js';
 import type { Collector } from './collector.js';
-import { HIT_FIELDS, HIT_SEPARATOR, type HitType } from './hits.js';
+import { HIT_SEPARATOR, type HitType } from './hits.js';
 import type { CollectorMetrics } from './metrics.js';
 
 /** The smallest transparent GIF. */
@@ -60,7 +60,7 @@ export class HitQueue {
     this.values = [];
     this.answers = [];
     const group = { rows: values.join(HIT_SEPARATOR), type, source, receivedAt: new Date().toISOString() };
-    this.collector.acceptHits(group, values.length / HIT_FIELDS).then(
+    this.collector.acceptHits(group, answers.length).then(
       (rejected) => {
         for (let i = 0; i < answers.length; i++) answers[i]!(undefined, rejected[i]);
       },

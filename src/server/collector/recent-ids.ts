@@ -27,7 +27,9 @@ export class RecentIds {
   private readonly hashes: Int32Array;
   /** The texts entries point into, in a ring of their own: one per add()ing batch, not per id. */
   private readonly texts: Array<string | undefined>;
+  /** The text the last entry points into, and its slot. */
   private lastText: string | undefined;
+  private lastSlot = 0;
   private nextText = 0;
   private next = 0;
   private size = 0;
@@ -57,11 +59,12 @@ export class RecentIds {
     if (text !== this.lastText) {
       // Slots are taken in entry order, so by the time one comes round again every entry that
       // pointed into its old text has been forgotten.
-      this.texts[this.nextText] = text;
+      this.lastSlot = this.nextText;
+      this.texts[this.lastSlot] = text;
       this.lastText = text;
       this.nextText = this.nextText + 1 === this.capacity ? 0 : this.nextText + 1;
     }
-    this.textOf[e] = this.nextText === 0 ? this.capacity - 1 : this.nextText - 1;
+    this.textOf[e] = this.lastSlot;
     this.starts[e] = start;
     this.ends[e] = end;
     this.hashes[e] = h;

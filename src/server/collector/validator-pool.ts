@@ -1,9 +1,8 @@
 // Worker threads that validate NDJSON bodies and groups of browser hits, so the event loop only
 // reads requests, checks ids and writes the spool: a 500-event batch costs it well under a
 // millisecond instead of several, and other requests (pixels, acks waiting for their fsync) are not
-// held up behind it. Jobs go to the
-// worker with the fewest in flight. A worker that dies fails its jobs (500, the client retries) and
-// is replaced.
+// held up behind it. Jobs go to the worker with the fewest in flight. A worker that dies fails its
+// jobs (500, the client retries) and is replaced.
 
 import type { Worker } from 'node:worker_threads';
 import { componentLogger } from '../../logger.js';
