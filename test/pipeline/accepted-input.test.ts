@@ -5,6 +5,7 @@
 import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lakeRelation } from '../../src/lake/lake.js';
 import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { hashFile, type InputFile } from '../../src/sources/files/discover.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
@@ -33,6 +34,38 @@ describe('accepted input', () => {
       expect(summary).toMatchObject({ accepted: 2, rejected: 1, setAside: [] });
       const ids = await wh.all<{ event_id: string }>('SELECT event_id FROM seen_ids ORDER BY 1');
       expect(ids.map((r) => r.event_id)).toEqual(['a', 'c']);
+    } finally {
+      wh.close();
+    }
+  });
+
+  it('keeps the first of an id repeated across and within segments, read in parallel', async () => {
+    const dir = makeTempDir('accepted');
+    const line = (i: number, media: string) =>
+      `{"event_id":"id-${i}","type":"impression","ts":"2026-03-01T10:00:00.000Z","media_id":"${media}"}`;
+    // Large enough for DuckDB to split each file into several parallel reads.
+    const n = 60_000;
+    const half = (from: number, media: string) =>
+      Array.from({ length: n }, (_, i) => line(from + i, media)).join('\n');
+    const first = path.join(dir, 'seg-1.ndjson');
+    const second = path.join(dir, 'seg-2.ndjson');
+    writeFileSync(first, `${half(0, 'first')}\n${half(n, 'first')}\n${half(0, 'later')}\n`);
+    writeFileSync(second, `${half(n, 'later')}\n${half(2 * n, 'second')}\n`);
+    const wh = await Warehouse.open(path.join(dir, 'data'));
+    try {
+      const summary = await ingestFiles(wh, [acceptedInput(first), acceptedInput(second)], {
+        kind: 'http',
+        batchFiles: 2,
+      });
+      expect(summary).toMatchObject({ accepted: 3 * n, duplicates: 2 * n });
+      const lake = await lakeRelation(wh);
+      const kept = await wh.all<{ media_id: string; n: string }>(
+        `SELECT media_id, count(*)::VARCHAR AS n FROM ${lake} GROUP BY ALL ORDER BY 1`,
+      );
+      expect(kept).toEqual([
+        { media_id: 'first', n: String(2 * n) },
+        { media_id: 'second', n: String(n) },
+      ]);
     } finally {
       wh.close();
     }
