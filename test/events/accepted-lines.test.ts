@@ -66,10 +66,12 @@ describe('acceptedLinesSql', () => {
        UNION ALL SELECT ${COLUMNS} FROM (${validatedEventsSql(general)}) ORDER BY line`,
     );
     expect(accepted).toEqual(full);
-    const plain = (await conn.runAndReadAll('SELECT line FROM staged WHERE NOT general')).getRows();
+    const plain = Number(
+      (await conn.runAndReadAll('SELECT count(*) FROM staged WHERE NOT general')).getRows()[0]![0],
+    );
     // Most take the one-pass path; unknown fields and escapes send some to the full rules.
-    expect(plain.length).toBeGreaterThan(records.length / 2);
-    expect(plain.length).toBeLessThan(records.length);
+    expect(plain).toBeGreaterThan(records.length / 2);
+    expect(plain).toBeLessThan(records.length);
     expect(full.filter((r) => r.props !== null).length).toBeGreaterThan(20);
   });
 });
