@@ -1,7 +1,8 @@
 // `npm run bench -- collector [--seconds N] [--duration N] [--connections N] [--pixel-connections N]
-// [--pixel-pipelining N]`: the HTTP collector under autocannon on loopback, beside a bare node:http
-// server that reads and discards the body (the baseline, measured in the same run). Every phase also
-// reports the server's CPU time per event (all its threads), steadier than rates on a shared machine.
+// [--pixel-pipelining N] [--latency-windows N]`: the HTTP collector under autocannon on loopback,
+// beside a bare node:http server that reads and discards the body (the baseline, measured in the same
+// run). Every phase also reports the server's CPU time per event (all its threads, and the event
+// loop's part), steadier than rates on a shared machine.
 //
 //   batches   POST /v1/events, 500-event NDJSON, unique ids per request, answered after fsync; then
 //             the time the drain needs to land what the spool absorbed, and the sustained rate
@@ -10,7 +11,8 @@
 //   latency   p99 of each at half its measured maximum rate, and of the bare server at those rates
 //             (the load generator's own share of the latency); batches also from a fetch client,
 //             whose own latency is far lower than autocannon's for 36 KB bodies, at half the
-//             acknowledged rate and at half the sustained one (drain included)
+//             acknowledged rate and at half the sustained one (drain included), over
+//             --latency-windows windows of --duration (default 3): the median window's p99 counts
 //   soak      batches at half the sustained rate for --seconds (default 120): the server's RSS must
 //             stay flat
 //
@@ -126,30 +128,43 @@ function rssMiB(pid: number): number {
   return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
 }
 
-/**
- * CPU seconds (user + system, every thread: event loop, libuv pool, DuckDB) a process has used: per
- * event it is steadier than wall-clock rates on a shared machine.
- */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU seconds (user + system) in a /proc stat file. */
+function statCpuSeconds(file: string): number {
+  const stat = readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** Runs `fn` and adds the server's CPU time per request and per event to its summary. */
+/**
+ * CPU seconds (user + system, every thread: event loop, libuv pool, DuckDB) a process has used: per
+ * event it is steadier than wall-clock rates on a shared machine.
+ */
+const cpuSeconds = (pid: number): number => statCpuSeconds(`/proc/${pid}/stat`);
+
+/** The main thread's share (the event loop): the one thread that cannot spread over both cores. */
+const eventLoopCpuSeconds = (pid: number): number => statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+
+/**
+ * Runs `fn` and adds the server's CPU time per event to its summary: all its threads, and the event
+ * loop's part of it.
+ */
 async function measured<T extends { requests_per_s: number; events_per_s: number }>(
   pid: number,
   seconds: number,
   fn: () => Promise<T>,
-): Promise<T & { server_cpu_s: number; cpu_us_per_event: number }> {
+): Promise<T & { server_cpu_s: number; cpu_us_per_event: number; event_loop_cpu_us_per_event: number }> {
   const before = cpuSeconds(pid);
+  const loopBefore = eventLoopCpuSeconds(pid);
   const r = await fn();
   const cpu = cpuSeconds(pid) - before;
+  const loop = eventLoopCpuSeconds(pid) - loopBefore;
   const events = r.events_per_s * seconds;
+  const perEvent = (s: number) => (events > 0 ? +((s * 1e6) / events).toFixed(2) : Number.NaN);
   return {
     ...r,
     server_cpu_s: +cpu.toFixed(2),
-    cpu_us_per_event: events > 0 ? +((cpu * 1e6) / events).toFixed(2) : Number.NaN,
+    cpu_us_per_event: perEvent(cpu),
+    event_loop_cpu_us_per_event: perEvent(loop),
   };
 }
 
@@ -221,16 +236,34 @@ function summary(r: Result, perRequest: number) {
   };
 }
 
+/** Latencies' percentiles in ms, one decimal. */
+function percentiles(latencies: number[]) {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => +sorted[Math.floor((sorted.length - 1) * q)]!.toFixed(1);
+  return { p50_ms: at(0.5), p90_ms: at(0.9), p99_ms: at(0.99) };
+}
+
 /**
  * Batch latency from a second client: `connections` loops of fetch (undici), each sending a batch
  * and pausing so that together they send `rate` requests per second. autocannon's own latency with
  * 36 KB bodies is tens of ms even against the bare server; this client's is a few ms.
+ *
+ * The load runs for `windows` back-to-back windows of `seconds` each. A window's p99 is decided by
+ * its slowest ~1 %, a dozen requests, so one pause of the machine moves it by tens of ms: the
+ * headline p99 is the median of the windows' p99s, each of which is listed too.
  */
-async function pacedBatches(url: string, rate: number, seconds: number, connections: number) {
+async function pacedBatches(
+  url: string,
+  rate: number,
+  seconds: number,
+  connections: number,
+  windows: number,
+) {
   const template = batchTemplate();
   const period = (connections / rate) * 1000;
-  const latencies: number[] = [];
-  const end = Date.now() + seconds * 1000;
+  const start = Date.now();
+  const byWindow: number[][] = Array.from({ length: windows }, () => []);
+  const end = start + windows * seconds * 1000;
   await Promise.all(
     Array.from({ length: connections }, async (_, k) => {
       await new Promise((r) => setTimeout(r, (k * period) / connections));
@@ -243,19 +276,20 @@ async function pacedBatches(url: string, rate: number, seconds: number, connecti
           body,
         });
         await res.text();
-        latencies.push(performance.now() - started);
+        const w = Math.min(windows - 1, Math.floor((Date.now() - start) / (seconds * 1000)));
+        byWindow[w]!.push(performance.now() - started);
         await new Promise((r) => setTimeout(r, period));
       }
     }),
   );
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => +latencies[Math.floor((latencies.length - 1) * q)]!.toFixed(1);
+  const all = byWindow.flat();
+  const p99s = byWindow.map((l) => percentiles(l).p99_ms);
   return {
-    requests: latencies.length,
-    events_per_s: Math.round((latencies.length * BATCH) / seconds),
-    p50_ms: at(0.5),
-    p90_ms: at(0.9),
-    p99_ms: at(0.99),
+    requests: all.length,
+    events_per_s: Math.round((all.length * BATCH) / (windows * seconds)),
+    ...percentiles(all),
+    p99_ms_median_window: [...p99s].sort((a, b) => a - b)[Math.floor(windows / 2)]!,
+    p99_ms_by_window: p99s,
   };
 }
 
@@ -267,6 +301,7 @@ export async function run(args: string[]): Promise<void> {
   // keeps the single-threaded load generator from being the limit (the same for both servers).
   const pixelConnections = arg(args, 'pixel-connections', 256);
   const pixelPipelining = arg(args, 'pixel-pipelining', 4);
+  const latencyWindows = arg(args, 'latency-windows', 3);
   const dataDir = path.join(benchDir, 'data', 'collector');
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
@@ -309,12 +344,14 @@ export async function run(args: string[]): Promise<void> {
   await drained(adpipe.url);
   const halfPixel = await cpu(duration, async () => summary(await atHalf(adpipe.url, 'pixel'), 1));
   await drained(adpipe.url);
-  const pacedHalf = (url: string) => pacedBatches(url, batches.requests_per_s / 2, duration, connections);
+  const pacedHalf = (url: string) =>
+    pacedBatches(url, batches.requests_per_s / 2, duration, connections, latencyWindows);
   const fetchHalf = await pacedHalf(adpipe.url);
   await drained(adpipe.url);
   // Half of what the server sustains, drain included: the acknowledged rate above is a burst the
   // spool absorbs, and half of it is close to the whole of the steady capacity.
-  const pacedHalfSustained = (url: string) => pacedBatches(url, sustained / BATCH / 2, duration, connections);
+  const pacedHalfSustained = (url: string) =>
+    pacedBatches(url, sustained / BATCH / 2, duration, connections, latencyWindows);
   const fetchHalfSustained = await pacedHalfSustained(adpipe.url);
   await drained(adpipe.url);
 
@@ -356,6 +393,7 @@ export async function run(args: string[]): Promise<void> {
     connections,
     pixel_connections: pixelConnections,
     pixel_pipelining: pixelPipelining,
+    latency_windows: latencyWindows,
     load_avg_at_end: loadavg().map((l) => +l.toFixed(2)),
     batch_events: BATCH,
     baseline: base,
