@@ -301,7 +301,7 @@ export async function run(args: string[]): Promise<void> {
   // keeps the single-threaded load generator from being the limit (the same for both servers).
   const pixelConnections = arg(args, 'pixel-connections', 256);
   const pixelPipelining = arg(args, 'pixel-pipelining', 4);
-  const latencyWindows = arg(args, 'latency-windows', 3);
+  const latencyWindows = Math.max(1, arg(args, 'latency-windows', 3));
   const dataDir = path.join(benchDir, 'data', 'collector');
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
