@@ -24,14 +24,9 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
-import { benchDir, saveResults } from './util.js';
+import { numberArg as arg, benchDir, nearestRank, saveResults, statCpuSeconds } from './util.js';
 
 const BATCH = 500;
-
-function arg(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-}
 
 /** A 500-event NDJSON body whose ids carry a placeholder replaced per request. */
 function batchTemplate(): string {
@@ -126,13 +121,6 @@ async function stop(s: Server): Promise<void> {
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
-}
-
-/** CPU seconds (user + system) in a /proc stat file. */
-function statCpuSeconds(file: string): number {
-  const stat = readFileSync(file, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /**
@@ -239,7 +227,7 @@ function summary(r: Result, perRequest: number) {
 /** Latencies' percentiles in ms, one decimal. */
 function percentiles(latencies: number[]) {
   const sorted = [...latencies].sort((a, b) => a - b);
-  const at = (q: number) => +sorted[Math.floor((sorted.length - 1) * q)]!.toFixed(1);
+  const at = (q: number) => +nearestRank(sorted, q).toFixed(1);
   return { p50_ms: at(0.5), p90_ms: at(0.9), p99_ms: at(0.99) };
 }
 

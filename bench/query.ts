@@ -10,17 +10,11 @@ import path from 'node:path';
 import { parseConfig } from '../src/config.js';
 import { buildServer } from '../src/server/app.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';
-import { benchDir, peakRssMiB, saveResults } from './util.js';
-
-const arg = (args: string[], name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+import { numberArg as arg, benchDir, nearestRank, peakRssMiB, saveResults } from './util.js';
 
 function percentiles(ms: number[]) {
   const s = [...ms].sort((a, b) => a - b);
-  const at = (p: number) =>
-    Number(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!.toFixed(2));
+  const at = (p: number) => Number(nearestRank(s, p / 100).toFixed(2));
   return { p50: at(50), p95: at(95), p99: at(99), n: s.length };
 }
 

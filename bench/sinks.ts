@@ -23,18 +23,13 @@ import type { MergeDialect } from '../src/sql/dialect.js';
 import { mysql } from '../src/sql/dialects/mysql.js';
 import { postgres } from '../src/sql/dialects/postgres.js';
 import { columnsOf, type SinkTable, sinkTables } from '../src/sql/table.js';
-import { saveResults } from './util.js';
+import { numberArg as arg, saveResults, statCpuSeconds } from './util.js';
 
 const MYSQL_URL = process.env.ADPIPE_TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test';
 const PG_URL = process.env.ADPIPE_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const PREFIX = `adp_bench_${process.pid}_`;
 const WATERMARKS = `${PREFIX}watermark`;
 const BATCH = 1000;
-
-function arg(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-}
 
 /** Delta rows of the `ad` report: distinct keys over 30 days, counts and money with 6 decimals. */
 async function synthesize(
@@ -75,8 +70,7 @@ const round = (x: number) => Math.round(x * 100) / 100;
 function processCpu(pid: number | undefined): number | undefined {
   if (!pid) return undefined;
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return statCpuSeconds(`/proc/${pid}/stat`);
   } catch {
     return undefined;
   }
@@ -212,8 +206,8 @@ function tables(suffix: string): SinkTable {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const rows = arg(args, '--rows', 1_000_000);
-  const baselineRows = Math.min(arg(args, '--baseline-rows', 20_000), BATCH * 100);
+  const rows = arg(args, 'rows', 1_000_000);
+  const baselineRows = Math.min(arg(args, 'baseline-rows', 20_000), BATCH * 100);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'adpipe-bench-sinks-'));
   const file = path.join(dir, 'delta.csv');
   const { sample, deltaToCsv } = await synthesize(rows, file);
