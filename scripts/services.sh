@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Provision and start the services adpipe's test suite talks to, without systemd or Docker.
+# Install, configure and start the services adpipe's test suite talks to, on a bare Debian 12
+# machine, as root, without systemd or Docker.
 #
 #   bash scripts/services.sh                      # all services
-#   bash scripts/services.sh --only postgres,redis
+#   bash scripts/services.sh --only postgres,kafka
 #
-# For every service: if it answers, say so; if it is installed but stopped, start it and wait
-# (bounded) until it answers; if it is missing, install the Debian package (apt-get update runs at
-# most once), configure it the way the tests expect, start it and wait. Idempotent: re-running on a
-# provisioned machine only probes. See docs/services.md for ports and details.
+# Two phases. First every missing package of the selected services is installed in one
+# `apt-get install` (after at most one `apt-get update`), with a policy-rc.d that stops the
+# packages from starting their daemons. Then each service is started by us, configured the way
+# the tests expect and probed with its own protocol. A service that already answers is only
+# probed, so a second run on a provisioned machine takes a few seconds. A service that fails is
+# named with the tail of its log; the others are still tried and the script exits non-zero.
+# See docs/services.md for ports, versions and how each one runs.
 set -euo pipefail
 
-ALL_SERVICES=(mariadb postgres redis nats clickhouse chromium)
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ALL_SERVICES=(mariadb postgres redis nats clickhouse kafka chromium)
 WAIT_SECONDS="${ADPIPE_SERVICES_WAIT:-60}"
 CH_DIR=/var/lib/adpipe-clickhouse
+KAFKA_DIR=/var/lib/adpipe-kafka
+KAFKA_POM="$REPO_DIR/scripts/kafka/pom.xml"
+# Where Maven copies the broker's jars: git-ignored, reused while the pom is unchanged.
+KAFKA_LIB="$REPO_DIR/.services/kafka/lib"
 SCRIPT_START=$(date +%s%N)
 
 log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -20,14 +29,27 @@ die() {
   printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2
   exit 1
 }
+# die_with_log LOGFILE MESSAGE: fail, showing the last lines of the service's own log.
+die_with_log() {
+  local file="$1"
+  shift
+  printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2
+  if [ -r "$file" ]; then
+    printf '[services] last lines of %s:\n' "$file" >&2
+    tail -n 25 "$file" | sed 's/^/    /' >&2
+  else
+    printf '[services] (no log at %s)\n' "$file" >&2
+  fi
+  exit 1
+}
 elapsed_ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
 usage() {
-  cat <<EOF
+  cat <<USAGE
 usage: bash scripts/services.sh [--only name[,name...]]
-services: ${ALL_SERVICES[*]} (aliases: mysql=mariadb, postgresql/pg=postgres, chrome=chromium)
+services: ${ALL_SERVICES[*]} (aliases: mysql=mariadb, postgresql/pg=postgres, ch=clickhouse, chrome=chromium)
 env: ADPIPE_SERVICES_WAIT (seconds to wait for a started service, default 60)
-EOF
+USAGE
 }
 
 canonical_name() {
@@ -37,6 +59,7 @@ canonical_name() {
   redis) echo redis ;;
   nats | jetstream) echo nats ;;
   clickhouse | ch) echo clickhouse ;;
+  kafka) echo kafka ;;
   chromium | chrome) echo chromium ;;
   *) return 1 ;;
   esac
@@ -92,31 +115,17 @@ as_root() {
   "${AS_ROOT[@]}" "$@"
 }
 
-APT_UPDATED=0
-apt_install() {
-  command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install $* by hand (this script targets Debian 12)"
-  if [ "$APT_UPDATED" -eq 0 ]; then
-    log "apt-get update"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || die "apt-get update failed"
-    APT_UPDATED=1
-  fi
-  log "apt-get install $*"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" </dev/null ||
-    die "apt-get install $* failed"
-}
-
 # tcp_open PORT: true when something accepts a TCP connection on 127.0.0.1:PORT within 2 s.
 tcp_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
-# wait_for NAME CHECK_FUNCTION: poll until CHECK_FUNCTION succeeds, at most WAIT_SECONDS.
+# wait_for NAME CHECK_FUNCTION LOGFILE: poll until CHECK_FUNCTION succeeds, at most WAIT_SECONDS.
 wait_for() {
-  local name="$1" check="$2" t0 deadline
+  local name="$1" check="$2" logfile="$3" t0 deadline
   t0=$(date +%s%N)
   deadline=$(($(date +%s) + WAIT_SECONDS))
   until "$check"; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
-      die "$name did not answer within ${WAIT_SECONDS}s after start (see its log: $3)"
+      die_with_log "$logfile" "$name did not answer within ${WAIT_SECONDS}s after start"
     fi
     sleep 0.5
   done
@@ -129,19 +138,91 @@ who_listens() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Phase 1: packages. Each service names the Debian packages it still lacks (none when it answers
+# already, so a machine with the service from elsewhere is left as it is).
+missing_packages_mariadb() {
+  mariadb_answers && return 0
+  [ -x /usr/sbin/mariadbd ] || echo mariadb-server
+  command -v mariadb >/dev/null 2>&1 || echo mariadb-client
+}
+missing_packages_postgres() {
+  pg_answers && return 0
+  [ -n "$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null)" ] || echo postgresql
+  command -v psql >/dev/null 2>&1 && command -v pg_isready >/dev/null 2>&1 || echo postgresql-client
+}
+missing_packages_redis() {
+  command -v redis-cli >/dev/null 2>&1 || echo redis-tools
+  redis_answers && return 0
+  [ -x /usr/bin/redis-server ] || echo redis-server
+}
+missing_packages_nats() {
+  nats_answers && return 0
+  [ -x /usr/sbin/nats-server ] || echo nats-server
+}
+missing_packages_clickhouse() {
+  ch_answers && return 0
+  [ -x /usr/sbin/clickhouse-server ] || echo clickhouse-server
+  command -v clickhouse-client >/dev/null 2>&1 || echo clickhouse-client
+}
+missing_packages_kafka() {
+  command -v kcat >/dev/null 2>&1 || echo kcat
+  kafka_answers && return 0
+  command -v java >/dev/null 2>&1 || echo openjdk-17-jre-headless
+  command -v mvn >/dev/null 2>&1 || echo maven
+}
+missing_packages_chromium() { [ -x /usr/bin/chromium ] || echo chromium; }
+
+# A policy-rc.d that answers 101 ("action not allowed") keeps invoke-rc.d from starting the daemons
+# the packages install: we start them ourselves, with our own settings. One already there is kept.
+POLICY_RC_D=/usr/sbin/policy-rc.d
+OUR_POLICY=0
+block_daemon_starts() {
+  [ -e "$POLICY_RC_D" ] && return 0
+  as_root sh -c "printf '#!/bin/sh\n# adpipe scripts/services.sh: no daemon starts while installing\nexit 101\n' > $POLICY_RC_D && chmod 0755 $POLICY_RC_D"
+  OUR_POLICY=1
+}
+allow_daemon_starts() {
+  if [ "$OUR_POLICY" -eq 1 ]; then
+    as_root rm -f "$POLICY_RC_D"
+    OUR_POLICY=0
+  fi
+}
+trap allow_daemon_starts EXIT
+
+install_packages() {
+  local pkgs=() svc p t0
+  for svc in "${SELECTED[@]}"; do
+    while IFS= read -r p; do
+      [ -n "$p" ] && pkgs+=("$p")
+    done < <("missing_packages_$svc")
+  done
+  if [ ${#pkgs[@]} -eq 0 ]; then
+    log "packages: nothing to install"
+    return
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install ${pkgs[*]} by hand (this script targets Debian 12)"
+  t0=$(date +%s%N)
+  block_daemon_starts
+  log "packages: apt-get update"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null || die "apt-get update failed"
+  log "packages: apt-get install ${pkgs[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${pkgs[@]}" </dev/null >/tmp/adpipe-apt.log 2>&1 ||
+    die_with_log /tmp/adpipe-apt.log "apt-get install ${pkgs[*]} failed"
+  allow_daemon_starts
+  log "packages: installed ${#pkgs[@]} in $(elapsed_ms "$t0") ms"
+}
+
+# ---------------------------------------------------------------------------------------------
 # MariaDB: root with empty password over TCP 127.0.0.1:3306, database `test`.
-mariadb_client() { command -v mariadb || command -v mysql; }
+MARIADB_LOG=/var/log/mysql/error.log
 mariadb_answers() { tcp_open 3306; }
 mariadb_ready() {
-  local cli
-  cli=$(mariadb_client) || return 1
-  "$cli" --protocol=TCP -h 127.0.0.1 -P 3306 -u root --connect-timeout=3 -e 'SELECT 1' test >/dev/null 2>&1
+  mariadb --protocol=TCP -h 127.0.0.1 -P 3306 -u root --connect-timeout=3 -e 'SELECT 1' test >/dev/null 2>&1
 }
 mariadb_configure() {
-  local cli
-  cli=$(mariadb_client) || die "MariaDB client (mariadb) missing: apt-get install mariadb-client"
   log "mariadb: configuring root@127.0.0.1/localhost with empty password and database 'test' (via unix socket)"
-  as_root "$cli" -u root <<'SQL' || die "mariadb: could not configure root/test over the unix socket"
+  as_root mariadb -u root <<'SQL' || die_with_log "$MARIADB_LOG" "mariadb: could not configure root/test over the unix socket"
 CREATE DATABASE IF NOT EXISTS test;
 CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
 GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
@@ -153,30 +234,25 @@ ensure_mariadb() {
   if mariadb_answers; then
     log "mariadb: answering on 127.0.0.1:3306"
   else
-    if [ ! -x /usr/sbin/mariadbd ]; then
-      log "mariadb: not installed"
-      apt_install mariadb-server mariadb-client
-    fi
-    if mariadb_answers; then
-      log "mariadb: answering on 127.0.0.1:3306 (started by its package)"
-    else
-      log "mariadb: installed but stopped; starting"
-      as_root install -d -o mysql -g mysql -m 0755 /run/mysqld
-      as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
-      wait_for mariadb mariadb_answers "/var/log/mysql/error.log or syslog"
-    fi
+    [ -x /usr/sbin/mariadbd ] || die "mariadb: /usr/sbin/mariadbd missing (package mariadb-server)"
+    log "mariadb: starting"
+    as_root install -d -o mysql -g mysql -m 0755 /run/mysqld /var/log/mysql
+    # mariadbd refuses to run as root; --user drops to the package's `mysql` user.
+    as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- \
+      --user=mysql --log-error="$MARIADB_LOG"
+    wait_for mariadb mariadb_answers "$MARIADB_LOG"
   fi
   if mariadb_ready; then
     log "mariadb: root@127.0.0.1 (no password) can use database 'test'"
   else
     mariadb_configure
-    mariadb_ready || die "mariadb: still cannot connect as root (no password) to 127.0.0.1:3306/test"
+    mariadb_ready || die_with_log "$MARIADB_LOG" "mariadb: still cannot connect as root (no password) to 127.0.0.1:3306/test"
     log "mariadb: configured"
   fi
 }
 
 # ---------------------------------------------------------------------------------------------
-# PostgreSQL: trust auth for 127.0.0.1/::1, user postgres, database `test`.
+# PostgreSQL: trust auth for 127.0.0.1/::1, user postgres, databases `test` and `postgres`.
 pg_version() {
   # Newest cluster configuration, or newest installed server when no cluster exists yet.
   local v
@@ -184,6 +260,7 @@ pg_version() {
   [ -n "$v" ] || v=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1 || true)
   echo "$v"
 }
+pg_log() { echo "/var/log/postgresql/postgresql-$(pg_version)-main.log"; }
 pg_answers() { pg_isready -q -h 127.0.0.1 -p 5432 -t 2 >/dev/null 2>&1; }
 pg_ready() {
   PGCONNECT_TIMEOUT=3 psql -w -X -q -A -t "postgres://postgres@127.0.0.1:5432/test" -c 'SELECT 1' \
@@ -203,72 +280,53 @@ pg_configure() {
   if ! as_root runuser -u postgres -- psql -X -q -A -t -d postgres \
     -c "SELECT 1 FROM pg_database WHERE datname = 'test'" </dev/null | grep -q 1; then
     log "postgres: creating database 'test'"
-    as_root runuser -u postgres -- createdb test </dev/null || die "postgres: createdb test failed"
+    as_root runuser -u postgres -- createdb test </dev/null || die_with_log "$(pg_log)" "postgres: createdb test failed"
   fi
 }
 ensure_postgres() {
   if pg_answers; then
     log "postgres: answering on 127.0.0.1:5432"
   else
-    if [ -z "$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null)" ]; then
-      log "postgres: not installed"
-      apt_install postgresql postgresql-client
-    fi
     local v
     v=$(pg_version)
-    [ -n "$v" ] || die "postgres: no PostgreSQL version found under /usr/lib/postgresql"
+    [ -n "$v" ] || die "postgres: no PostgreSQL version found under /usr/lib/postgresql (package postgresql)"
     if [ ! -d "/etc/postgresql/$v/main" ]; then
       log "postgres: creating cluster $v/main"
       as_root pg_createcluster "$v" main
     fi
-    if pg_answers; then
-      log "postgres: answering on 127.0.0.1:5432 (started by its package)"
-    else
-      log "postgres: installed but stopped; starting cluster $v/main"
-      as_root pg_ctlcluster --skip-systemctl-redirect "$v" main start
-      wait_for postgres pg_answers "/var/log/postgresql/postgresql-$v-main.log"
-    fi
+    log "postgres: starting cluster $v/main"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$v" main start || die_with_log "$(pg_log)" "postgres: pg_ctlcluster start failed"
+    wait_for postgres pg_answers "$(pg_log)"
   fi
   if pg_ready; then
     log "postgres: postgres@127.0.0.1 (trust) can use database 'test'"
   else
     pg_configure
-    pg_ready || die "postgres: still cannot connect to postgres://postgres@127.0.0.1:5432/test without a password"
+    pg_ready || die_with_log "$(pg_log)" "postgres: still cannot connect to postgres://postgres@127.0.0.1:5432/test without a password"
     log "postgres: configured"
   fi
 }
 
 # ---------------------------------------------------------------------------------------------
 # Redis on 127.0.0.1:6379, no persistence.
-redis_answers() {
-  if command -v redis-cli >/dev/null 2>&1; then
-    [ "$(timeout 3 redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]
-  else
-    tcp_open 6379
-  fi
-}
+REDIS_LOG=/var/log/redis/ci.log
+redis_answers() { [ "$(timeout 3 redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
 ensure_redis() {
   if redis_answers; then
-    log "redis: answering on 127.0.0.1:6379"
+    log "redis: answering on 127.0.0.1:6379 ($(redis-server --version 2>/dev/null | grep -o 'v=[0-9.]*'))"
     return
   fi
-  if [ ! -x /usr/bin/redis-server ]; then
-    log "redis: not installed"
-    apt_install redis-server
-  fi
-  if redis_answers; then
-    log "redis: answering on 127.0.0.1:6379 (started by its package)"
-    return
-  fi
-  log "redis: installed but stopped; starting"
+  [ -x /usr/bin/redis-server ] || die "redis: /usr/bin/redis-server missing (package redis-server)"
+  log "redis: starting"
   as_root install -d -m 0750 /var/lib/redis /var/log/redis
   as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
-    --dir /var/lib/redis --logfile /var/log/redis/ci.log
-  wait_for redis redis_answers /var/log/redis/ci.log
+    --dir /var/lib/redis --logfile "$REDIS_LOG"
+  wait_for redis redis_answers "$REDIS_LOG"
 }
 
 # ---------------------------------------------------------------------------------------------
 # NATS with JetStream on 127.0.0.1:4222. The server's INFO line tells whether JetStream is on.
+NATS_LOG=/var/log/nats-server.log
 NATS_INFO=""
 nats_info() {
   NATS_INFO=""
@@ -281,17 +339,12 @@ nats_info() {
 nats_answers() { nats_info 2>/dev/null; }
 ensure_nats() {
   if ! nats_answers; then
-    if [ ! -x /usr/sbin/nats-server ]; then
-      log "nats: not installed"
-      apt_install nats-server
-    fi
-    if ! nats_answers; then
-      log "nats: installed but stopped; starting with JetStream (-js)"
-      as_root install -d -m 0750 /var/lib/nats-server
-      as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
-        -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
-      wait_for nats nats_answers /var/log/nats-server.log
-    fi
+    [ -x /usr/sbin/nats-server ] || die "nats: /usr/sbin/nats-server missing (package nats-server)"
+    log "nats: starting with JetStream (-js)"
+    as_root install -d -m 0750 /var/lib/nats-server
+    as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l "$NATS_LOG"
+    wait_for nats nats_answers "$NATS_LOG"
   fi
   if [[ "$NATS_INFO" == *'"jetstream":true'* ]]; then
     local ver
@@ -386,14 +439,7 @@ ensure_clickhouse() {
     log "clickhouse: answering on http://127.0.0.1:8123 (version $v)"
     return
   fi
-  if [ ! -x /usr/sbin/clickhouse-server ] || ! command -v clickhouse-client >/dev/null 2>&1; then
-    log "clickhouse: not installed"
-    apt_install clickhouse-server clickhouse-client
-  fi
-  if v=$(ch_version); then
-    log "clickhouse: answering on http://127.0.0.1:8123 (version $v, started by its package)"
-    return
-  fi
+  [ -x /usr/sbin/clickhouse-server ] || die "clickhouse: /usr/sbin/clickhouse-server missing (package clickhouse-server)"
   local port who
   for port in 8123 9000; do
     if tcp_open "$port"; then
@@ -401,7 +447,7 @@ ensure_clickhouse() {
       die "clickhouse: port $port is taken by ${who:-another process} which is not ClickHouse; free it first"
     fi
   done
-  log "clickhouse: installed but stopped; starting with $CH_DIR/config.xml"
+  log "clickhouse: starting with $CH_DIR/config.xml"
   ch_write_config
   as_root start-stop-daemon --start --oknodo --background --chuid clickhouse:clickhouse --chdir "$CH_DIR" \
     --pidfile "$CH_DIR/clickhouse-server.pid" --make-pidfile \
@@ -411,26 +457,135 @@ ensure_clickhouse() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Apache Kafka 4.x from Maven Central (scripts/kafka/pom.xml), KRaft mode: one process that is both
+# broker and controller, PLAINTEXT on 127.0.0.1:9092, controller on 127.0.0.1:9093, run with the
+# machine's Java 17. Data, config and logs under $KAFKA_DIR; jars in $KAFKA_LIB.
+KAFKA_LOG="$KAFKA_DIR/log/server.log"
+KAFKA_OUT="$KAFKA_DIR/log/stdout.log"
+# A metadata request answered; the TCP check first spares kcat's 3-s wait when nothing listens.
+kafka_answers() { tcp_open 9092 && timeout 5 kcat -L -b 127.0.0.1:9092 -m 3 >/dev/null 2>&1; }
+kafka_resolve_jars() {
+  local stamp
+  stamp="$KAFKA_LIB/.pom-$(sha256sum "$KAFKA_POM" | cut -c1-16)"
+  if [ -f "$stamp" ]; then
+    log "kafka: jars present in ${KAFKA_LIB#"$REPO_DIR"/}"
+    return
+  fi
+  command -v mvn >/dev/null 2>&1 || die "kafka: mvn missing (package maven)"
+  log "kafka: resolving the broker's jars from Maven Central into ${KAFKA_LIB#"$REPO_DIR"/}"
+  rm -rf "$KAFKA_LIB"
+  mkdir -p "$KAFKA_LIB"
+  mvn -B -q -f "$KAFKA_POM" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$KAFKA_LIB" </dev/null >"$KAFKA_LIB/../maven.log" 2>&1 ||
+    die_with_log "$KAFKA_LIB/../maven.log" "kafka: Maven could not resolve $KAFKA_POM"
+  touch "$stamp"
+}
+KAFKA_JVM_ARGS=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
+  -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -cp "$KAFKA_LIB/*")
+kafka_java() { java "${KAFKA_JVM_ARGS[@]}" "$@"; }
+kafka_write_config() {
+  as_root install -d -m 0755 "$KAFKA_DIR" "$KAFKA_DIR/data" "$KAFKA_DIR/log"
+  as_root tee "$KAFKA_DIR/server.properties" >/dev/null <<PROPS
+# Written by adpipe scripts/services.sh (overwritten on every start). Single-node test broker.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:9093
+listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+advertised.listeners=PLAINTEXT://127.0.0.1:9092
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$KAFKA_DIR/data
+num.partitions=1
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+  as_root tee "$KAFKA_DIR/log4j2.properties" >/dev/null <<PROPS
+# Written by adpipe scripts/services.sh. The broker's log goes to one file, not the console.
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = $KAFKA_LOG
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = info
+logger.state.name = state.change.logger
+logger.state.level = warn
+PROPS
+}
+ensure_kafka() {
+  if kafka_answers; then
+    log "kafka: answering on 127.0.0.1:9092 ($(kcat -L -b 127.0.0.1:9092 -m 3 2>/dev/null | grep -m1 -o 'broker [0-9]* at [^ ]*'))"
+    return
+  fi
+  command -v java >/dev/null 2>&1 || die "kafka: java missing (package openjdk-17-jre-headless)"
+  local port who
+  for port in 9092 9093; do
+    if tcp_open "$port"; then
+      who=$(who_listens "$port" || true)
+      die "kafka: port $port is taken by ${who:-another process} which does not answer as Kafka; free it first"
+    fi
+  done
+  kafka_resolve_jars
+  kafka_write_config
+  if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
+    local cluster_id
+    cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid) || die "kafka: StorageTool random-uuid failed"
+    log "kafka: formatting $KAFKA_DIR/data (KRaft cluster $cluster_id)"
+    kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_DIR/server.properties" \
+      >"$KAFKA_DIR/log/format.log" 2>&1 || die_with_log "$KAFKA_DIR/log/format.log" "kafka: storage format failed"
+  fi
+  log "kafka: starting $(ls "$KAFKA_LIB" | grep -o '^kafka_2.13-[0-9.]*[0-9]') (KRaft, broker+controller)"
+  local java_bin
+  java_bin=$(readlink -f "$(command -v java)")
+  as_root start-stop-daemon --start --oknodo --background --make-pidfile --pidfile "$KAFKA_DIR/kafka.pid" \
+    --output "$KAFKA_OUT" --exec "$java_bin" -- "${KAFKA_JVM_ARGS[@]}" kafka.Kafka "$KAFKA_DIR/server.properties"
+  wait_for kafka kafka_answers "$KAFKA_LOG"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Chromium for headless browser tests (playwright-core, executablePath /usr/bin/chromium).
 chromium_smoke() {
   timeout 60 /usr/bin/chromium --headless --no-sandbox --disable-gpu --dump-dom about:blank 2>/dev/null |
     grep -q '<body>'
 }
 ensure_chromium() {
-  if [ ! -x /usr/bin/chromium ]; then
-    log "chromium: not installed"
-    apt_install chromium
-  fi
-  [ -x /usr/bin/chromium ] || die "chromium: /usr/bin/chromium missing after install"
+  [ -x /usr/bin/chromium ] || die "chromium: /usr/bin/chromium missing (package chromium)"
   chromium_smoke || die "chromium: 'chromium --headless --no-sandbox --disable-gpu --dump-dom about:blank' failed"
   log "chromium: present and renders headless ($(/usr/bin/chromium --version 2>/dev/null | head -1))"
 }
 
 # ---------------------------------------------------------------------------------------------
 log "checking: ${SELECTED[*]}"
+install_packages
+FAILED=()
 for svc in "${SELECTED[@]}"; do
   t0=$(date +%s%N)
-  "ensure_$svc"
-  log "$svc: ok ($(elapsed_ms "$t0") ms)"
+  # A subshell each, so one service's failure still lets the others be tried. Not in an `if`:
+  # there bash would switch errexit off inside the subshell too.
+  set +e
+  (
+    set -e
+    "ensure_$svc"
+  )
+  rc=$?
+  set -e
+  if [ "$rc" -eq 0 ]; then
+    log "$svc: ok ($(elapsed_ms "$t0") ms)"
+  else
+    log "$svc: FAILED ($(elapsed_ms "$t0") ms)"
+    FAILED+=("$svc")
+  fi
 done
+if [ ${#FAILED[@]} -gt 0 ]; then
+  die "not ready: ${FAILED[*]} (after $(elapsed_ms "$SCRIPT_START") ms); see the errors above"
+fi
 log "all requested services ready in $(elapsed_ms "$SCRIPT_START") ms"

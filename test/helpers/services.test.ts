@@ -6,6 +6,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { Admin } from '@platformatic/kafka';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -13,6 +14,7 @@ import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import {
   isCI,
+  kafkaBroker,
   MissingServiceError,
   requireService,
   SERVICE_NAMES,
@@ -101,6 +103,15 @@ const answers: Record<ServiceName, () => Promise<void>> = {
     );
     expect(res.status).toBe(200);
     expect((await res.text()).trim()).toMatch(/^\d+\.\d+/);
+  },
+  async kafka() {
+    const admin = new Admin({ clientId: 'adpipe-canary', bootstrapBrokers: [kafkaBroker()], timeout: 5000 });
+    try {
+      const metadata = await admin.metadata({ topics: [] });
+      expect(metadata.brokers.size, 'one broker in the KRaft test cluster').toBeGreaterThanOrEqual(1);
+    } finally {
+      await admin.close();
+    }
   },
   async chromium() {
     const browser = await chromium.launch({

@@ -17,7 +17,15 @@ import { access } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { describe } from 'vitest';
 
-export const SERVICE_NAMES = ['mariadb', 'postgres', 'redis', 'nats', 'clickhouse', 'chromium'] as const;
+export const SERVICE_NAMES = [
+  'mariadb',
+  'postgres',
+  'redis',
+  'nats',
+  'clickhouse',
+  'kafka',
+  'chromium',
+] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 const env = (name: string, fallback: string): string => {
@@ -36,6 +44,8 @@ export const testServices = Object.freeze({
   natsUrl: env('ADPIPE_TEST_NATS_URL', 'nats://127.0.0.1:4222'),
   /** ClickHouse HTTP interface (Debian's 18.16.1 here; see docs/services.md for what it lacks). */
   clickhouseUrl: env('ADPIPE_TEST_CLICKHOUSE_URL', 'http://127.0.0.1:8123'),
+  /** Apache Kafka 4.x in KRaft mode (the broker scripts/services.sh resolves from Maven Central). */
+  kafkaUrl: env('ADPIPE_TEST_KAFKA_URL', 'kafka://127.0.0.1:9092'),
   /** Chromium binary for playwright-core `executablePath`. */
   chromiumPath: env('ADPIPE_TEST_CHROMIUM_PATH', '/usr/bin/chromium'),
 });
@@ -47,6 +57,7 @@ const DEFAULT_PORTS: Record<string, number> = {
   'postgresql:': 5432,
   'redis:': 6379,
   'nats:': 4222,
+  'kafka:': 9092,
   'http:': 80,
   'https:': 443,
 };
@@ -57,6 +68,7 @@ const URL_OF: Record<Exclude<ServiceName, 'chromium'>, { url: string; envName: s
   redis: { url: testServices.redisUrl, envName: 'ADPIPE_TEST_REDIS_URL' },
   nats: { url: testServices.natsUrl, envName: 'ADPIPE_TEST_NATS_URL' },
   clickhouse: { url: testServices.clickhouseUrl, envName: 'ADPIPE_TEST_CLICKHOUSE_URL' },
+  kafka: { url: testServices.kafkaUrl, envName: 'ADPIPE_TEST_KAFKA_URL' },
 };
 
 /** Host and port a service URL points at (default port by scheme). */
@@ -75,6 +87,12 @@ export function serviceEndpoint(name: Exclude<ServiceName, 'chromium'>): { host:
   // URL keeps IPv6 literals bracketed.
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
   return { host, port };
+}
+
+/** The bootstrap broker (`host:port`) for Kafka clients. */
+export function kafkaBroker(): string {
+  const { host, port } = serviceEndpoint('kafka');
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Where a service is expected, for messages. */
