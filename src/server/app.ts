@@ -3,10 +3,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { AdpipeError } from '../errors.js';
 import { logger } from '../logger.js';
-import type { ServerContext } from './context.js';
+import type { ServerContext, ServerOptions } from './context.js';
 import { pluginModules } from './plugins.js';
+import { Readiness } from './readiness.js';
 
-export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> {
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const ctx: ServerContext = { ...options, readiness: new Readiness() };
   const app = Fastify({
     loggerInstance: logger.child({ component: 'server' }) as unknown as FastifyBaseLogger,
     bodyLimit: ctx.config.server.body_limit,

@@ -1,4 +1,5 @@
-// Operational endpoints: GET /readyz (the spool takes durable writes, the warehouse and lake answer)
+// Operational endpoints: GET /readyz (the spool takes durable writes, the warehouse and lake answer,
+// no component reports a problem through ctx.readiness)
 // and GET /metrics (Prometheus). Registered without encapsulation so its request counter sees every
 // route of the server, not only its own.
 
@@ -50,8 +51,9 @@ const ops: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => 
         wh.close();
       }
     });
-    const ready = spool === 'ok' && lake === 'ok';
-    return reply.status(ready ? 200 : 503).send({ ready, checks: { spool, lake } });
+    const checks = { spool, lake, ...ctx.readiness.problemsNow() };
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    return reply.status(ready ? 200 : 503).send({ ready, checks });
   });
 
   app.get('/metrics', async (_req, reply) => {
