@@ -137,6 +137,19 @@ who_listens() {
   ss -ltnpH "sport = :$1" 2>/dev/null | sed -E 's/.*users:\(\("([^"]+)",pid=([0-9]+).*/\1 (pid \2)/' | head -1 || true
 }
 
+# ports_free NAME PORT...: fail when another process already listens on a port the service needs
+# (it did not answer as NAME, so starting ours would only fail later with a vaguer message).
+ports_free() {
+  local name="$1" port who
+  shift
+  for port in "$@"; do
+    if tcp_open "$port"; then
+      who=$(who_listens "$port" || true)
+      die "$name: port $port is taken by ${who:-another process} which does not answer as $name; free it first"
+    fi
+  done
+}
+
 # ---------------------------------------------------------------------------------------------
 # Phase 1: packages. Each service names the Debian packages it still lacks (none when it answers
 # already, so a machine with the service from elsewhere is left as it is).
@@ -440,13 +453,7 @@ ensure_clickhouse() {
     return
   fi
   [ -x /usr/sbin/clickhouse-server ] || die "clickhouse: /usr/sbin/clickhouse-server missing (package clickhouse-server)"
-  local port who
-  for port in 8123 9000; do
-    if tcp_open "$port"; then
-      who=$(who_listens "$port" || true)
-      die "clickhouse: port $port is taken by ${who:-another process} which is not ClickHouse; free it first"
-    fi
-  done
+  ports_free clickhouse 8123 9000
   log "clickhouse: starting with $CH_DIR/config.xml"
   ch_write_config
   as_root start-stop-daemon --start --oknodo --background --chuid clickhouse:clickhouse --chdir "$CH_DIR" \
@@ -527,13 +534,7 @@ ensure_kafka() {
     return
   fi
   command -v java >/dev/null 2>&1 || die "kafka: java missing (package openjdk-17-jre-headless)"
-  local port who
-  for port in 9092 9093; do
-    if tcp_open "$port"; then
-      who=$(who_listens "$port" || true)
-      die "kafka: port $port is taken by ${who:-another process} which does not answer as Kafka; free it first"
-    fi
-  done
+  ports_free kafka 9092 9093
   kafka_resolve_jars
   kafka_write_config
   if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
