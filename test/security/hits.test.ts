@@ -7,9 +7,13 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
 import { lakeRelation } from '../../src/lake/lake.js';
+import { redactKeys } from '../../src/server/app.js';
 import { signedClickUrl, signedPixelUrl } from '../../src/server/collector/click-signature.js';
+import { HIT_SEPARATOR, validateHits } from '../../src/server/collector/hits.js';
 import { startServer, type TestServer } from '../collector/server.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
@@ -302,5 +306,65 @@ describe('no control characters in a signed URL', () => {
     } finally {
       await s.stop();
     }
+  });
+});
+
+describe('properties', () => {
+  /** A parameter name as a client may spell it: plain, upper-cased or percent-encoded byte by byte. */
+  const spelled = (name: string) =>
+    fc.constantFrom(
+      name,
+      name.toUpperCase(),
+      [...name].map((c) => `%${c.charCodeAt(0).toString(16)}`).join(''),
+    );
+  const NAMES = ['type', 'event_type', 'event_id', 'revenue', 'cost', 'bid_price', 'ts', 'timestamp', 'ip'];
+  const param = fc.tuple(
+    fc.oneof(
+      fc.constantFrom(...NAMES).chain(spelled),
+      fc.constantFrom('media_id', 'props', 'sig', 'key', 'cb'),
+    ),
+    fc.oneof(fc.constantFrom('impression', 'click', 'CLICK', 'conversion', '1000', '0.5', 'x'), fc.string()),
+  );
+  const { server } = parseConfig({ server: { secret: SECRET } });
+  const policy = { types: server.pixel_types, fields: server.pixel_fields, secret: server.secret };
+
+  it('a keyless pixel never books anything but an impression without money, under an id the server made', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(param, { maxLength: 6 }), { minLength: 1, maxLength: 20 }), (hits) => {
+        const queries = hits.map((ps) => ps.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&'));
+        const rows = queries.flatMap((q) => [q, '192.0.2.1', 'UA', String(Date.now())]).join(HIT_SEPARATOR);
+        const batch = validateHits({ rows, type: 'impression', source: 'pixel', receivedAt: '', policy });
+        const kept = Buffer.from(batch.spool).toString('utf8').split('\n').filter(Boolean);
+        expect(kept.length + batch.errors.length).toBe(hits.length);
+        for (const line of kept) {
+          const ev = JSON.parse(line) as Record<string, unknown>;
+          expect(ev.type).toBe('impression');
+          expect(ev.event_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+          expect(ev).not.toHaveProperty('revenue');
+          expect(ev).not.toHaveProperty('cost');
+          expect(ev).not.toHaveProperty('bid_price');
+          expect(ev.ip).toBe('192.0.2.1');
+        }
+        expect(batch.live.revenueMicros).toBe(0n);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('no key survives in a logged URL, however its name is spelled', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[A-Za-z0-9_-]{12,40}$/),
+        spelled('key').filter((k) => k !== 'KEY'),
+        fc.constantFrom('/v1/live', '/i', '/v1/reports/ad'),
+        (key, name, route) => {
+          const url = `${route}?seconds=1&${name}=${encodeURIComponent(key)}&media_id=m1`;
+          const logged = redactKeys(url);
+          expect(logged).not.toContain(key);
+          expect(logged).toContain(`${name}=[redacted]`);
+          expect(logged).toContain('media_id=m1');
+        },
+      ),
+    );
   });
 });
