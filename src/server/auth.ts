@@ -8,7 +8,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AdpipeError } from '../errors.js';
-import { RateLimiter } from './collector/rate-limit.js';
+import { addressBucket, RateLimiter } from './collector/rate-limit.js';
 import type { ServerContext } from './context.js';
 
 export type KeyKind = 'write' | 'read';
@@ -98,13 +98,14 @@ export function checkKey(
   const keys = keysOf(ctx);
   const ring = keys[kind];
   if (ring.open) return;
-  const wait = keys.failures.wait(req.ip);
+  const address = addressBucket(req.ip);
+  const wait = keys.failures.wait(address);
   if (wait > 0) {
     reply.header('retry-after', String(wait));
     throw new AdpipeError('ADP_ERR_RATE_LIMITED', [wait]);
   }
   if (ring.has(key)) return;
-  keys.failures.take(req.ip);
+  keys.failures.take(address);
   throw new AdpipeError('ADP_ERR_UNAUTHORIZED');
 }
 

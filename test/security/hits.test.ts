@@ -14,6 +14,7 @@ import { lakeRelation } from '../../src/lake/lake.js';
 import { redactKeys } from '../../src/server/app.js';
 import { signedClickUrl, signedPixelUrl } from '../../src/server/collector/click-signature.js';
 import { HIT_SEPARATOR, validateHits } from '../../src/server/collector/hits.js';
+import { addressBucket } from '../../src/server/collector/rate-limit.js';
 import { startServer, type TestServer } from '../collector/server.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
@@ -349,6 +350,25 @@ describe('properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('counts an IPv6 client by its /64, however the address is written, and an IPv4 one by itself', () => {
+    const hex = fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16));
+    fc.assert(
+      fc.property(
+        fc.array(hex, { minLength: 8, maxLength: 8 }),
+        fc.array(hex, { minLength: 4, maxLength: 4 }),
+        (a, b) => {
+          const other = [...a.slice(0, 4), ...b];
+          expect(addressBucket(other.join(':'))).toBe(addressBucket(a.join(':')));
+          expect(addressBucket(a.join(':').toUpperCase())).toBe(addressBucket(a.join(':')));
+          expect(addressBucket(`${a.slice(0, 4).join(':')}::1`)).toBe(addressBucket(a.join(':')));
+        },
+      ),
+    );
+    expect(addressBucket('2001:db8:1:2::1')).not.toBe(addressBucket('2001:db8:1:3::1'));
+    expect(addressBucket('::ffff:192.0.2.7')).toBe('192.0.2.7');
+    expect(addressBucket('192.0.2.7')).not.toBe(addressBucket('192.0.2.8'));
   });
 
   it('no key survives in a logged URL, however its name is spelled', () => {

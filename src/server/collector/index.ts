@@ -13,7 +13,7 @@ import { Collector } from './collector.js';
 import { Drainer } from './drainer.js';
 import { metricsFor } from './metrics.js';
 import { HitQueue, pixelFastPath, registerPixels } from './pixels.js';
-import { RateLimiter } from './rate-limit.js';
+import { addressBucket, RateLimiter } from './rate-limit.js';
 import { type SegmentCall, SegmentMapper } from './segment.js';
 import { Spool } from './spool.js';
 import { ValidatorPool } from './validator-pool.js';
@@ -82,7 +82,7 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
   // should not even buffer it. A callback hook, so no promise per request on the path every pixel
   // takes. Keys are counted once checked (limitKey).
   app.addHook('onRequest', (req, reply, done) => {
-    const wait = perAddress.take(req.ip);
+    const wait = perAddress.take(addressBucket(req.ip));
     if (wait > 0) {
       reply.header('retry-after', String(wait));
       done(new AdpipeError('ADP_ERR_RATE_LIMITED', [wait]));
@@ -192,7 +192,7 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
       app,
       pixels,
       metrics,
-      (req) => !accept.overloaded() && perAddress.take(req.socket.remoteAddress ?? '') === 0,
+      (req) => !accept.overloaded() && perAddress.take(addressBucket(req.socket.remoteAddress ?? '')) === 0,
     );
 };
 

@@ -40,3 +40,23 @@ export class RateLimiter {
     return Math.max(1, Math.ceil((this.windowEnd - now) / 1000));
   }
 }
+
+/**
+ * What a client address is counted as: an IPv4 address itself (IPv4-mapped IPv6 too), an IPv6
+ * address by its /64, since a single subscriber usually holds a whole /64 and could otherwise take
+ * a fresh address for every request.
+ */
+export function addressBucket(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  if (ip.includes('.')) return ip.slice(ip.lastIndexOf(':') + 1);
+  const zone = ip.indexOf('%');
+  const [head = '', tail] = (zone < 0 ? ip : ip.slice(0, zone)).toLowerCase().split('::');
+  const before = head === '' ? [] : head.split(':');
+  const after = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups =
+    tail === undefined ? before : [...before, ...Array(8 - before.length - after.length).fill('0'), ...after];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
