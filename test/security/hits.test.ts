@@ -254,7 +254,10 @@ describe('keys only in headers, never in the logs', () => {
     expect(live.status).toBe(200);
     controller.abort();
     // Pixels that need a key take it in the URL (an <img> sends no headers).
-    expect((await pixel(`${url}/i?media_id=m1&key=${WRITE}`)).status).toBe(200);
+    expect(await pixel(`${url}/i?media_id=m1&key=${WRITE}`)).toEqual({ status: 200, rejected: null });
+    // … but a key in a page's URL is public: it opens nothing beyond the pixel policy.
+    expect((await pixel(`${url}/i?type=conversion&revenue=5&key=${WRITE}`)).rejected).toBe('pixel.type');
+    expect((await fetch(`${url}/i?media_id=m1`)).status).toBe(401);
     expect((await fetch(`${url}/nowhere?key=${READ}`)).status).toBe(404);
 
     await expect.poll(() => logs.includes('request completed'), { timeout: 5000 }).toBe(true);
