@@ -52,7 +52,9 @@ function batchTemplate(): string {
   return lines.join('\n');
 }
 
-const PIXEL = '/i?media_id=m-1&inventory_id=inv-3&org_id=org-1&revenue=0.0012&device=MOBILE&country=KR';
+// No money: a keyless pixel may not carry any (docs/collector.md, pixel policy); one that did would
+// measure the dead-letter path.
+const PIXEL = '/i?media_id=m-1&inventory_id=inv-3&org_id=org-1&device=MOBILE&country=KR';
 
 const BARE = `
 const http = require('node:http');
@@ -89,7 +91,7 @@ async function startAdpipe(dataDir: string): Promise<Server> {
   // Limits high enough that the benchmark measures the collector, not its guards.
   writeFileSync(
     config,
-    'server:\n  rate_limit_per_key: 1000000000\n  spool_high_water: 100000000\n  drain_interval_ms: 2000\n',
+    'server:\n  rate_limit_per_key: 1000000000\n  rate_limit_per_address: 1000000000\n  spool_high_water: 100000000\n  drain_interval_ms: 2000\n',
   );
   const main = pathToFileURL(path.join(benchDir, '..', 'src', 'cli', 'main.ts')).href;
   const argv = JSON.stringify([

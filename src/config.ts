@@ -6,6 +6,24 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AdpipeError } from './errors.js';
+import { CANONICAL_FIELDS, EVENT_TYPES, MONEY_FIELDS } from './events/contract.js';
+
+/** Types a keyless pixel may be let record (server.pixel_types): all but click, which needs a signed /c. */
+export const PIXEL_TYPE_CHOICES: readonly string[] = EVENT_TYPES.filter((t) => t !== 'click');
+/**
+ * Contract fields a keyless pixel may be let set (server.pixel_fields): never event_id (the server
+ * makes it, or a public id could take a real event's) nor money (only a signed pixel carries it).
+ */
+export const PIXEL_FIELD_CHOICES: readonly string[] = CANONICAL_FIELDS.filter(
+  (f) => f !== 'event_id' && f !== 'type' && !(MONEY_FIELDS as readonly string[]).includes(f),
+);
+/** By default not the event time nor the client's address and agent either: the server knows them. */
+const DEFAULT_PIXEL_FIELDS = PIXEL_FIELD_CHOICES.filter(
+  (f) => f !== 'ts' && f !== 'ip' && f !== 'user_agent',
+);
+
+const oneOf = (choices: readonly string[]) =>
+  z.string().refine((v) => choices.includes(v), { message: `must be one of ${choices.join(', ')}` });
 
 const ianaZone = z.string().refine(isTimeZone, { message: 'not an IANA time zone' });
 
@@ -31,6 +49,8 @@ export const serverSchema = z
     read_keys: z.array(z.string().min(8)).default([]),
     secret: z.string().min(16).optional(),
     pixels_without_key: z.boolean().default(true),
+    pixel_types: z.array(oneOf(PIXEL_TYPE_CHOICES)).default(['impression']),
+    pixel_fields: z.array(oneOf(PIXEL_FIELD_CHOICES)).default(() => [...DEFAULT_PIXEL_FIELDS]),
     body_limit: z
       .number()
       .int()
@@ -38,6 +58,8 @@ export const serverSchema = z
       .default(5 * 1024 * 1024),
     max_batch_events: z.number().int().positive().default(10_000),
     rate_limit_per_key: z.number().int().positive().default(1_000_000),
+    rate_limit_per_address: z.number().int().positive().default(1_000_000),
+    auth_failures_per_address: z.number().int().positive().default(100),
     spool_high_water: z.number().int().positive().default(2_000_000),
     drain_interval_ms: z.number().int().positive().default(2000),
     drain_events: z.number().int().positive().default(200_000),

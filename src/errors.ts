@@ -30,6 +30,11 @@ export const ERRORS = {
     message: 'queries may read only the lake view, rollups, metadata and pipeline tables, not %s',
   },
   ADP_ERR_QUERY_TIMEOUT: { status: 400, message: 'query stopped after the time limit of %s ms' },
+  ADP_ERR_KEY_IN_URL: {
+    status: 400,
+    message:
+      'keys go in the Authorization or X-API-Key header, not in the URL (only /v1/live and pixels take ?key=)',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

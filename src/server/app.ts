@@ -1,16 +1,42 @@
 // The one HTTP server: collector, query API and dashboard are plugins on it (src/server/plugins.ts).
 
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import querystring from 'node:querystring';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { AdpipeError } from '../errors.js';
 import { logger } from '../logger.js';
 import type { ServerContext, ServerOptions } from './context.js';
 import { pluginModules } from './plugins.js';
 import { Readiness } from './readiness.js';
 
+/** A URL with the value of every `key` parameter (as the query parser decodes names) replaced. */
+export function redactKeys(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0 || !url.includes('=', q)) return url;
+  const params = url.slice(q + 1).split('&');
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i]!;
+    const eq = p.indexOf('=');
+    if (eq >= 0 && querystring.unescape(p.slice(0, eq).replace(/\+/g, ' ')) === 'key')
+      params[i] = `${p.slice(0, eq)}=[redacted]`;
+  }
+  return `${url.slice(0, q + 1)}${params.join('&')}`;
+}
+
+/** Fastify's request serializer, but keys in a URL (pixels, the live stream) never reach the logs. */
+const serializers = {
+  req: (req: FastifyRequest) => ({
+    method: req.method,
+    url: redactKeys(req.url),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  }),
+};
+
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const ctx: ServerContext = { ...options, readiness: new Readiness() };
   const app = Fastify({
-    loggerInstance: logger.child({ component: 'server' }) as unknown as FastifyBaseLogger,
+    loggerInstance: logger.child({ component: 'server' }, { serializers }) as unknown as FastifyBaseLogger,
     bodyLimit: ctx.config.server.body_limit,
   });
   app.setErrorHandler((err, _req, reply) => {
@@ -22,6 +48,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       status === 413 ? 'ADP_ERR_TOO_LARGE' : status >= 500 ? 'ADP_ERR_INTERNAL' : 'ADP_ERR_BAD_PARAM';
     return reply.status(status).send({ error: { code, message: e.message ?? 'error' } });
   });
+  // Fastify's own 404 logs the URL as it came, keys and all.
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({
+      message: `Route ${req.method}:${redactKeys(req.url)} not found`,
+      error: 'Not Found',
+      statusCode: 404,
+    }),
+  );
   for (const load of pluginModules) await app.register((await load()).default, { ctx });
   return app;
 }

@@ -1,11 +1,14 @@
 // API keys: write keys collect events, read keys query. A key may come as `Authorization: Bearer`,
 // as Basic auth's user name (what Segment SDKs send) or as `X-API-Key`. Keys are compared as SHA-256
 // digests with timingSafeEqual against every configured key, so timing reveals neither the key nor
-// which one matched. A kind with no keys configured is open.
+// which one matched. A kind with no keys configured is open. Failed checks are counted per client
+// address (server.auth_failures_per_address a minute); past that, the address gets 429 until its
+// minute ends, right key or not, so keys cannot be guessed at request rate.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AdpipeError } from '../errors.js';
+import { addressBucket, RateLimiter } from './collector/rate-limit.js';
 import type { ServerContext } from './context.js';
 
 export type KeyKind = 'write' | 'read';
@@ -54,20 +57,62 @@ export class KeyRing {
   }
 }
 
-const rings = new WeakMap<ServerContext, Record<KeyKind, KeyRing>>();
+interface Keys {
+  write: KeyRing;
+  read: KeyRing;
+  /** Failed key checks per client address. */
+  failures: RateLimiter;
+}
+
+const servers = new WeakMap<ServerContext, Keys>();
+
+function keysOf(ctx: ServerContext): Keys {
+  let k = servers.get(ctx);
+  if (!k) {
+    const cfg = ctx.config.server;
+    k = {
+      write: new KeyRing(cfg.write_keys),
+      read: new KeyRing(cfg.read_keys),
+      failures: new RateLimiter(cfg.auth_failures_per_address, 60_000),
+    };
+    servers.set(ctx, k);
+  }
+  return k;
+}
 
 export function keyRing(ctx: ServerContext, kind: KeyKind): KeyRing {
-  let r = rings.get(ctx);
-  if (!r) {
-    r = { write: new KeyRing(ctx.config.server.write_keys), read: new KeyRing(ctx.config.server.read_keys) };
-    rings.set(ctx, r);
-  }
-  return r[kind];
+  return keysOf(ctx)[kind];
 }
 
 /**
- * A preHandler that answers 401 unless the request carries a key of this kind. `fallback` reads a
- * key from elsewhere (the Segment body's `writeKey`) when no header carries one.
+ * Throws unless `key` is one of this kind (or the kind is open): 429 with Retry-After while the
+ * client's address is over its failed checks, else 401, counted as a failure.
+ */
+export function checkKey(
+  ctx: ServerContext,
+  kind: KeyKind,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  key: string | undefined,
+): void {
+  const keys = keysOf(ctx);
+  const ring = keys[kind];
+  if (ring.open) return;
+  const address = addressBucket(req.ip);
+  const wait = keys.failures.wait(address);
+  if (wait > 0) {
+    reply.header('retry-after', String(wait));
+    throw new AdpipeError('ADP_ERR_RATE_LIMITED', [wait]);
+  }
+  if (ring.has(key)) return;
+  keys.failures.take(address);
+  throw new AdpipeError('ADP_ERR_UNAUTHORIZED');
+}
+
+/**
+ * A preHandler that answers 401 unless the request carries a key of this kind (429 while its
+ * address is over its failed checks, see checkKey). `fallback` reads a key from elsewhere (the
+ * Segment body's `writeKey`) when no header carries one.
  */
 export function requireKey(
   kind: KeyKind,
@@ -75,8 +120,7 @@ export function requireKey(
   fallback?: (req: FastifyRequest) => string | undefined,
 ): preHandlerAsyncHookHandler {
   const ring = keyRing(ctx, kind);
-  return async (req) => {
-    if (ring.open) return;
-    if (!ring.has(presentedKey(req) ?? fallback?.(req))) throw new AdpipeError('ADP_ERR_UNAUTHORIZED');
+  return async (req, reply) => {
+    if (!ring.open) checkKey(ctx, kind, req, reply, presentedKey(req) ?? fallback?.(req));
   };
 }

@@ -24,15 +24,26 @@ describe('collector limits', () => {
     expect((await post(line('c'), 'k-000000002')).status).toBe(200);
   });
 
-  it('limits pixels per key presented in a header, on the path that skips fastify too', async () => {
-    s = await startServer({ pixels_without_key: true, rate_limit_per_key: 2 });
-    const pixel = (headers: Record<string, string>) => fetch(`${s!.url}/i?media_id=m1`, { headers });
-    expect((await pixel({ 'x-api-key': 'k-1' })).status).toBe(200);
-    expect((await pixel({ authorization: 'Bearer k-1' })).status).toBe(200);
-    const limited = await pixel({ 'X-Api-Key': 'k-1' });
+  it('limits pixels per key presented in a header, and per address on the path that skips fastify', async () => {
+    s = await startServer({
+      pixels_without_key: true,
+      write_keys: ['k-000000001', 'k-000000002'],
+      rate_limit_per_key: 2,
+      rate_limit_per_address: 6,
+    });
+    const pixel = (headers: Record<string, string> = {}) => fetch(`${s!.url}/i?media_id=m1`, { headers });
+    expect((await pixel({ 'x-api-key': 'k-000000001' })).status).toBe(200);
+    expect((await pixel({ authorization: 'Bearer k-000000001' })).status).toBe(200);
+    const limited = await pixel({ 'X-Api-Key': 'k-000000001' });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await pixel({ 'x-api-key': 'k-2' })).status).toBe(200);
+    expect((await pixel({ 'x-api-key': 'k-000000002' })).status).toBe(200);
+    // Four requests from this address so far; keyless pixels take the fast path and share its budget.
+    expect((await pixel()).status).toBe(200);
+    expect((await pixel()).status).toBe(200);
+    const overAddress = await pixel();
+    expect(overAddress.status).toBe(429);
+    expect(Number(overAddress.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
   it('answers 503 with Retry-After while the spool is over its high-water mark', async () => {

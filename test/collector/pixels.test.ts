@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
-import { signedClickUrl } from '../../src/server/collector/click-signature.js';
+import { signedClickUrl, signedPixelUrl } from '../../src/server/collector/click-signature.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { startServer, type TestServer } from './server.js';
 
@@ -20,9 +20,13 @@ describe('pixels and signed clicks', () => {
   });
 
   it('answers the impression pixel with an uncached 1x1 GIF and records it', async () => {
-    const res = await fetch(`${s.url}/i?media_id=m1&inventory_id=inv1&event_id=px-1&revenue=0.0015`, {
-      headers: { 'user-agent': 'PixelTest/1.0' },
-    });
+    // Signed, so it may carry its id and money (test/security/hits.test.ts probes the unsigned).
+    const signed = signedPixelUrl(
+      s.url,
+      { media_id: 'm1', inventory_id: 'inv1', event_id: 'px-1', revenue: '0.0015' },
+      SECRET,
+    );
+    const res = await fetch(signed, { headers: { 'user-agent': 'PixelTest/1.0' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/gif');
     expect(res.headers.get('cache-control')).toContain('no-store');
@@ -35,9 +39,11 @@ describe('pixels and signed clicks', () => {
     expect(res.headers.get('content-length')).toBe('42');
     // Without event_id and ts the server makes them; a bad field is named in a header.
     expect((await fetch(`${s.url}/i?media_id=m1`)).headers.get('x-adpipe-rejected')).toBeNull();
-    expect((await fetch(`${s.url}/i?media_id=m1&revenue=-3`)).headers.get('x-adpipe-rejected')).toBe(
-      'money.negative',
+    expect((await fetch(`${s.url}/i?media_id=m1&device=TABLET`)).headers.get('x-adpipe-rejected')).toBe(
+      'device.invalid',
     );
+    const negative = signedPixelUrl(s.url, { event_id: 'px-neg', revenue: '-3' }, SECRET);
+    expect((await fetch(negative)).headers.get('x-adpipe-rejected')).toBe('money.negative');
   });
 
   it('redirects a signed click and records it; refuses forged or unsigned ones without recording', async () => {
@@ -132,31 +138,32 @@ describe('pixels and signed clicks', () => {
 describe('a burst of pixels', () => {
   let s: TestServer;
   beforeAll(async () => {
-    s = await startServer({ pixels_without_key: true });
+    s = await startServer({ pixels_without_key: true, secret: SECRET });
   });
   afterAll(async () => {
     await s?.stop();
   });
 
   it('answers each of many concurrent pixels, over several groups, with its own verdict, and lands the kept ones once', async () => {
-    // More hits than one group holds; a fifth invalid, and one client id sent many times.
-    const query = (i: number) =>
+    // More hits than one group holds; a fifth invalid, and one signed id sent many times.
+    const dup = signedPixelUrl(s.url, { event_id: 'dup-1', media_id: 'm-burst' }, SECRET);
+    const url = (i: number) =>
       i % 5 === 0
-        ? `event_id=burst-${i}&revenue=-1`
+        ? `${s.url}/i?media_id=m-burst&device=TABLET`
         : i % 7 === 0
-          ? 'event_id=dup-1&media_id=m-burst'
-          : `event_id=burst-${i}&media_id=m-burst`;
+          ? dup
+          : `${s.url}/i?media_id=m-burst&n=${i}`;
     const n = 700;
     const answers = await Promise.all(
       Array.from({ length: n }, async (_, i) => {
-        const res = await fetch(`${s.url}/i?${query(i)}`);
+        const res = await fetch(url(i));
         await res.arrayBuffer();
         return { status: res.status, rejected: res.headers.get('x-adpipe-rejected') };
       }),
     );
     expect(answers.every((a) => a.status === 200)).toBe(true);
     expect(answers.map((a) => a.rejected)).toEqual(
-      answers.map((_, i) => (i % 5 === 0 ? 'money.negative' : null)),
+      answers.map((_, i) => (i % 5 === 0 ? 'device.invalid' : null)),
     );
     const rejected = answers.filter((a) => a.rejected).length;
     const repeats = Array.from({ length: n }, (_, i) => i).filter((i) => i % 5 !== 0 && i % 7 === 0).length;

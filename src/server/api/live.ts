@@ -27,6 +27,7 @@ export async function liveRoutes(app: FastifyInstance) {
   app.get<{ Querystring: { seconds?: number; key?: string } }>(
     '/v1/live',
     {
+      config: { keyInUrl: true },
       schema: {
         summary: 'Live traffic as Server-Sent Events: snapshot, then one tick per second',
         tags: ['live'],

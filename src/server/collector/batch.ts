@@ -5,7 +5,6 @@
 // cheap and the event loop writes the spool bytes as they come.
 
 import { type AdEvent, ID_FIELDS, MONEY_FIELDS, TEXT_FIELDS } from '../../events/contract.js';
-import type { Rejection } from '../../events/reasons.js';
 import { plainLineEvent, type Validation, validateEvent, validateParsedText } from '../../events/validate.js';
 import { micros } from '../../stream/live-counters.js';
 import { idHash } from './recent-ids.js';
@@ -15,6 +14,15 @@ export interface BatchError {
   code: string;
   reason: string;
 }
+
+/** Why a record was refused: a contract rejection, or a collector policy's (pixel-policy.ts). */
+export interface Refusal {
+  code: string;
+  field: string;
+  message: string;
+}
+
+type Verdict = Validation | { ok: false; rejection: Refusal };
 
 /** The live counters' split of the kept records (0: any other type). */
 export const KIND_IMPRESSION = 1;
@@ -86,7 +94,7 @@ interface Origin {
  */
 function sortRecords(
   n: number,
-  validate: (i: number) => Validation,
+  validate: (i: number) => Verdict,
   original: (i: number) => string,
   { source, receivedAt, made }: Origin,
   line: (i: number, event: AdEvent) => string,
@@ -224,17 +232,22 @@ function withNewline(bytes: Uint8Array): Uint8Array {
 
 /**
  * Parsed records (JSON array elements, mapped Segment calls, browser hits). `madeIds`, for browser
- * hits only (each record a request of its own), flags the records whose event_id the server made.
+ * hits only (each record a request of its own), flags the records whose event_id the server made;
+ * `refused`, also for browser hits, holds the refusals of those their policy does not allow.
  */
 export function validateObjects(
   records: readonly unknown[],
   source: string,
   receivedAt: string,
   madeIds?: Uint8Array,
+  refused?: ReadonlyArray<Refusal | undefined>,
 ): ValidatedBatch {
   const sorted = sortRecords(
     records.length,
-    (i) => validateEvent(records[i]),
+    (i) => {
+      const rejection = refused?.[i];
+      return rejection ? { ok: false, rejection } : validateEvent(records[i]);
+    },
     (i) => JSON.stringify(records[i]) ?? String(records[i]),
     { source, receivedAt, made: madeIds },
     (_, event) => spoolLine(event),
@@ -277,6 +290,6 @@ export function spoolLine(ev: AdEvent): string {
   return ev.props ? `${text},${ev.props.slice(1)}` : `${text}}`;
 }
 
-export function deadLetter(source: string, index: number, text: string, r: Rejection, at: string): string {
+export function deadLetter(source: string, index: number, text: string, r: Refusal, at: string): string {
   return `${JSON.stringify({ source, index, text, code: r.code, field: r.field, message: r.message, received_at: at })}\n`;
 }

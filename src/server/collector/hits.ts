@@ -5,8 +5,9 @@
 // as answering the request.
 
 import querystring from 'node:querystring';
-import { type ValidatedBatch, validateObjects } from './batch.js';
+import { type Refusal, type ValidatedBatch, validateObjects } from './batch.js';
 import { uuidv7 } from './event-id.js';
+import { type PixelPolicy, PixelRules } from './pixel-policy.js';
 
 export type HitType = 'impression' | 'click';
 
@@ -17,6 +18,8 @@ export interface HitGroup {
   type: HitType;
   source: string;
   receivedAt: string;
+  /** Keyless pixels: what they may record; a hit outside it is refused. None: keyed pixels, clicks. */
+  policy?: PixelPolicy;
 }
 
 /**
@@ -68,9 +71,13 @@ export function validateHits(group: HitGroup): ValidatedBatch {
   const n = values.length / HIT_FIELDS;
   const records: Record<string, unknown>[] = new Array(n);
   const made = new Uint8Array(n);
+  const rules = group.policy && new PixelRules(group.policy, group.type);
+  const refused: Array<Refusal | undefined> | undefined = rules && new Array(n);
   for (let i = 0, v = 0; i < n; i++, v += HIT_FIELDS) {
+    const query = querystring.parse(values[v]!);
+    if (refused) refused[i] = rules!.refusal(query);
     const hit = hitRecord(
-      querystring.parse(values[v]!),
+      query,
       group.type,
       values[v + 1] || undefined,
       values[v + 2] || undefined,
@@ -79,5 +86,5 @@ export function validateHits(group: HitGroup): ValidatedBatch {
     records[i] = hit.record;
     made[i] = hit.made ? 1 : 0;
   }
-  return validateObjects(records, group.source, group.receivedAt, made);
+  return validateObjects(records, group.source, group.receivedAt, made, refused);
 }

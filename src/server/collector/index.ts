@@ -4,17 +4,16 @@
 
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
-import querystring from 'node:querystring';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AdpipeError } from '../../errors.js';
-import { presentedKey, requireKey } from '../auth.js';
+import { checkKey, keyRing, presentedKey, requireKey } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { parseBatch, parseJson, readBody } from './body.js';
 import { Collector } from './collector.js';
 import { Drainer } from './drainer.js';
 import { metricsFor } from './metrics.js';
 import { HitQueue, pixelFastPath, registerPixels } from './pixels.js';
-import { RateLimiter } from './rate-limit.js';
+import { addressBucket, RateLimiter } from './rate-limit.js';
 import { type SegmentCall, SegmentMapper } from './segment.js';
 import { Spool } from './spool.js';
 import { ValidatorPool } from './validator-pool.js';
@@ -31,8 +30,11 @@ const keyText = (v: unknown): string | undefined => (typeof v === 'string' && v 
 const bodyWriteKey = (req: FastifyRequest): string | undefined =>
   keyText(isObj(req.body) ? req.body.writeKey : undefined);
 
-/** Browsers cannot set headers on an <img>, so pixels may carry `?key=`. */
+/** Browsers cannot set headers on an <img>, so pixels may carry `?key=` when they need a key. */
 const queryKey = (req: FastifyRequest): string | undefined => keyText((req.query as Obj | undefined)?.key);
+
+/** Requests a minute per client address, and per write key (verified: no store of made-up keys). */
+const MINUTE_MS = 60_000;
 
 const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const cfg = ctx.config.server;
@@ -65,7 +67,9 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     drainWh.close();
   });
 
-  const limiter = new RateLimiter(cfg.rate_limit_per_key, 60_000);
+  const perAddress = new RateLimiter(cfg.rate_limit_per_address, MINUTE_MS);
+  const perKey = new RateLimiter(cfg.rate_limit_per_key, MINUTE_MS);
+  const writers = keyRing(ctx, 'write');
 
   // Bodies are read here, not by fastify's JSON parser: gzip, NDJSON and limits after decompression.
   app.removeAllContentTypeParsers();
@@ -73,12 +77,12 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     readBody(req, payload, cfg.body_limit),
   );
 
-  // Before the body is read: an overloaded server should not even buffer it.
-  // Per key (per client IP without one) first, then, before the body is read, the spool's capacity:
-  // an overloaded server should not even buffer it. A callback hook, so no promise per request on
-  // the path every pixel takes.
+  // Per client address first (whatever key it presents, if any: a fresh key per request must not
+  // buy a fresh budget), then, before the body is read, the spool's capacity: an overloaded server
+  // should not even buffer it. A callback hook, so no promise per request on the path every pixel
+  // takes. Keys are counted once checked (limitKey).
   app.addHook('onRequest', (req, reply, done) => {
-    const wait = limiter.take(presentedKey(req) ?? queryKey(req) ?? req.ip);
+    const wait = perAddress.take(addressBucket(req.ip));
     if (wait > 0) {
       reply.header('retry-after', String(wait));
       done(new AdpipeError('ADP_ERR_RATE_LIMITED', [wait]));
@@ -94,8 +98,21 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     done();
   });
 
+  /** Counts a request against its write key, which the guard before checked. */
+  const limitKey = (reply: FastifyReply, key: string | undefined): void => {
+    // With no write keys configured every key passes: then only addresses count.
+    const wait = writers.open || key === undefined ? 0 : perKey.take(key);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      throw new AdpipeError('ADP_ERR_RATE_LIMITED', [wait]);
+    }
+  };
   const writer = requireKey('write', ctx, bodyWriteKey);
-  const guards = [writer];
+  const guards = [
+    writer,
+    async (req: FastifyRequest, reply: FastifyReply) =>
+      limitKey(reply, presentedKey(req) ?? bodyWriteKey(req)),
+  ];
 
   const bodyOf = (req: FastifyRequest): Buffer => {
     if (!Buffer.isBuffer(req.body))
@@ -150,19 +167,33 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     return segmentAnswer(records, positions);
   });
 
-  const pixelGuards = cfg.pixels_without_key ? [] : [requireKey('write', ctx, queryKey)];
-  const pixels = new HitQueue(accept, 'impression', 'pixel');
-  registerPixels(app, pixels, new HitQueue(accept, 'click', 'click'), metrics, cfg.secret, pixelGuards);
-  // Pixels needing no key skip fastify's per-request work; a request the onRequest hook above would
-  // refuse is counted against its key here and left to fastify, which answers it as usual.
+  // Pixels and clicks: a key in a header is always checked (it opens every field, as on
+  // /v1/events); `?key=` only when pixels need a key, and it opens nothing more than the pixel
+  // policy, since a key in a page's <img> URL is public.
+  const pixelKey = async (req: FastifyRequest, reply: FastifyReply) => {
+    const key = presentedKey(req) ?? (cfg.pixels_without_key ? undefined : queryKey(req));
+    if (key === undefined && cfg.pixels_without_key) return;
+    checkKey(ctx, 'write', req, reply, key);
+    limitKey(reply, key);
+  };
+  const policy = { types: cfg.pixel_types, fields: cfg.pixel_fields, secret: cfg.secret };
+  const pixels = new HitQueue(accept, 'impression', 'pixel', policy);
+  const queues = {
+    pixels,
+    keyedPixels: new HitQueue(accept, 'impression', 'pixel'),
+    clicks: new HitQueue(accept, 'click', 'click'),
+  };
+  const keyed = (req: FastifyRequest) => !writers.open && presentedKey(req) !== undefined;
+  registerPixels(app, queues, metrics, cfg.secret, [pixelKey], keyed);
+  // Keyless pixels skip fastify's per-request work; a request the onRequest hook above would
+  // refuse is counted against its address here and left to fastify, which answers it as usual.
   if (cfg.pixels_without_key)
-    pixelFastPath(app, pixels, metrics, (req, query, presented) => {
-      if (accept.overloaded()) return false;
-      // Parsed here only when it may hold a key: the rest of the query is parsed off the event loop.
-      const fromQuery = query.includes('key=') ? keyText(querystring.parse(query).key) : undefined;
-      const key = presented ?? fromQuery ?? req.socket.remoteAddress;
-      return limiter.take(key ?? '') === 0;
-    });
+    pixelFastPath(
+      app,
+      pixels,
+      metrics,
+      (req) => !accept.overloaded() && perAddress.take(addressBucket(req.socket.remoteAddress ?? '')) === 0,
+    );
 };
 
 export default collector;

@@ -1,15 +1,16 @@
 // Browser endpoints: GET /i (impression pixel, a 1×1 GIF) and GET /c (signed click redirect). Query
 // parameters are contract fields; the server fills event_id (UUID v7), ts (now), ip and user agent
-// when they are missing (hits.ts). A click is recorded and redirected only with a valid signature.
+// when they are missing (hits.ts). A pixel without a write key in a header is held to the pixel
+// policy (pixel-policy.ts). A click is recorded and redirected only with a valid signature.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AdpipeError } from '../../errors.js';
-import { keyOf } from '../auth.js';
-import { verifyClick } from './click-signature.js';
+import { controlCharacterParam, verifyClick } from './click-signature.js';
 import type { Collector } from './collector.js';
-import { HIT_SEPARATOR, type HitType } from './hits.js';
+import { HIT_SEPARATOR, type HitGroup, type HitType } from './hits.js';
 import type { CollectorMetrics } from './metrics.js';
+import type { PixelPolicy } from './pixel-policy.js';
 
 /** The smallest transparent GIF. */
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -37,6 +38,8 @@ export class HitQueue {
     private readonly collector: Collector,
     private readonly type: HitType,
     private readonly source: string,
+    /** What the hits may record (keyless pixels); none: whatever the contract allows. */
+    private readonly policy?: PixelPolicy,
   ) {}
 
   /** Queues a hit: its raw query string (after `?`), client address and user agent. */
@@ -55,11 +58,17 @@ export class HitQueue {
   }
 
   private readonly flush = (): void => {
-    const { values, answers, type, source } = this;
+    const { values, answers, type, source, policy } = this;
     if (answers.length === 0) return;
     this.values = [];
     this.answers = [];
-    const group = { rows: values.join(HIT_SEPARATOR), type, source, receivedAt: new Date().toISOString() };
+    const group: HitGroup = {
+      rows: values.join(HIT_SEPARATOR),
+      type,
+      source,
+      receivedAt: new Date().toISOString(),
+    };
+    if (policy) group.policy = policy;
     this.collector.acceptHits(group, answers.length).then(
       (rejected) => {
         for (let i = 0; i < answers.length; i++) answers[i]!(undefined, rejected[i]);
@@ -71,28 +80,26 @@ export class HitQueue {
   };
 }
 
-/** What a pixel reads of its headers. */
-interface PixelHeaders {
-  userAgent: string | undefined;
-  /** The key presented by Authorization or X-API-Key (see auth.ts). */
-  key: string | undefined;
-}
+const KEYED = Symbol('keyed');
 
 /**
- * PixelHeaders off a request's raw header list: req.headers would first build an object of every
- * header, which costs a pixel more than these three. The first of a repeated header counts.
+ * A pixel's user agent off the request's raw header list (req.headers would first build an object
+ * of every header, which costs a pixel more than this), or KEYED when it presents a key in
+ * Authorization or X-API-Key: that key needs checking, which fastify's route does.
+ * The first of a repeated header counts.
  */
-function pixelHeaders(raw: string[]): PixelHeaders {
+function pixelUserAgent(raw: string[]): string | undefined | typeof KEYED {
   let userAgent: string | undefined;
-  let auth: string | undefined;
-  let apiKey: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.length === 10 && name.toLowerCase() === 'user-agent') userAgent ??= raw[i + 1];
-    else if (name.length === 13 && name.toLowerCase() === 'authorization') auth ??= raw[i + 1];
-    else if (name.length === 9 && name.toLowerCase() === 'x-api-key') apiKey ??= raw[i + 1];
+    else if (
+      (name.length === 13 && name.toLowerCase() === 'authorization') ||
+      (name.length === 9 && name.toLowerCase() === 'x-api-key')
+    )
+      return KEYED;
   }
-  return { userAgent, key: keyOf(auth, apiKey) };
+  return userAgent;
 }
 
 /** The raw query string of a request (what follows `?`). */
@@ -109,18 +116,26 @@ const NO_CACHE = {
 };
 const GIF_HEADERS = { ...NO_CACHE, 'content-type': 'image/gif' };
 
+/** The queues hits go to: keyless pixels (held to the pixel policy), keyed pixels, clicks. */
+export interface HitQueues {
+  pixels: HitQueue;
+  keyedPixels: HitQueue;
+  clicks: HitQueue;
+}
+
 export function registerPixels(
   app: FastifyInstance,
-  pixels: HitQueue,
-  clicks: HitQueue,
+  queues: HitQueues,
   metrics: CollectorMetrics,
   secret: string | undefined,
   guards: preHandlerAsyncHookHandler[],
+  /** Whether a request that passed the guards holds a write key in a header (see index.ts). */
+  keyed: (req: FastifyRequest) => boolean,
 ): void {
-  // No preHandler array at all when there are no guards: fastify then skips the hook runner.
-  const options = guards.length > 0 ? { preHandler: guards } : {};
+  const options = { preHandler: guards };
   app.get('/i', options, async (req, reply) => {
-    const rejected = await pixels.accept(rawQuery(req.url), req.ip, req.headers['user-agent']);
+    const queue = keyed(req) ? queues.keyedPixels : queues.pixels;
+    const rejected = await queue.accept(rawQuery(req.url), req.ip, req.headers['user-agent']);
     // The browser only wants an image; a rejected record is in the dead letters and named here.
     if (rejected) reply.header('x-adpipe-rejected', rejected);
     return reply.headers(GIF_HEADERS).send(GIF);
@@ -130,13 +145,17 @@ export function registerPixels(
     const query = req.query as Record<string, unknown>;
     const flat = Object.values(query).every((v) => typeof v === 'string');
     const url = query.url;
+    // Before the signature: a CR/LF in a URL signed before signers refused it must not reach Location.
+    const control = flat ? controlCharacterParam(query as Record<string, string>) : undefined;
+    if (control !== undefined)
+      throw new AdpipeError('ADP_ERR_BAD_PARAM', [control, 'must not hold a control character']);
     if (!flat || typeof url !== 'string' || !verifyClick(query as Record<string, string>, secret)) {
       metrics.forgedClicks.inc();
       throw new AdpipeError('ADP_ERR_BAD_SIGNATURE');
     }
     if (!/^https?:\/\//i.test(url))
       throw new AdpipeError('ADP_ERR_BAD_PARAM', ['url', 'must be an http or https URL']);
-    const rejected = await clicks.accept(rawQuery(req.url), req.ip, req.headers['user-agent']);
+    const rejected = await queues.clicks.accept(rawQuery(req.url), req.ip, req.headers['user-agent']);
     if (rejected) reply.header('x-adpipe-rejected', rejected);
     return reply.headers(NO_CACHE).redirect(url, 302);
   });
@@ -151,17 +170,17 @@ const GIF_TEXT = GIF.toString('latin1');
 
 /**
  * GET /i without fastify's per-request machinery: routing, hooks, the reply object. It takes the
- * server's `request` event before fastify and answers a pixel the way the route above does (same
- * record, overload check, rate limit, request metrics); everything else, and any pixel it would not
- * answer 200 (overloaded, rate-limited), goes on to fastify unchanged. Used only when pixels need
- * no key. `admit` is the onRequest hook's check, given the raw query string and the key the
- * headers present: false sends the request on to fastify.
+ * server's `request` event before fastify and answers a keyless pixel the way the route above does
+ * (same record and policy, overload check, rate limit, request metrics); everything else, a pixel
+ * presenting a key (to be checked) and any pixel it would not answer 200 (overloaded,
+ * rate-limited) go on to fastify unchanged. Used only when pixels need no key. `admit` is the
+ * onRequest hook's check: false sends the request on to fastify.
  */
 export function pixelFastPath(
   app: FastifyInstance,
   pixels: HitQueue,
   metrics: CollectorMetrics,
-  admit: (req: IncomingMessage, query: string, key: string | undefined) => boolean,
+  admit: (req: IncomingMessage) => boolean,
 ): void {
   const server = app.server;
   const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
@@ -172,11 +191,10 @@ export function pixelFastPath(
     const url = req.url ?? '';
     if (req.method !== 'GET' || url.charCodeAt(1) !== 105 || (url.length > 2 && url.charCodeAt(2) !== 63))
       return fastify.call(server, req, res);
-    const query = url.slice(3);
-    const headers = pixelHeaders(req.rawHeaders);
-    if (!admit(req, query, headers.key)) return fastify.call(server, req, res);
+    const userAgent = pixelUserAgent(req.rawHeaders);
+    if (userAgent === KEYED || !admit(req)) return fastify.call(server, req, res);
     req.resume();
-    pixels.add(query, req.socket.remoteAddress, headers.userAgent, (err, rejected) => {
+    pixels.add(url.slice(3), req.socket.remoteAddress, userAgent, (err, rejected) => {
       if (err) {
         app.log.error({ err }, 'request failed');
         const body = JSON.stringify(new AdpipeError('ADP_ERR_INTERNAL', [(err as Error).message]).toJSON());
