@@ -30,6 +30,11 @@ export const ERRORS = {
     message: 'queries may read only the lake view, rollups, metadata and pipeline tables, not %s',
   },
   ADP_ERR_QUERY_TIMEOUT: { status: 400, message: 'query stopped after the time limit of %s ms' },
+  ADP_ERR_UNKNOWN_ANALYSIS: { status: 404, message: 'unknown analysis %s' },
+  ADP_ERR_UNKNOWN_EXPERIMENT: {
+    status: 404,
+    message: 'unknown experiment %s (declare it under experiments: in adpipe.yaml)',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
