@@ -72,7 +72,11 @@ export const experimentSchema = z
     name: z.string().min(1),
     variants: z
       .record(z.string().min(1), z.number().int().positive())
-      .refine((v) => Object.keys(v).length >= 2, { message: 'needs at least two variants' }),
+      .refine((v) => Object.keys(v).length >= 2, { message: 'needs at least two variants' })
+      // JavaScript lists integer-like keys first, which would change the order assignment walks.
+      .refine((v) => !Object.keys(v).some((k) => /^(0|[1-9]\d*)$/.test(k)), {
+        message: 'variant names must not be plain integers (their order would not be kept)',
+      }),
     control: z.string().min(1),
   })
   .strict()
