@@ -47,10 +47,11 @@ describe('assignment', () => {
   });
 
   it('respects the weights within ±1 % over 100 000 users', () => {
-    for (const variants of [
+    const splits: Array<Record<string, number>> = [
       { A: 50, B: 50 },
       { control: 70, short: 20, none: 10 },
-    ]) {
+    ];
+    for (const variants of splits) {
       const e = { name: 'weights', variants, control: Object.keys(variants)[0]! };
       const seen: Record<string, number> = {};
       for (let i = 0; i < 100_000; i++) {

@@ -45,7 +45,15 @@ describe('active-users', () => {
   it('breaks down by country with a leading column', async () => {
     const r = await analyze(dataDir, 'active-users', { ...range, by: 'country' });
     expect(r.columns[0]!.name).toBe('country');
-    const row = (x: (typeof r.rows)[number]) => [x.country, x.date, x.dau, x.wau, x.mau, x.stickiness, x.new_users];
+    const row = (x: (typeof r.rows)[number]) => [
+      x.country,
+      x.date,
+      x.dau,
+      x.wau,
+      x.mau,
+      x.stickiness,
+      x.new_users,
+    ];
     expect(r.rows.map(row)).toEqual([
       ['KR', '2025-03-08', 1, 1, 2, '0.500000', 1],
       ['KR', '2025-03-09', 1, 2, 2, '0.500000', 0],
@@ -57,8 +65,12 @@ describe('active-users', () => {
   });
 
   it('rejects a parameter of another analysis and a bad dimension', async () => {
-    await expect(analyze(dataDir, 'active-users', { ...range, gap: '30m' })).rejects.toThrow(/gap: not a parameter/);
-    await expect(analyze(dataDir, 'active-users', { ...range, by: 'os' })).rejects.toThrow(/invalid parameter by/);
+    await expect(analyze(dataDir, 'active-users', { ...range, gap: '30m' })).rejects.toThrow(
+      /gap: not a parameter/,
+    );
+    await expect(analyze(dataDir, 'active-users', { ...range, by: 'os' })).rejects.toThrow(
+      /invalid parameter by/,
+    );
   });
 
   it('defaults the range to the dates with user events', async () => {

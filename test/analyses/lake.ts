@@ -3,8 +3,8 @@
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ANALYSES } from '../../src/analyses/registry.js';
 import type { AnalysisResult } from '../../src/analyses/analysis.js';
+import { ANALYSES } from '../../src/analyses/registry.js';
 import { parseConfig } from '../../src/config.js';
 import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
@@ -17,7 +17,10 @@ export type TestEvent = Record<string, string | number> & { ts: string; type: st
 export async function lakeOf(prefix: string, events: readonly TestEvent[]): Promise<string> {
   const dataDir = makeTempDir(prefix);
   const file = path.join(dataDir, 'events.jsonl');
-  writeFileSync(file, `${events.map((e, i) => JSON.stringify({ event_id: `e${i + 1}`, ...e })).join('\n')}\n`);
+  writeFileSync(
+    file,
+    `${events.map((e, i) => JSON.stringify({ event_id: `e${i + 1}`, ...e })).join('\n')}\n`,
+  );
   const wh = await Warehouse.open(dataDir);
   try {
     const summary = await ingestFiles(wh, await discoverInputs([file]));
