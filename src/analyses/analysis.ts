@@ -100,6 +100,28 @@ async function dataDates(
   return { first: row?.first ?? undefined, last: row?.last ?? undefined };
 }
 
+/**
+ * The range to analyse: the given dates, else the data's first/last date — never crossing a given
+ * one, so `--from` alone after the data is a range of one day, not an error — else today.
+ */
+async function resolveRange(
+  wh: Warehouse,
+  lake: string,
+  tz: string,
+  given: { from?: string; to?: string },
+): Promise<DateRange> {
+  if (given.from && given.to) {
+    if (given.from > given.to) throw bad('from', 'must not be after to');
+    return { tz, from: given.from, to: given.to };
+  }
+  const data = await dataDates(wh, lake, tz);
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: tz }).format(new Date());
+  const earlier = (a: string, b: string) => (a < b ? a : b);
+  const from = given.from ?? (given.to ? earlier(data.first ?? given.to, given.to) : (data.first ?? today));
+  const to = given.to ?? (data.last && data.last > from ? data.last : from);
+  return { tz, from, to };
+}
+
 export function defineAnalysis<S extends z.ZodObject>(spec: AnalysisSpec<S>): Analysis {
   const rangeKeys = ['from', 'to', 'tz'];
   return {
@@ -109,16 +131,8 @@ export function defineAnalysis<S extends z.ZodObject>(spec: AnalysisSpec<S>): An
     async run(wh, config, raw) {
       const params = parseParams(spec.name, spec.params, raw);
       const given = params as z.output<typeof rangeParams>;
-      const tz = given.tz ?? config.tz;
       const lake = await lakeRelation(wh);
-      const dates = given.from && given.to ? {} : await dataDates(wh, lake, tz);
-      const from = given.from ?? dates.first;
-      const to = given.to ?? dates.last;
-      if (from && to && from > to) throw bad('from', 'must not be after to');
-      const meta = { tz, from: from ?? '', to: to ?? '', events_without_user: 0, warnings: [] as string[] };
-      // An empty lake and no dates: nothing to analyse, and no range to say so in.
-      if (!from || !to) return { analysis: spec.name, columns: [], rows: [], meta };
-      const range = { tz, from, to };
+      const range = await resolveRange(wh, lake, given.tz ?? config.tz, given);
       const [left] = await select<{ n: string }>(
         wh,
         `SELECT count(*) AS n FROM ${lake} WHERE coalesce(user_id, '') = '' AND ts >= ${RANGE_START} AND ts < ${RANGE_END}`,
@@ -136,7 +150,7 @@ export function defineAnalysis<S extends z.ZodObject>(spec: AnalysisSpec<S>): An
         columns: out.columns,
         rows,
         meta: {
-          ...meta,
+          ...range,
           ...out.meta,
           events_without_user: Number(left?.n ?? 0),
           warnings: out.warnings ?? [],

@@ -73,9 +73,30 @@ describe('active-users', () => {
     );
   });
 
-  it('defaults the range to the dates with user events', async () => {
+  it('defaults the range to the dates with user events, never crossing a given date', async () => {
     const r = await analyze(dataDir, 'active-users', { tz: 'America/New_York' });
     expect(r.meta).toMatchObject({ from: '2025-02-20', to: '2025-03-10' });
     expect(r.rows).toHaveLength(19);
+    const after = await analyze(dataDir, 'active-users', { tz: 'UTC', from: '2025-04-01' });
+    expect(after.rows).toEqual([
+      { date: '2025-04-01', dau: 0, wau: 0, mau: 5, stickiness: '0.000000', new_users: 0 }, // 03-03 to 04-01
+    ]);
+    const before = await analyze(dataDir, 'active-users', { tz: 'UTC', to: '2025-01-01' });
+    expect(before.meta).toMatchObject({ from: '2025-01-01', to: '2025-01-01' });
+  });
+
+  it('runs on an empty lake (today, zeros) and rejects bad dates and zones', async () => {
+    const empty = await lakeOf('an-empty', []);
+    const r = await analyze(empty, 'active-users', { tz: 'Asia/Seoul' });
+    expect(r.rows).toEqual([{ date: r.meta.from, dau: 0, wau: 0, mau: 0, stickiness: null, new_users: 0 }]);
+    await expect(analyze(dataDir, 'active-users', { tz: 'Mars/Olympus' })).rejects.toThrow(
+      /invalid parameter tz/,
+    );
+    await expect(analyze(dataDir, 'active-users', { from: '2025-03-10', to: '2025-03-01' })).rejects.toThrow(
+      /invalid parameter from: must not be after to/,
+    );
+    await expect(analyze(dataDir, 'active-users', { from: '2025-02-30' })).rejects.toThrow(
+      /invalid parameter from/,
+    );
   });
 });
