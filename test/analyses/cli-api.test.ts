@@ -93,7 +93,7 @@ beforeAll(async () => {
     json: { rows: [], meta: {} },
   });
   server = await startServer(dataDir, CONFIG);
-}, 120_000);
+}, 240_000);
 afterAll(() => server?.close());
 
 const get = (url: string, key: string | null = READ_KEY) =>
@@ -142,5 +142,7 @@ describe('adpipe analyze and /v1/analysis', () => {
     expect((await get('/v1/analysis')).json().analyses.map((a: { name: string }) => a.name)).toContain(
       'attribution',
     );
+    const paths = Object.keys((await server.app.inject('/openapi.json')).json().paths);
+    expect(paths).toEqual(expect.arrayContaining(['/v1/analysis', '/v1/analysis/{name}', '/v1/ab/assign']));
   });
 });
