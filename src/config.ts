@@ -72,6 +72,41 @@ export const serverSchema = z
   })
   .strict();
 
+/** Thresholds of the `segments` analysis, the seed's rules: a user takes the first rule they pass. */
+export const segmentRulesSchema = z
+  .object({
+    high_value_conversions: z.number().int().min(0).default(5),
+    high_value_revenue: z.number().min(0).default(100),
+    converter_conversions: z.number().int().min(0).default(0),
+    converter_clicks: z.number().int().min(0).default(10),
+    clicker_clicks: z.number().int().min(0).default(20),
+    viewer_impressions: z.number().int().min(0).default(50),
+  })
+  .strict();
+
+export const analysesSchema = z
+  .object({ segments: segmentRulesSchema.default(() => segmentRulesSchema.parse({})) })
+  .strict();
+
+/** An A/B test: variant → integer weight, in the order assignment walks them. */
+export const experimentSchema = z
+  .object({
+    name: z.string().min(1),
+    variants: z
+      .record(z.string().min(1), z.number().int().positive())
+      .refine((v) => Object.keys(v).length >= 2, { message: 'needs at least two variants' })
+      // JavaScript lists integer-like keys first, which would change the order assignment walks.
+      .refine((v) => !Object.keys(v).some((k) => /^(0|[1-9]\d*)$/.test(k)), {
+        message: 'variant names must not be plain integers (their order would not be kept)',
+      }),
+    control: z.string().min(1),
+  })
+  .strict()
+  .refine((e) => e.control in e.variants, {
+    message: 'control must be one of the variants',
+    path: ['control'],
+  });
+
 export const configSchema = z
   .object({
     data_dir: z.string().optional(),
@@ -92,11 +127,20 @@ export const configSchema = z
       .optional(),
     sinks: z.array(sinkSchema).default([]),
     server: serverSchema.default(() => serverSchema.parse({})),
+    analyses: analysesSchema.default(() => analysesSchema.parse({})),
+    experiments: z
+      .array(experimentSchema)
+      .default([])
+      .refine((list) => new Set(list.map((e) => e.name)).size === list.length, {
+        message: 'experiment names must be unique',
+      }),
   })
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
 export type SinkConfig = z.infer<typeof sinkSchema>;
+export type SegmentRules = z.infer<typeof segmentRulesSchema>;
+export type Experiment = z.infer<typeof experimentSchema>;
 
 export function isTimeZone(tz: string): boolean {
   try {

@@ -35,6 +35,11 @@ export const ERRORS = {
     message:
       'keys go in the Authorization or X-API-Key header, not in the URL (only /v1/live and pixels take ?key=)',
   },
+  ADP_ERR_UNKNOWN_ANALYSIS: { status: 404, message: 'unknown analysis %s' },
+  ADP_ERR_UNKNOWN_EXPERIMENT: {
+    status: 404,
+    message: 'unknown experiment %s (declare it under experiments: in adpipe.yaml)',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

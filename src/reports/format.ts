@@ -11,7 +11,13 @@ function csvCell(v: string | number | null): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function toCsv(result: ReportResult): string {
+/** Columns and rows of any tabular result: a report or an analysis. */
+export interface Tabular {
+  columns: ReadonlyArray<{ name: string; kind: string }>;
+  rows: ReadonlyArray<Record<string, string | number | null>>;
+}
+
+export function toCsv(result: Tabular): string {
   const names = result.columns.map((c) => c.name);
   const lines = [names.join(',')];
   for (const row of result.rows) lines.push(names.map((n) => csvCell(row[n] ?? null)).join(','));
@@ -21,6 +27,11 @@ export function toCsv(result: ReportResult): string {
 export function formatReport(result: ReportResult, format: OutputFormat): string {
   if (format === 'json') return `${JSON.stringify(result, null, 2)}\n`;
   if (format === 'csv') return toCsv(result);
+  return toTable(result, `(${result.rows.length} rows, ${result.report}, ${result.grain} in ${result.tz})`);
+}
+
+/** An aligned text table, numbers (measures and metrics) to the right, then a footer line. */
+export function toTable(result: Tabular, footer: string): string {
   const names = result.columns.map((c) => c.name);
   const cells = result.rows.map((r) =>
     names.map((n) => (r[n] === null || r[n] === undefined ? '' : String(r[n]))),
@@ -30,6 +41,6 @@ export function formatReport(result: ReportResult, format: OutputFormat): string
   const fmt = (row: string[]) =>
     row.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   const out = [fmt(names), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(fmt)];
-  out.push(`(${result.rows.length} rows, ${result.report}, ${result.grain} in ${result.tz})`);
+  out.push(footer);
   return `${out.join('\n')}\n`;
 }

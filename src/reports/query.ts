@@ -294,8 +294,9 @@ function withNames(sql: string, columns: ReportColumn[], by: string[]): Omit<Com
 }
 
 // The instants a request's inclusive local dates span: [start of `from`, start of the day after `to`).
-const RANGE_START = 'timezone($tz, $from::DATE::TIMESTAMP)';
-const RANGE_END = 'timezone($tz, ($to::DATE + 1)::TIMESTAMP)';
+// SQL over named parameters $tz, $from and $to; the analyses bound their event scans with them too.
+export const RANGE_START = 'timezone($tz, $from::DATE::TIMESTAMP)';
+export const RANGE_END = 'timezone($tz, ($to::DATE + 1)::TIMESTAMP)';
 
 /** The report rows a request selects, unordered and unlimited. */
 function compileRows(req: ReportRequest): CompiledReport {

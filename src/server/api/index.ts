@@ -1,9 +1,10 @@
-// The query API: report model and reports, SQL, live traffic, pipeline health. Every route needs a
+// The query API: report model and reports, analyses, SQL, live traffic, pipeline health. Every route needs a
 // read key when read keys are configured.
 
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { requireRead } from './access.js';
+import { analysisRoutes } from './analyses.js';
 import { liveRoutes } from './live.js';
 import { pipelineRoutes } from './pipeline.js';
 import { ReaderPool } from './readers.js';
@@ -15,6 +16,7 @@ const api: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => 
   app.addHook('preHandler', requireRead(ctx));
   app.addHook('onClose', async () => readers.close());
   await reportRoutes(app, ctx, readers);
+  await analysisRoutes(app, ctx, readers);
   await sqlRoutes(app, ctx, readers);
   await liveRoutes(app);
   await pipelineRoutes(app, readers);
