@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
 import { REPORTS, rollupTable, storedMeasures } from '../../src/reports/model.js';
 import { runReportTotals } from '../../src/reports/query.js';
+import { retryDelay } from '../../src/server/collector/drainer.js';
 import { sqlIdent, type Warehouse } from '../../src/warehouse/warehouse.js';
 import { startServer, type TestServer } from '../collector/server.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -203,6 +204,23 @@ describe('poison batches', () => {
     expect(await reportRevenue(s.warehouse)).toEqual([GOOD_REVENUE, GOOD_REVENUE]);
     const after = await (await fetch(`${s.url}/metrics`)).text();
     expect(after).toMatch(/adpipe_drain_consecutive_failures 0/);
+  });
+});
+
+describe('drain retry delay', () => {
+  it('doubles from the drain interval up to the maximum, with jitter in its upper half', () => {
+    for (const [failures, ceiling] of [
+      [1, 200],
+      [2, 400],
+      [3, 800],
+      [9, 5000],
+      [500, 5000],
+    ] as const) {
+      const delays = Array.from({ length: 200 }, () => retryDelay(200, 5000, failures));
+      expect(Math.min(...delays)).toBeGreaterThanOrEqual(ceiling / 2);
+      expect(Math.max(...delays)).toBeLessThanOrEqual(ceiling);
+      expect(new Set(delays).size).toBeGreaterThan(1);
+    }
   });
 });
 
