@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
+import { verifyWarehouse } from '../../src/pipeline/verify.js';
 import { REPORTS, rollupTable, storedMeasures } from '../../src/reports/model.js';
 import { runReportTotals } from '../../src/reports/query.js';
 import { retryDelay } from '../../src/server/collector/drainer.js';
@@ -139,6 +140,9 @@ describe('poison batches', () => {
     expect(await reportRevenue(s.warehouse)).toEqual([exact, exact]);
     expect(batchDeadLetters(s.dataDir)).toEqual([]);
     expect((await readyz(s)).status).toBe(200);
+    // adpipe verify recomputes the rollups from the lake: the split rows must add up, not overflow.
+    const verified = await verifyWarehouse(s.warehouse);
+    expect(verified.checks.filter((c) => !c.ok)).toEqual([]);
 
     // A restart replays nothing and fails nothing.
     const dataDir = s.dataDir;
