@@ -63,6 +63,8 @@ export const serverSchema = z
     spool_high_water: z.number().int().positive().default(2_000_000),
     drain_interval_ms: z.number().int().positive().default(2000),
     drain_events: z.number().int().positive().default(200_000),
+    /** Longest wait between retries of a drain that keeps failing (the wait doubles from drain_interval_ms). */
+    drain_retry_max_ms: z.number().int().positive().default(60_000),
     /** Worker threads validating NDJSON batches and groups of pixels and clicks; 0 validates on the event loop. */
     validator_threads: z.number().int().min(0).default(2),
     segment_events: z.record(z.string(), z.string()).default({}),

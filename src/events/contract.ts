@@ -52,8 +52,11 @@ export const ENUM_FIELDS = { device: DEVICES, app_type: APP_TYPES } as const;
 export const MONEY_FIELDS = ['revenue', 'cost', 'bid_price'] as const;
 export const MONEY_SCALE = 6;
 export const MONEY_SQL_TYPE = 'DECIMAL(18,6)';
-/** Largest money value that fits DECIMAL(18,6). */
-export const MONEY_MAX = '999999999999.999999';
+/**
+ * Largest money value of one event: below 10^9, so a rollup row (DECIMAL(18,6), below 10^12) holds
+ * the sum of at least 1000 events at the maximum. Past that, ingest splits the row (see ingest.ts).
+ */
+export const MONEY_MAX = '999999999.999999';
 
 export const ID_MAX_LENGTH = 128;
 export const NAME_MAX_LENGTH = 128;

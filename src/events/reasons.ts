@@ -21,7 +21,7 @@ export const REJECT_REASONS = {
   'money.invalid': 'a money field must be a decimal number or decimal string',
   'money.negative': 'a money field must be >= 0',
   'money.scale': 'a money field may have at most 6 fractional digits',
-  'money.range': 'a money field must be below 1e12',
+  'money.range': 'a money field must be below 1e9',
 } as const;
 
 export type RejectCode = keyof typeof REJECT_REASONS;

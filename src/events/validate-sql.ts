@@ -139,7 +139,7 @@ function isoMs(): string {
 // ---- money ---------------------------------------------------------------------------------------
 
 /**
- * The common spelling, a plain string of at most 12 integer and 6 fraction digits: valid, and the
+ * The common spelling, a plain string of at most MONEY_INT_DIGITS (9) integer and 6 fraction digits: valid, and the
  * cast reads it exactly (`mf_<f>`, also true when blank). Anything else takes the general path.
  */
 const PLAIN_MONEY_PATTERN = String.raw`^\d{1,${MONEY_INT_DIGITS}}(?:\.\d{1,${MONEY_SCALE}})?$`;
@@ -168,7 +168,7 @@ function moneyRules(f: string): string {
   ].join('\n      ');
 }
 
-/** The value of a valid money field: the 18 digits around the point, read as DECIMAL(18,6). */
+/** The value of a valid money field: the MONEY_INT_DIGITS + 6 digits around the point, read as DECIMAL(18,6). */
 function moneyValue(f: string): string {
   const width = MONEY_INT_DIGITS + MONEY_SCALE;
   const pad = `repeat('0', ${width})`;

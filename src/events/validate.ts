@@ -40,7 +40,7 @@ export const DECIMAL_PATTERN = String.raw`^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+
 export const TS_MAX_MS = 253402300799999;
 /** Integers beyond this lose digits in a JS number, so neither validator accepts them as ids. */
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-/** Integer digits a money value may have (MONEY_MAX is 12 nines, a point and 6 nines). */
+/** Integer digits a money value may have (MONEY_MAX is 9 nines, a point and 6 nines). */
 export const MONEY_INT_DIGITS = MONEY_MAX.indexOf('.');
 
 const ISO_TIME = new RegExp(ISO_TIME_PATTERN);
@@ -174,7 +174,7 @@ export function parseMoney(v: unknown, field: string): string {
   if (m[1] === '-') fail('money.negative', field);
   if (end - point > MONEY_SCALE) fail('money.scale', field);
   if (point - first > MONEY_INT_DIGITS) fail('money.range', field);
-  // Now the significant digits lie within 12 places before and 6 after the point.
+  // Now the significant digits lie within MONEY_INT_DIGITS places before and 6 after the point.
   const width = MONEY_INT_DIGITS + MONEY_SCALE;
   const pad = '0'.repeat(width);
   const from = pad.length + point - MONEY_INT_DIGITS;
@@ -353,7 +353,7 @@ function fastTs(s: string): boolean {
   return true;
 }
 
-/** Plain `d{1,12}` or `d{1,12}.d{1,6}` money text, normalised; SLOW otherwise. */
+/** Plain `d{1,9}` or `d{1,9}.d{1,6}` money text, normalised; SLOW otherwise. */
 function fastMoney(v: unknown): string | typeof SLOW {
   if (v === undefined || v === null || v === '') return ZERO_MONEY;
   if (typeof v !== 'string') return SLOW;

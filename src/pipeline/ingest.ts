@@ -1,7 +1,9 @@
 // Ingest: input units (files, spool segments) → validate → dedup → enrich → lake + rollups, in groups.
 // Each group commits atomically: the Parquet files it wrote, its rollup rows, the dedup ids and the
 // ledger entries become visible in one warehouse transaction, or not at all (files of a group that
-// died before its commit are orphans that removeOrphans deletes on the next run).
+// died before its commit are orphans that removeOrphans deletes on the next run). Rollup rows are
+// computed before the commit (rollup-stage.ts), so an event they cannot take is dead-lettered there
+// instead of failing the group, and with it every later one, for good.
 
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -10,8 +12,6 @@ import { REJECT_REASONS } from '../events/reasons.js';
 import { acceptedLinesSql, validatedEventsSql, validatedLinesSql } from '../events/validate-sql.js';
 import { recordFiles, writePartitions } from '../lake/lake.js';
 import { componentLogger } from '../logger.js';
-import { REPORTS } from '../reports/model.js';
-import { rollupInsertSql } from '../reports/rollup.js';
 import type { InputFile } from '../sources/files/discover.js';
 import {
   firstLine,
@@ -23,6 +23,7 @@ import {
   recordsSql,
 } from '../sources/files/formats.js';
 import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
+import { commitRollups, dropStagedRollups, stageRollups } from './rollup-stage.js';
 
 const log = componentLogger('ingest');
 
@@ -136,7 +137,8 @@ async function ingestGroup(
     const sources = fresh.map((f) => f.input.key);
     return await commitGroup(wh, batchId, startedAt, staged, setAside, sources, options.kind ?? 'files');
   } finally {
-    await wh.run('DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS staged');
+    await wh.run('DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS staged; DROP TABLE IF EXISTS rejected');
+    await dropStagedRollups(wh);
     for (const release of releases) await release();
   }
 }
@@ -284,12 +286,15 @@ function sourceOf(sources: readonly string[], fileSeq: string): string {
 }
 
 /**
- * Turns staged into the group's accepted events, in place: rejected records go (their dead letters
- * are written by then), then repeats of an id within the group (the first by file and line wins) and
- * ids seen in any earlier batch, then missing keys are filled from metadata. Duplicates and gaps are
- * rare, so each step touches few rows; nothing copies the whole group again.
+ * Turns staged into the group's accepted events, in place: rejected records move to the temp table
+ * rejected (for their dead letters), then repeats of an id within the group (the first by file and
+ * line wins) and ids seen in any earlier batch go, then missing keys are filled from metadata.
+ * Rejects, duplicates and gaps are rare, so each step touches few rows; nothing copies the whole
+ * group again.
  */
 async function acceptInPlace(wh: Warehouse): Promise<void> {
+  await wh.run(`CREATE OR REPLACE TEMP TABLE rejected AS
+    SELECT file_seq, line, text, reject, NULL::VARCHAR AS detail FROM staged WHERE reject IS NOT NULL`);
   await wh.run('DELETE FROM staged WHERE reject IS NOT NULL');
   await wh.run(`DELETE FROM staged WHERE rowid IN (
     SELECT rowid FROM (
@@ -322,25 +327,26 @@ async function commitGroup(
   sources: readonly string[],
   kind: string,
 ): Promise<BatchResult> {
-  const counts = await wh.all<{ seq: number; records: string; rejected: string }>(
-    `SELECT file_seq AS seq, count(*)::VARCHAR AS records, count(reject)::VARCHAR AS rejected FROM staged GROUP BY ALL`,
+  const counts = await wh.all<{ seq: number; records: string }>(
+    'SELECT file_seq AS seq, count(*)::VARCHAR AS records FROM staged GROUP BY ALL',
   );
   const stats = new Map(
-    counts.map((r) => [
-      Number(r.seq),
-      { records: Number(r.records), rejected: Number(r.rejected), accepted: 0 },
-    ]),
+    counts.map((r) => [Number(r.seq), { records: Number(r.records), rejected: 0, accepted: 0 }]),
   );
   const total = (k: 'records' | 'rejected' | 'accepted') =>
     [...stats.values()].reduce((n, st) => n + st[k], 0);
+  await timed(batchId, 'dedup', () => acceptInPlace(wh));
+  // Before the lake is written: an event the rollups cannot take moves to rejected.
+  await timed(batchId, 'rollups', () => stageRollups(wh, batchId));
+  const kept = await wh.all<{ seq: number; accepted: string; rejected: string }>(
+    `SELECT file_seq AS seq, count(*) FILTER (WHERE NOT dead)::VARCHAR AS accepted, count(*) FILTER (WHERE dead)::VARCHAR AS rejected
+     FROM (SELECT file_seq, false AS dead FROM staged UNION ALL SELECT file_seq, true FROM rejected) GROUP BY ALL`,
+  );
+  for (const r of kept)
+    Object.assign(stats.get(Number(r.seq))!, { accepted: Number(r.accepted), rejected: Number(r.rejected) });
+  const accepted = total('accepted');
   const rejected = total('rejected');
   await writeDeadLetters(wh, batchId, rejected, setAside, sources);
-  await timed(batchId, 'dedup', () => acceptInPlace(wh));
-  const kept = await wh.all<{ seq: number; accepted: string }>(
-    'SELECT file_seq AS seq, count(*)::VARCHAR AS accepted FROM staged GROUP BY ALL',
-  );
-  for (const r of kept) stats.get(Number(r.seq))!.accepted = Number(r.accepted);
-  const accepted = total('accepted');
   const records = total('records');
   const duplicates = records - accepted - rejected;
 
@@ -350,9 +356,7 @@ async function commitGroup(
 
   await wh.transaction(async () => {
     await timed(batchId, 'seen_ids', () => wh.run('INSERT INTO seen_ids SELECT event_id FROM staged'));
-    await timed(batchId, 'rollups', async () => {
-      for (const report of REPORTS) await wh.run(rollupInsertSql(report, 'staged', batchId));
-    });
+    await commitRollups(wh);
     await recordFiles(wh, batchId, files);
     for (const s of staged) {
       const st = stats.get(s.seq);
@@ -399,9 +403,8 @@ async function writeDeadLetters(
         'file.unreadable' AS code, 'file' AS field, ${sqlString(`file set aside: ${s.reason}`)} AS message`,
   );
   const records = `SELECT ${batchId} AS batch_id, ${sourceOf(sources, 'file_seq')} AS source, line, text, split_part(reject, '@', 1) AS code,
-      split_part(reject, '@', 2) AS field, split_part(reject, '@', 2) || ': ' || reasons.message AS message
-    FROM staged JOIN ${REASONS_SQL} ON reasons.code = split_part(reject, '@', 1)
-    WHERE reject IS NOT NULL`;
+      split_part(reject, '@', 2) AS field, split_part(reject, '@', 2) || ': ' || coalesce(detail, reasons.message) AS message
+    FROM rejected LEFT JOIN ${REASONS_SQL} ON reasons.code = split_part(reject, '@', 1)`;
   const target = path.join(wh.deadLetterDir, `b${batchId}.ndjson`);
   await wh.run(
     `COPY (${[records, ...files].join(' UNION ALL ')} ORDER BY source, line) TO ${sqlString(target)} (FORMAT json)`,

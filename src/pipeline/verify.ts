@@ -4,7 +4,7 @@
 
 import { lakeRelation } from '../lake/lake.js';
 import { REPORTS, rollupDimensions, rollupTable, storedMeasures } from '../reports/model.js';
-import { rollupSelectSql } from '../reports/rollup.js';
+import { rollupSelectSql, SUMMED_MONEY_TYPE } from '../reports/rollup.js';
 import { sqlIdent as id, type Warehouse } from '../warehouse/warehouse.js';
 
 export interface VerifyResult {
@@ -42,7 +42,8 @@ export async function verifyWarehouse(wh: Warehouse, sampleLimit = 10): Promise<
     const measures = storedMeasures(report).map((m) => id(m.name));
     const stored = `SELECT ${cols.join(', ')}, ${measures.map((m) => `sum(${m}) AS ${m}`).join(', ')}
       FROM ${id(rollupTable(report))} GROUP BY ALL`;
-    const fresh = `SELECT ${[...cols, ...measures].join(', ')} FROM (${rollupSelectSql(report, lake, '0')})`;
+    // All batches at once: a bucket's sum may exceed what one rollup row holds (ingest splits those).
+    const fresh = `SELECT ${[...cols, ...measures].join(', ')} FROM (${rollupSelectSql(report, lake, '0', SUMMED_MONEY_TYPE)})`;
     const nonZero = measures.map((m) => `${m} <> 0`).join(' OR ');
     const diff = await wh.all(
       `SELECT 'rollup' AS side, * FROM ((${stored}) EXCEPT ALL (${fresh})) WHERE ${nonZero}

@@ -24,13 +24,16 @@ export function rollupDdl(report: ReportModel): string {
 )`;
 }
 
+/** Money sums that never overflow: what rollup rows are summed as, for checks across rows. */
+export const SUMMED_MONEY_TYPE = 'DECIMAL(38,6)';
+
 /** The SELECT list computing a report's stored measures from events (`type`, money columns). */
-export function measureAggregates(report: ReportModel): string[] {
+export function measureAggregates(report: ReportModel, moneyType = ROLLUP_MONEY_TYPE): string[] {
   return storedMeasures(report).map((m) => {
     const inTypes = `type IN (${m.types.map((t) => `'${t}'`).join(', ')})`;
     return m.kind === 'count'
       ? `count(*) FILTER (WHERE ${inTypes}) AS ${id(m.name)}`
-      : `coalesce(sum(${id(m.column)}) FILTER (WHERE ${inTypes}), 0)::${ROLLUP_MONEY_TYPE} AS ${id(m.name)}`;
+      : `coalesce(sum(${id(m.column)}) FILTER (WHERE ${inTypes}), 0)::${moneyType} AS ${id(m.name)}`;
   });
 }
 
@@ -47,18 +50,21 @@ function bucketOf(ts: string): string {
 
 /**
  * Aggregates events from `source` (a relation with the lake's columns) into rollup rows. Missing
- * dimension values become '' so they group together and can be part of a sink's primary key.
+ * dimension values become '' so they group together and can be part of a sink's primary key. Money
+ * is cast to a rollup row's type unless `moneyType` says otherwise (SUMMED_MONEY_TYPE for a sum
+ * that may span several rows).
  */
-export function rollupSelectSql(report: ReportModel, source: string, batchExpr: string): string {
+export function rollupSelectSql(
+  report: ReportModel,
+  source: string,
+  batchExpr: string,
+  moneyType = ROLLUP_MONEY_TYPE,
+): string {
   const dims = rollupDimensions(report).map((d) => `coalesce(${id(d.name)}, '') AS ${id(d.name)}`);
   const types = report.types.map((t) => `'${t}'`).join(', ');
   return `SELECT ${batchExpr} AS batch_id, ${bucketOf('ts')} AS bucket,
-  ${[...dims, ...measureAggregates(report)].join(',\n  ')}
+  ${[...dims, ...measureAggregates(report, moneyType)].join(',\n  ')}
 FROM ${source}
 WHERE type IN (${types})
 GROUP BY ALL`;
-}
-
-export function rollupInsertSql(report: ReportModel, source: string, batchId: number): string {
-  return `INSERT INTO ${id(rollupTable(report))} ${rollupSelectSql(report, source, String(batchId))}`;
 }

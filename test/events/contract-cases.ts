@@ -683,8 +683,8 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
   { name: 'money negative zero number', text: rec('"cost":-0.0'), expect: {} },
   {
     name: 'money maximum',
-    text: rec('"revenue":"999999999999.999999"'),
-    expect: { revenue: '999999999999.999999' },
+    text: rec('"revenue":"999999999.999999"'),
+    expect: { revenue: '999999999.999999' },
   },
   { name: 'money 1e-6 number', text: rec('"revenue":1e-6'), expect: { revenue: '0.000001' } },
   { name: 'money 1e-6 string', text: rec('"revenue":"1e-6"'), expect: { revenue: '0.000001' } },
@@ -692,22 +692,22 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
   { name: 'money 2.5e+2', text: rec('"bid_price":2.5e+2'), expect: { bid_price: '250.000000' } },
   { name: 'money 123456e-6', text: rec('"revenue":"123456e-6"'), expect: { revenue: '0.123456' } },
   { name: 'money 0e99999999999 is 0', text: rec('"revenue":"0e99999999999"'), expect: {} },
-  { name: 'money 1e11', text: rec('"revenue":1e11'), expect: { revenue: '100000000000.000000' } },
+  { name: 'money 1e8', text: rec('"revenue":1e8'), expect: { revenue: '100000000.000000' } },
   {
     name: 'money as a 15-digit JSON number',
     text: rec('"revenue":123456789.123456'),
     expect: { revenue: '123456789.123456' },
   },
   {
-    name: 'money as an 18-digit string is exact',
-    text: rec('"revenue":"123456789012.123456"'),
-    expect: { revenue: '123456789012.123456' },
+    name: 'money as a 15-digit string is exact',
+    text: rec('"revenue":"987654321.987654"'),
+    expect: { revenue: '987654321.987654' },
   },
-  // A JSON number is a double: 18 significant digits do not survive, its shortest form is read.
+  // A JSON number is a double: 20 significant digits do not survive, its shortest form is read.
   {
-    name: 'money as an 18-digit JSON number is rounded',
-    text: rec('"revenue":123456789012.123456'),
-    expect: { revenue: '123456789012.123460' },
+    name: 'money as a 20-digit JSON number is rounded',
+    text: rec('"revenue":123456789.12345600001'),
+    expect: { revenue: '123456789.123456' },
   },
   { name: 'money 7 decimals', text: rec('"revenue":"0.0000001"'), expect: reject('money.scale@revenue') },
   { name: 'money 7 decimals number', text: rec('"cost":0.1234567'), expect: reject('money.scale@cost') },
@@ -731,6 +731,17 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
     name: 'money negative before range',
     text: rec('"revenue":-1e30'),
     expect: reject('money.negative@revenue'),
+  },
+  { name: 'money 1e9', text: rec('"revenue":1e9'), expect: reject('money.range@revenue') },
+  {
+    name: 'money 1000000000',
+    text: rec('"revenue":"1000000000"'),
+    expect: reject('money.range@revenue'),
+  },
+  {
+    name: 'money past the bound that DECIMAL(18,6) would hold',
+    text: rec('"revenue":"999999999999.999999"'),
+    expect: reject('money.range@revenue'),
   },
   { name: 'money 1e12', text: rec('"revenue":1e12'), expect: reject('money.range@revenue') },
   {

@@ -596,7 +596,7 @@ export function oracleMoney(v: unknown): bigint {
   }
   if (scale > 6) rej('money.scale');
   const micros = BigInt(digits) * 10n ** BigInt(6 - scale);
-  if (micros >= 10n ** 18n) rej('money.range');
+  if (micros >= 10n ** 15n) rej('money.range');
   return micros;
 }
 

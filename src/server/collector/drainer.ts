@@ -2,6 +2,9 @@
 // `adpipe ingest` (ingestFiles, kind 'http'): each drain is one atomic batch, the ledger records
 // every segment by path and hash, and only then are the segments deleted. A crash between commit
 // and delete leaves segments the ledger already knows; the next drain skips and deletes them.
+// A drain that fails anyway (ingest dead-letters bad data itself, so this is the disk, DuckDB, a
+// lock) is retried with exponential backoff and jitter, and /readyz fails with the reason until one
+// succeeds: the segments stay durable in the spool meanwhile.
 
 import { renameSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -10,6 +13,7 @@ import { componentLogger } from '../../logger.js';
 import { ingestFiles } from '../../pipeline/ingest.js';
 import { hashFile, type InputFile } from '../../sources/files/discover.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
+import type { Readiness } from '../readiness.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { Segment, Spool } from './spool.js';
 
@@ -43,12 +47,18 @@ export class Drainer {
   private sealing: Promise<void> | undefined;
   /** Set by stop(): no drain may start after the final one, the connection is about to close. */
   private stopped = false;
+  /** Drains failed in a row; while above 0, only the retry timer starts the next one. */
+  private failures = 0;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly spool: Spool,
     private readonly wh: Warehouse,
     private readonly metrics: CollectorMetrics,
+    private readonly readiness: Readiness,
     private readonly intervalMs: number,
+    /** Longest wait between retries of a failing drain. */
+    private readonly retryMaxMs: number,
   ) {}
 
   start(): void {
@@ -60,9 +70,9 @@ export class Drainer {
     this.kick();
   }
 
-  /** Starts a drain now, or once more after the one running. */
+  /** Starts a drain now, or once more after the one running; waits for the retry timer after failures. */
   kick(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.retry) return;
     if (this.running) {
       this.again = true;
       return;
@@ -78,11 +88,36 @@ export class Drainer {
       try {
         while (await this.drainOnce());
       } catch (err) {
-        this.metrics.drains.inc({ result: 'error' });
-        log.error({ err }, 'drain failed; segments stay in the spool and are retried');
+        this.failed(err);
         return;
       }
     } while (this.again);
+    if (this.failures > 0) {
+      this.failures = 0;
+      this.metrics.drainFailures.set(0);
+      this.readiness.clear('drain');
+      log.info('drain recovered');
+    }
+  }
+
+  /** Counts a failed drain, fails readiness with its reason and schedules the retry. */
+  private failed(err: unknown): void {
+    this.failures++;
+    this.metrics.drains.inc({ result: 'error' });
+    this.metrics.drainFailures.set(this.failures);
+    const delay = retryDelay(this.intervalMs, this.retryMaxMs, this.failures);
+    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+    this.readiness.fail(
+      'drain',
+      `drain failed ${this.failures} time(s) in a row, retrying in ${Math.ceil(delay / 1000)} s: ${reason}`,
+    );
+    log.error({ err, failures: this.failures, retryMs: delay }, 'drain failed; segments stay in the spool');
+    if (this.stopped) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.kick();
+    }, delay);
+    this.retry.unref();
   }
 
   /** Ingests the oldest sealed segments, up to about BATCH_EVENTS; false when there was nothing to do. */
@@ -121,10 +156,21 @@ export class Drainer {
    */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.retry);
     this.stopped = true;
     await this.sealing;
     await this.running;
     await this.spool.close();
     await this.loop();
   }
+}
+
+/**
+ * The wait before retry number `failures` (1, 2, …): the drain interval doubled per failure up to
+ * maxMs, then between half and all of it at random, so servers sharing a failed disk or database do
+ * not retry in step.
+ */
+export function retryDelay(intervalMs: number, maxMs: number, failures: number): number {
+  const ceiling = Math.min(maxMs, intervalMs * 2 ** Math.min(failures - 1, 30));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }

@@ -46,7 +46,14 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     onFsync: (s) => metrics.fsync.observe(s),
     onSealed: () => drainer?.kick(),
   });
-  drainer = new Drainer(spool, drainWh, metrics, cfg.drain_interval_ms);
+  drainer = new Drainer(
+    spool,
+    drainWh,
+    metrics,
+    ctx.readiness,
+    cfg.drain_interval_ms,
+    cfg.drain_retry_max_ms,
+  );
   metrics.spoolDepth = () => spool.depth();
   const accept = new Collector(
     spool,

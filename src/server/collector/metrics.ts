@@ -57,6 +57,11 @@ export class CollectorMetrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  readonly drainFailures = new Gauge({
+    name: 'adpipe_drain_consecutive_failures',
+    help: 'Drains failed in a row (0 once one succeeds); above 0, /readyz fails',
+    registers: [this.registry],
+  });
 
   constructor() {
     const pending = this.pendingRequests;
