@@ -4,6 +4,7 @@
 export const REJECT_REASONS = {
   'record.invalid_json': 'the line is not valid JSON',
   'record.not_object': 'the record is not a JSON object',
+  'record.too_deep': 'the record is nested more than 64 levels deep',
   'event_id.missing': 'event_id is required',
   'event_id.type': 'event_id must be a string or an integer',
   'event_id.length': 'event_id must be 1-128 characters',
