@@ -30,6 +30,7 @@ export const ERRORS = {
     message: 'queries may read only the lake view, rollups, metadata and pipeline tables, not %s',
   },
   ADP_ERR_QUERY_TIMEOUT: { status: 400, message: 'query stopped after the time limit of %s ms' },
+  ADP_ERR_VALIDATION_FAILED: { status: 500, message: 'validating this request failed: %s' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

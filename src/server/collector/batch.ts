@@ -5,6 +5,7 @@
 // cheap and the event loop writes the spool bytes as they come.
 
 import { type AdEvent, ID_FIELDS, MONEY_FIELDS, TEXT_FIELDS } from '../../events/contract.js';
+import { stringifyDeep } from '../../events/json-depth.js';
 import type { Rejection } from '../../events/reasons.js';
 import { plainLineEvent, type Validation, validateEvent, validateParsedText } from '../../events/validate.js';
 import { micros } from '../../stream/live-counters.js';
@@ -78,6 +79,8 @@ interface Origin {
    * where the server made its id, which then cannot repeat and is neither checked nor hashed.
    */
   made?: Uint8Array;
+  /** Each record's position in the request where that differs from its index (Segment batches). */
+  positions?: readonly number[];
 }
 
 /**
@@ -88,7 +91,7 @@ function sortRecords(
   n: number,
   validate: (i: number) => Validation,
   original: (i: number) => string,
-  { source, receivedAt, made }: Origin,
+  { source, receivedAt, made, positions }: Origin,
   line: (i: number, event: AdEvent) => string,
 ): Sorted {
   const out: Sorted = { lines: [], events: [], ids: [], from: [], repeats: 0, errors: [], dead: '' };
@@ -96,8 +99,9 @@ function sortRecords(
   for (let i = 0; i < n; i++) {
     const v = validate(i);
     if (!v.ok) {
-      out.errors.push({ index: i, code: v.rejection.code, reason: v.rejection.message });
-      out.dead += deadLetter(source, made ? 0 : i, original(i), v.rejection, receivedAt);
+      const index = positions?.[i] ?? i;
+      out.errors.push({ index, code: v.rejection.code, reason: v.rejection.message });
+      out.dead += deadLetter(source, made ? 0 : index, original(i), v.rejection, receivedAt);
       continue;
     }
     const id = v.event.event_id;
@@ -222,21 +226,39 @@ function withNewline(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A record turned down before it became an event (a Segment call of no known type), as received. */
+export class Refused {
+  constructor(
+    readonly original: unknown,
+    readonly rejection: Rejection,
+  ) {}
+}
+
 /**
- * Parsed records (JSON array elements, mapped Segment calls, browser hits). `madeIds`, for browser
- * hits only (each record a request of its own), flags the records whose event_id the server made.
+ * Parsed records (JSON array elements, mapped Segment calls, browser hits); a Refused one is
+ * rejected as it says. `madeIds`, for browser hits only (each record a request of its own), flags
+ * the records whose event_id the server made; `positions` are the records' positions in the
+ * request, for errors and dead letters, where they differ from their indexes.
  */
 export function validateObjects(
   records: readonly unknown[],
   source: string,
   receivedAt: string,
   madeIds?: Uint8Array,
+  positions?: readonly number[],
 ): ValidatedBatch {
   const sorted = sortRecords(
     records.length,
-    (i) => validateEvent(records[i]),
-    (i) => JSON.stringify(records[i]) ?? String(records[i]),
-    { source, receivedAt, made: madeIds },
+    (i) => {
+      const r = records[i];
+      return r instanceof Refused ? { ok: false, rejection: r.rejection } : validateEvent(r);
+    },
+    // Rejected records only: at any depth (a too deep one would overflow JSON.stringify).
+    (i) => {
+      const r = records[i];
+      return stringifyDeep(r instanceof Refused ? r.original : r);
+    },
+    { source, receivedAt, made: madeIds, positions },
     (_, event) => spoolLine(event),
   );
   return pack(sorted, undefined, madeIds);

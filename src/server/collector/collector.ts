@@ -75,9 +75,14 @@ export class Collector {
     return this.keep(batch, source, true);
   }
 
-  /** Parsed records (JSON array elements, mapped Segment calls). */
-  acceptObjects(records: readonly unknown[], source: string): Promise<AcceptResult> {
-    return this.keep(validateObjects(records, source, new Date().toISOString()), source, true);
+  /** Parsed records (JSON array elements, mapped Segment calls at `positions` in the request). */
+  acceptObjects(
+    records: readonly unknown[],
+    source: string,
+    positions?: readonly number[],
+  ): Promise<AcceptResult> {
+    const at = new Date().toISOString();
+    return this.keep(validateObjects(records, source, at, undefined, positions), source, true);
   }
 
   /**
