@@ -2,7 +2,7 @@
 
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { AdpipeError } from '../errors.js';
-import { logger } from '../logger.js';
+import { logDestination, logger } from '../logger.js';
 import type { ServerContext, ServerOptions } from './context.js';
 import { pluginModules } from './plugins.js';
 import { Readiness } from './readiness.js';
@@ -21,6 +21,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const code =
       status === 413 ? 'ADP_ERR_TOO_LARGE' : status >= 500 ? 'ADP_ERR_INTERNAL' : 'ADP_ERR_BAD_PARAM';
     return reply.status(status).send({ error: { code, message: e.message ?? 'error' } });
+  });
+  // A log that cannot be written is a problem to see on /readyz (its lines are dropped meanwhile).
+  const unwatch = logDestination.watch((problem) =>
+    problem ? ctx.readiness.fail('log', problem) : ctx.readiness.clear('log'),
+  );
+  app.addHook('onClose', async () => {
+    unwatch();
   });
   for (const load of pluginModules) await app.register((await load()).default, { ctx });
   return app;
