@@ -14,7 +14,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: ctx.config.server.body_limit,
   });
   app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof AdpipeError) return reply.status(err.status).send(err.toJSON());
+    if (err instanceof AdpipeError) {
+      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+      return reply.status(err.status).send(err.toJSON());
+    }
     const e = err as { statusCode?: number; message?: string };
     const status = e.statusCode ?? 500;
     if (status >= 500) app.log.error({ err }, 'request failed');

@@ -55,6 +55,7 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     path.join(ctx.dataDir, 'deadletter'),
     metrics,
     cfg.spool_high_water,
+    ctx.readiness,
     cfg.validator_threads > 0 ? new ValidatorPool(cfg.validator_threads) : undefined,
   );
   const segment = new SegmentMapper(cfg.segment_events);
