@@ -48,7 +48,8 @@ describe('run lock', () => {
     const lockFile = path.join(dataDir, 'adpipe.lock');
     const holder = startCli(dataDir, args);
     await waitFor(() => existsSync(lockFile) && readFileSync(lockFile, 'utf8').trim() !== '', 20_000);
-    expect(readFileSync(lockFile, 'utf8').trim()).toBe(String(holder.child.pid));
+    // The holder's pid, then its start time.
+    expect(readFileSync(lockFile, 'utf8').split(' ')[0]).toBe(String(holder.child.pid));
 
     for (const second of [args, ['verify'], ['compact']]) {
       const r = await runCli(dataDir, second);
@@ -62,7 +63,8 @@ describe('run lock', () => {
     holder.child.kill('SIGKILL');
     const dead = await holder.done;
     expect(dead.signal).toBe('SIGKILL');
-    expect(readFileSync(lockFile, 'utf8').trim()).toBe(String(holder.child.pid)); // stale now
+    // The holder's pid, then its start time.
+    expect(readFileSync(lockFile, 'utf8').split(' ')[0]).toBe(String(holder.child.pid)); // stale now
 
     const taker = await runCli(dataDir, args);
     expect(taker.stderr).toBe('');
