@@ -1,10 +1,12 @@
 // Finding 5: records nested thousands of levels deep. Each is rejected alone as record.too_deep and
 // dead-lettered with its text; the records beside it and other clients' requests are kept.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { startServer, type TestServer } from '../collector/server.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 const nested = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
 const event = (id: string, more = '') =>
@@ -73,5 +75,21 @@ describe('deeply nested records', () => {
     expect(deadLetters()).toEqual([
       expect.objectContaining({ index: 1, code: 'record.too_deep', text: deep }),
     ]);
+  });
+
+  it('file ingest (the SQL validator) rejects a deep line for the same reason and keeps the rest', async () => {
+    const dir = makeTempDir('deep-ingest');
+    const input = `${dir}/events.jsonl`;
+    const deep = event('deep', `,"p":${nested(100_000)}`);
+    writeFileSync(input, `${event('f1')}\n${deep}\n${event('f2', `,"p":${nested(63)}`)}\n`);
+    process.exitCode = undefined;
+    await main(['node', 'adpipe', '--data-dir', `${dir}/data`, 'ingest', input]);
+    expect(process.exitCode ?? 0).toBe(0);
+    s = await startServer({}, `${dir}/data`);
+    const res = await fetch(`${s.url}/v1/deadletter`);
+    const records = (await res.json()).records;
+    expect(records).toEqual([expect.objectContaining({ code: 'record.too_deep', line: 2, text: deep })]);
+    const pipeline = await (await fetch(`${s.url}/v1/pipeline`)).json();
+    expect(pipeline.files).toMatchObject({ accepted: 2, rejected: 1 });
   });
 });
