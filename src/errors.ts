@@ -40,6 +40,8 @@ export const ERRORS = {
     status: 404,
     message: 'unknown experiment %s (declare it under experiments: in adpipe.yaml)',
   },
+  ADP_ERR_VALIDATION_FAILED: { status: 500, message: 'validating this request failed: %s' },
+  ADP_ERR_DISK_FULL: { status: 503, message: 'no space left on the data disk, retry after %s s' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -47,8 +49,14 @@ export type ErrorCode = keyof typeof ERRORS;
 export class AdpipeError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** Seconds a client should wait before retrying, sent as Retry-After. */
+  readonly retryAfterSeconds?: number;
 
-  constructor(code: ErrorCode, args: ReadonlyArray<string | number> = [], options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    args: ReadonlyArray<string | number> = [],
+    options?: { cause?: unknown; retryAfterSeconds?: number },
+  ) {
     let i = 0;
     super(
       ERRORS[code].message.replace(/%s/g, () => String(args[i++] ?? '')),
@@ -57,6 +65,7 @@ export class AdpipeError extends Error {
     this.name = 'AdpipeError';
     this.code = code;
     this.status = ERRORS[code].status;
+    if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   toJSON(): { error: { code: ErrorCode; message: string } } {

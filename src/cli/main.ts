@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { AdpipeError } from '../errors.js';
-import { logger } from '../logger.js';
+import { logDestination, logger } from '../logger.js';
 import { commandModules } from './commands/index.js';
 
 /** Exit codes: 0 ok, 1 unexpected failure, 2 usage or adpipe error, 3 some input set aside. */
@@ -17,7 +17,12 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     process.exitCode = exitCodeFor(err);
   }
+  // A log write that never ends (a pipe nobody reads) would keep the process alive: exit anyway.
+  if (!(await logDestination.flush(LOG_FLUSH_MS))) process.exit();
 }
+
+/** How long the last log lines may take to be written once a command is done. */
+const LOG_FLUSH_MS = 2000;
 
 function exitCodeFor(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;

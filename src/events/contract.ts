@@ -62,6 +62,12 @@ export const ID_MAX_LENGTH = 128;
 export const NAME_MAX_LENGTH = 128;
 /** Free text is capped so one hostile record cannot bloat a partition. */
 export const TEXT_MAX_LENGTH = 2048;
+/**
+ * Levels of nesting a record may have, the record's own braces counting as one: real events are
+ * flat with props a few levels deep, and a limit keeps recursive code (JSON.stringify) off a
+ * hostile record's depth.
+ */
+export const RECORD_MAX_DEPTH = 64;
 
 /** Epoch numbers below this are seconds, at or above it milliseconds. */
 export const EPOCH_MS_THRESHOLD = 1e11;

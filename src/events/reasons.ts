@@ -4,6 +4,7 @@
 export const REJECT_REASONS = {
   'record.invalid_json': 'the line is not valid JSON',
   'record.not_object': 'the record is not a JSON object',
+  'record.too_deep': 'the record is nested more than 64 levels deep',
   'event_id.missing': 'event_id is required',
   'event_id.type': 'event_id must be a string or an integer',
   'event_id.length': 'event_id must be 1-128 characters',
@@ -26,15 +27,28 @@ export const REJECT_REASONS = {
 
 export type RejectCode = keyof typeof REJECT_REASONS;
 
+/** Rejections of the collector's own, of what it cannot even map to a record; docs/collector.md lists them. */
+export const COLLECTOR_REJECT_REASONS = {
+  'segment.unknown_call':
+    'a Segment call must be an object whose type is track, page, screen, identify, group or alias',
+} as const;
+
+export type CollectorRejectCode = keyof typeof COLLECTOR_REJECT_REASONS;
+
 /** A rejection as written to the dead-letter store: the rule code, the field it concerns, and words. */
 export interface Rejection {
-  code: RejectCode;
+  code: RejectCode | CollectorRejectCode;
   field: string;
   message: string;
 }
 
-export function rejection(code: RejectCode, field: string): Rejection {
-  return { code, field, message: `${field}: ${REJECT_REASONS[code]}` };
+const ALL_REASONS: Record<RejectCode | CollectorRejectCode, string> = {
+  ...REJECT_REASONS,
+  ...COLLECTOR_REJECT_REASONS,
+};
+
+export function rejection(code: RejectCode | CollectorRejectCode, field: string): Rejection {
+  return { code, field, message: `${field}: ${ALL_REASONS[code]}` };
 }
 
 /** Renders `code@field` (the SQL validator's compact form) back into a Rejection. */

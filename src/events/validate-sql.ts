@@ -24,6 +24,7 @@ import {
   MONEY_SCALE,
   MONEY_SQL_TYPE,
   NAME_MAX_LENGTH,
+  RECORD_MAX_DEPTH,
   TEXT_FIELDS,
   TEXT_MAX_LENGTH,
 } from './contract.js';
@@ -242,6 +243,21 @@ const KNOWN_AS_NULLS = `'${JSON.stringify(Object.fromEntries(KNOWN_FIELDS.map((f
 /** NaN and Infinity literals: DuckDB's JSON reader takes them, JSON.parse (and the contract) does not. */
 const NON_FINITE = '(?i)[+-]?(nan|inf|infinity)';
 
+/** A JSON text's brackets alone, its strings cut out: what tooDeep measures. */
+const bracketsOf = (text: string) =>
+  `regexp_replace(regexp_replace(${text}, '"(?:[^"\\\\]|\\\\.)*"', '', 'g'), '[^\\[\\]{}]', '', 'g')`;
+
+/**
+ * True when brackets (bracketsOf) nest more than RECORD_MAX_DEPTH levels: DuckDB reads JSON of any
+ * depth, the JS validator rejects it. Innermost pairs are removed RECORD_MAX_DEPTH times and what
+ * remains is deeper; only a text with that many brackets pays for it.
+ */
+const tooDeep = (brackets: string) => {
+  let inner = brackets;
+  for (let i = 0; i < RECORD_MAX_DEPTH; i++) inner = `regexp_replace(${inner}, '\\[\\]|\\{\\}', '', 'g')`;
+  return `CASE WHEN strlen(${brackets}) > ${2 * RECORD_MAX_DEPTH} THEN ${inner} <> '' END`;
+};
+
 /** The canonical fields the rules read, each from its extracted JSON value `j_<field>`. */
 const FIELDS = [
   'event_id',
@@ -346,6 +362,7 @@ function extractedFromTextSql(raw: string): string {
       WHEN NOT starts_with(ltrim(j::VARCHAR, ${JSON_SPACE}), '{') THEN
         CASE WHEN regexp_full_match(trim(j::VARCHAR, ${JSON_SPACE}), '${NON_FINITE}') THEN 'record.invalid_json@record' ELSE 'record.not_object@record' END
       WHEN ${nonFinite} THEN 'record.invalid_json@record'
+      WHEN ${tooDeep('brackets')} THEN 'record.too_deep@record'
     END`;
   // A flat record has unknown fields unless every key was one of the known fields read (a repeated
   // key counts twice in json_keys, once in the struct).
@@ -355,7 +372,8 @@ function extractedFromTextSql(raw: string): string {
       strlen(text) AS record_bytes,
       ${FIELDS.map((f) => `CASE WHEN flat THEN ${present('w', f)} ELSE ${rawOf(f)} END AS j_${f}`).join(',\n      ')}
     FROM (SELECT file_seq, source, line, text, j, flat, json_transform(j, ${struct('VARCHAR')}) AS w,
-            CASE WHEN NOT flat THEN json_transform(j, ${struct('JSON')}) END AS jw
+            CASE WHEN NOT flat THEN json_transform(j, ${struct('JSON')}) END AS jw,
+            CASE WHEN NOT flat THEN ${bracketsOf('text')} END AS brackets
           FROM (SELECT file_seq, source, line, text, j, coalesce(j IS NOT NULL AND ${FLAT}, false) AS flat
                 FROM (SELECT file_seq, source, line, text, try_cast(text AS JSON) AS j FROM ${raw}))))`;
 }

@@ -18,9 +18,11 @@ import {
   MONEY_MAX,
   MONEY_SCALE,
   NAME_MAX_LENGTH,
+  RECORD_MAX_DEPTH,
   TEXT_FIELDS,
   TEXT_MAX_LENGTH,
 } from './contract.js';
+import { deeperThan } from './json-depth.js';
 import { type RejectCode, type Rejection, rejection } from './reasons.js';
 
 export type Validation = { ok: true; event: AdEvent } | { ok: false; rejection: Rejection };
@@ -258,6 +260,7 @@ function normalise(input: unknown): AdEvent {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     fail('record.not_object', 'record');
   const rec = input as Record<string, unknown>;
+  if (deeperThan(rec, RECORD_MAX_DEPTH)) fail('record.too_deep', 'record');
 
   const rawId = pick(rec, 'event_id');
   if (rawId === undefined || rawId === '')
@@ -429,6 +432,8 @@ function fastNormalise(input: unknown): AdEvent | undefined {
     else if (ALIAS_SET.has(k)) return clearSlots();
     else unknown = true;
   }
+  // Only unknown fields can nest (known ones must be strings here); normalise rejects a deep record.
+  if (unknown && deeperThan(rec, RECORD_MAX_DEPTH)) return clearSlots();
   const ev = fastEvent();
   if (ev && unknown) ev.props = unknownFields(rec);
   return ev;

@@ -3,7 +3,7 @@
 import querystring from 'node:querystring';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { AdpipeError } from '../errors.js';
-import { logger } from '../logger.js';
+import { logDestination, logger } from '../logger.js';
 import type { ServerContext, ServerOptions } from './context.js';
 import { pluginModules } from './plugins.js';
 import { Readiness } from './readiness.js';
@@ -40,7 +40,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: ctx.config.server.body_limit,
   });
   app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof AdpipeError) return reply.status(err.status).send(err.toJSON());
+    if (err instanceof AdpipeError) {
+      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+      return reply.status(err.status).send(err.toJSON());
+    }
     const e = err as { statusCode?: number; message?: string };
     const status = e.statusCode ?? 500;
     if (status >= 500) app.log.error({ err }, 'request failed');
@@ -56,6 +59,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       statusCode: 404,
     }),
   );
+  // A log that cannot be written is a problem to see on /readyz (its lines are dropped meanwhile).
+  const unwatch = logDestination.watch((problem) =>
+    problem ? ctx.readiness.fail('log', problem) : ctx.readiness.clear('log'),
+  );
+  app.addHook('onClose', async () => {
+    unwatch();
+  });
   for (const load of pluginModules) await app.register((await load()).default, { ctx });
   return app;
 }

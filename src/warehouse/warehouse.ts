@@ -37,6 +37,10 @@ export class Warehouse {
   }
 
   static async open(dataDir: string, options: WarehouseOptions = {}): Promise<Warehouse> {
+    // DuckDB reads a `?` in a database path as the start of options and then puts the WAL
+    // elsewhere (`d?x/warehouse.duckdb` gets `d.wal?x/…`): refused before anything is written.
+    if (path.resolve(dataDir).includes('?'))
+      throw new AdpipeError('ADP_ERR_CONFIG', [`the data dir path may not contain "?" (${dataDir})`]);
     mkdirSync(dataDir, { recursive: true });
     const file = path.join(dataDir, 'warehouse.duckdb');
     const config: Record<string, string> = {};
@@ -99,6 +103,14 @@ export class Warehouse {
     this.conn.closeSync();
     if (this.owner) this.instance.closeSync();
   }
+}
+
+/**
+ * A path as a DuckDB glob that matches only itself: `*`, `?` and `[` are glob characters there
+ * (a data dir may hold them), each is put in a bracket class of its own.
+ */
+export function globLiteral(p: string): string {
+  return p.replace(/[*?[]/g, (c) => `[${c}]`);
 }
 
 /** Quotes a string as a SQL literal (DuckDB, PostgreSQL and standard SQL). */

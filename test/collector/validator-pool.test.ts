@@ -21,22 +21,21 @@ describe('ValidatorPool', () => {
   it('validates every contract case as inline validation does, over several bodies at once', async () => {
     const lines = CONTRACT_CASES.map((c) => c.text);
     const bodies = [lines.slice(0, 90), lines.slice(90, 180), lines.slice(180)].map(body);
-    // Inline first: the pool takes a body's buffer when the body is all of it.
     const inline = bodies.map((b) => validated(validateNdjson(b, 1000, 'events', at)));
     const pooled = (await Promise.all(bodies.map((b) => pool.validate(b, 1000, 'events', at)))).map(
       validated,
     );
     expect(pooled).toEqual(inline);
-    // A body that is all of its buffer goes over without a copy and is left detached; a view into a
-    // larger buffer is copied and left as it was.
+    // A body is copied to its worker, whole or a view into a larger buffer, and left as it was: a
+    // worker that dies leaves it to be validated again.
     const first = body(lines.slice(0, 180));
     const expected = validated(validateNdjson(first, 1000, 'events', at));
     const own = new Uint8Array(first);
     const view = new Uint8Array(Buffer.concat([Buffer.from('\n'), first])).subarray(1);
-    for (const b of [own, view])
+    for (const b of [own, view]) {
       expect(validated(await pool.validate(b, 1000, 'events', at))).toEqual(expected);
-    expect(own.byteLength).toBe(0);
-    expect(view.byteLength).toBeGreaterThan(0);
+      expect(b.byteLength).toBe(first.byteLength);
+    }
     const count = (f: (b: ValidatedBatch) => number) => pooled.reduce((n, b) => n + f(b), 0);
     const rejected = count((b) => b.errors.length);
     expect(rejected).toBeGreaterThan(50);
@@ -58,20 +57,45 @@ describe('ValidatorPool', () => {
 });
 
 describe('ValidatorPool when a worker dies', () => {
-  it('fails only the jobs in flight on it, replaces it, and goes on validating', async () => {
+  type Workers = { workers: Array<{ worker: Worker }>; isolation?: { worker: Worker } };
+  const internals = (p: ValidatorPool) => p as unknown as Workers;
+  // Large enough (a few hundred ms of work) to be surely in flight when a worker stops.
+  const big = body(Array.from({ length: 200_000 }, (_, i) => JSON.stringify({ event_id: `e${i}` })));
+
+  it('runs the jobs it held again on a fresh worker, replaces it, and goes on validating', async () => {
     const p = new ValidatorPool(1);
     try {
       const lines = body(CONTRACT_CASES.slice(0, 20).map((c) => c.text));
       const expected = validateNdjson(lines, 1000, 'events', at);
       expect(await p.validate(lines, 1000, 'events', at)).toEqual(expected);
-      // The pool's only worker, stopped from outside as a crash would stop it.
-      const { worker } = (p as unknown as { workers: Array<{ worker: Worker }> }).workers[0]!;
-      // Large enough (a few hundred ms of work) to be surely in flight when the worker stops.
-      const big = body(Array.from({ length: 200_000 }, (_, i) => JSON.stringify({ event_id: `e${i}` })));
-      const inFlight = p.validate(big, 1e9, 'events', at);
+      // The pool's only worker, stopped from outside as a crash would stop it, with three jobs on it.
+      const { worker } = internals(p).workers[0]!;
+      const inFlight = [p.validate(big, 1e9, 'events', at), p.validate(lines, 1000, 'events', at)];
+      const third = p.validate(lines, 1000, 'events', at);
       await worker.terminate();
-      await expect(inFlight).rejects.toThrow(/exited/);
+      const [bigBatch, again] = await Promise.all(inFlight);
+      expect(validated(bigBatch!).errors.length).toBe(200_000);
+      expect(again).toEqual(expected);
+      expect(await third).toEqual(expected);
       expect(await p.validate(lines, 1000, 'events', at)).toEqual(expected);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('fails a job alone when it stops the fresh worker it runs on too', async () => {
+    const p = new ValidatorPool(1);
+    try {
+      const lines = body(CONTRACT_CASES.slice(0, 20).map((c) => c.text));
+      const expected = validateNdjson(lines, 1000, 'events', at);
+      const poison = p.validate(big, 1e9, 'events', at);
+      const bystander = p.validate(lines, 1000, 'events', at);
+      await internals(p).workers[0]!.worker.terminate();
+      // The big job runs first, alone: stop its worker too, as a job that crashes every worker would.
+      await expect.poll(() => internals(p).isolation, { timeout: 10_000 }).toBeDefined();
+      await internals(p).isolation!.worker.terminate();
+      await expect(poison).rejects.toMatchObject({ code: 'ADP_ERR_VALIDATION_FAILED', status: 500 });
+      expect(await bystander).toEqual(expected);
     } finally {
       await p.close();
     }

@@ -36,6 +36,8 @@ const at = (ts: string): Accepted => ({ ts });
 
 const long = (n: number, ch = 'x') => ch.repeat(n);
 const jstr = (s: string) => JSON.stringify(s);
+/** `n` arrays nested in one another. */
+const nested = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
 
 /** The full event expected for an accepted case: a plain click at T0 overlaid with the case's fields. */
 export function expectedEvent(fields: Accepted): Record<string, string | null> {
@@ -824,6 +826,33 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
     name: 'text before money',
     text: rec('"revenue":-1,"country":{}'),
     expect: reject('text.invalid@country'),
+  },
+
+  // ---- nesting: the record's braces are level 1, RECORD_MAX_DEPTH (64) levels at most ---------------
+  {
+    name: 'props nested to the depth limit kept',
+    text: rec(`"p":${nested(63)}`),
+    expect: { props: `{"p":${nested(63)}}` },
+  },
+  {
+    name: 'props nested one level too deep',
+    text: rec(`"p":${nested(64)}`),
+    expect: reject('record.too_deep@record'),
+  },
+  {
+    name: 'a record nested 100000 levels deep',
+    text: rec(`"p":${nested(100_000)}`),
+    expect: reject('record.too_deep@record'),
+  },
+  {
+    name: 'brackets inside strings do not nest',
+    text: rec(`"p":${jstr(`${'[{'.repeat(100)}\\"`)},"q":["]]]"]`),
+    expect: { props: `{"p":${jstr(`${'[{'.repeat(100)}\\"`)},"q":["]]]"]}` },
+  },
+  {
+    name: 'invalid JSON before too deep',
+    text: rec(`"p":${nested(100)}]`),
+    expect: reject('record.invalid_json@record'),
   },
 
   // ---- unknown fields → props --------------------------------------------------------------------

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { sqlString, type Warehouse } from '../../warehouse/warehouse.js';
+import { globLiteral, sqlString, type Warehouse } from '../../warehouse/warehouse.js';
 import type { ReaderPool } from './readers.js';
 
 const DEAD_LETTER_COLUMNS = `{batch_id: 'BIGINT', source: 'VARCHAR', line: 'BIGINT', text: 'VARCHAR',
@@ -15,7 +15,7 @@ const DEAD_LETTER_COLUMNS = `{batch_id: 'BIGINT', source: 'VARCHAR', line: 'BIGI
 function deadLetters(wh: Warehouse): string | undefined {
   const dir = wh.deadLetterDir;
   if (!existsSync(dir) || !readdirSync(dir).some((f) => f.endsWith('.ndjson'))) return undefined;
-  return `read_json(${sqlString(path.join(dir, '*.ndjson'))}, format = 'newline_delimited', columns = ${DEAD_LETTER_COLUMNS})`;
+  return `read_json(${sqlString(path.join(globLiteral(dir), '*.ndjson'))}, format = 'newline_delimited', columns = ${DEAD_LETTER_COLUMNS})`;
 }
 
 export async function pipelineRoutes(app: FastifyInstance, readers: ReaderPool) {

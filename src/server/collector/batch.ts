@@ -5,6 +5,7 @@
 // cheap and the event loop writes the spool bytes as they come.
 
 import { type AdEvent, ID_FIELDS, MONEY_FIELDS, TEXT_FIELDS } from '../../events/contract.js';
+import { stringifyDeep } from '../../events/json-depth.js';
 import { plainLineEvent, type Validation, validateEvent, validateParsedText } from '../../events/validate.js';
 import { micros } from '../../stream/live-counters.js';
 import { idHash } from './recent-ids.js';
@@ -86,6 +87,8 @@ interface Origin {
    * where the server made its id, which then cannot repeat and is neither checked nor hashed.
    */
   made?: Uint8Array;
+  /** Each record's position in the request where that differs from its index (Segment batches). */
+  positions?: readonly number[];
 }
 
 /**
@@ -96,7 +99,7 @@ function sortRecords(
   n: number,
   validate: (i: number) => Verdict,
   original: (i: number) => string,
-  { source, receivedAt, made }: Origin,
+  { source, receivedAt, made, positions }: Origin,
   line: (i: number, event: AdEvent) => string,
 ): Sorted {
   const out: Sorted = { lines: [], events: [], ids: [], from: [], repeats: 0, errors: [], dead: '' };
@@ -104,8 +107,9 @@ function sortRecords(
   for (let i = 0; i < n; i++) {
     const v = validate(i);
     if (!v.ok) {
-      out.errors.push({ index: i, code: v.rejection.code, reason: v.rejection.message });
-      out.dead += deadLetter(source, made ? 0 : i, original(i), v.rejection, receivedAt);
+      const index = positions?.[i] ?? i;
+      out.errors.push({ index, code: v.rejection.code, reason: v.rejection.message });
+      out.dead += deadLetter(source, made ? 0 : index, original(i), v.rejection, receivedAt);
       continue;
     }
     const id = v.event.event_id;
@@ -231,25 +235,41 @@ function withNewline(bytes: Uint8Array): Uint8Array {
 }
 
 /**
- * Parsed records (JSON array elements, mapped Segment calls, browser hits). `madeIds`, for browser
- * hits only (each record a request of its own), flags the records whose event_id the server made;
- * `refused`, also for browser hits, holds the refusals of those their policy does not allow.
+ * A record turned down before it became an event (a Segment call of no known type, a pixel outside
+ * its policy), as received.
+ */
+export class Refused {
+  constructor(
+    readonly original: unknown,
+    readonly rejection: Refusal,
+  ) {}
+}
+
+/**
+ * Parsed records (JSON array elements, mapped Segment calls, browser hits); a Refused one is
+ * rejected as it says. `madeIds`, for browser hits only (each record a request of its own), flags
+ * the records whose event_id the server made; `positions` are the records' positions in the
+ * request, for errors and dead letters, where they differ from their indexes.
  */
 export function validateObjects(
   records: readonly unknown[],
   source: string,
   receivedAt: string,
   madeIds?: Uint8Array,
-  refused?: ReadonlyArray<Refusal | undefined>,
+  positions?: readonly number[],
 ): ValidatedBatch {
   const sorted = sortRecords(
     records.length,
     (i) => {
-      const rejection = refused?.[i];
-      return rejection ? { ok: false, rejection } : validateEvent(records[i]);
+      const r = records[i];
+      return r instanceof Refused ? { ok: false, rejection: r.rejection } : validateEvent(r);
     },
-    (i) => JSON.stringify(records[i]) ?? String(records[i]),
-    { source, receivedAt, made: madeIds },
+    // Rejected records only: at any depth (a too deep one would overflow JSON.stringify).
+    (i) => {
+      const r = records[i];
+      return stringifyDeep(r instanceof Refused ? r.original : r);
+    },
+    { source, receivedAt, made: madeIds, positions },
     (_, event) => spoolLine(event),
   );
   return pack(sorted, undefined, madeIds);

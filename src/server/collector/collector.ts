@@ -6,7 +6,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AdpipeError } from '../../errors.js';
+import { componentLogger } from '../../logger.js';
 import { liveCounters } from '../../stream/live-counters.js';
+import type { Readiness } from '../readiness.js';
 import {
   type BatchError,
   KIND_CLICK,
@@ -34,16 +36,23 @@ export interface AcceptResult {
 const RECENT_IDS = 1 << 20;
 /** Seconds a client is asked to wait when the spool is over its high-water mark. */
 const OVERLOAD_RETRY_SECONDS = 5;
+/** Seconds a client is asked to wait when the data disk is full. */
+const DISK_FULL_RETRY_SECONDS = 30;
+
+const log = componentLogger('collector');
 
 export class Collector {
   private readonly recent = new RecentIds(RECENT_IDS);
   private deadLetters: Promise<GroupCommitFile> | undefined;
+  /** A write failed for want of space, and none has succeeded since. */
+  private diskFull = false;
 
   constructor(
     private readonly spool: Spool,
     private readonly deadLetterDir: string,
     private readonly metrics: CollectorMetrics,
     private readonly highWater: number,
+    private readonly readiness: Readiness,
     /** Validates NDJSON batches off the event loop; inline without one. */
     private readonly pool?: ValidatorPool,
   ) {}
@@ -75,9 +84,14 @@ export class Collector {
     return this.keep(batch, source, true);
   }
 
-  /** Parsed records (JSON array elements, mapped Segment calls). */
-  acceptObjects(records: readonly unknown[], source: string): Promise<AcceptResult> {
-    return this.keep(validateObjects(records, source, new Date().toISOString()), source, true);
+  /** Parsed records (JSON array elements, mapped Segment calls at `positions` in the request). */
+  acceptObjects(
+    records: readonly unknown[],
+    source: string,
+    positions?: readonly number[],
+  ): Promise<AcceptResult> {
+    const at = new Date().toISOString();
+    return this.keep(validateObjects(records, source, at, undefined, positions), source, true);
   }
 
   /**
@@ -108,7 +122,15 @@ export class Collector {
     const writes: Promise<void>[] = [];
     if (kept > 0) writes.push(this.spool.append(keptLines(batch, known), kept, durable));
     if (batch.dead !== '') writes.push(this.deadLetterFile().then((f) => f.append(Buffer.from(batch.dead))));
-    await Promise.all(writes);
+    try {
+      await Promise.all(writes);
+    } catch (err) {
+      throw this.writeFailed(err);
+    }
+    if (this.diskFull) {
+      this.diskFull = false;
+      this.readiness.clear('spool');
+    }
     // Only now kept: ids remembered before this would turn a retry after a failed write into a
     // "duplicate" of an event that was never kept.
     let k = 0;
@@ -125,16 +147,44 @@ export class Collector {
     return { accepted: kept, duplicates, rejected: errors.length, errors };
   }
 
+  /**
+   * The client's answer to a failed spool or dead-letter write: 503 with Retry-After for a full disk
+   * (which fails readiness until a write succeeds), else 500; neither names a path.
+   */
+  private writeFailed(err: unknown): AdpipeError {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+    log.error({ err }, 'a spool or dead-letter write failed');
+    if (code !== 'ENOSPC' && code !== 'EDQUOT')
+      return new AdpipeError('ADP_ERR_INTERNAL', [`could not write the spool (${code})`], { cause: err });
+    this.diskFull = true;
+    this.readiness.fail('spool', `disk full: no space left for the spool and dead letters (${code})`);
+    return new AdpipeError('ADP_ERR_DISK_FULL', [DISK_FULL_RETRY_SECONDS], {
+      cause: err,
+      retryAfterSeconds: DISK_FULL_RETRY_SECONDS,
+    });
+  }
+
+  /** The dead-letter file; one whose write failed (a full disk) takes no more, so it is opened again. */
   private deadLetterFile(): Promise<GroupCommitFile> {
-    this.deadLetters ??= mkdir(this.deadLetterDir, { recursive: true }).then(() =>
-      GroupCommitFile.open(path.join(this.deadLetterDir, `http-${Date.now()}-${process.pid}.ndjson`)),
-    );
+    const current = this.deadLetters;
+    this.deadLetters = current
+      ? current.then(
+          (f) => (f.broken ? this.openDeadLetters(f) : f),
+          () => this.openDeadLetters(),
+        )
+      : this.openDeadLetters();
     return this.deadLetters;
+  }
+
+  private async openDeadLetters(broken?: GroupCommitFile): Promise<GroupCommitFile> {
+    await broken?.close().catch(() => undefined);
+    await mkdir(this.deadLetterDir, { recursive: true });
+    return GroupCommitFile.open(path.join(this.deadLetterDir, `http-${Date.now()}-${process.pid}.ndjson`));
   }
 
   async close(): Promise<void> {
     await this.pool?.close();
-    if (this.deadLetters) await (await this.deadLetters).close();
+    await (await this.deadLetters?.catch(() => undefined))?.close();
   }
 }
 

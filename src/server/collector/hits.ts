@@ -5,7 +5,7 @@
 // as answering the request.
 
 import querystring from 'node:querystring';
-import { type Refusal, type ValidatedBatch, validateObjects } from './batch.js';
+import { Refused, type ValidatedBatch, validateObjects } from './batch.js';
 import { uuidv7 } from './event-id.js';
 import { type PixelPolicy, PixelRules } from './pixel-policy.js';
 
@@ -69,13 +69,11 @@ function isoTime(ms: number): string {
 export function validateHits(group: HitGroup): ValidatedBatch {
   const values = group.rows.split(HIT_SEPARATOR);
   const n = values.length / HIT_FIELDS;
-  const records: Record<string, unknown>[] = new Array(n);
+  const records: Array<Record<string, unknown> | Refused> = new Array(n);
   const made = new Uint8Array(n);
   const rules = group.policy && new PixelRules(group.policy, group.type);
-  const refused: Array<Refusal | undefined> | undefined = rules && new Array(n);
   for (let i = 0, v = 0; i < n; i++, v += HIT_FIELDS) {
     const query = querystring.parse(values[v]!);
-    if (refused) refused[i] = rules!.refusal(query);
     const hit = hitRecord(
       query,
       group.type,
@@ -83,8 +81,9 @@ export function validateHits(group: HitGroup): ValidatedBatch {
       values[v + 2] || undefined,
       Number(values[v + 3]),
     );
-    records[i] = hit.record;
+    const refusal = rules?.refusal(query);
+    records[i] = refusal ? new Refused(hit.record, refusal) : hit.record;
     made[i] = hit.made ? 1 : 0;
   }
-  return validateObjects(records, group.source, group.receivedAt, made, refused);
+  return validateObjects(records, group.source, group.receivedAt, made);
 }

@@ -6,8 +6,12 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AdpipeError } from '../../errors.js';
+import { RECORD_MAX_DEPTH } from '../../events/contract.js';
+import { deeperThan } from '../../events/json-depth.js';
+import { rejection } from '../../events/reasons.js';
 import { checkKey, keyRing, presentedKey, requireKey } from '../auth.js';
 import type { ServerContext } from '../context.js';
+import { Refused } from './batch.js';
 import { parseBatch, parseJson, readBody } from './body.js';
 import { Collector } from './collector.js';
 import { Drainer } from './drainer.js';
@@ -60,9 +64,21 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     path.join(ctx.dataDir, 'deadletter'),
     metrics,
     cfg.spool_high_water,
+    ctx.readiness,
     cfg.validator_threads > 0 ? new ValidatorPool(cfg.validator_threads) : undefined,
   );
   const segment = new SegmentMapper(cfg.segment_events);
+  /**
+   * A Segment call as a record to validate, or undefined for a call that carries no event. A call of
+   * no known type is refused, and so is one too deep to map (mapping may stringify it).
+   */
+  const segmentRecord = (call: unknown, message: unknown, context: Obj = {}): Obj | Refused | undefined => {
+    if (!isObj(message) || !SEGMENT_CALLS.includes(call as SegmentCall))
+      return new Refused(message, rejection('segment.unknown_call', 'type'));
+    if (deeperThan(message, RECORD_MAX_DEPTH))
+      return new Refused(message, rejection('record.too_deep', 'record'));
+    return segment.map(call as SegmentCall, message, context);
+  };
   // Replays whatever a previous run left in the spool right away.
   drainer.start();
   if (!cfg.secret) app.log.warn('server.secret is not set: every click on /c is refused');
@@ -144,15 +160,13 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     req.body = parsed;
   };
   /** Segment's answer plus adpipe's counts; error indexes are positions in the request's calls. */
-  const segmentAnswer = async (records: Obj[], positions: number[]) => {
-    const result = await accept.acceptObjects(records, 'segment');
-    for (const e of result.errors) e.index = positions[e.index]!;
-    return { success: true, ...result };
+  const segmentAnswer = async (records: Array<Obj | Refused>, positions: number[]) => {
+    return { success: true, ...(await accept.acceptObjects(records, 'segment', positions)) };
   };
 
   for (const call of SEGMENT_CALLS) {
     app.post(`/v1/${call}`, { preValidation: segmentBody, preHandler: guards }, async (req) => {
-      const rec = segment.map(call, req.body as Obj);
+      const rec = segmentRecord(call, req.body);
       return rec ? segmentAnswer([rec], [0]) : segmentAnswer([], []);
     });
   }
@@ -161,11 +175,10 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     if (!Array.isArray(body.batch)) throw new AdpipeError('ADP_ERR_BAD_PARAM', ['batch', 'must be an array']);
     checkCount(body.batch.length);
     const context = isObj(body.context) ? body.context : {};
-    const records: Obj[] = [];
+    const records: Array<Obj | Refused> = [];
     const positions: number[] = [];
     body.batch.forEach((m: unknown, i: number) => {
-      const call = isObj(m) && typeof m.type === 'string' ? (m.type as SegmentCall) : undefined;
-      const rec = call && SEGMENT_CALLS.includes(call) ? segment.map(call, m as Obj, context) : undefined;
+      const rec = segmentRecord(isObj(m) ? m.type : undefined, m, context);
       if (rec) {
         records.push(rec);
         positions.push(i);

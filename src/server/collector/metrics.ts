@@ -2,6 +2,7 @@
 // one process), rendered by GET /metrics (src/server/ops.ts).
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { logDestination } from '../../logger.js';
 import type { ServerContext } from '../context.js';
 
 export interface SpoolDepth {
@@ -100,6 +101,17 @@ export class CollectorMetrics {
       collect() {
         const oldest = depth().oldestMs;
         this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+      },
+    });
+    let droppedSeen = 0;
+    new Counter({
+      name: 'adpipe_log_lines_dropped_total',
+      help: 'Log lines dropped because the log could not take them (writes failing, or over 1 MiB queued)',
+      registers: [this.registry],
+      collect() {
+        const dropped = logDestination.dropped;
+        this.inc(dropped - droppedSeen);
+        droppedSeen = dropped;
       },
     });
     collectDefaultMetrics({ register: this.registry });

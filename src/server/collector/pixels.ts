@@ -196,10 +196,13 @@ export function pixelFastPath(
     req.resume();
     pixels.add(url.slice(3), req.socket.remoteAddress, userAgent, (err, rejected) => {
       if (err) {
-        app.log.error({ err }, 'request failed');
-        const body = JSON.stringify(new AdpipeError('ADP_ERR_INTERNAL', [(err as Error).message]).toJSON());
-        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end(body);
-        metrics.countRequest('/i', 500);
+        const e =
+          err instanceof AdpipeError ? err : new AdpipeError('ADP_ERR_INTERNAL', [(err as Error).message]);
+        if (!(err instanceof AdpipeError)) app.log.error({ err }, 'request failed');
+        const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+        if (e.retryAfterSeconds !== undefined) headers['retry-after'] = String(e.retryAfterSeconds);
+        res.writeHead(e.status, headers).end(JSON.stringify(e.toJSON()));
+        metrics.countRequest('/i', e.status);
         return;
       }
       if (rejected) res.setHeader('x-adpipe-rejected', rejected);

@@ -72,7 +72,10 @@ export class Spool {
     let active = this.active;
     // A segment opened while we waited may already be sealed again by other appends: open another.
     while (!active) {
-      this.opening ??= this.openSegment();
+      // Cleared once settled: a segment that could not be opened (a full disk) is tried again.
+      this.opening ??= this.openSegment().finally(() => {
+        this.opening = undefined;
+      });
       await this.opening;
       active = this.active;
     }
@@ -85,7 +88,13 @@ export class Spool {
       this.seal();
       this.options.onSealed?.();
     }
-    await done;
+    try {
+      await done;
+    } catch (err) {
+      // A failed write leaves its segment taking no more: later appends go to a new one.
+      if (this.active === active) void this.seal();
+      throw err;
+    }
   }
 
   private async openSegment(): Promise<{ seg: Segment; file: GroupCommitFile }> {
@@ -97,7 +106,6 @@ export class Spool {
       file: await GroupCommitFile.open(file, this.options.onFsync),
     };
     this.active = opened;
-    this.opening = undefined;
     return opened;
   }
 
@@ -173,7 +181,7 @@ export class Spool {
 
   /** Seals the open segment and waits for every write in flight. */
   async close(): Promise<void> {
-    await this.opening;
+    await this.opening?.catch(() => undefined);
     await this.seal();
     await Promise.all([...this.closing].map((c) => c.file.close()));
   }

@@ -20,7 +20,19 @@ function run(job: ValidateJob): ValidatedBatch | TooManyEvents {
   return validateNdjson(body, maxEvents, source, receivedAt);
 }
 
+/** The answer to a job: its batch, or why validating it threw (that job fails alone). */
+export type ValidateAnswer = { id: number } & ({ batch: ValidatedBatch | TooManyEvents } | { error: string });
+
 parentPort!.on('message', (job: ValidateJob) => {
-  const batch = run(job);
-  parentPort!.postMessage({ id: job.id, batch }, 'spool' in batch ? [batch.spool.buffer as ArrayBuffer] : []);
+  let batch: ValidatedBatch | TooManyEvents;
+  try {
+    batch = run(job);
+  } catch (err) {
+    parentPort!.postMessage({ id: job.id, error: (err as Error).message } satisfies ValidateAnswer);
+    return;
+  }
+  parentPort!.postMessage(
+    { id: job.id, batch } satisfies ValidateAnswer,
+    'spool' in batch ? [batch.spool.buffer as ArrayBuffer] : [],
+  );
 });
