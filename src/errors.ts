@@ -30,6 +30,10 @@ export const ERRORS = {
     message: 'queries may read only the lake view, rollups, metadata and pipeline tables, not %s',
   },
   ADP_ERR_QUERY_TIMEOUT: { status: 400, message: 'query stopped after the time limit of %s ms' },
+  ADP_ERR_QUERY_MEMORY: {
+    status: 400,
+    message: 'query stopped: it needed more than the memory limit of %s MB',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
