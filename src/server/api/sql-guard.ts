@@ -84,9 +84,10 @@ function typed(node: Node, type: string, visible: ReadonlySet<string>): void {
   if (QUERY_NODES.has(type)) queryNode(node, visible);
   else if (type === 'BASE_TABLE') baseTable(node, visible);
   else if (type === 'TABLE_FUNCTION') throw refuse(`table function ${functionName(node.function)}`);
-  else if (TABLE_REFS.has(type) || MODIFIERS.has(type)) children(node, visible);
-  // Type descriptions of casts and constants read nothing.
-  else if (!type.endsWith('_TYPE_INFO')) throw refuse(`syntax ${type}`);
+  // Type descriptions (casts, constants) are walked too, in case one ever holds an expression.
+  else if (TABLE_REFS.has(type) || MODIFIERS.has(type) || type.endsWith('_TYPE_INFO'))
+    children(node, visible);
+  else throw refuse(`syntax ${type}`);
 }
 
 function children(node: Node, visible: ReadonlySet<string>, skip?: string): void {
