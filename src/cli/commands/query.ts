@@ -58,7 +58,7 @@ export function register(program: Command): void {
           if (result.truncated)
             console.error(`(stopped after ${opts.maxRows} rows; raise --max-rows for more)`);
         } finally {
-          sandbox.close();
+          await sandbox.close();
         }
       },
     );

@@ -6,9 +6,9 @@
 // fresh one for the next query.
 //
 // The API's child cannot open the warehouse (one process holds it; a second instance in this
-// process would downgrade and then drop its file lock), so it reads a snapshot: the readable tables
-// exported to Parquet by a read transaction, taken again whenever the warehouse has changed, and
-// the lake's committed files.
+// process would downgrade and then drop its file lock), so it reads copies: the readable tables a
+// query names, exported to Parquet by a read transaction when first needed after the warehouse
+// changed, and the lake's committed files.
 
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { lakeRelation } from '../../lake/lake.js';
 import { startChildProcess } from '../../util/worker.js';
 import { sqlIdent, sqlString } from '../../warehouse/warehouse.js';
 import type { WorkerReply, WorkerSetup } from './query-worker.js';
-import { READABLE_TABLES, type SqlResult } from './read-only-sql.js';
+import type { SqlResult } from './read-only-sql.js';
 import type { ReaderPool } from './readers.js';
 
 export interface QueryLimits {
@@ -47,16 +47,11 @@ function residentMb(pid: number): number | undefined {
   }
 }
 
-interface Views {
-  key: string;
-  relations: Record<string, string>;
-}
-
 export class QuerySandbox {
   /** The running child, once its DuckDB instance is open. */
   private child?: Promise<ChildProcess>;
-  /** The views the current child has, so they are sent again only when they change. */
-  private childViews?: string;
+  /** The views the current child has (name → relation), so each is sent again only when it changes. */
+  private childViews = new Map<string, string>();
   private queue: Promise<unknown> = Promise.resolve();
   private nextId = 1;
 
@@ -68,7 +63,7 @@ export class QuerySandbox {
   ) {}
 
   /** Runs `sql` after every query before it; `views` (name → relation) are defined first. */
-  run(sql: string, maxRows: number, views?: () => Promise<Views>): Promise<SqlResult> {
+  run(sql: string, maxRows: number, views?: () => Promise<Record<string, string>>): Promise<SqlResult> {
     const next = this.queue.then(async () => {
       const relations = await views?.();
       return this.runNow(await (this.child ?? this.spawn()), sql, maxRows, relations);
@@ -77,9 +72,14 @@ export class QuerySandbox {
     return next;
   }
 
-  close(): void {
-    this.child?.then((child) => child.kill('SIGKILL')).catch(() => undefined);
+  /** Stops the child and waits until it has let go of everything it opened. */
+  async close(): Promise<void> {
+    const child = await this.child?.catch(() => undefined);
     this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
   }
 
   /** A fresh child; the time limit of a query starts once it has opened its instance. */
@@ -96,13 +96,20 @@ export class QuerySandbox {
     child.on('exit', () => {
       if (this.child === started) this.child = undefined;
     });
-    this.childViews = undefined;
+    this.childViews = new Map();
     this.child = started;
     return started;
   }
 
-  private runNow(child: ChildProcess, sql: string, maxRows: number, views?: Views): Promise<SqlResult> {
-    const relations = views && views.key !== this.childViews ? views.relations : undefined;
+  private runNow(
+    child: ChildProcess,
+    sql: string,
+    maxRows: number,
+    views: Record<string, string> = {},
+  ): Promise<SqlResult> {
+    const changed = Object.entries(views).filter(
+      ([name, relation]) => this.childViews.get(name) !== relation,
+    );
     const id = this.nextId++;
     const { timeoutMs, memoryMb } = this.limits;
     return new Promise<SqlResult>((resolve, reject) => {
@@ -144,8 +151,8 @@ export class QuerySandbox {
       };
       child.on('message', onMessage);
       child.on('exit', onExit);
-      child.send({ kind: 'query', id, sql, maxRows, views: relations });
-      if (relations) this.childViews = views?.key;
+      child.send({ kind: 'query', id, sql, maxRows, views: Object.fromEntries(changed) });
+      for (const [name, relation] of changed) this.childViews.set(name, relation);
     });
   }
 
@@ -157,11 +164,12 @@ export class QuerySandbox {
 }
 
 /**
- * Parquet copies of the readable tables, one directory per warehouse state: the database file and
- * its WAL change with every commit, so their sizes and times say when the copy is stale.
+ * Parquet copies of the readable tables a query names, taken when first needed since the warehouse
+ * last changed: the database file and its WAL change with every commit, so their sizes and times
+ * say when a copy is stale. The lake needs no copy, only the list of its committed files.
  */
 export class QuerySnapshots {
-  private current?: Views;
+  private current?: { key: string; dir: string; relations: Map<string, string> };
   private seq = 0;
 
   constructor(
@@ -173,27 +181,33 @@ export class QuerySnapshots {
     return path.join(this.dataDir, 'query-snapshot');
   }
 
-  /** The views over the latest snapshot, taken now when the warehouse changed since the last. */
-  async latest(): Promise<Views> {
+  /** Relations (name → SQL) for the readable `tables`, copying those not copied in this state. */
+  async viewsFor(tables: ReadonlySet<string>): Promise<Record<string, string>> {
     const key = this.warehouseState();
-    if (this.current?.key === key) return this.current;
-    const dir = path.join(this.root, String(++this.seq));
-    // The sandbox runs one query at a time and this runs before it: older copies are unused.
-    rmSync(this.root, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    const relations: Record<string, string> = {};
-    await this.readers.use((wh) =>
-      wh.transaction(async () => {
-        for (const table of READABLE_TABLES.filter((t) => t !== 'lake')) {
-          const file = path.join(dir, `${table}.parquet`);
-          await wh.run(`COPY ${sqlIdent(table)} TO ${sqlString(file)} (FORMAT parquet)`);
-          relations[table] = `read_parquet(${sqlString(file)})`;
-        }
-        relations.lake = await lakeRelation(wh);
-      }),
-    );
-    this.current = { key, relations };
-    return this.current;
+    if (this.current?.key !== key) {
+      // The sandbox runs one query at a time and this runs before it: older copies are unused.
+      rmSync(this.root, { recursive: true, force: true });
+      const dir = path.join(this.root, String(++this.seq));
+      mkdirSync(dir, { recursive: true });
+      this.current = { key, dir, relations: new Map() };
+    }
+    const { dir, relations } = this.current;
+    const missing = [...tables].filter((t) => !relations.has(t));
+    if (missing.length > 0)
+      await this.readers.use((wh) =>
+        wh.transaction(async () => {
+          for (const table of missing) {
+            if (table === 'lake') {
+              relations.set(table, await lakeRelation(wh));
+              continue;
+            }
+            const file = path.join(dir, `${table}.parquet`);
+            await wh.run(`COPY ${sqlIdent(table)} TO ${sqlString(file)} (FORMAT parquet)`);
+            relations.set(table, `read_parquet(${sqlString(file)})`);
+          }
+        }),
+      );
+    return Object.fromEntries([...tables].map((t) => [t, relations.get(t)!]));
   }
 
   remove(): void {

@@ -36,7 +36,11 @@ export interface SqlResult {
 
 const READABLE = new Set(READABLE_TABLES);
 
-async function checkTables(conn: DuckDBConnection, sql: string): Promise<void> {
+/**
+ * Parses `sql` and checks what it may read (sql-guard.ts); returns the readable tables it names.
+ * Parsing binds nothing, so any DuckDB connection can do it.
+ */
+export async function readableTablesOf(conn: DuckDBConnection, sql: string): Promise<Set<string>> {
   const reader = await conn.runAndReadAll('SELECT json_serialize_sql($sql::VARCHAR) AS tree', { sql });
   const tree = JSON.parse((reader.getRowObjectsJson()[0] as { tree: string }).tree) as {
     error: boolean;
@@ -47,7 +51,7 @@ async function checkTables(conn: DuckDBConnection, sql: string): Promise<void> {
   // Only SELECT statements serialise: anything else is refused here, before it is even bound.
   if (tree.error && tree.error_type === 'not implemented') throw new AdpipeError('ADP_ERR_READ_ONLY');
   if (tree.error) throw new AdpipeError('ADP_ERR_QUERY', [tree.error_message ?? 'cannot parse']);
-  checkSelectTree(tree.statements, READABLE);
+  return checkSelectTree(tree.statements, READABLE);
 }
 
 /** Runs one read-only statement on `conn`; whoever holds the connection interrupts it at the time limit. */
@@ -60,7 +64,7 @@ export async function runReadOnlySql(
   try {
     const extracted = await conn.extractStatements(sql);
     if (extracted.count !== 1) throw new AdpipeError('ADP_ERR_READ_ONLY');
-    if (opts.restrictTables) await checkTables(conn, sql);
+    if (opts.restrictTables) await readableTablesOf(conn, sql);
     statementType = (await extracted.prepare(0)).statementType;
   } catch (err) {
     if (err instanceof AdpipeError) throw err;

@@ -63,9 +63,23 @@ const fold = (name: string) => name.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
 const refuse = (what: string) => new AdpipeError('ADP_ERR_READ_ONLY_TABLES', [what]);
 
-/** Throws unless every relation and function of the parsed SELECT statements is allowed. */
-export function checkSelectTree(statements: unknown, readable: ReadonlySet<string>): void {
-  walk(statements, new Set([...readable].map(fold)));
+/**
+ * Throws unless every relation and function of the parsed SELECT statements is allowed; returns the
+ * readable tables they name (with any a CTE of the same name shadows: never fewer than are read).
+ */
+export function checkSelectTree(statements: unknown, readable: ReadonlySet<string>): Set<string> {
+  const folded = new Set([...readable].map(fold));
+  walk(statements, folded);
+  const named = new Set<string>();
+  const collect = (value: unknown): void => {
+    if (!value || typeof value !== 'object') return;
+    const node = value as Node;
+    if (node.type === 'BASE_TABLE' && folded.has(fold(String(node.table_name))))
+      named.add(fold(String(node.table_name)));
+    for (const v of Array.isArray(value) ? value : Object.values(node)) collect(v);
+  };
+  collect(statements);
+  return named;
 }
 
 function walk(value: unknown, visible: ReadonlySet<string>): void {

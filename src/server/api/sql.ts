@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { AdpipeError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
 import { duckdbMemoryLimit, QuerySandbox, QuerySnapshots } from './query-sandbox.js';
-import { READABLE_TABLES } from './read-only-sql.js';
+import { READABLE_TABLES, readableTablesOf } from './read-only-sql.js';
 import type { ReaderPool } from './readers.js';
 
 export async function sqlRoutes(app: FastifyInstance, ctx: ServerContext, readers: ReaderPool) {
@@ -29,7 +29,7 @@ export async function sqlRoutes(app: FastifyInstance, ctx: ServerContext, reader
     ctx.dataDir,
   );
   app.addHook('onClose', async () => {
-    sandbox.close();
+    await sandbox.close();
     snapshots.remove();
   });
   app.post<{ Body: { sql: string } }>(
@@ -58,7 +58,10 @@ export async function sqlRoutes(app: FastifyInstance, ctx: ServerContext, reader
     },
     async (req) => {
       if (!enabled) throw new AdpipeError('ADP_ERR_SQL_OFF');
-      return sandbox.run(req.body.sql, maxRows, () => snapshots.latest());
+      const { sql } = req.body;
+      return sandbox.run(sql, maxRows, async () =>
+        snapshots.viewsFor(await readers.use((wh) => readableTablesOf(wh.conn, sql))),
+      );
     },
   );
 }
