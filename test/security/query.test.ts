@@ -246,9 +246,15 @@ describe('POST /v1/query reads only the readable relations', () => {
     expect(r.text).not.toContain(dataDir);
   });
 
-  it('sees events committed after its previous query', async () => {
-    const count = async () => (await query('SELECT count(*) AS n FROM lake')).body.rows[0]?.n as string;
-    const before = Number(await count());
+  it('sees events committed after its previous query, in the lake and the rollups', async () => {
+    // Both relations in one query: the lake's file list and the rollup's copy must move together.
+    const count = async () => {
+      const r = await query(
+        'SELECT (SELECT count(*) FROM lake) AS n, (SELECT sum(requests) FROM rollup_ad_request) AS requests',
+      );
+      return `${r.body.rows[0]?.n}/${r.body.rows[0]?.requests}`;
+    };
+    const [lakeBefore, requestsBefore] = (await count()).split('/').map(Number) as [number, number];
     const event = {
       event_id: 'sec-query-new',
       type: 'request',
@@ -262,7 +268,7 @@ describe('POST /v1/query reads only the readable relations', () => {
       body: JSON.stringify([event]),
     });
     expect(posted.status, await posted.text()).toBe(200);
-    await expect.poll(async () => Number(await count()), { timeout: 10_000 }).toBe(before + 1);
+    await expect.poll(count, { timeout: 10_000 }).toBe(`${lakeBefore + 1}/${requestsBefore + 1}`);
   });
 });
 
