@@ -28,7 +28,7 @@ export function register(program: Command): void {
         const { query_memory_mb: memoryMb, query_threads: threads } = config.server;
         const sandbox = new QuerySandbox(
           { mode: 'cli', dataDir, memoryLimit: duckdbMemoryLimit(memoryMb), threads },
-          { timeoutMs: opts.timeout, memoryMb, threads },
+          { timeoutMs: opts.timeout, memoryMb },
           dataDir,
         );
         try {

@@ -24,7 +24,6 @@ import type { ReaderPool } from './readers.js';
 export interface QueryLimits {
   timeoutMs: number;
   memoryMb: number;
-  threads: number;
 }
 
 /** After an interrupt, how long a query may take to stop before its process is killed. */
@@ -92,10 +91,16 @@ export class QuerySandbox {
         reject(this.workerError(reply.code as ErrorCode, reply.message));
       });
       child.once('exit', () => reject(new AdpipeError('ADP_ERR_INTERNAL', ['the query process ended'])));
+      child.once('error', (err) => {
+        this.child = undefined;
+        reject(new AdpipeError('ADP_ERR_INTERNAL', [`cannot start the query process: ${err.message}`]));
+      });
     });
     child.on('exit', () => {
       if (this.child === started) this.child = undefined;
     });
+    // A send racing the child's death fails here; the exit that follows answers the query.
+    child.on('error', () => undefined);
     this.childViews = new Map();
     this.child = started;
     return started;

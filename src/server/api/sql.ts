@@ -25,7 +25,7 @@ export async function sqlRoutes(app: FastifyInstance, ctx: ServerContext, reader
       // Trailing separators: a sibling such as lake2/ is not inside lake/.
       allowedDirs: [snapshots.root, path.join(ctx.dataDir, 'lake')].map((d) => `${d}${path.sep}`),
     },
-    { timeoutMs, memoryMb, threads },
+    { timeoutMs, memoryMb },
     ctx.dataDir,
   );
   app.addHook('onClose', async () => {
