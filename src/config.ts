@@ -71,6 +71,9 @@ export const serverSchema = z
     query_sql: z.boolean().default(false),
     query_timeout_ms: z.number().int().positive().default(10_000),
     query_max_rows: z.number().int().positive().default(10_000),
+    /** Resident memory of the process a query runs in; it is killed above this. */
+    query_memory_mb: z.number().int().min(256).default(512),
+    query_threads: z.number().int().min(1).max(64).default(2),
   })
   .strict();
 

@@ -42,6 +42,10 @@ export const ERRORS = {
   },
   ADP_ERR_VALIDATION_FAILED: { status: 500, message: 'validating this request failed: %s' },
   ADP_ERR_DISK_FULL: { status: 503, message: 'no space left on the data disk, retry after %s s' },
+  ADP_ERR_QUERY_MEMORY: {
+    status: 400,
+    message: 'query stopped: it needed more than the memory limit of %s MB',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,7 +1,9 @@
-// Starting a worker thread from a module beside the caller, in both forms this code runs in: built
-// JavaScript (dist/) and TypeScript under tsx or vitest (src/), where the worker must register tsx
-// before it can load a .ts module.
+// Starting a worker thread or a child process from a module beside the caller, in both forms this
+// code runs in: built JavaScript (dist/) and TypeScript under tsx or vitest (src/), where the worker
+// must register tsx before it can load a .ts module.
 
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /** A worker running `name` (without extension) from the directory of `callerUrl` (import.meta.url). */
@@ -14,4 +16,14 @@ export function startWorker(callerUrl: string, name: string, options: WorkerOpti
         { ...options, eval: true },
       )
     : new Worker(url, options);
+}
+
+/** A child process running `name` from beside `callerUrl`, as startWorker does for threads. */
+export function startChildProcess(callerUrl: string, name: string, args: string[]): ChildProcess {
+  const ts = callerUrl.endsWith('.ts');
+  const file = fileURLToPath(new URL(`./${name}.${ts ? 'ts' : 'js'}`, callerUrl));
+  return fork(file, args, {
+    execArgv: ts ? ['--import', 'tsx'] : [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
 }

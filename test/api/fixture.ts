@@ -94,14 +94,17 @@ export interface TestServer {
 export async function startServer(dataDir: string, config: object = {}): Promise<TestServer> {
   const cfg = parseConfig(config);
   const warehouse = await Warehouse.open(dataDir);
-  const app = await buildServer({ config: cfg, dataDir, warehouse, onShutdown: () => undefined });
+  const hooks: Array<() => Promise<void>> = [];
+  const app = await buildServer({ config: cfg, dataDir, warehouse, onShutdown: (fn) => hooks.push(fn) });
   await app.ready();
   return {
     app,
     warehouse,
     config: cfg,
+    /** Closes the server and runs its shutdown hooks, so no connection keeps the warehouse open. */
     async close() {
       await app.close();
+      for (const fn of hooks) await fn();
       warehouse.close();
     },
   };

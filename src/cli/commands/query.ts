@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { usage } from '../../errors.js';
 import { formatReport, type OutputFormat } from '../../reports/format.js';
-import { runReadOnlySql } from '../../server/api/read-only-sql.js';
-import { Warehouse } from '../../warehouse/warehouse.js';
+import { duckdbMemoryLimit, QuerySandbox } from '../../server/api/query-sandbox.js';
 import { contextOf, intOption } from '../context.js';
 
 export function register(program: Command): void {
@@ -22,16 +21,18 @@ export function register(program: Command): void {
     )
     .action(
       async (sql: string, opts: { format: OutputFormat; maxRows: number; timeout: number }, cmd: Command) => {
-        const { dataDir } = contextOf(cmd);
+        const { dataDir, config } = contextOf(cmd);
         if (!['table', 'csv', 'json'].includes(opts.format))
           throw usage('--format must be table, csv or json');
-        const wh = await Warehouse.open(dataDir, { readOnly: true });
+        // The CLI's user may read their own files, but a runaway query is stopped as in the API.
+        const { query_memory_mb: memoryMb, query_threads: threads } = config.server;
+        const sandbox = new QuerySandbox(
+          { mode: 'cli', dataDir, memoryLimit: duckdbMemoryLimit(memoryMb), threads },
+          { timeoutMs: opts.timeout, memoryMb },
+          dataDir,
+        );
         try {
-          const result = await runReadOnlySql(wh, sql, {
-            timeoutMs: opts.timeout,
-            maxRows: opts.maxRows,
-            restrictTables: false,
-          });
+          const result = await sandbox.run(sql, opts.maxRows);
           if (opts.format === 'json') {
             process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
             return;
@@ -57,7 +58,7 @@ export function register(program: Command): void {
           if (result.truncated)
             console.error(`(stopped after ${opts.maxRows} rows; raise --max-rows for more)`);
         } finally {
-          wh.close();
+          await sandbox.close();
         }
       },
     );

@@ -1,13 +1,37 @@
 // POST /v1/query: one read-only SELECT over the lake and the reports, off unless server.query_sql.
 
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { AdpipeError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
-import { READABLE_TABLES, runReadOnlySql } from './read-only-sql.js';
+import { duckdbMemoryLimit, QuerySandbox, QuerySnapshots } from './query-sandbox.js';
+import { READABLE_TABLES, readableTablesOf } from './read-only-sql.js';
 import type { ReaderPool } from './readers.js';
 
 export async function sqlRoutes(app: FastifyInstance, ctx: ServerContext, readers: ReaderPool) {
-  const { query_sql: enabled, query_timeout_ms: timeoutMs, query_max_rows: maxRows } = ctx.config.server;
+  const {
+    query_sql: enabled,
+    query_timeout_ms: timeoutMs,
+    query_max_rows: maxRows,
+    query_memory_mb: memoryMb,
+    query_threads: threads,
+  } = ctx.config.server;
+  const snapshots = new QuerySnapshots(ctx.dataDir, readers);
+  const sandbox = new QuerySandbox(
+    {
+      mode: 'api',
+      memoryLimit: duckdbMemoryLimit(memoryMb),
+      threads,
+      // Trailing separators: a sibling such as lake2/ is not inside lake/.
+      allowedDirs: [snapshots.root, path.join(ctx.dataDir, 'lake')].map((d) => `${d}${path.sep}`),
+    },
+    { timeoutMs, memoryMb },
+    ctx.dataDir,
+  );
+  app.addHook('onClose', async () => {
+    await sandbox.close();
+    snapshots.remove();
+  });
   app.post<{ Body: { sql: string } }>(
     '/v1/query',
     {
@@ -34,8 +58,9 @@ export async function sqlRoutes(app: FastifyInstance, ctx: ServerContext, reader
     },
     async (req) => {
       if (!enabled) throw new AdpipeError('ADP_ERR_SQL_OFF');
-      return readers.use((wh) =>
-        runReadOnlySql(wh, req.body.sql, { timeoutMs, maxRows, restrictTables: true }),
+      const { sql } = req.body;
+      return sandbox.run(sql, maxRows, async () =>
+        snapshots.viewsFor(await readers.use((wh) => readableTablesOf(wh.conn, sql))),
       );
     },
   );
