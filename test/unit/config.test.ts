@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { loadConfig, parseConfig } from '../../src/config.js';
 
 // Config values spell environment references as literal `${NAME}` strings.
@@ -42,5 +43,31 @@ describe('adpipe.yaml', () => {
     const bad = path.join(dir, 'bad.yaml');
     writeFileSync(bad, 'tz: [unclosed\n');
     expect(() => loadConfig(bad)).toThrow(/not valid YAML/);
+  });
+});
+
+describe('the documented example', () => {
+  it('docs/configuration.md’s adpipe.yaml parses and validates as written', () => {
+    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(yaml, 'a yaml block in docs/configuration.md').toBeDefined();
+    const env = {
+      ADPIPE_WRITE_KEY: 'write-key-1',
+      ADPIPE_READ_KEY: 'read-key-1',
+      ADPIPE_CLICK_SECRET: 'click-secret-0123456789',
+      SLACK_WEBHOOK_URL: 'https://hooks.example/x',
+      REPORTS_MYSQL_URL: 'mysql://u@127.0.0.1:3306/r',
+    };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+      const config = parseConfig(parseYaml(yaml!));
+      expect(config.server.write_keys).toEqual(['write-key-1']);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 });
