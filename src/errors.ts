@@ -21,7 +21,10 @@ export const ERRORS = {
   ADP_ERR_TOO_LARGE: { status: 413, message: 'body larger than %s bytes' },
   ADP_ERR_RATE_LIMITED: { status: 429, message: 'rate limit exceeded, retry after %s s' },
   ADP_ERR_OVERLOADED: { status: 503, message: 'spool behind high-water mark, retry after %s s' },
-  ADP_ERR_INTERNAL: { status: 500, message: 'internal error: %s' },
+  ADP_ERR_INTERNAL: {
+    status: 500,
+    message: 'internal error; the server log has the details under request id %s',
+  },
   ADP_ERR_BATCH_TOO_LARGE: { status: 413, message: 'batch has %s events, more than the limit of %s' },
   ADP_ERR_BAD_SIGNATURE: { status: 403, message: 'click URL signature is missing or invalid' },
   ADP_ERR_SQL_OFF: { status: 404, message: 'SQL queries are off; set server.query_sql: true to allow them' },
@@ -30,6 +33,13 @@ export const ERRORS = {
     message: 'queries may read only the lake view, rollups, metadata and pipeline tables, not %s',
   },
   ADP_ERR_QUERY_TIMEOUT: { status: 400, message: 'query stopped after the time limit of %s ms' },
+  ADP_ERR_REPORT_TOO_LARGE: {
+    status: 400,
+    message:
+      'the report would have %s periods at grain %s, more than the limit of %s (server.report_max_periods); use a coarser grain or a shorter range',
+  },
+  /** Never seen by the client, which has gone: the status logged and counted for the request. */
+  ADP_ERR_CANCELLED: { status: 499, message: 'the client closed the connection before the answer was ready' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

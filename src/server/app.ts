@@ -1,9 +1,9 @@
 // The one HTTP server: collector, query API and dashboard are plugins on it (src/server/plugins.ts).
 
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { AdpipeError } from '../errors.js';
 import { logger } from '../logger.js';
 import type { ServerContext, ServerOptions } from './context.js';
+import { errorReply } from './error-body.js';
 import { pluginModules } from './plugins.js';
 import { Readiness } from './readiness.js';
 
@@ -13,14 +13,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     loggerInstance: logger.child({ component: 'server' }) as unknown as FastifyBaseLogger,
     bodyLimit: ctx.config.server.body_limit,
   });
-  app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof AdpipeError) return reply.status(err.status).send(err.toJSON());
-    const e = err as { statusCode?: number; message?: string };
-    const status = e.statusCode ?? 500;
-    if (status >= 500) app.log.error({ err }, 'request failed');
-    const code =
-      status === 413 ? 'ADP_ERR_TOO_LARGE' : status >= 500 ? 'ADP_ERR_INTERNAL' : 'ADP_ERR_BAD_PARAM';
-    return reply.status(status).send({ error: { code, message: e.message ?? 'error' } });
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = errorReply(err, req.id);
+    // The details (path, SQL, stack) only here, under the request id the body names.
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    else if (status === 499) req.log.info('client left; its read was cancelled');
+    else if (body.error.message !== (err as Error).message) req.log.warn({ err }, 'request rejected');
+    return reply.status(status).send(body);
   });
   for (const load of pluginModules) await app.register((await load()).default, { ctx });
   return app;

@@ -2,10 +2,12 @@
 // parameters are contract fields; the server fills event_id (UUID v7), ts (now), ip and user agent
 // when they are missing (hits.ts). A click is recorded and redirected only with a valid signature.
 
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { AdpipeError } from '../../errors.js';
 import { keyOf } from '../auth.js';
+import { errorReply } from '../error-body.js';
 import { verifyClick } from './click-signature.js';
 import type { Collector } from './collector.js';
 import { HIT_SEPARATOR, type HitType } from './hits.js';
@@ -178,8 +180,9 @@ export function pixelFastPath(
     req.resume();
     pixels.add(query, req.socket.remoteAddress, headers.userAgent, (err, rejected) => {
       if (err) {
-        app.log.error({ err }, 'request failed');
-        const body = JSON.stringify(new AdpipeError('ADP_ERR_INTERNAL', [(err as Error).message]).toJSON());
+        const reqId = `pixel-${randomUUID()}`;
+        app.log.error({ err, reqId }, 'request failed');
+        const body = JSON.stringify(errorReply(err, reqId).body);
         res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end(body);
         metrics.countRequest('/i', 500);
         return;
