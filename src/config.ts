@@ -47,6 +47,12 @@ export const serverSchema = z
     query_sql: z.boolean().default(false),
     query_timeout_ms: z.number().int().positive().default(10_000),
     query_max_rows: z.number().int().positive().default(10_000),
+    /** A report's time series may have at most this many periods (span / grain). */
+    report_max_periods: z.number().int().positive().default(100_000),
+    /** Connections reading for the API; one of them only serves cheap reports. */
+    report_readers: z.number().int().min(2).default(4),
+    /** A report over at most this many days (both dates given) is cheap: it may use every reader. */
+    report_cheap_days: z.number().int().min(0).default(31),
   })
   .strict();
 
