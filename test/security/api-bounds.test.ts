@@ -151,7 +151,12 @@ describe('report readers under expensive reports', () => {
     const clients = Array.from({ length: n }, () => new AbortController());
     const answers = clients.map((c) => get(s, HEAVY, c.signal).catch(() => undefined));
     await new Promise((r) => setTimeout(r, 1000));
-    return { abort: () => clients.forEach((c) => c.abort()), answers };
+    return {
+      abort: () => {
+        for (const c of clients) c.abort();
+      },
+      answers,
+    };
   }
 
   it('answers a cheap report quickly while four expensive ones are in flight', async () => {

@@ -78,6 +78,8 @@ type Request =
   | { kind: 'report'; name: string; params: Array<[string, string]> }
   | { kind: 'retry' };
 
+/** Segment calls that carry an event; identify, group and alias do not. */
+const EVENT_CALLS = ['track', 'page', 'screen'];
 const REPORT_PARAMS = ['from', 'to', 'tz', 'grain', 'by', 'metrics', 'filter', 'order', 'limit', 'top'];
 const reportValue = fc.oneof(
   fc.constantFrom('1970-01-01', '2024-04-30', '9999-12-31', '0000-01-01', '2024-02-30'),
@@ -193,16 +195,17 @@ describe('fuzzing the collector and the report API', () => {
       case 'raw':
         return (await postBody(req.path, req.body, req.type, req.gzip)).status;
       case 'segment': {
-        const messages: Obj[] = req.messages.map((m) => ({ messageId: id(), ...m }));
-        const ids = messages.map((m) =>
-          ['track', 'page', 'screen'].includes(m.type) ? m.messageId : undefined,
+        const eventIds = req.messages.map(() => id());
+        const messages = req.messages.map((m, i) => ({ messageId: eventIds[i], ...m }));
+        const ids = req.messages.map((m, i) =>
+          EVENT_CALLS.includes(String(m.type)) ? eventIds[i] : undefined,
         );
         if (req.batch || messages.length !== 1) {
           const body = JSON.stringify({ batch: messages });
           return acknowledge(() => postBody('/v1/batch', body, 'application/json', false), ids);
         }
         const body = JSON.stringify(messages[0]);
-        const call = String(messages[0]!.type);
+        const call = String(req.messages[0]!.type);
         const path = ['track', 'page', 'screen', 'identify', 'group', 'alias'].includes(call)
           ? call
           : 'track';
