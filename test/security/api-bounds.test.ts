@@ -2,6 +2,8 @@
 // grain, cancelled when the client leaves, a reader kept for cheap reports; error bodies without
 // paths or SQL; event times and report dates outside the contract's range refused.
 
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixture } from '../api/fixture.js';
 import { startServer, type TestServer } from '../collector/server.js';
@@ -78,6 +80,32 @@ describe('report bounds and error bodies', () => {
     const res = await get(s, 'nope');
     expect(res.status).toBe(404);
     expect(((await res.json()) as ErrorBody).error.request_id).toMatch(/^req-/);
+  });
+});
+
+describe('error bodies of a failing read', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startServer({ query_sql: true }, await buildFixture('sec-api-paths'));
+    // A lake file the manifest lists goes missing: DuckDB's message names its absolute path.
+    const [file] = await s.warehouse.all<{ path: string }>('SELECT path FROM lake_files LIMIT 1');
+    rmSync(path.join(s.warehouse.lakeDir, file!.path));
+  });
+  afterAll(() => s?.stop());
+
+  it('names what failed in a 4xx without the server path, which stays in the log', async () => {
+    const res = await fetch(`${s.url}/v1/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: 'SELECT count(*) AS n FROM lake' }),
+    });
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(text).not.toContain(s.dataDir);
+    const { error } = JSON.parse(text) as ErrorBody;
+    expect(error.code).toBe('ADP_ERR_QUERY');
+    expect(error.message).toContain('<path>');
+    expect(error.request_id).toMatch(/^req-/);
   });
 });
 
