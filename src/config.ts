@@ -74,6 +74,12 @@ export const serverSchema = z
     /** Resident memory of the process a query runs in; it is killed above this. */
     query_memory_mb: z.number().int().min(256).default(512),
     query_threads: z.number().int().min(1).max(64).default(2),
+    /** A report's time series may have at most this many periods (span / grain). */
+    report_max_periods: z.number().int().positive().default(100_000),
+    /** Connections reading for the API; one of them only serves cheap reports. */
+    report_readers: z.number().int().min(2).default(4),
+    /** A report over at most this many days (both dates given) is cheap: it may use every reader. */
+    report_cheap_days: z.number().int().min(0).default(31),
   })
   .strict();
 

@@ -46,6 +46,13 @@ export const ERRORS = {
     status: 400,
     message: 'query stopped: it needed more than the memory limit of %s MB',
   },
+  ADP_ERR_REPORT_TOO_LARGE: {
+    status: 400,
+    message:
+      'the report would have %s periods at grain %s, more than the limit of %s (server.report_max_periods); use a coarser grain or a shorter range',
+  },
+  /** Never seen by the client, which has gone: the status logged and counted for the request. */
+  ADP_ERR_CANCELLED: { status: 499, message: 'the client closed the connection before the answer was ready' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -38,8 +38,12 @@ export const LOCAL_TIME_PATTERN = String.raw`^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2
 export const EPOCH_TEXT_PATTERN = String.raw`^\d+(?:\.\d+)?$`;
 /** A decimal with an optional sign, fraction and exponent: groups sign, integer digits, fraction digits, exponent. */
 export const DECIMAL_PATTERN = String.raw`^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$`;
-/** Event times must lie in [1970-01-01T00:00:00.000Z, 9999-12-31T23:59:59.999Z]. */
-export const TS_MAX_MS = 253402300799999;
+/**
+ * Event times must lie in [1970-01-01T00:00:00.000Z, 9999-12-31T09:59:59.999Z]: the last instant whose
+ * local date is still in 9999 in every zone (UTC+14 at most), so report periods never need a
+ * five-digit year (which would sort before 1970 as text).
+ */
+export const TS_MAX_MS = 253402250399999;
 /** Integers beyond this lose digits in a JS number, so neither validator accepts them as ids. */
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 /** Integer digits a money value may have (MONEY_MAX is 9 nines, a point and 6 nines). */
@@ -353,7 +357,8 @@ function fastTs(s: string): boolean {
   const ms = digits(s, 20, 3);
   if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59) return false;
   if (sec < 0 || sec > 59 || ms < 0 || d > daysInMonth(y, mo)) return false;
-  return true;
+  // Past TS_MAX_MS: the last hours of 9999-12-31.
+  return !(y === 9999 && mo === 12 && d === 31 && h >= 10);
 }
 
 /** Plain `d{1,9}` or `d{1,9}.d{1,6}` money text, normalised; SLOW otherwise. */

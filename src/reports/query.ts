@@ -120,6 +120,41 @@ export function resolveRequest(req: ReportRequest): {
   return { report, tz, grain, by, metrics };
 }
 
+const DAY_MS = 86_400_000;
+
+/** Inclusive local days from `from` to `to` (YYYY-MM-DD). */
+export function spanDays(from: string, to: string): number {
+  return (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
+}
+
+/**
+ * The most rows of periods a request over [from, to] can produce at its grain (one more hour on a
+ * day clocks go back is ignored): what bounds a time series before it runs.
+ */
+export function periodCount(from: string, to: string, grain: Grain): number {
+  const days = spanDays(from, to);
+  switch (grain) {
+    case 'hour':
+      return days * 24;
+    case 'day':
+      return days;
+    case 'week':
+      return Math.ceil(days / 7) + 1;
+    case 'month': {
+      const months = (d: string) => Number(d.slice(0, 4)) * 12 + Number(d.slice(5, 7));
+      return months(to) - months(from) + 1;
+    }
+    case 'total':
+      return 1;
+  }
+}
+
+/**
+ * Up to this many days, a range's 15-minute buckets are generated rather than read from the rollup;
+ * beyond, generating them would cost more than the report (8000 years are 280M buckets).
+ */
+const GENERATED_BUCKET_DAYS = 366;
+
 /** Exact half-even rounding to 6 decimals of a non-negative DECIMAL expression. */
 export function roundHalfEven6(x: string): string {
   const scaled = `((${x}) * 1000000)`;
@@ -340,10 +375,10 @@ function compileRows(req: ReportRequest): CompiledReport {
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   // Local periods are computed once per distinct bucket (a few thousand), not per rollup row: the
   // time zone conversion is the costly part of a report over millions of rows. With both dates
-  // the buckets are known without scanning the table for them.
+  // of a range up to a year the buckets are known without scanning the table for them.
   const step = `INTERVAL '${BUCKET_MINUTES} minutes'`;
   const buckets =
-    req.from && req.to
+    req.from && req.to && spanDays(req.from, req.to) <= GENERATED_BUCKET_DAYS
       ? `SELECT unnest(generate_series(${RANGE_START}, ${RANGE_END} - ${step}, ${step})) AS bucket`
       : `SELECT DISTINCT bucket FROM ${table} ${filter}`;
   const source =
@@ -473,9 +508,8 @@ export async function runReportWithTotals(
 
 /** The range of the same length just before [from, to] (inclusive local dates). */
 export function previousRange(from: string, to: string): { from: string; to: string } {
-  const day = 86_400_000;
   const start = Date.parse(`${from}T00:00:00Z`);
-  const days = (Date.parse(`${to}T00:00:00Z`) - start) / day + 1;
+  const days = spanDays(from, to);
   const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  return { from: iso(start - days * day), to: iso(start - day) };
+  return { from: iso(start - days * DAY_MS), to: iso(start - DAY_MS) };
 }

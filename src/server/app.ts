@@ -2,9 +2,9 @@
 
 import querystring from 'node:querystring';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { AdpipeError } from '../errors.js';
 import { logDestination, logger } from '../logger.js';
 import type { ServerContext, ServerOptions } from './context.js';
+import { errorReply } from './error-body.js';
 import { pluginModules } from './plugins.js';
 import { Readiness } from './readiness.js';
 
@@ -39,17 +39,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     loggerInstance: logger.child({ component: 'server' }, { serializers }) as unknown as FastifyBaseLogger,
     bodyLimit: ctx.config.server.body_limit,
   });
-  app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof AdpipeError) {
-      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
-      return reply.status(err.status).send(err.toJSON());
-    }
-    const e = err as { statusCode?: number; message?: string };
-    const status = e.statusCode ?? 500;
-    if (status >= 500) app.log.error({ err }, 'request failed');
-    const code =
-      status === 413 ? 'ADP_ERR_TOO_LARGE' : status >= 500 ? 'ADP_ERR_INTERNAL' : 'ADP_ERR_BAD_PARAM';
-    return reply.status(status).send({ error: { code, message: e.message ?? 'error' } });
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body, retryAfterSeconds } = errorReply(err, req.id);
+    // The details (path, SQL, stack) only here, under the request id the body names.
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    else if (status === 499) req.log.info('client left; its read was cancelled');
+    else if (body.error.message !== (err as Error).message) req.log.warn({ err }, 'request rejected');
+    if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
+    return reply.status(status).send(body);
   });
   // Fastify's own 404 logs the URL as it came, keys and all.
   app.setNotFoundHandler((req, reply) =>

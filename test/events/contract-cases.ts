@@ -375,8 +375,23 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
   },
   {
     name: 'ISO last instant',
-    text: withTs('"9999-12-31T23:59:59.999Z"'),
-    expect: at('9999-12-31T23:59:59.999Z'),
+    text: withTs('"9999-12-31T09:59:59.999Z"'),
+    expect: at('9999-12-31T09:59:59.999Z'),
+  },
+  {
+    name: 'ISO past the last instant: local 10000-01-01 at UTC+14',
+    text: withTs('"9999-12-31T10:00:00.000Z"'),
+    expect: reject('ts.invalid@ts'),
+  },
+  {
+    name: 'ISO in year 9999 by offset, 10000 in UTC+14',
+    text: withTs('"9999-12-31T23:00:00+09:00"'),
+    expect: reject('ts.invalid@ts'),
+  },
+  {
+    name: 'ISO five-digit year',
+    text: withTs('"+10000-01-01T00:00:00+09:00"'),
+    expect: reject('ts.invalid@ts'),
   },
   {
     name: 'ISO first instant',
@@ -420,7 +435,12 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
     expect: at('2026-01-01T00:00:00.123Z'),
   },
   { name: 'epoch string with spaces', text: withTs('" 1767225600 "'), expect: at(T0) },
-  { name: 'epoch ms last instant', text: withTs('253402300799999'), expect: at('9999-12-31T23:59:59.999Z') },
+  { name: 'epoch ms last instant', text: withTs('253402250399999'), expect: at('9999-12-31T09:59:59.999Z') },
+  {
+    name: 'epoch ms past the last instant',
+    text: withTs('253402250400000'),
+    expect: reject('ts.invalid@ts'),
+  },
   {
     name: 'alias timestamp',
     text: only('"event_id":"e1","type":"click","timestamp":"2026-01-01T00:00:00Z"'),

@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { TS_MAX_MS } from '../../src/events/validate.js';
 import { type IngestOptions, type IngestSummary, ingestFiles } from '../../src/pipeline/ingest.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { type Grain, runReport } from '../../src/reports/query.js';
@@ -644,7 +645,7 @@ export function oracleValidate(r: RawRecord): { event: OEvent } | { code: string
     const ts = alias('ts', 'timestamp');
     if (absent(ts)) rej('ts.missing');
     const tsMs = oracleTime(ts);
-    if (tsMs > 253402300799999) rej('ts.invalid');
+    if (tsMs > TS_MAX_MS) rej('ts.invalid');
     const dims: Record<string, string | null> = {};
     for (const k of [
       'org_id',

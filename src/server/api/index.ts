@@ -12,7 +12,7 @@ import { reportRoutes } from './reports.js';
 import { sqlRoutes } from './sql.js';
 
 const api: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
-  const readers = new ReaderPool(ctx.warehouse);
+  const readers = new ReaderPool(ctx.warehouse, ctx.config.server.report_readers);
   app.addHook('preHandler', requireRead(ctx));
   app.addHook('onClose', async () => readers.close());
   await reportRoutes(app, ctx, readers);

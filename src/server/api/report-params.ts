@@ -2,13 +2,26 @@
 // OpenAPI) and its translation into a ReportRequest, which checks names against the report model.
 
 import { AdpipeError } from '../../errors.js';
-import { GRAINS, type ReportRequest } from '../../reports/query.js';
+import { GRAINS, periodCount, type ReportRequest, spanDays } from '../../reports/query.js';
+import type { ReadLane } from './readers.js';
+
+/** The dates a report may ask for: those of the event contract's times (docs/events.md). */
+export const FIRST_DATE = '1970-01-01';
+export const LAST_DATE = '9999-12-31';
 
 export const reportQuerySchema = {
   type: 'object',
   properties: {
-    from: { type: 'string', format: 'date', description: 'First local date, inclusive (YYYY-MM-DD)' },
-    to: { type: 'string', format: 'date', description: 'Last local date, inclusive (YYYY-MM-DD)' },
+    from: {
+      type: 'string',
+      format: 'date',
+      description: `First local date, inclusive (YYYY-MM-DD, ${FIRST_DATE} … ${LAST_DATE})`,
+    },
+    to: {
+      type: 'string',
+      format: 'date',
+      description: `Last local date, inclusive (YYYY-MM-DD, ${FIRST_DATE} … ${LAST_DATE})`,
+    },
     tz: { type: 'string', description: 'IANA time zone the dates and periods are in (default: config tz)' },
     grain: { type: 'string', enum: [...GRAINS], description: 'Period of each row (default day)' },
     by: {
@@ -70,6 +83,22 @@ export function checkKnownParams(query: object, known: readonly string[]): void 
   for (const k of Object.keys(query)) if (!known.includes(k)) throw bad(k, 'unknown parameter');
 }
 
+/**
+ * Refuses a time series of more than `maxPeriods` periods before it runs; a range without both
+ * dates only has the periods its data has.
+ */
+export function checkReportSize(req: ReportRequest, maxPeriods: number): void {
+  if (!req.from || !req.to) return;
+  const grain = req.grain ?? 'day';
+  const periods = periodCount(req.from, req.to, grain);
+  if (periods > maxPeriods) throw new AdpipeError('ADP_ERR_REPORT_TOO_LARGE', [periods, grain, maxPeriods]);
+}
+
+/** Cheap: both dates, over at most `cheapDays` days; anything else may scan the whole rollup. */
+export function readLane(req: ReportRequest, cheapDays: number): ReadLane {
+  return req.from && req.to && spanDays(req.from, req.to) <= cheapDays ? 'cheap' : 'heavy';
+}
+
 export function toReportRequest(report: string, q: ReportQuery, defaultTz: string): ReportRequest {
   const filters: Record<string, string[]> = {};
   for (const f of q.filter ?? []) {
@@ -77,6 +106,11 @@ export function toReportRequest(report: string, q: ReportQuery, defaultTz: strin
     const dim = f.slice(0, at);
     if (filters[dim]) throw bad('filter', `${dim} is given twice; list values as ${dim}:a|b`);
     filters[dim] = f.slice(at + 1).split('|');
+  }
+  for (const p of ['from', 'to'] as const) {
+    const date = q[p];
+    if (date !== undefined && (date < FIRST_DATE || date > LAST_DATE))
+      throw bad(p, `must be a date from ${FIRST_DATE} to ${LAST_DATE}`);
   }
   return {
     report,

@@ -2,7 +2,7 @@
 // rollups, with totals and a comparison to the previous period). All SQL comes from
 // src/reports/query.ts, where every user value is a bound parameter.
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AdpipeError } from '../../errors.js';
 import { toCsv } from '../../reports/format.js';
 import { derivedMetrics, isMoneyMeasure, REPORTS, rollupDimensions } from '../../reports/model.js';
@@ -17,14 +17,25 @@ import {
 } from '../../reports/query.js';
 import type { ServerContext } from '../context.js';
 import type { ReaderPool } from './readers.js';
-import { checkKnownParams, type ReportQuery, reportQuerySchema, toReportRequest } from './report-params.js';
+import {
+  checkKnownParams,
+  checkReportSize,
+  FIRST_DATE,
+  type ReportQuery,
+  readLane,
+  reportQuerySchema,
+  toReportRequest,
+} from './report-params.js';
 
 type Values = Record<string, string | number | null>;
 
 const errorSchema = {
   type: 'object',
   properties: {
-    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, request_id: { type: 'string' } },
+    },
   },
 };
 
@@ -73,6 +84,15 @@ function csvOf(result: ReportResult): string {
   return toCsv({ ...result, rows });
 }
 
+/** Aborted when the client closes the connection before its answer is sent. */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const gone = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) gone.abort();
+  });
+  return gone.signal;
+}
+
 export async function reportRoutes(app: FastifyInstance, ctx: ServerContext, readers: ReaderPool) {
   app.get(
     '/v1/reports',
@@ -112,27 +132,37 @@ export async function reportRoutes(app: FastifyInstance, ctx: ServerContext, rea
       const request = toReportRequest(req.params.name, q, ctx.config.tz);
       if (q.compare && (!q.from || !q.to))
         throw new AdpipeError('ADP_ERR_BAD_PARAM', ['compare', 'needs from and to']);
-      return readers.use(async (wh) => {
-        const wantTotals = q.format !== 'csv' && (q.totals !== false || !!q.compare);
-        const { result, totals } = wantTotals
-          ? await runReportWithTotals(wh, request)
-          : { result: await runReport(wh, request), totals: undefined };
-        if (q.format === 'csv') {
-          const file = `${request.report}_${q.from ?? 'all'}_${q.to ?? 'all'}.csv`;
-          return reply
-            .type('text/csv; charset=utf-8')
-            .header('content-disposition', `attachment; filename="${file}"`)
-            .send(csvOf(result));
-        }
-        const body: Record<string, unknown> = { ...result, from: q.from ?? null, to: q.to ?? null };
-        if (totals) body.totals = totals;
-        if (q.compare && q.from && q.to) {
-          const range = previousRange(q.from, q.to);
-          const totals = await runReportTotals(wh, { ...request, ...range });
-          body.compare = { ...range, totals, change: changes(body.totals as Values, totals) };
-        }
-        return reply.type('application/json').send(JSON.stringify(body));
-      });
+      if (q.compare && q.from && q.to && previousRange(q.from, q.to).from < FIRST_DATE)
+        throw new AdpipeError('ADP_ERR_BAD_PARAM', [
+          'compare',
+          `the previous period would start before ${FIRST_DATE}`,
+        ]);
+      checkReportSize(request, ctx.config.server.report_max_periods);
+      const lane = readLane(request, ctx.config.server.report_cheap_days);
+      return readers.use(
+        async (wh) => {
+          const wantTotals = q.format !== 'csv' && (q.totals !== false || !!q.compare);
+          const { result, totals } = wantTotals
+            ? await runReportWithTotals(wh, request)
+            : { result: await runReport(wh, request), totals: undefined };
+          if (q.format === 'csv') {
+            const file = `${request.report}_${q.from ?? 'all'}_${q.to ?? 'all'}.csv`;
+            return reply
+              .type('text/csv; charset=utf-8')
+              .header('content-disposition', `attachment; filename="${file}"`)
+              .send(csvOf(result));
+          }
+          const body: Record<string, unknown> = { ...result, from: q.from ?? null, to: q.to ?? null };
+          if (totals) body.totals = totals;
+          if (q.compare && q.from && q.to) {
+            const range = previousRange(q.from, q.to);
+            const totals = await runReportTotals(wh, { ...request, ...range });
+            body.compare = { ...range, totals, change: changes(body.totals as Values, totals) };
+          }
+          return reply.type('application/json').send(JSON.stringify(body));
+        },
+        { lane, signal: clientGone(reply) },
+      );
     },
   );
 }

@@ -3,9 +3,11 @@
 // when they are missing (hits.ts). A pixel without a write key in a header is held to the pixel
 // policy (pixel-policy.ts). A click is recorded and redirected only with a valid signature.
 
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AdpipeError } from '../../errors.js';
+import { errorReply } from '../error-body.js';
 import { controlCharacterParam, verifyClick } from './click-signature.js';
 import type { Collector } from './collector.js';
 import { HIT_SEPARATOR, type HitGroup, type HitType } from './hits.js';
@@ -196,13 +198,13 @@ export function pixelFastPath(
     req.resume();
     pixels.add(url.slice(3), req.socket.remoteAddress, userAgent, (err, rejected) => {
       if (err) {
-        const e =
-          err instanceof AdpipeError ? err : new AdpipeError('ADP_ERR_INTERNAL', [(err as Error).message]);
-        if (!(err instanceof AdpipeError)) app.log.error({ err }, 'request failed');
+        const reqId = `pixel-${randomUUID()}`;
+        const { status, body, retryAfterSeconds } = errorReply(err, reqId);
+        if (status >= 500) app.log.error({ err, reqId }, 'request failed');
         const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-        if (e.retryAfterSeconds !== undefined) headers['retry-after'] = String(e.retryAfterSeconds);
-        res.writeHead(e.status, headers).end(JSON.stringify(e.toJSON()));
-        metrics.countRequest('/i', e.status);
+        if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+        res.writeHead(status, headers).end(JSON.stringify(body));
+        metrics.countRequest('/i', status);
         return;
       }
       if (rejected) res.setHeader('x-adpipe-rejected', rejected);
