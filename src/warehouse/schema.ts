@@ -1,8 +1,13 @@
 // The warehouse's tables. Idempotent: every command runs it on open.
 
-import { REPORTS } from '../reports/model.js';
-import { rollupDdl } from '../reports/rollup.js';
-import type { Warehouse } from './warehouse.js';
+import { createHash } from 'node:crypto';
+import { lakeRelation } from '../lake/lake.js';
+import { componentLogger } from '../logger.js';
+import { REPORTS, type ReportModel, rollupTable } from '../reports/model.js';
+import { rollupDdl, rollupSelectSql } from '../reports/rollup.js';
+import { sqlIdent as id, type Warehouse } from './warehouse.js';
+
+const log = componentLogger('warehouse');
 
 const TABLES = [
   `CREATE TABLE IF NOT EXISTS batches (
@@ -49,9 +54,46 @@ const TABLES = [
   )`,
   'CREATE TABLE IF NOT EXISTS dim_demand (demand_id VARCHAR PRIMARY KEY, name VARCHAR)',
   'CREATE TABLE IF NOT EXISTS dim_campaign (campaign_id VARCHAR PRIMARY KEY, name VARCHAR, advertiser VARCHAR)',
+  // The definition each rollup was built with, so a changed report model rebuilds it.
+  'CREATE TABLE IF NOT EXISTS rollup_fingerprints (report VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)',
 ];
 
 export async function migrate(wh: Warehouse): Promise<void> {
   for (const ddl of TABLES) await wh.run(ddl);
-  for (const report of REPORTS) await wh.run(rollupDdl(report));
+  for (const report of REPORTS) await ensureRollup(wh, report);
+}
+
+/** A rollup's definition: its columns and what each measure aggregates. */
+export function rollupFingerprint(report: ReportModel): string {
+  return createHash('sha256')
+    .update(`${rollupDdl(report)}\n${rollupSelectSql(report, 'lake', 'batch_id')}`)
+    .digest('hex');
+}
+
+/**
+ * Rollups are derived data: one built by another definition (an older adpipe, or a data dir from
+ * before fingerprints) is rebuilt from the lake. Lake rows keep their batch_id, so the rebuilt rows
+ * carry the same batches and sink watermarks stay meaningful.
+ */
+async function ensureRollup(wh: Warehouse, report: ReportModel): Promise<void> {
+  const fingerprint = rollupFingerprint(report);
+  const stored = await wh.one<{ fingerprint: string }>(
+    'SELECT fingerprint FROM rollup_fingerprints WHERE report = $report',
+    { report: report.name },
+  );
+  if (stored?.fingerprint === fingerprint) return;
+  const table = id(rollupTable(report));
+  const lake = await lakeRelation(wh);
+  await wh.transaction(async () => {
+    await wh.run(`DROP TABLE IF EXISTS ${table}`);
+    await wh.run(rollupDdl(report));
+    await wh.run(`INSERT INTO ${table} ${rollupSelectSql(report, lake, 'batch_id')}`);
+    await wh.run('INSERT OR REPLACE INTO rollup_fingerprints VALUES ($report, $fingerprint)', {
+      report: report.name,
+      fingerprint,
+    });
+  });
+  const files = await wh.one<{ n: string }>('SELECT count(*)::VARCHAR AS n FROM lake_files');
+  if (files?.n !== '0')
+    log.warn({ report: report.name }, 'report definition changed: rollup rebuilt from the lake');
 }

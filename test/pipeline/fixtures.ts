@@ -817,17 +817,29 @@ export interface Spec {
   dims: string[];
   all: string[];
   types: string[];
-  /** count of a type, or sum of a money column over the report's ad types. */
-  measures: Array<{ name: string; count?: string; sum?: 'revenue' | 'cost' }>;
+  /**
+   * count of a type (requests: only the publisher's, without demand_id, or only partner calls, with
+   * one), or sum of a money column over `of` (default: impressions and clicks, the ad money).
+   */
+  measures: Array<{
+    name: string;
+    count?: string;
+    request?: 'publisher' | 'partner';
+    sum?: 'revenue' | 'cost';
+    of?: string[];
+  }>;
   share?: boolean;
 }
+
+const AD_MONEY = ['impression', 'click'];
+const FUNNEL = ['impression', 'click', 'conversion'];
 
 export const SPECS: Spec[] = [
   {
     name: 'ad',
     dims: ['org_id', 'media_id', 'inventory_id', 'ad_id', 'demand_id'],
     all: [],
-    types: AD_TYPES,
+    types: FUNNEL,
     measures: [
       { name: 'impressions', count: 'impression' },
       { name: 'clicks', count: 'click' },
@@ -842,7 +854,7 @@ export const SPECS: Spec[] = [
     all: ['device', 'app_type'],
     types: ['request', 'response', 'passback'],
     measures: [
-      { name: 'requests', count: 'request' },
+      { name: 'requests', count: 'request', request: 'publisher' },
       { name: 'responses', count: 'response' },
       { name: 'passbacks', count: 'passback' },
     ],
@@ -851,10 +863,11 @@ export const SPECS: Spec[] = [
     name: 'demand',
     dims: ['demand_id'],
     all: [],
-    types: AD_TYPES,
+    types: ['request', 'response', 'passback', ...AD_MONEY],
     measures: [
-      { name: 'requests', count: 'request' },
+      { name: 'requests', count: 'request', request: 'partner' },
       { name: 'responses', count: 'response' },
+      { name: 'passbacks', count: 'passback' },
       { name: 'impressions', count: 'impression' },
       { name: 'clicks', count: 'click' },
       { name: 'revenue', sum: 'revenue' },
@@ -865,7 +878,7 @@ export const SPECS: Spec[] = [
     name: 'media',
     dims: ['org_id', 'media_id', 'device'],
     all: ['device'],
-    types: AD_TYPES,
+    types: AD_MONEY,
     measures: [
       { name: 'impressions', count: 'impression' },
       { name: 'clicks', count: 'click' },
@@ -877,16 +890,28 @@ export const SPECS: Spec[] = [
     name: 'campaign',
     dims: ['campaign_id'],
     all: [],
-    types: AD_TYPES,
+    types: FUNNEL,
     measures: [
       { name: 'impressions', count: 'impression' },
       { name: 'clicks', count: 'click' },
       { name: 'conversions', count: 'conversion' },
-      { name: 'cost', sum: 'cost' },
       { name: 'revenue', sum: 'revenue' },
+      { name: 'cost', sum: 'cost', of: FUNNEL },
+      { name: 'conversion_value', sum: 'revenue', of: ['conversion'] },
     ],
   },
 ];
+
+/** Whether an event adds to a spec's measure (1 for a count, its money for a sum). */
+function counts(m: Spec['measures'][number], e: OEvent): boolean {
+  if (m.count) {
+    if (e.type !== m.count) return false;
+    if (m.request === 'publisher') return !e.dims.demand_id;
+    if (m.request === 'partner') return !!e.dims.demand_id;
+    return true;
+  }
+  return (m.of ?? AD_MONEY).includes(e.type);
+}
 
 export const spec = (name: string): Spec => SPECS.find((s) => s.name === name)!;
 
@@ -930,8 +955,9 @@ export function expectedReport(s: Spec, events: readonly OEvent[], meta: Meta, q
       innerRows.set(k, row);
     }
     s.measures.forEach((m, i) => {
-      if (m.count && e.type === m.count) row.v[i]! += 1n;
-      if (m.sum) row.v[i]! += m.sum === 'revenue' ? e.revenue : e.cost;
+      if (!counts(m, e)) return;
+      if (m.count) row.v[i]! += 1n;
+      else row.v[i]! += m.sum === 'revenue' ? e.revenue : e.cost;
     });
   }
   const share = (media: string) => meta.media.get(media)?.share ?? 0n;
