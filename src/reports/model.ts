@@ -56,7 +56,10 @@ export interface ReportModel {
   /** More dimensions kept in the rollup so `--by` can regroup by them. */
   extraDimensions: readonly Dimension[];
   measures: readonly Measure[];
-  /** The metadata column per dimension value needed by share measures (media_share per media_id). */
+  /**
+   * The dated metadata table share measures take their share from (media_share per media_id): rows
+   * (key, valid_from, column, since_batch), each in force from its local day valid_from on.
+   */
   shareSource?: { table: string; key: string; column: string };
 }
 
@@ -172,7 +175,7 @@ export const REPORTS: readonly ReportModel[] = [
         complement: true,
       },
     ],
-    shareSource: { table: 'dim_media', key: 'media_id', column: 'media_share' },
+    shareSource: { table: 'media_shares', key: 'media_id', column: 'media_share' },
   },
   {
     name: 'campaign',

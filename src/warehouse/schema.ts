@@ -52,6 +52,12 @@ const TABLES = [
   `CREATE TABLE IF NOT EXISTS dim_inventory (
     inventory_id VARCHAR PRIMARY KEY, name VARCHAR, media_id VARCHAR, ad_type VARCHAR, device VARCHAR
   )`,
+  // Media revenue shares over time: each in force from valid_from (a local date) until the media's
+  // next one. since_batch versions the history: the reports of batches up to N use the rows with
+  // since_batch <= N, latest first, which is what sinks synced up to N have.
+  `CREATE TABLE IF NOT EXISTS media_shares (
+    media_id VARCHAR NOT NULL, valid_from DATE NOT NULL, media_share DECIMAL(9,6) NOT NULL, since_batch BIGINT NOT NULL
+  )`,
   'CREATE TABLE IF NOT EXISTS dim_demand (demand_id VARCHAR PRIMARY KEY, name VARCHAR)',
   'CREATE TABLE IF NOT EXISTS dim_campaign (campaign_id VARCHAR PRIMARY KEY, name VARCHAR, advertiser VARCHAR)',
   // The definition each rollup was built with, so a changed report model rebuilds it.
@@ -60,6 +66,11 @@ const TABLES = [
 
 export async function migrate(wh: Warehouse): Promise<void> {
   for (const ddl of TABLES) await wh.run(ddl);
+  // A data dir from before dated shares: its one share per media was in force all along.
+  await wh.run(
+    `INSERT INTO media_shares SELECT media_id, DATE '1970-01-01', media_share, 0 FROM dim_media
+     WHERE media_share IS NOT NULL AND NOT EXISTS (SELECT 1 FROM media_shares)`,
+  );
   for (const report of REPORTS) await ensureRollup(wh, report);
 }
 

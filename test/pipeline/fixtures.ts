@@ -939,19 +939,24 @@ export function expectedReport(s: Spec, events: readonly OEvent[], meta: Meta, q
   const inner = [...new Set([...s.dims, ...by])];
   const names = s.measures.map((m) => m.name);
   // Inner rows: the report's own grain plus requested extras; all-zero rows are left out.
-  const innerRows = new Map<string, { period: string; key: Record<string, string>; v: bigint[] }>();
+  // With a share, rows are also split by local day: each day's media revenue is rounded on its own.
+  const innerRows = new Map<
+    string,
+    { period: string; day: string; key: Record<string, string>; v: bigint[] }
+  >();
   for (const e of events) {
     if (!s.types.includes(e.type)) continue;
     const period = periodOf(q.tz, grain, e.tsMs);
+    const day = s.share ? periodOf(q.tz, 'day', e.tsMs) : '';
     if (q.from || q.to) {
       const day = periodOf(q.tz, 'day', e.tsMs);
       if ((q.from && day < q.from) || (q.to && day > q.to)) continue;
     }
     const key = Object.fromEntries(inner.map((d) => [d, e.dims[d] ?? '']));
-    const k = JSON.stringify([period, key]);
+    const k = JSON.stringify([period, day, key]);
     let row = innerRows.get(k);
     if (!row) {
-      row = { period, key, v: names.map(() => 0n) };
+      row = { period, day, key, v: names.map(() => 0n) };
       innerRows.set(k, row);
     }
     s.measures.forEach((m, i) => {
@@ -967,15 +972,16 @@ export function expectedReport(s: Spec, events: readonly OEvent[], meta: Meta, q
   const subsets: string[][] = [[]];
   for (const d of allDims) for (const sub of [...subsets]) subsets.push([...sub, d]);
   const outer = new Map<string, { period: string; key: string[]; v: bigint[]; media: bigint }>();
+  const daily = new Map<string, { period: string; key: string[]; v: bigint[]; media: bigint }>();
   const keepShare = by.includes('media_id');
   for (const r of rows) {
     for (const sub of subsets) {
       const key = by.map((d) => (sub.includes(d) ? 'ALL' : r.key[d]!));
-      const k = JSON.stringify([r.period, key]);
-      let o = outer.get(k);
+      const k = JSON.stringify([r.period, r.day, key]);
+      let o = daily.get(k);
       if (!o) {
         o = { period: r.period, key, v: names.map(() => 0n), media: 0n };
-        outer.set(k, o);
+        daily.set(k, o);
       }
       r.v.forEach((x, i) => {
         o.v[i]! += x;
@@ -983,14 +989,22 @@ export function expectedReport(s: Spec, events: readonly OEvent[], meta: Meta, q
       if (s.share && !keepShare) o.media += shareOf(r.v[2]!, share(r.key.media_id!));
     }
   }
+  for (const d of daily.values()) {
+    if (s.share && keepShare) d.media = shareOf(d.v[2]!, share(d.key[by.indexOf('media_id')]!));
+    const k = JSON.stringify([d.period, d.key]);
+    const o = outer.get(k);
+    if (!o) outer.set(k, d);
+    else {
+      d.v.forEach((x, i) => {
+        o.v[i]! += x;
+      });
+      o.media += d.media;
+    }
+  }
   return [...outer.values()]
     .map((o) => {
       const vals = s.measures.map((m, i) => (m.sum ? fmtMicros(o.v[i]!) : String(o.v[i]!)));
-      if (s.share) {
-        const gross = o.v[2]!;
-        const media = keepShare ? shareOf(gross, share(o.key[by.indexOf('media_id')]!)) : o.media;
-        vals.push(fmtMicros(media), fmtMicros(gross - media));
-      }
+      if (s.share) vals.push(fmtMicros(o.media), fmtMicros(o.v[2]! - o.media));
       return [o.period, ...o.key, ...vals].join('|');
     })
     .sort();
