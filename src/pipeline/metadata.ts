@@ -133,7 +133,7 @@ function localToday(tz: string): string {
  * Adds the CSV's shares to media_shares where they change what is in force. A dated row (valid_from)
  * is in force from that day on; an undated one from the media's first share on (a new media) or, if
  * it differs from the share in force today, from today on: past days keep the share they had. The
- * new rows are versioned by a batch of their own, so sinks apply the change like any other delta.
+ * new rows are versioned by the next batch, so sinks apply the change like any other delta.
  */
 async function recordShares(wh: Warehouse, src: string, dated: boolean, today: string): Promise<void> {
   const batch = await wh.one<{ id: string }>(
@@ -182,8 +182,11 @@ async function recordShares(wh: Warehouse, src: string, dated: boolean, today: s
       .join(', ')}) v`,
     { batch: batch!.id },
   );
-  await wh.run(
-    `INSERT INTO batches VALUES ($batch::BIGINT, 'metadata', now(), now(), 0, 0, 0, 0, NULL, NULL)`,
-    { batch: batch!.id },
-  );
+  // Reports may have been synced already: the change becomes a batch sinks sync. Before the first
+  // batch, the next ingest's batch carries it.
+  if (batch!.id !== '1')
+    await wh.run(
+      `INSERT INTO batches VALUES ($batch::BIGINT, 'metadata', now(), now(), 0, 0, 0, 0, NULL, NULL)`,
+      { batch: batch!.id },
+    );
 }
