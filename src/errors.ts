@@ -30,6 +30,11 @@ export const ERRORS = {
     message: 'queries may read only the lake view, rollups, metadata and pipeline tables, not %s',
   },
   ADP_ERR_QUERY_TIMEOUT: { status: 400, message: 'query stopped after the time limit of %s ms' },
+  ADP_ERR_SINK_MODEL: {
+    status: 409,
+    message:
+      'sink %s: table %s was built by another report model (its columns or what they count changed); rebuild it from the rollups with: adpipe sink rebuild %s',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

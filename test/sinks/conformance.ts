@@ -10,8 +10,8 @@ import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { runReport } from '../../src/reports/query.js';
 import { generate } from '../../src/simulator/index.js';
-import { type ConfiguredSink, configuredSinks } from '../../src/sinks/sink.js';
-import { syncAfterCommit, syncSink, syncWithRetry } from '../../src/sinks/sync.js';
+import { type ConfiguredSink, configuredSinks, modelTableOf } from '../../src/sinks/sink.js';
+import { rebuildSink, syncAfterCommit, syncSink, syncWithRetry } from '../../src/sinks/sync.js';
 import { sinkStatus, verifySink } from '../../src/sinks/verify.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { viewName } from '../../src/sql/table.js';
@@ -254,5 +254,18 @@ export function sinkConformance(o: ConformanceOptions): void {
     expect(moved).toBe(1);
     await syncSink(wh, sink);
     await expectExact();
+  });
+
+  it('refuses to sync tables of another report model, and rebuilds them from the rollups', async () => {
+    // A sink from before model fingerprints: filled tables, no record of what built them.
+    await raw.dropPrefix(modelTableOf(sink.watermarkTable));
+    await ingest(lateFiles.slice(0, 1));
+    const refused = syncSink(wh, sink);
+    await expect(refused).rejects.toMatchObject({ code: 'ADP_ERR_SINK_MODEL' });
+    await expect(refused).rejects.toThrow(`adpipe sink rebuild ${sink.name}`);
+    const rebuilt = await rebuildSink(wh, sink);
+    expect(rebuilt.every((t) => t.after === 0)).toBe(true);
+    await expectExact();
+    expect(await syncSink(wh, sink)).toEqual([]);
   });
 }
