@@ -4,7 +4,6 @@
 import { createHash } from 'node:crypto';
 import type { Config, SinkConfig } from '../config.js';
 import { AdpipeError } from '../errors.js';
-import { rollupSelectSql } from '../reports/rollup.js';
 import type { Dialect } from '../sql/dialect.js';
 import { type SinkTable, sinkTables } from '../sql/table.js';
 
@@ -111,10 +110,14 @@ export function modelTableOf(watermarks: string): string {
   return `${watermarks}_model`;
 }
 
-/** What a sink table's rows mean: its columns, and what the rollup it is synced from aggregates. */
+/**
+ * What a sink table's rows mean: its columns, and the report's declaration (which events each
+ * measure counts or sums). The rollups' storage types are not part of it: they never reach a sink.
+ */
 export function modelFingerprint(d: Dialect, t: SinkTable): string {
+  const { types, dimensions, measures } = t.report;
   return createHash('sha256')
-    .update(`${d.createTable(t).join('\n')}\n${rollupSelectSql(t.report, 'lake', 'batch_id')}`)
+    .update(JSON.stringify({ ddl: d.createTable(t), types, dimensions, measures }))
     .digest('hex');
 }
 
