@@ -17,8 +17,8 @@ interface DimFile {
   key: string;
   /** Target columns with the SQL that reads each from the CSV row `c` (all VARCHAR). */
   columns: Record<string, string>;
-  /** Of several rows of one key, the one kept is the first in this order (default: any). */
-  latestFirst?: string;
+  /** A date column, if the CSV has it: of several rows of one key, the latest (or undated) is kept. */
+  latestBy?: string;
 }
 
 const text = (col: string) => `nullif(trim(c."${col}"), '')`;
@@ -41,7 +41,7 @@ export const DIM_FILES: readonly DimFile[] = [
       media_share: `CAST(${text('media_share')} AS DECIMAL(9,6))`,
     },
     // A media.csv with valid_from lists a media's shares over time: its name is the latest row's.
-    latestFirst: `${text('valid_from')} DESC NULLS FIRST`,
+    latestBy: 'valid_from',
   },
   {
     file: 'inventory.csv',
@@ -98,7 +98,8 @@ export async function loadMetadata(
         .map(([col, expr]) => (have.has(col) ? `${expr} AS ${col}` : `NULL AS ${col}`))
         .join(', ');
       try {
-        const order = d.latestFirst && have.has('valid_from') ? ` ORDER BY ${d.latestFirst}` : '';
+        const order =
+          d.latestBy && have.has(d.latestBy) ? ` ORDER BY ${text(d.latestBy)} DESC NULLS FIRST` : '';
         await wh.run(
           `INSERT OR REPLACE INTO ${d.table} (${Object.keys(d.columns).join(', ')})
            SELECT ${select} FROM ${src} c WHERE ${text(d.key)} IS NOT NULL
@@ -113,7 +114,8 @@ export async function loadMetadata(
       }
       if (d.table === 'dim_media') {
         const bad = await wh.one<{ n: string }>(
-          'SELECT count(*)::VARCHAR AS n FROM dim_media WHERE media_share < 0 OR media_share > 1',
+          `SELECT count(*)::VARCHAR AS n FROM (SELECT media_share FROM dim_media UNION ALL SELECT media_share FROM media_shares)
+           WHERE media_share < 0 OR media_share > 1`,
         );
         if (bad && bad.n !== '0')
           throw new AdpipeError('ADP_ERR_INPUT', [file, 'media_share must be between 0 and 1']);

@@ -2,10 +2,11 @@
 // money is the advertiser's conversion value; partner calls are counted apart from the publisher's
 // ad requests; a data dir whose rollups were built by an older report model is rebuilt from the lake.
 
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
+import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { verifyWarehouse } from '../../src/pipeline/verify.js';
 import { runReport, runReportTotals } from '../../src/reports/query.js';
 import { generate } from '../../src/simulator/index.js';
@@ -51,6 +52,51 @@ describe('a worked example with conversions', () => {
       expect(ad).toMatchObject({ revenue: '0.010000', cost: '0.500000', conversions: 1, ecpm: 5 });
       const media = await runReportTotals(wh, { report: 'media', metrics: true, grain: 'total' });
       expect(media).toMatchObject({ gross_revenue: '0.010000', ecpm: 5 });
+    });
+  });
+});
+
+describe('a media share history', () => {
+  const data = path.join(root, 'shares');
+  const meta = path.join(root, 'shares-meta');
+  const writeMedia = (lines: string[]) => {
+    mkdirSync(meta, { recursive: true });
+    writeFileSync(path.join(meta, 'media.csv'), `${lines.join('\n')}\n`);
+  };
+  const mediaByDay = async (wh: Warehouse) =>
+    (await runReport(wh, { report: 'media', by: ['media_id'] })).rows.map((r) => [r.date, r.media_revenue]);
+
+  it('uses the share in force each day, takes names from the latest row, refuses a bad date', async () => {
+    const file = path.join(root, 'shares.jsonl');
+    const day = (d: number) =>
+      JSON.stringify({
+        event_id: `s${d}`,
+        type: 'impression',
+        ts: `2026-03-0${d}T12:00:00Z`,
+        media_id: 'm1',
+        revenue: '1',
+      });
+    writeFileSync(file, `${[1, 2, 3].map(day).join('\n')}\n`);
+    writeMedia([
+      'media_id,name,org_id,media_share,valid_from',
+      'm1,Old name,o1,0.5,2026-01-01',
+      'm1,Newest name,o1,0.7,2026-03-03',
+      'm1,Middle name,o1,0.6,2026-03-02',
+    ]);
+    await ingestInProcess(data, [file], { metadata: meta });
+    await withWarehouse(data, async (wh) => {
+      expect(await mediaByDay(wh)).toEqual([
+        ['2026-03-01', '0.500000'],
+        ['2026-03-02', '0.600000'],
+        ['2026-03-03', '0.700000'],
+      ]);
+      expect(await wh.one('SELECT name FROM dim_media')).toEqual({ name: 'Newest name' });
+      // Undated and changed: from the ingest day on, earlier days keep theirs.
+      writeMedia(['media_id,name,org_id,media_share', 'm1,Newest name,o1,0.9']);
+      await loadMetadata(wh, meta, { today: '2026-03-03' });
+      expect((await mediaByDay(wh)).map((r) => r[1])).toEqual(['0.500000', '0.600000', '0.900000']);
+      writeMedia(['media_id,name,org_id,media_share,valid_from', 'm1,Newest name,o1,0.9,March 3']);
+      await expect(loadMetadata(wh, meta)).rejects.toMatchObject({ code: 'ADP_ERR_INPUT' });
     });
   });
 });
