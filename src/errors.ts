@@ -35,6 +35,11 @@ export const ERRORS = {
     message:
       'sink %s: table %s was built by another report model (its columns or what they count changed); rebuild it from the rollups with: adpipe sink rebuild %s',
   },
+  ADP_ERR_ROLLUP_MODEL: {
+    status: 409,
+    message:
+      'rollups of %s were built by another report model; any writing command rebuilds them from the lake, e.g.: adpipe compact',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,6 +1,7 @@
 // The warehouse's tables. Idempotent: every command runs it on open.
 
 import { createHash } from 'node:crypto';
+import { AdpipeError } from '../errors.js';
 import { lakeRelation } from '../lake/lake.js';
 import { componentLogger } from '../logger.js';
 import { REPORTS, type ReportModel, rollupTable } from '../reports/model.js';
@@ -72,6 +73,25 @@ export async function migrate(wh: Warehouse): Promise<void> {
      WHERE media_share IS NOT NULL AND NOT EXISTS (SELECT 1 FROM media_shares)`,
   );
   for (const report of REPORTS) await ensureRollup(wh, report);
+}
+
+/**
+ * For read-only opens, which cannot rebuild: fails with ADP_ERR_ROLLUP_MODEL naming the reports
+ * whose rollup was built by another definition (or before fingerprints).
+ */
+export async function checkRollups(wh: Warehouse): Promise<void> {
+  const tables = await wh.all<{ name: string }>('SELECT table_name AS name FROM duckdb_tables()');
+  const have = new Set(tables.map((t) => t.name));
+  if (!have.has('rollup_fingerprints') && !REPORTS.some((r) => have.has(rollupTable(r)))) return;
+  const recorded = have.has('rollup_fingerprints')
+    ? new Map(
+        (await wh.all<{ report: string; fingerprint: string }>('SELECT * FROM rollup_fingerprints')).map(
+          (r) => [r.report, r.fingerprint],
+        ),
+      )
+    : new Map<string, string>();
+  const stale = REPORTS.filter((r) => recorded.get(r.name) !== rollupFingerprint(r)).map((r) => r.name);
+  if (stale.length > 0) throw new AdpipeError('ADP_ERR_ROLLUP_MODEL', [stale.join(', ')]);
 }
 
 /** A rollup's definition: its columns and what each measure aggregates. */

@@ -13,7 +13,7 @@ import { generate } from '../../src/simulator/index.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { micros, readLines } from '../simulator/files.js';
-import { ingestInProcess, withWarehouse } from './fixtures.js';
+import { ingestInProcess, runCli, withWarehouse } from './fixtures.js';
 
 const root = makeTempDir('revenue');
 
@@ -176,6 +176,12 @@ describe('a generated day', () => {
     } finally {
       wh.close();
     }
+    // A reader cannot rebuild: it says which command does.
+    const read = await runCli(data, ['report', 'campaign']);
+    expect(read.code).not.toBe(0);
+    // No fingerprints at all: every rollup is from before them.
+    expect(read.stderr).toContain('ADP_ERR_ROLLUP_MODEL: rollups of ad, ad_request, demand, media, campaign');
+    expect(read.stderr).toContain('adpipe compact');
     await withWarehouse(data, async (wh) => {
       const cols = await wh.all<{ column_name: string }>(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'rollup_campaign'",
