@@ -53,6 +53,16 @@ export const ERRORS = {
   },
   /** Never seen by the client, which has gone: the status logged and counted for the request. */
   ADP_ERR_CANCELLED: { status: 499, message: 'the client closed the connection before the answer was ready' },
+  ADP_ERR_SINK_MODEL: {
+    status: 409,
+    message:
+      'sink %s: table %s was built by another report model (its columns or what they count changed); rebuild it from the rollups with: adpipe sink rebuild %s',
+  },
+  ADP_ERR_ROLLUP_MODEL: {
+    status: 409,
+    message:
+      'rollups of %s were built by another report model; any writing command rebuilds them from the lake, e.g.: adpipe compact',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

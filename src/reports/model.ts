@@ -1,7 +1,7 @@
 // The report model: every report declared once, as data. Rollups, report queries, sink DDL and
 // views, the API and the dashboard are all compiled from these declarations.
 
-import { AD_EVENT_TYPES, type EventType, type MoneyField } from '../events/contract.js';
+import type { EventType, MoneyField } from '../events/contract.js';
 
 export interface Dimension {
   name: string;
@@ -11,12 +11,21 @@ export interface Dimension {
 }
 
 /**
+ * Narrows a count to events that carry a value in `column` (present) or lack one: a request with a
+ * demand_id is an SSP's call to that partner, one without is the publisher's ad request.
+ */
+export interface PresenceFilter {
+  column: string;
+  present: boolean;
+}
+
+/**
  * Additive measures are stored in rollups and summed; `share` measures are computed per report row
  * from a stored one (media revenue = gross × the media's share); `distinct` measures count distinct
  * values of an event column and are computed from rollups that keep that column.
  */
 export type Measure =
-  | { name: string; label: string; kind: 'count'; types: readonly EventType[] }
+  | { name: string; label: string; kind: 'count'; types: readonly EventType[]; where?: PresenceFilter }
   | { name: string; label: string; kind: 'sum'; types: readonly EventType[]; column: MoneyField }
   | { name: string; label: string; kind: 'share'; of: string; complement?: false }
   | { name: string; label: string; kind: 'share'; of: string; complement: true }
@@ -47,7 +56,10 @@ export interface ReportModel {
   /** More dimensions kept in the rollup so `--by` can regroup by them. */
   extraDimensions: readonly Dimension[];
   measures: readonly Measure[];
-  /** The metadata column per dimension value needed by share measures (media_share per media_id). */
+  /**
+   * The dated metadata table share measures take their share from (media_share per media_id): rows
+   * (key, valid_from, column, since_batch), each in force from its local day valid_from on.
+   */
   shareSource?: { table: string; key: string; column: string };
 }
 
@@ -69,11 +81,12 @@ export const DIMENSIONS = {
 } as const;
 
 const D = DIMENSIONS;
-const count = (name: string, label: string, type: EventType): Measure => ({
+const count = (name: string, label: string, type: EventType, where?: PresenceFilter): Measure => ({
   name,
   label,
   kind: 'count',
   types: [type],
+  ...(where && { where }),
 });
 const sum = (name: string, label: string, column: MoneyField, types: readonly EventType[]): Measure => ({
   name,
@@ -83,16 +96,21 @@ const sum = (name: string, label: string, column: MoneyField, types: readonly Ev
   column,
 });
 
-// Money is summed over every ad event carrying it: revenue is booked on impressions (and
-// conversions), cost on clicks and conversions in the simulator, but adpipe does not assume it.
-const MONEY_TYPES: readonly EventType[] = AD_EVENT_TYPES;
+// Ad revenue (what the publisher and SSP earn) and advertiser spend are the money of impressions and
+// clicks. A conversion's money is the advertiser's order value: it is `conversion_value` in the
+// campaign report, never ad revenue (it would inflate eCPM and media revenue by orders of magnitude).
+const AD_MONEY_TYPES: readonly EventType[] = ['impression', 'click'];
+const FUNNEL_TYPES: readonly EventType[] = ['impression', 'click', 'conversion'];
+/** A request without a demand_id is the publisher's ad request; with one, a call to that partner. */
+const PUBLISHER_REQUEST: PresenceFilter = { column: 'demand_id', present: false };
+const PARTNER_CALL: PresenceFilter = { column: 'demand_id', present: true };
 
 export const REPORTS: readonly ReportModel[] = [
   {
     name: 'ad',
     title: 'Ad performance',
     seedTable: 'sspapp_dmp_d_ad',
-    types: MONEY_TYPES,
+    types: FUNNEL_TYPES,
     dimensions: [D.org_id, D.media_id, D.inventory_id, D.ad_id, D.demand_id],
     allDimensions: [],
     extraDimensions: [D.country],
@@ -100,8 +118,8 @@ export const REPORTS: readonly ReportModel[] = [
       count('impressions', 'Impressions', 'impression'),
       count('clicks', 'Clicks', 'click'),
       count('conversions', 'Conversions', 'conversion'),
-      sum('revenue', 'Revenue', 'revenue', MONEY_TYPES),
-      sum('cost', 'Cost', 'cost', MONEY_TYPES),
+      sum('revenue', 'Revenue', 'revenue', AD_MONEY_TYPES),
+      sum('cost', 'Cost', 'cost', AD_MONEY_TYPES),
     ],
   },
   {
@@ -113,7 +131,7 @@ export const REPORTS: readonly ReportModel[] = [
     allDimensions: ['device', 'app_type'],
     extraDimensions: [D.country],
     measures: [
-      count('requests', 'Requests', 'request'),
+      count('requests', 'Requests', 'request', PUBLISHER_REQUEST),
       count('responses', 'Responses', 'response'),
       count('passbacks', 'Passbacks', 'passback'),
     ],
@@ -122,31 +140,32 @@ export const REPORTS: readonly ReportModel[] = [
     name: 'demand',
     title: 'Demand partners',
     seedTable: 'sspapp_dmp_d_demand',
-    types: MONEY_TYPES,
+    types: ['request', 'response', 'passback', ...AD_MONEY_TYPES],
     dimensions: [D.demand_id],
     allDimensions: [],
     extraDimensions: [D.country, D.device, D.ad_format],
     measures: [
-      count('requests', 'Requests', 'request'),
+      count('requests', 'Requests', 'request', PARTNER_CALL),
       count('responses', 'Responses', 'response'),
+      count('passbacks', 'Passbacks', 'passback'),
       count('impressions', 'Impressions', 'impression'),
       count('clicks', 'Clicks', 'click'),
-      sum('revenue', 'Revenue', 'revenue', MONEY_TYPES),
-      sum('cost', 'Cost', 'cost', MONEY_TYPES),
+      sum('revenue', 'Revenue', 'revenue', AD_MONEY_TYPES),
+      sum('cost', 'Cost', 'cost', AD_MONEY_TYPES),
     ],
   },
   {
     name: 'media',
     title: 'Media revenue',
     seedTable: 'sspapp_dmp_d_media',
-    types: MONEY_TYPES,
+    types: AD_MONEY_TYPES,
     dimensions: [D.org_id, D.media_id, D.device],
     allDimensions: ['device'],
     extraDimensions: [D.app_type, D.country],
     measures: [
       count('impressions', 'Impressions', 'impression'),
       count('clicks', 'Clicks', 'click'),
-      sum('gross_revenue', 'Gross revenue', 'revenue', MONEY_TYPES),
+      sum('gross_revenue', 'Gross revenue', 'revenue', AD_MONEY_TYPES),
       { name: 'media_revenue', label: 'Media revenue', kind: 'share', of: 'gross_revenue' },
       {
         name: 'agency_revenue',
@@ -156,12 +175,12 @@ export const REPORTS: readonly ReportModel[] = [
         complement: true,
       },
     ],
-    shareSource: { table: 'dim_media', key: 'media_id', column: 'media_share' },
+    shareSource: { table: 'media_shares', key: 'media_id', column: 'media_share' },
   },
   {
     name: 'campaign',
     title: 'Campaigns',
-    types: MONEY_TYPES,
+    types: FUNNEL_TYPES,
     dimensions: [D.campaign_id],
     allDimensions: [],
     extraDimensions: [D.country, D.device, D.ad_format],
@@ -169,8 +188,10 @@ export const REPORTS: readonly ReportModel[] = [
       count('impressions', 'Impressions', 'impression'),
       count('clicks', 'Clicks', 'click'),
       count('conversions', 'Conversions', 'conversion'),
-      sum('cost', 'Cost', 'cost', MONEY_TYPES),
-      sum('revenue', 'Revenue', 'revenue', MONEY_TYPES),
+      sum('revenue', 'Revenue', 'revenue', AD_MONEY_TYPES),
+      // Seed 001: cost over every event of the funnel, conversion value from conversions only.
+      sum('cost', 'Cost', 'cost', FUNNEL_TYPES),
+      sum('conversion_value', 'Conversion value', 'revenue', ['conversion']),
     ],
   },
   {
@@ -210,7 +231,7 @@ export const DERIVED_METRICS: readonly DerivedMetric[] = [
   },
   { name: 'cpc', label: 'CPC', num: ['cost'], den: 'clicks', scale: 1, format: 'money' },
   { name: 'cpa', label: 'CPA', num: ['cost'], den: 'conversions', scale: 1, format: 'money' },
-  { name: 'roas', label: 'ROAS', num: ['revenue'], den: 'cost', scale: 1, format: 'ratio' },
+  { name: 'roas', label: 'ROAS', num: ['conversion_value'], den: 'cost', scale: 1, format: 'ratio' },
 ];
 
 /** Decimal places derived metrics are rounded to in every dialect, so all databases agree. */

@@ -381,12 +381,17 @@ function compileRows(req: ReportRequest): CompiledReport {
     req.from && req.to && spanDays(req.from, req.to) <= GENERATED_BUCKET_DAYS
       ? `SELECT unnest(generate_series(${RANGE_START}, ${RANGE_END} - ${step}, ${step})) AS bucket`
       : `SELECT DISTINCT bucket FROM ${table} ${filter}`;
-  const source =
-    grain === 'total'
-      ? `${table} ${filter}`
-      : `${table} JOIN (SELECT bucket, ${periodExpr(grain)} AS period FROM (${buckets})) USING (bucket) ${filter}`;
+  // Shares are dated: rows are split by local day (`day`) so each day gets the share in force then.
+  const bucketColumns = [
+    ...(grain === 'total' ? [] : [`${periodExpr(grain)} AS period`]),
+    ...(src ? ['timezone($tz, bucket)::DATE AS day'] : []),
+  ];
+  const source = bucketColumns.length
+    ? `${table} JOIN (SELECT bucket, ${bucketColumns.join(', ')} FROM (${buckets})) USING (bucket) ${filter}`
+    : `${table} ${filter}`;
   const inner = `SELECT ${[
     grain === 'total' ? `'total' AS period` : 'period',
+    ...(src ? ['day'] : []),
     ...innerDims.map(id),
     ...stored.map((m) => `sum(${id(m.name)}) AS ${id(m.name)}`),
   ].join(', ')}
@@ -394,10 +399,11 @@ function compileRows(req: ReportRequest): CompiledReport {
   GROUP BY ALL
   HAVING ${stored.map((m) => `sum(${id(m.name)}) <> 0`).join(' OR ')}`;
   const innerWithShares = src
-    ? `SELECT r.*, s.${id(src.column)} AS share_value, ${shares
-        .map((m) => `${shareOf(m, `r.${id(m.of)}`, `s.${id(src.column)}`)} AS ${id(m.name)}`)
+    ? `SELECT r.*, s.share AS share_value, ${shares
+        .map((m) => `${shareOf(m, `r.${id(m.of)}`, 's.share')} AS ${id(m.name)}`)
         .join(', ')}
-       FROM (${inner}) r LEFT JOIN ${id(src.table)} s ON s.${id(src.key)} = r.${id(src.key)}`
+       FROM (${inner}) r ASOF LEFT JOIN ${sharesInForce(src, req.batches?.upTo)} s
+         ON s.${id(src.key)} = r.${id(src.key)} AND r.day >= s.valid_from`
     : inner;
 
   // Outer rows: the requested grouping, with ALL rows for the report's ALL dimensions.
@@ -416,13 +422,22 @@ function compileRows(req: ReportRequest): CompiledReport {
     }
     return `count(DISTINCT ${id(m.column)}) FILTER (WHERE ${id(m.column)} <> '') AS ${id(m.name)}`;
   });
-  const groupKeys = ['period', ...plainDims.map(id)];
+  const groupKeys = ['period', ...(src ? ['day'] : []), ...plainDims.map(id)];
   const groupBy = allDims.length
     ? `GROUP BY ${groupKeys.join(', ')}, CUBE (${allDims.map(id).join(', ')})`
     : `GROUP BY ${groupKeys.join(', ')}`;
-  const sql = `SELECT period, ${[...dimSelect, ...measureSelect, ...metricSelect(metrics)].join(',\n  ')}
+  const outer = (
+    lead: string[],
+    rowMetrics: string[],
+  ) => `SELECT ${[...lead, ...dimSelect, ...measureSelect, ...rowMetrics].join(',\n  ')}
 FROM (${innerWithShares})
 ${groupBy}`;
+  // With shares, the days of a period (one for hours and days) are summed last.
+  const sql = src
+    ? `SELECT period, ${[...by.map(id), ...report.measures.map(regroupMeasure), ...metricSelect(metrics)].join(',\n  ')}
+FROM (${outer(['period', 'day'], [])})
+GROUP BY ${['period', ...by.map(id)].join(', ')}`
+    : outer(['period'], metricSelect(metrics));
   // Only bind what the SQL uses (a total over all dates never mentions the zone): DuckDB refuses extras.
   for (const k of Object.keys(params)) if (!new RegExp(`\\$${k}\\b`).test(sql)) delete params[k];
 
@@ -437,6 +452,16 @@ ${groupBy}`;
     ...metrics.map((m) => ({ name: m.name, kind: 'metric' as const, money: m.format === 'money' })),
   ];
   return { sql, params, columns };
+}
+
+/**
+ * The shares in force per key from each valid_from on, as the reports of batches up to `version` saw
+ * them (all of them without one): of several versions of one day, the latest.
+ */
+function sharesInForce(src: NonNullable<ReportModel['shareSource']>, version: number | undefined): string {
+  const upTo = version === undefined ? '' : `WHERE since_batch <= ${version}`;
+  return `(SELECT ${id(src.key)}, valid_from, arg_max(${id(src.column)}, since_batch) AS share
+    FROM ${id(src.table)} ${upTo} GROUP BY ALL)`;
 }
 
 function orderClause(

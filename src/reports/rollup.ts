@@ -4,7 +4,13 @@
 // exactly the deltas they have not seen yet.
 
 import { sqlIdent as id } from '../warehouse/warehouse.js';
-import { type ReportModel, rollupDimensions, rollupTable, storedMeasures } from './model.js';
+import {
+  type PresenceFilter,
+  type ReportModel,
+  rollupDimensions,
+  rollupTable,
+  storedMeasures,
+} from './model.js';
 
 export const BUCKET_MINUTES = 15;
 // BIGINT-backed: DuckDB scans it ~20x faster than a HUGEINT-backed DECIMAL(38,6) (measured on 1.15M
@@ -27,12 +33,17 @@ export function rollupDdl(report: ReportModel): string {
 /** Money sums that never overflow: what rollup rows are summed as, for checks across rows. */
 export const SUMMED_MONEY_TYPE = 'DECIMAL(38,6)';
 
+/** The SQL condition of a presence filter; an empty string counts as absent, as in rollup keys. */
+function presenceSql(f: PresenceFilter): string {
+  return `coalesce(${id(f.column)}, '') ${f.present ? '<>' : '='} ''`;
+}
+
 /** The SELECT list computing a report's stored measures from events (`type`, money columns). */
 export function measureAggregates(report: ReportModel, moneyType = ROLLUP_MONEY_TYPE): string[] {
   return storedMeasures(report).map((m) => {
     const inTypes = `type IN (${m.types.map((t) => `'${t}'`).join(', ')})`;
     return m.kind === 'count'
-      ? `count(*) FILTER (WHERE ${inTypes}) AS ${id(m.name)}`
+      ? `count(*) FILTER (WHERE ${[inTypes, ...(m.where ? [presenceSql(m.where)] : [])].join(' AND ')}) AS ${id(m.name)}`
       : `coalesce(sum(${id(m.column)}) FILTER (WHERE ${inTypes}), 0)::${moneyType} AS ${id(m.name)}`;
   });
 }

@@ -16,7 +16,7 @@ export const FORMAT_CTR: Readonly<Record<AdFormat, number>> = {
   rewarded_video: 0.25,
 };
 
-/** Share of requests a demand partner answers with an ad (the rest pass back), for variant A. */
+/** Share of ad requests the demand waterfall fills (some partner answers with an ad), for variant A. */
 export const FORMAT_FILL: Readonly<Record<AdFormat, number>> = {
   banner: 0.7,
   interstitial: 0.8,
@@ -89,10 +89,15 @@ export interface Inventory {
   appType: AppType;
 }
 export interface Demand {
-  /** Position in `Catalogue.demand`. */
+  /** Position in `Catalogue.demand`, which is the waterfall's order. */
   index: number;
   id: string;
   name: string;
+  /**
+   * The partner's part of the waterfall's fill: it fills a call with probability 1 - (1 - F)^weight,
+   * and the weights sum to 1, so the whole waterfall fills F (the format's fill rate).
+   */
+  fillWeight: number;
 }
 export interface Campaign {
   id: string;
@@ -110,10 +115,9 @@ export interface Catalogue {
   orgs: readonly Org[];
   media: readonly Media[];
   inventory: readonly Inventory[];
+  /** Demand partners in the order the SSP calls them (premium first, each filling more than the next). */
   demand: readonly Demand[];
   campaigns: readonly Campaign[];
-  /** Which partner wins an auction, by market share. */
-  demandPicker: WeightedPicker<Demand>;
   campaignsByDemand: ReadonlyMap<string, readonly Campaign[]>;
   /** Inventory a user on each platform can reach, weighted by popularity. */
   pools: Readonly<Record<Platform, WeightedPicker<Inventory>>>;
@@ -173,7 +177,14 @@ export function buildCatalogue(seed: number): Catalogue {
     }
   }
 
-  const demand: Demand[] = DEMAND_NAMES.map((name, i) => ({ index: i, id: String(401 + i), name }));
+  // Weights 6:5:…:1, so the first partners fill most calls (skewed market share).
+  const weightSum = (DEMAND_NAMES.length * (DEMAND_NAMES.length + 1)) / 2;
+  const demand: Demand[] = DEMAND_NAMES.map((name, i) => ({
+    index: i,
+    id: String(401 + i),
+    name,
+    fillWeight: (DEMAND_NAMES.length - i) / weightSum,
+  }));
   const campaigns: Campaign[] = [];
   for (let c = 0; c < CAMPAIGNS; c++) {
     const id = String(5001 + c);
@@ -206,10 +217,6 @@ export function buildCatalogue(seed: number): Catalogue {
     inventory,
     demand,
     campaigns,
-    demandPicker: new WeightedPicker(
-      demand,
-      demand.map((_, i) => 6 - i),
-    ),
     campaignsByDemand,
     pools: {
       desktop: pool((inv) => (inv.device === 'PC' ? 1 : 0)),

@@ -1,11 +1,13 @@
 // The ad funnel, one chunk at a time: visits by users drawn from a Zipf-like population, each visit a
-// few page views on one ad unit, each page view a request answered by a response (filled) or a
-// passback, responses rendering as impressions, impressions drawing clicks at seed 004's CTR, clicks
+// few page views on one ad unit, each page view an ad request the SSP offers to demand partners in
+// waterfall order (each call answered by a passback or, ending it, a response), responses rendering
+// as impressions, impressions drawing clicks at seed 004's CTR, clicks
 // converting at the campaign's rate. A small share of visits are fraud bursts instead.
 
 import {
   type Catalogue,
   COUNTRIES,
+  type Demand,
   FORMAT_CTR,
   FORMAT_FILL,
   type Inventory,
@@ -23,8 +25,11 @@ import { apportion, countryWeights, HOUR_MS, type Plan } from './traffic.js';
 const SESSION_MS = 30 * 60_000;
 /** Share of events that leave out media_id, org_id or device, so enrichment from metadata matters. */
 const OMIT_RATE = 0.05;
-/** Average events of a normal visit and of a fraud burst, to turn the fraud event share into a visit rate. */
-const VISIT_EVENTS = 7;
+/**
+ * Average events of a normal visit (about 2.5 auctions of about 8.5 events with the waterfall's
+ * calls), to turn the fraud event share into a visit rate.
+ */
+const VISIT_EVENTS = 21;
 const BURST_CLICKS: readonly [number, number] = [20, 60];
 
 export interface World {
@@ -189,19 +194,33 @@ export function generateChunk(world: World, chunkIndex: number, block: EventBloc
     block.length = n + 1;
     return ev;
   };
-  // One auction: request, then response or passback, then impression, click, conversion.
-  // Returns the impression for fraud bursts to hang clicks on.
+  /**
+   * The demand waterfall: the partners in order, each call a request with its demand_id answered by
+   * a passback (try the next) or a response; undefined when every partner passed back or the chunk
+   * is full. Returns the filling partner and the time of its answer.
+   */
+  const waterfall = (t0: number, fill: number): { demand: Demand; at: number } | undefined => {
+    let t = t0 + rng.between(5, 20);
+    for (const demand of catalogue.demand) {
+      const call = emit(TYPE.request, t);
+      if (!call) return undefined;
+      call.demand = demand.index;
+      t += rng.between(30, 300);
+      if (rng.float() < 1 - (1 - fill) ** demand.fillWeight) return { demand, at: t };
+      const pb = emit(TYPE.passback, t);
+      if (!pb) return undefined;
+      pb.demand = demand.index;
+    }
+    return undefined;
+  };
+  // One auction: the publisher's ad request (no demand_id), the waterfall, then impression, click,
+  // conversion. Returns the impression for fraud bursts to hang clicks on.
   const auction = (t0: number, c: number, user: User, inv: Inventory): SimEvent | null => {
     if (!emit(TYPE.request, t0)) return null;
     const variantB = user.variant === 'B';
-    const fill = FORMAT_FILL[inv.format] * (variantB ? VARIANT_B_FILL_FACTOR : 1);
-    const tAnswer = t0 + rng.between(30, 300);
-    if (rng.float() >= fill) {
-      const pb = emit(TYPE.passback, tAnswer);
-      if (pb) pb.demand = catalogue.demandPicker.pick(rng).index;
-      return null;
-    }
-    const demand = catalogue.demandPicker.pick(rng);
+    const filled = waterfall(t0, FORMAT_FILL[inv.format] * (variantB ? VARIANT_B_FILL_FACTOR : 1));
+    if (!filled) return null;
+    const { demand, at: tAnswer } = filled;
     const campaign = rng.pick(catalogue.campaignsByDemand.get(demand.id)!);
     const ad = rng.pick(world.creatives.get(campaign.id)!);
     const [lo, hi] = COUNTRIES[c]!.ecpmMicros;

@@ -1,6 +1,7 @@
 // A sink: a SQL database adpipe keeps report tables in. The dialect-free core (sync.ts) computes
 // deltas and watermarks; a driver per database type only connects, loads a delta file and reads.
 
+import { createHash } from 'node:crypto';
 import type { Config, SinkConfig } from '../config.js';
 import { AdpipeError } from '../errors.js';
 import type { Dialect } from '../sql/dialect.js';
@@ -29,8 +30,13 @@ export interface SinkConnection {
   readonly dialect: Dialect;
   /** The server's id for this session (connection id, backend pid), for logs and for killing it. */
   readonly sessionId: string;
-  /** Creates absent tables and the watermark table; (re)creates the views. */
-  init(tables: readonly SinkTable[]): Promise<void>;
+  /**
+   * Creates absent tables, the watermark and model tables; (re)creates the views. Returns the tables
+   * built by another report model (see staleTables), which it leaves alone.
+   */
+  init(tables: readonly SinkTable[]): Promise<SinkTable[]>;
+  /** Drops the tables and views and forgets their watermarks, so the next sync refills them. */
+  rebuild(tables: readonly SinkTable[]): Promise<void>;
   watermark(t: SinkTable): Promise<Watermark>;
   /** Applies a delta exactly once: afterwards the watermark is delta.upTo, or nothing changed. */
   apply(t: SinkTable, delta: Delta, hooks?: ApplyHooks): Promise<void>;
@@ -94,12 +100,46 @@ export function ddlStatements(
 ): string[] {
   return [
     dialect.createWatermark(watermarkTable),
+    dialect.createModelTable(modelTableOf(watermarkTable)),
     ...tables.flatMap((t) => [...dialect.createTable(t), ...dialect.createView(t)]),
   ];
 }
 
+/** The table next to the watermark table that records each report table's model fingerprint. */
+export function modelTableOf(watermarks: string): string {
+  return `${watermarks}_model`;
+}
+
+/**
+ * What a sink table's rows mean: its columns, and the report's declaration (which events each
+ * measure counts or sums). The rollups' storage types are not part of it: they never reach a sink.
+ */
+export function modelFingerprint(d: Dialect, t: SinkTable): string {
+  const { types, dimensions, measures } = t.report;
+  return createHash('sha256')
+    .update(JSON.stringify({ ddl: d.createTable(t), types, dimensions, measures }))
+    .digest('hex');
+}
+
+/**
+ * Tables whose rows were built by another report model: a recorded fingerprint that differs, or
+ * none (a sink from before fingerprints) where adpipe has already synced batches.
+ */
+export function staleTables(
+  d: Dialect,
+  tables: readonly SinkTable[],
+  recorded: ReadonlyMap<string, string>,
+  synced: ReadonlySet<string>,
+): SinkTable[] {
+  return tables.filter((t) => {
+    const fingerprint = recorded.get(t.name);
+    return fingerprint === undefined ? synced.has(t.name) : fingerprint !== modelFingerprint(d, t);
+  });
+}
+
 /** Wraps a driver error as ADP_ERR_SINK naming the sink. */
 export function sinkError(sink: string, err: unknown): AdpipeError {
-  if (err instanceof AdpipeError && err.code === 'ADP_ERR_SINK') return err;
+  if (err instanceof AdpipeError && (err.code === 'ADP_ERR_SINK' || err.code === 'ADP_ERR_SINK_MODEL'))
+    return err;
   return new AdpipeError('ADP_ERR_SINK', [sink, (err as Error).message ?? String(err)], { cause: err });
 }

@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
+import { AdpipeError } from '../errors.js';
 import { componentLogger } from '../logger.js';
 import type { BatchResult } from '../pipeline/ingest.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
@@ -71,7 +72,13 @@ export async function syncSink(
   const dir = mkdtempSync(path.join(wh.dataDir, 'tmp', 'sink-'));
   try {
     return await withSink(sink, async (conn) => {
-      await conn.init(sink.tables);
+      const stale = await conn.init(sink.tables);
+      if (stale.length > 0)
+        throw new AdpipeError('ADP_ERR_SINK_MODEL', [
+          sink.name,
+          stale.map((t) => t.name).join(', '),
+          sink.name,
+        ]);
       const done: TableSync[] = [];
       for (const t of sink.tables) {
         const after = (await conn.watermark(t)).batchId;
@@ -93,6 +100,16 @@ export async function syncSink(
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * `adpipe sink rebuild`: drops the sink's tables, views and watermarks and refills the tables from
+ * the rollups, which keep every batch: the way out of ADP_ERR_SINK_MODEL after a report model change.
+ */
+export async function rebuildSink(wh: Warehouse, sink: ConfiguredSink): Promise<TableSync[]> {
+  await withSink(sink, (conn) => conn.rebuild(sink.tables));
+  log.warn({ sink: sink.name, tables: sink.tables.map((t) => t.name) }, 'sink tables dropped, refilling');
+  return syncWithRetry(wh, sink);
+}
+
 /** syncSink with bounded retries and exponential backoff; throws the last error. */
 export async function syncWithRetry(
   wh: Warehouse,
@@ -103,7 +120,8 @@ export async function syncWithRetry(
     try {
       return await syncSink(wh, sink, hooks);
     } catch (err) {
-      if (attempt >= attempts) throw err;
+      // A model change needs a rebuild, not another attempt.
+      if (attempt >= attempts || (err as AdpipeError).code === 'ADP_ERR_SINK_MODEL') throw err;
       const wait = backoffMs * 2 ** (attempt - 1);
       log.warn({ sink: sink.name, attempt, wait, err: (err as Error).message }, 'sink sync failed, retrying');
       await sleep(wait);

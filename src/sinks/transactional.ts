@@ -6,7 +6,14 @@
 import { AdpipeError } from '../errors.js';
 import type { MergeDialect, ServerInfo } from '../sql/dialect.js';
 import { columnsOf, type SinkTable } from '../sql/table.js';
-import { ddlStatements, type SinkConnection, type Watermark } from './sink.js';
+import {
+  ddlStatements,
+  modelFingerprint,
+  modelTableOf,
+  type SinkConnection,
+  staleTables,
+  type Watermark,
+} from './sink.js';
 
 /** What a driver provides: statements, positional rows and a bulk load of a CSV file. */
 export interface SqlSession {
@@ -23,13 +30,42 @@ const STAGING = 'adpipe_delta';
 
 export function transactionalSink(d: MergeDialect, session: SqlSession, watermarks: string): SinkConnection {
   const wm = d.ident(watermarks);
+  const models = modelTableOf(watermarks);
   const where = (t: SinkTable) => `table_name = ${d.literal(t.name)}`;
   return {
     dialect: d,
     sessionId: session.id,
     async init(tables) {
-      for (const sql of ddlStatements(d, watermarks, tables)) await session.exec(sql);
-      for (const t of tables) await session.exec(d.seedWatermark(watermarks, t.name));
+      await session.exec(d.createWatermark(watermarks));
+      await session.exec(d.createModelTable(models));
+      const recorded = new Map(
+        (await session.rows(`SELECT table_name, fingerprint FROM ${d.ident(models)}`)).map(
+          ([t, f]) => [String(t), String(f)] as const,
+        ),
+      );
+      const synced = new Set(
+        (await session.rows(`SELECT table_name FROM ${wm} WHERE batch_id > 0`)).map(([t]) => String(t)),
+      );
+      const stale = staleTables(d, tables, recorded, synced);
+      const current = tables.filter((t) => !stale.includes(t));
+      for (const sql of ddlStatements(d, watermarks, current)) await session.exec(sql);
+      for (const t of current) {
+        await session.exec(d.seedWatermark(watermarks, t.name));
+        if (!recorded.has(t.name))
+          await session.exec(
+            `INSERT INTO ${d.ident(models)} (table_name, fingerprint) VALUES (${d.literal(t.name)}, ${d.literal(modelFingerprint(d, t))})`,
+          );
+      }
+      return stale;
+    },
+    async rebuild(tables) {
+      await session.exec(d.createWatermark(watermarks));
+      await session.exec(d.createModelTable(models));
+      for (const t of tables) {
+        for (const sql of d.dropTable(t)) await session.exec(sql);
+        await session.exec(`DELETE FROM ${wm} WHERE ${where(t)}`);
+        await session.exec(`DELETE FROM ${d.ident(models)} WHERE ${where(t)}`);
+      }
     },
     async watermark(t): Promise<Watermark> {
       const [row] = await session.rows(

@@ -16,6 +16,10 @@ export interface Dialect {
   /** (Re)creates `<table>_v` with the derived metrics. */
   createView(t: SinkTable): string[];
   createWatermark(table: string): string;
+  /** Creates the table of each report table's model fingerprint (see modelFingerprint) if absent. */
+  createModelTable(table: string): string;
+  /** Drops a report table and its view if they exist. */
+  dropTable(t: SinkTable): string[];
 }
 
 /** The server a session talks to, for statements that depend on the product or its version. */

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { AdpipeError } from '../errors.js';
-import { migrate } from './schema.js';
+import { checkRollups, migrate } from './schema.js';
 
 export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
 export type Row = Record<string, unknown>;
@@ -60,7 +60,12 @@ export class Warehouse {
     // Timestamps are instants; the session zone is UTC so nothing local leaks into partitions.
     await conn.run("SET TimeZone = 'UTC'");
     const wh = new Warehouse(dataDir, instance, conn);
-    if (!options.readOnly) await migrate(wh);
+    if (options.readOnly)
+      await checkRollups(wh).catch((err) => {
+        wh.close();
+        throw err;
+      });
+    else await migrate(wh);
     return wh;
   }
 

@@ -42,6 +42,8 @@ function events(): string[] {
       };
       const ev = (type: string, extra: object = {}) =>
         lines.push(JSON.stringify({ event_id: `e${++n}`, type, ...base, ...extra }));
+      // The publisher's ad request (no partner), then the SSP's call to its one partner.
+      ev('request', { demand_id: undefined });
       ev('request');
       if (i % 4 === 3) {
         ev('passback');

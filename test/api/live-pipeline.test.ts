@@ -68,11 +68,11 @@ describe('GET /v1/live', () => {
 describe('GET /v1/pipeline and /v1/deadletter', () => {
   it('counts files, events and rejections by reason', async () => {
     const p = (await server.app.inject('/v1/pipeline')).json();
-    expect(p.files).toEqual({ files: 1, records: 353, accepted: 351, duplicates: 0, rejected: 2 });
+    expect(p.files).toEqual({ files: 1, records: 473, accepted: 471, duplicates: 0, rejected: 2 });
     expect(p.batches).toHaveLength(1);
     expect(p.batches[0]).toMatchObject({
       batch_id: 1,
-      accepted: 351,
+      accepted: 471,
       rejected: 2,
       max_ts: '2024-05-02T23:41:00Z',
     });

@@ -222,7 +222,7 @@ describe('GET /v1/reports/:name', () => {
     expect(r.type).toContain('text/csv');
     const lines = r.text.trim().split('\n');
     expect(lines[0]).toBe(
-      'period,media_id,media_name,impressions,clicks,conversions,revenue,cost,ctr,cvr,ecpm,cpc,cpa,roas',
+      'period,media_id,media_name,impressions,clicks,conversions,revenue,cost,ctr,cvr,ecpm,cpc,cpa',
     );
     expect(lines).toHaveLength(4);
     for (const line of lines.slice(1)) {

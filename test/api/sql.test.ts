@@ -106,7 +106,7 @@ describe('adpipe query', () => {
         '--data-dir',
         dataDir,
         'query',
-        "SELECT count(*) AS n FROM lake WHERE type = 'request'",
+        "SELECT count(*) AS n FROM lake WHERE type = 'request' AND demand_id IS NULL",
         '--format',
         'csv',
       ]);

@@ -124,7 +124,7 @@ const ARGS = [
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('button[name="csv"]')]);
     const csv = readFileSync((await download.path())!, 'utf8');
     expect(csv.split('\n')[0]).toBe(
-      'period,media_id,media_name,impressions,clicks,conversions,revenue,cost,ctr,cvr,ecpm,cpc,cpa,roas',
+      'period,media_id,media_name,impressions,clicks,conversions,revenue,cost,ctr,cvr,ecpm,cpc,cpa',
     );
     expect(csv).toContain('News Web');
     expect(csv).not.toContain('Puzzle iOS');

@@ -818,17 +818,29 @@ export interface Spec {
   dims: string[];
   all: string[];
   types: string[];
-  /** count of a type, or sum of a money column over the report's ad types. */
-  measures: Array<{ name: string; count?: string; sum?: 'revenue' | 'cost' }>;
+  /**
+   * count of a type (requests: only the publisher's, without demand_id, or only partner calls, with
+   * one), or sum of a money column over `of` (default: impressions and clicks, the ad money).
+   */
+  measures: Array<{
+    name: string;
+    count?: string;
+    request?: 'publisher' | 'partner';
+    sum?: 'revenue' | 'cost';
+    of?: string[];
+  }>;
   share?: boolean;
 }
+
+const AD_MONEY = ['impression', 'click'];
+const FUNNEL = ['impression', 'click', 'conversion'];
 
 export const SPECS: Spec[] = [
   {
     name: 'ad',
     dims: ['org_id', 'media_id', 'inventory_id', 'ad_id', 'demand_id'],
     all: [],
-    types: AD_TYPES,
+    types: FUNNEL,
     measures: [
       { name: 'impressions', count: 'impression' },
       { name: 'clicks', count: 'click' },
@@ -843,7 +855,7 @@ export const SPECS: Spec[] = [
     all: ['device', 'app_type'],
     types: ['request', 'response', 'passback'],
     measures: [
-      { name: 'requests', count: 'request' },
+      { name: 'requests', count: 'request', request: 'publisher' },
       { name: 'responses', count: 'response' },
       { name: 'passbacks', count: 'passback' },
     ],
@@ -852,10 +864,11 @@ export const SPECS: Spec[] = [
     name: 'demand',
     dims: ['demand_id'],
     all: [],
-    types: AD_TYPES,
+    types: ['request', 'response', 'passback', ...AD_MONEY],
     measures: [
-      { name: 'requests', count: 'request' },
+      { name: 'requests', count: 'request', request: 'partner' },
       { name: 'responses', count: 'response' },
+      { name: 'passbacks', count: 'passback' },
       { name: 'impressions', count: 'impression' },
       { name: 'clicks', count: 'click' },
       { name: 'revenue', sum: 'revenue' },
@@ -866,7 +879,7 @@ export const SPECS: Spec[] = [
     name: 'media',
     dims: ['org_id', 'media_id', 'device'],
     all: ['device'],
-    types: AD_TYPES,
+    types: AD_MONEY,
     measures: [
       { name: 'impressions', count: 'impression' },
       { name: 'clicks', count: 'click' },
@@ -878,16 +891,28 @@ export const SPECS: Spec[] = [
     name: 'campaign',
     dims: ['campaign_id'],
     all: [],
-    types: AD_TYPES,
+    types: FUNNEL,
     measures: [
       { name: 'impressions', count: 'impression' },
       { name: 'clicks', count: 'click' },
       { name: 'conversions', count: 'conversion' },
-      { name: 'cost', sum: 'cost' },
       { name: 'revenue', sum: 'revenue' },
+      { name: 'cost', sum: 'cost', of: FUNNEL },
+      { name: 'conversion_value', sum: 'revenue', of: ['conversion'] },
     ],
   },
 ];
+
+/** Whether an event adds to a spec's measure (1 for a count, its money for a sum). */
+function counts(m: Spec['measures'][number], e: OEvent): boolean {
+  if (m.count) {
+    if (e.type !== m.count) return false;
+    if (m.request === 'publisher') return !e.dims.demand_id;
+    if (m.request === 'partner') return !!e.dims.demand_id;
+    return true;
+  }
+  return (m.of ?? AD_MONEY).includes(e.type);
+}
 
 export const spec = (name: string): Spec => SPECS.find((s) => s.name === name)!;
 
@@ -915,24 +940,30 @@ export function expectedReport(s: Spec, events: readonly OEvent[], meta: Meta, q
   const inner = [...new Set([...s.dims, ...by])];
   const names = s.measures.map((m) => m.name);
   // Inner rows: the report's own grain plus requested extras; all-zero rows are left out.
-  const innerRows = new Map<string, { period: string; key: Record<string, string>; v: bigint[] }>();
+  // With a share, rows are also split by local day: each day's media revenue is rounded on its own.
+  const innerRows = new Map<
+    string,
+    { period: string; day: string; key: Record<string, string>; v: bigint[] }
+  >();
   for (const e of events) {
     if (!s.types.includes(e.type)) continue;
     const period = periodOf(q.tz, grain, e.tsMs);
+    const day = s.share ? periodOf(q.tz, 'day', e.tsMs) : '';
     if (q.from || q.to) {
       const day = periodOf(q.tz, 'day', e.tsMs);
       if ((q.from && day < q.from) || (q.to && day > q.to)) continue;
     }
     const key = Object.fromEntries(inner.map((d) => [d, e.dims[d] ?? '']));
-    const k = JSON.stringify([period, key]);
+    const k = JSON.stringify([period, day, key]);
     let row = innerRows.get(k);
     if (!row) {
-      row = { period, key, v: names.map(() => 0n) };
+      row = { period, day, key, v: names.map(() => 0n) };
       innerRows.set(k, row);
     }
     s.measures.forEach((m, i) => {
-      if (m.count && e.type === m.count) row.v[i]! += 1n;
-      if (m.sum) row.v[i]! += m.sum === 'revenue' ? e.revenue : e.cost;
+      if (!counts(m, e)) return;
+      if (m.count) row.v[i]! += 1n;
+      else row.v[i]! += m.sum === 'revenue' ? e.revenue : e.cost;
     });
   }
   const share = (media: string) => meta.media.get(media)?.share ?? 0n;
@@ -942,15 +973,16 @@ export function expectedReport(s: Spec, events: readonly OEvent[], meta: Meta, q
   const subsets: string[][] = [[]];
   for (const d of allDims) for (const sub of [...subsets]) subsets.push([...sub, d]);
   const outer = new Map<string, { period: string; key: string[]; v: bigint[]; media: bigint }>();
+  const daily = new Map<string, { period: string; key: string[]; v: bigint[]; media: bigint }>();
   const keepShare = by.includes('media_id');
   for (const r of rows) {
     for (const sub of subsets) {
       const key = by.map((d) => (sub.includes(d) ? 'ALL' : r.key[d]!));
-      const k = JSON.stringify([r.period, key]);
-      let o = outer.get(k);
+      const k = JSON.stringify([r.period, r.day, key]);
+      let o = daily.get(k);
       if (!o) {
         o = { period: r.period, key, v: names.map(() => 0n), media: 0n };
-        outer.set(k, o);
+        daily.set(k, o);
       }
       r.v.forEach((x, i) => {
         o.v[i]! += x;
@@ -958,14 +990,22 @@ export function expectedReport(s: Spec, events: readonly OEvent[], meta: Meta, q
       if (s.share && !keepShare) o.media += shareOf(r.v[2]!, share(r.key.media_id!));
     }
   }
+  for (const d of daily.values()) {
+    if (s.share && keepShare) d.media = shareOf(d.v[2]!, share(d.key[by.indexOf('media_id')]!));
+    const k = JSON.stringify([d.period, d.key]);
+    const o = outer.get(k);
+    if (!o) outer.set(k, d);
+    else {
+      d.v.forEach((x, i) => {
+        o.v[i]! += x;
+      });
+      o.media += d.media;
+    }
+  }
   return [...outer.values()]
     .map((o) => {
       const vals = s.measures.map((m, i) => (m.sum ? fmtMicros(o.v[i]!) : String(o.v[i]!)));
-      if (s.share) {
-        const gross = o.v[2]!;
-        const media = keepShare ? shareOf(gross, share(o.key[by.indexOf('media_id')]!)) : o.media;
-        vals.push(fmtMicros(media), fmtMicros(gross - media));
-      }
+      if (s.share) vals.push(fmtMicros(o.media), fmtMicros(o.v[2]! - o.media));
       return [o.period, ...o.key, ...vals].join('|');
     })
     .sort();

@@ -39,7 +39,14 @@ beforeAll(async () => {
   oracle = oracleIngest(emptyState(), files, META);
 }, 60_000);
 
-const MONEY = new Set(['revenue', 'cost', 'gross_revenue', 'media_revenue', 'agency_revenue']);
+const MONEY = new Set([
+  'revenue',
+  'cost',
+  'conversion_value',
+  'gross_revenue',
+  'media_revenue',
+  'agency_revenue',
+]);
 
 describe('adpipe report --format csv', () => {
   it.each([
@@ -92,7 +99,6 @@ describe('adpipe report --format csv', () => {
       'ecpm',
       'cpc',
       'cpa',
-      'roas',
     ]);
     const col = (row: string[], n: string) => row[header!.indexOf(n)]!;
     let empty = 0;
@@ -138,7 +144,6 @@ describe('--metrics and --by', () => {
       ['ecpm', 'revenue', 'impressions', 1000n],
       ['cpc', 'cost', 'clicks', 1n],
       ['cpa', 'cost', 'conversions', 1n],
-      ['roas', 'revenue', 'cost', 1n],
     ],
     ad_request: [
       ['fill_rate', 'responses', 'requests', 1n],
@@ -146,10 +151,10 @@ describe('--metrics and --by', () => {
     ],
     demand: [
       ['fill_rate', 'responses', 'requests', 1n],
+      ['passback_rate', 'passbacks', 'requests', 1n],
       ['ctr', 'clicks', 'impressions', 1n],
       ['ecpm', 'revenue', 'impressions', 1000n],
       ['cpc', 'cost', 'clicks', 1n],
-      ['roas', 'revenue', 'cost', 1n],
     ],
     media: [
       ['ctr', 'clicks', 'impressions', 1n],
@@ -161,7 +166,7 @@ describe('--metrics and --by', () => {
       ['ecpm', 'revenue', 'impressions', 1000n],
       ['cpc', 'cost', 'clicks', 1n],
       ['cpa', 'cost', 'conversions', 1n],
-      ['roas', 'revenue', 'cost', 1n],
+      ['roas', 'conversion_value', 'cost', 1n],
     ],
   };
   const units = (v: unknown, name: string) => (MONEY.has(name) ? toMicros(String(v)) : BigInt(Number(v)));

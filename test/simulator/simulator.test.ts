@@ -85,6 +85,8 @@ describe('distributions', () => {
   const sessions = new Set<string>();
   const ecpmOutside: string[] = [];
   const invalid: string[] = [];
+  /** Calls to each partner, and its responses and passbacks: `<demand_id> <type>`. */
+  const partner: Counts = {};
   let requests = 0;
 
   beforeAll(async () => {
@@ -99,7 +101,9 @@ describe('distributions', () => {
       const fmt = ev.ad_format!;
       if (ev.type === 'impression') bump(impressions, fmt);
       if (ev.type === 'click') bump(clicks, fmt);
-      if (ev.type === 'request') {
+      if (ev.demand_id && ev.type !== 'impression' && ev.type !== 'click' && ev.type !== 'conversion')
+        bump(partner, `${ev.demand_id} ${ev.type}`);
+      if (ev.type === 'request' && !ev.demand_id) {
         requests++;
         users.add(ev.user_id!);
         sessions.add(ev.session_id!);
@@ -118,13 +122,31 @@ describe('distributions', () => {
 
   it('yields only events that pass the contract', () => {
     expect(invalid).toEqual([]);
-    expect(requests).toBeGreaterThan(40_000);
+    expect(requests).toBeGreaterThan(15_000);
   });
 
   it('clicks per impression follow seed 004 by format', () => {
     for (const [fmt, ctr] of Object.entries(FORMAT_CTR)) {
-      expect(impressions[fmt]).toBeGreaterThan(2000);
+      expect(impressions[fmt]).toBeGreaterThan(1500);
       expect(Math.abs(clicks[fmt]! / impressions[fmt]! - ctr)).toBeLessThan(ctr * 0.15);
+    }
+  });
+
+  it('offers each ad request to the partners in waterfall order, each call answered once', () => {
+    const ids = [...new Set(Object.keys(partner).map((k) => k.split(' ')[0]!))].sort();
+    expect(ids).toEqual(['401', '402', '403', '404', '405', '406']);
+    // Exact but for the few auctions cut off at the end of a chunk.
+    const near = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(10);
+    const fill = ids.map((id) => {
+      const calls = partner[`${id} request`]!;
+      near(partner[`${id} response`]! + partner[`${id} passback`]!, calls);
+      return partner[`${id} response`]! / calls;
+    });
+    // Every ad request reaches the first partner; later partners only see what earlier ones passed.
+    near(partner['401 request']!, requests);
+    for (let i = 1; i < ids.length; i++) {
+      near(partner[`${ids[i]} request`]!, partner[`${ids[i - 1]} passback`]!);
+      expect(fill[i]!).toBeLessThan(fill[i - 1]!);
     }
   });
 

@@ -2,14 +2,16 @@
 // micro-unit (`verify` finds no difference) after a first ingest, after late data, after a failure
 // injected between writing and committing and its retry, and after being down during an ingest.
 
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Config, parseConfig } from '../../src/config.js';
 import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
+import { runReport } from '../../src/reports/query.js';
 import { generate } from '../../src/simulator/index.js';
-import { type ConfiguredSink, configuredSinks } from '../../src/sinks/sink.js';
-import { syncAfterCommit, syncSink, syncWithRetry } from '../../src/sinks/sync.js';
+import { type ConfiguredSink, configuredSinks, modelTableOf } from '../../src/sinks/sink.js';
+import { rebuildSink, syncAfterCommit, syncSink, syncWithRetry } from '../../src/sinks/sync.js';
 import { sinkStatus, verifySink } from '../../src/sinks/verify.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { viewName } from '../../src/sql/table.js';
@@ -59,6 +61,7 @@ export function sinkConformance(o: ConformanceOptions): void {
   let raw: RawDatabase;
   let files: string[];
   let lateFiles: string[];
+  let gen: string;
 
   const ingest = async (paths: string[], cfg?: Config) =>
     ingestFiles(wh, await discoverInputs(paths), {
@@ -69,7 +72,7 @@ export function sinkConformance(o: ConformanceOptions): void {
 
   beforeAll(async () => {
     const dir = makeTempDir(`sink-${o.type}`);
-    const gen = path.join(dir, 'gen');
+    gen = path.join(dir, 'gen');
     // Dirty traffic (duplicates, late and malformed records) over two Seoul days.
     const manifest = await generate({ out: gen, events: 2500, seed: 11, hours: 30, files: 6, dirty: 0.05 });
     const late = await generate({
@@ -176,5 +179,93 @@ export function sinkConformance(o: ConformanceOptions): void {
     expect((await verifySink(wh, sink)).length).toBeGreaterThan(0);
     await syncWithRetry(wh, sink);
     await expectExact();
+  });
+
+  // Media revenue per day in the sink's zone: date|media_id → [gross, media].
+  const mediaByDay = async () => {
+    const res = await runReport(wh, { report: 'media', tz: sink.tz, by: ['media_id'] });
+    return new Map(
+      res.rows.map((r) => [`${r.date}|${r.media_id}`, [String(r.gross_revenue), String(r.media_revenue)]]),
+    );
+  };
+  /** Writes a copy of the generated metadata whose media.csv has the given lines. */
+  const metadataWith = (name: string, lines: string[]) => {
+    const dir = path.join(path.dirname(gen), name);
+    cpSync(path.join(gen, 'metadata'), dir, { recursive: true });
+    writeFileSync(path.join(dir, 'media.csv'), `${lines.join('\n')}\n`);
+    return dir;
+  };
+  const mediaRows = () =>
+    readFileSync(path.join(gen, 'metadata', 'media.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
+  const share = (gross: string, s: string) => (Math.round(Number(gross) * Number(s) * 1e6) / 1e6).toFixed(6);
+
+  it('keeps past days when a share changes without valid_from, and the sink follows', async () => {
+    const before = await mediaByDay();
+    const rows = mediaRows();
+    const raised = new Map(rows.map(([id, , , s]) => [id!, (Number(s) + 0.03).toFixed(2)]));
+    const dir = metadataWith('meta-undated', [
+      'media_id,name,org_id,media_share',
+      ...rows.map(([id, n, org]) => `${id},${n},${org},${raised.get(id!)}`),
+    ]);
+    await loadMetadata(wh, dir, { tz: 'UTC', today: '2025-01-02' });
+    const after = await mediaByDay();
+    let past = 0;
+    let changed = 0;
+    for (const [key, [gross, media]] of after) {
+      const [date, id] = key.split('|') as [string, string];
+      if (date < '2025-01-02') {
+        expect(media, key).toBe(before.get(key)![1]);
+        past++;
+      } else if (raised.has(id)) {
+        expect(media, key).toBe(share(gross!, raised.get(id)!));
+        changed++;
+      }
+    }
+    expect(past).toBeGreaterThan(0);
+    expect(changed).toBeGreaterThan(0);
+    // The same file again changes nothing.
+    await loadMetadata(wh, dir, { tz: 'UTC', today: '2025-01-03' });
+    expect(await mediaByDay()).toEqual(after);
+    expect((await syncSink(wh, sink)).length).toBeGreaterThan(0);
+    await expectExact();
+  });
+
+  it('applies a dated share from its valid_from day on, and the sink follows', async () => {
+    const before = await mediaByDay();
+    const [first] = mediaRows();
+    const [id, name, org] = first!;
+    const dir = metadataWith('meta-dated', [
+      'media_id,name,org_id,media_share,valid_from',
+      `${id},${name},${org},0.100000,2025-01-03`,
+    ]);
+    await loadMetadata(wh, dir, { tz: 'UTC' });
+    const after = await mediaByDay();
+    let moved = 0;
+    for (const [key, [gross, media]] of after) {
+      if (key === `2025-01-03|${id}`) {
+        expect(media).toBe(share(gross!, '0.1'));
+        moved++;
+      } else expect(media, key).toBe(before.get(key)![1]);
+    }
+    expect(moved).toBe(1);
+    await syncSink(wh, sink);
+    await expectExact();
+  });
+
+  it('refuses to sync tables of another report model, and rebuilds them from the rollups', async () => {
+    // A sink from before model fingerprints: filled tables, no record of what built them.
+    await raw.dropPrefix(modelTableOf(sink.watermarkTable));
+    await ingest(lateFiles.slice(0, 1));
+    const refused = syncSink(wh, sink);
+    await expect(refused).rejects.toMatchObject({ code: 'ADP_ERR_SINK_MODEL' });
+    await expect(refused).rejects.toThrow(`adpipe sink rebuild ${sink.name}`);
+    const rebuilt = await rebuildSink(wh, sink);
+    expect(rebuilt.every((t) => t.after === 0)).toBe(true);
+    await expectExact();
+    expect(await syncSink(wh, sink)).toEqual([]);
   });
 }

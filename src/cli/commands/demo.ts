@@ -53,7 +53,7 @@ export function register(program: Command): void {
 
       await withWriter(dataDir, async (wh) => {
         step('2/4 ingesting: validate → dedup → enrich → Parquet lake + rollups, exactly once per file');
-        await loadMetadata(wh, path.join(input, 'metadata'));
+        await loadMetadata(wh, path.join(input, 'metadata'), { tz: config.tz });
         const summary = await ingestFiles(wh, await discoverInputs([path.join(input, 'events')]), {
           batchFiles: 8,
         });

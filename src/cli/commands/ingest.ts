@@ -31,7 +31,7 @@ export function register(program: Command): void {
         try {
           await withWriter(dataDir, async (wh) => {
             const metadata = opts.metadata ?? config.metadata;
-            if (metadata) await loadMetadata(wh, metadata);
+            if (metadata) await loadMetadata(wh, metadata, { tz: config.tz });
             const inputs = await discoverInputs(paths);
             const bar = progressBar('files', inputs.length);
             const summary = await ingestFiles(wh, inputs, {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { configuredSinks, ddlStatements, sinkDriver } from '../../sinks/sink.js';
-import { syncWithRetry } from '../../sinks/sync.js';
+import { rebuildSink, syncWithRetry } from '../../sinks/sync.js';
 import { sinkStatus, verifySink } from '../../sinks/verify.js';
 import { contextOf } from '../context.js';
 import { withWriter } from '../writer.js';
@@ -44,6 +44,20 @@ export function register(program: Command): void {
             console.error(`${s.name}: ${(err as Error).message}`);
             process.exitCode = 1;
           }
+        }
+      });
+    });
+
+  sink
+    .command('rebuild')
+    .description('Drop a sink’s tables and refill them from the rollups (after a report model change)')
+    .argument('[name]', 'sink name (default: all)')
+    .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
+      const { config, dataDir } = contextOf(cmd);
+      await withWriter(dataDir, async (wh) => {
+        for (const s of configuredSinks(config, name)) {
+          const synced = await rebuildSink(wh, s);
+          console.log(`${s.name}: rebuilt ${synced.length} tables up to batch ${synced[0]?.upTo ?? 0}`);
         }
       });
     });

@@ -13,6 +13,7 @@ export const READABLE_TABLES = [
   ...REPORTS.map(rollupTable),
   'dim_org',
   'dim_media',
+  'media_shares',
   'dim_inventory',
   'dim_demand',
   'dim_campaign',

@@ -163,7 +163,8 @@ function pack(sorted: Sorted, spool?: Uint8Array, made?: Uint8Array): ValidatedB
       kinds[i] = KIND_CLICK;
       live.clicks++;
     }
-    if (ev.revenue !== ZERO) {
+    // Ad revenue only: a conversion's money is the advertiser's order value.
+    if (kinds[i] !== 0 && ev.revenue !== ZERO) {
       const m = micros(ev.revenue);
       revenueMicros[i] = m;
       live.revenueMicros += m;

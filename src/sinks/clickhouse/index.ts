@@ -10,7 +10,15 @@ import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { AdpipeError } from '../../errors.js';
 import { BATCH_COLUMN, clickhouse as d, summedSql } from '../../sql/dialects/clickhouse.js';
 import { columnsOf, type SinkTable } from '../../sql/table.js';
-import { ddlStatements, type SinkConnection, type SinkDriver, type Watermark } from '../sink.js';
+import {
+  ddlStatements,
+  modelFingerprint,
+  modelTableOf,
+  type SinkConnection,
+  type SinkDriver,
+  staleTables,
+  type Watermark,
+} from '../sink.js';
 
 /** max_insert_block_size's default: below it an insert is one block. */
 const DEFAULT_BLOCK_ROWS = 1_048_576;
@@ -22,8 +30,23 @@ async function rows(client: ClickHouseClient, columns: readonly string[], from: 
   return (await rs.json<Record<string, string>>()).map((r) => columns.map((_, i) => r[`c${i}`]!));
 }
 
+/** Waits for this database's ALTER … DELETE mutations, which run in the background. */
+async function mutationsDone(client: ClickHouseClient): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const [[pending]] = (await rows(
+      client,
+      ['count()'],
+      'FROM system.mutations WHERE database = currentDatabase() AND is_done = 0',
+    )) as [string[]];
+    if (pending === '0') return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('ALTER TABLE … DELETE mutations did not finish within 60 s');
+}
+
 function connection(client: ClickHouseClient, watermarks: string): SinkConnection {
   const wm = d.ident(watermarks);
+  const models = modelTableOf(watermarks);
   const watermark = async (t: SinkTable): Promise<Watermark> => {
     const [[data, marked, updated]] = (await rows(
       client,
@@ -37,7 +60,37 @@ function connection(client: ClickHouseClient, watermarks: string): SinkConnectio
     dialect: d,
     sessionId: '',
     async init(tables) {
-      for (const query of ddlStatements(d, watermarks, tables)) await client.command({ query });
+      await client.command({ query: d.createWatermark(watermarks) });
+      await client.command({ query: d.createModelTable(models) });
+      const recorded = new Map(
+        (await rows(client, ['table_name', 'fingerprint'], `FROM ${d.ident(models)} FINAL`)).map(
+          ([t, f]) => [t!, f!] as const,
+        ),
+      );
+      const synced = new Set(
+        (await rows(client, ['table_name'], `FROM ${wm} WHERE batch_id > 0`)).map(([t]) => t!),
+      );
+      const stale = staleTables(d, tables, recorded, synced);
+      const current = tables.filter((t) => !stale.includes(t));
+      for (const query of ddlStatements(d, watermarks, current)) await client.command({ query });
+      for (const t of current)
+        if (!recorded.has(t.name))
+          await client.command({
+            query: `INSERT INTO ${d.ident(models)} (table_name, fingerprint, updated_at) VALUES (${d.literal(t.name)}, ${d.literal(modelFingerprint(d, t))}, now())`,
+          });
+      return stale;
+    },
+    async rebuild(tables) {
+      await client.command({ query: d.createWatermark(watermarks) });
+      await client.command({ query: d.createModelTable(models) });
+      const names = tables.map((t) => d.literal(t.name)).join(', ');
+      for (const t of tables) for (const query of d.dropTable(t)) await client.command({ query });
+      // The watermark table keeps the highest batch per table: only deleting its rows lowers it.
+      for (const table of [watermarks, models])
+        await client.command({
+          query: `ALTER TABLE ${d.ident(table)} DELETE WHERE table_name IN (${names})`,
+        });
+      await mutationsDone(client);
     },
     watermark,
     async apply(t, delta, hooks) {

@@ -60,6 +60,15 @@ FROM (${summedSql(t)})`,
   batch_id Int64,
   updated_at DateTime
 ) ENGINE = ReplacingMergeTree(batch_id) ORDER BY table_name`,
+  createModelTable: (table) => `CREATE TABLE IF NOT EXISTS ${clickhouse.ident(table)} (
+  table_name String,
+  fingerprint String,
+  updated_at DateTime
+) ENGINE = ReplacingMergeTree(updated_at) ORDER BY table_name`,
+  dropTable: (t) => [
+    `DROP TABLE IF EXISTS ${clickhouse.ident(viewName(t))}`,
+    `DROP TABLE IF EXISTS ${clickhouse.ident(t.name)}`,
+  ],
 };
 
 /** The table as the report: every sync's rows summed per key (FINAL collapses repeated inserts). */

@@ -58,6 +58,14 @@ export const mysql: MergeDialect = {
   batch_id BIGINT NOT NULL,
   updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  createModelTable: (table) => `CREATE TABLE IF NOT EXISTS ${mysql.ident(table)} (
+  table_name VARCHAR(191) NOT NULL PRIMARY KEY,
+  fingerprint VARCHAR(64) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  dropTable: (t) => [
+    `DROP VIEW IF EXISTS ${mysql.ident(viewName(t))}`,
+    `DROP TABLE IF EXISTS ${mysql.ident(t.name)}`,
+  ],
   // MariaDB stages in Aria: the load costs about a third less server CPU than into an InnoDB temporary
   // table, and the staged rows stay out of the buffer pool the upsert needs for the target's pages.
   // The staging table is not transactional, which does not matter: it is recreated by every apply

@@ -50,6 +50,14 @@ export const postgres: MergeDialect = {
   batch_id BIGINT NOT NULL,
   updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
 )`,
+  createModelTable: (table) => `CREATE TABLE IF NOT EXISTS ${postgres.ident(table)} (
+  table_name TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL
+)`,
+  dropTable: (t) => [
+    `DROP VIEW IF EXISTS ${postgres.ident(viewName(t))}`,
+    `DROP TABLE IF EXISTS ${postgres.ident(t.name)}`,
+  ],
   createStaging: (t, staging) => [
     `CREATE TEMP TABLE ${postgres.ident(staging)} (${columnDefs(postgres, t).join(', ')}) ON COMMIT DROP`,
   ],
