@@ -30,6 +30,11 @@ export const ERRORS = {
     message: 'queries may read only the lake view, rollups, metadata and pipeline tables, not %s',
   },
   ADP_ERR_QUERY_TIMEOUT: { status: 400, message: 'query stopped after the time limit of %s ms' },
+  ADP_ERR_PORT_IN_USE: {
+    status: 500,
+    message: 'port %s on %s is in use: use --port or stop the other process',
+  },
+  ADP_ERR_NO_DATA: { status: 404, message: 'no data in %s yet: run adpipe ingest first' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
