@@ -5,6 +5,7 @@
 import { listValue } from '@duckdb/node-api';
 import { isTimeZone } from '../config.js';
 import { AdpipeError } from '../errors.js';
+import { localMidnightMs } from '../util/zoned.js';
 import { sqlIdent as id, type Warehouse } from '../warehouse/warehouse.js';
 import {
   DIMENSIONS,
@@ -27,6 +28,8 @@ export interface ReportRequest {
   /** Inclusive local dates, YYYY-MM-DD. */
   from?: string;
   to?: string;
+  /** Only data before this instant (ISO-8601): the same elapsed part of a period as a partial one. */
+  before?: string;
   tz?: string;
   grain?: Grain;
   /** Dimensions to group by; defaults to the report's own. */
@@ -310,6 +313,10 @@ function compileRows(req: ReportRequest): CompiledReport {
     params.to = req.to;
     where.push(`bucket < ${RANGE_END}`);
   }
+  if (req.before) {
+    params.before = req.before;
+    where.push('bucket < $before::TIMESTAMPTZ');
+  }
   if (req.batches) {
     const { after, upTo } = req.batches;
     if (!Number.isSafeInteger(after) || !Number.isSafeInteger(upTo)) throw bad('batches', 'must be integers');
@@ -470,11 +477,25 @@ export async function runReportWithTotals(
   return { result: { report: req.report, tz, grain, columns: compiled.columns, rows }, totals };
 }
 
-/** The range of the same length just before [from, to] (inclusive local dates). */
-export function previousRange(from: string, to: string): { from: string; to: string } {
+/**
+ * The period to compare [from, to] (inclusive local dates in tz) with: as many days just before it.
+ * While [from, to] is still running at `nowMs` it holds only its first hours, so the previous period
+ * is cut (`before`) at the same time since its start: a partial day is compared with the same hours
+ * of the day before, not with all of it.
+ */
+export function previousRange(
+  from: string,
+  to: string,
+  tz = 'UTC',
+  nowMs = Date.now(),
+): { from: string; to: string; before?: string } {
   const day = 86_400_000;
   const start = Date.parse(`${from}T00:00:00Z`);
   const days = (Date.parse(`${to}T00:00:00Z`) - start) / day + 1;
   const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  return { from: iso(start - days * day), to: iso(start - day) };
+  const previous = { from: iso(start - days * day), to: iso(start - day) };
+  const elapsed = nowMs - localMidnightMs(from, tz);
+  const running = elapsed > 0 && nowMs < localMidnightMs(iso(start + days * day), tz);
+  if (!running) return previous;
+  return { ...previous, before: new Date(localMidnightMs(previous.from, tz) + elapsed).toISOString() };
 }
