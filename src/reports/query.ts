@@ -479,23 +479,24 @@ export async function runReportWithTotals(
 
 /**
  * The period to compare [from, to] (inclusive local dates in tz) with: as many days just before it.
- * While [from, to] is still running at `nowMs` it holds only its first hours, so the previous period
- * is cut (`before`) at the same time since its start: a partial day is compared with the same hours
- * of the day before, not with all of it.
+ * While [from, to] is still running at `nowMs` it holds data only up to `dataUntilMs` (the newest
+ * event, at most now), so the previous period is cut (`before`) at the same time since its start:
+ * a partial day is compared with the same hours of the day before, not with all of it.
  */
 export function previousRange(
   from: string,
   to: string,
   tz = 'UTC',
   nowMs = Date.now(),
+  dataUntilMs = nowMs,
 ): { from: string; to: string; before?: string } {
   const day = 86_400_000;
   const start = Date.parse(`${from}T00:00:00Z`);
   const days = (Date.parse(`${to}T00:00:00Z`) - start) / day + 1;
   const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   const previous = { from: iso(start - days * day), to: iso(start - day) };
-  const elapsed = nowMs - localMidnightMs(from, tz);
-  const running = elapsed > 0 && nowMs < localMidnightMs(iso(start + days * day), tz);
-  if (!running) return previous;
+  const running = nowMs < localMidnightMs(iso(start + days * day), tz);
+  const elapsed = Math.min(nowMs, dataUntilMs) - localMidnightMs(from, tz);
+  if (!running || elapsed <= 0) return previous;
   return { ...previous, before: new Date(localMidnightMs(previous.from, tz) + elapsed).toISOString() };
 }

@@ -152,6 +152,93 @@ const ARGS = [
     await context.close();
   });
 
+  /** A page at `query`, rendered. */
+  async function open(query: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
+    const page = await browser.newPage({ viewport, timezoneId: 'UTC' });
+    await page.goto(`${base}/${query}`);
+    await page.waitForFunction(() => Number(document.body.dataset.ready ?? 0) > 0, undefined, {
+      timeout: 20_000,
+    });
+    return page;
+  }
+
+  const firstCells = (page: Page) => page.locator('#bd-table tbody tr td:first-child').allTextContents();
+
+  it('drills down from a breakdown row into a filter in the URL and the next dimension', async () => {
+    const page = await open('?tz=UTC&by=org_id');
+    expect(await firstCells(page)).toEqual(['o2', 'o1']);
+    await settled(page, () => page.click('#bd-table tr[data-drill="o2"]'));
+    const q = new URL(page.url()).searchParams;
+    expect(q.get('org_id')).toBe('o2');
+    expect(await page.locator('select[name="by"]').inputValue()).toBe('media_id');
+    await expect.poll(() => firstCells(page).then((c) => c.sort())).toEqual(['m2', 'm3']);
+    expect(await page.locator('select[name="org_id"]').inputValue()).toBe('o2');
+    // The drilled-down view survives a reload.
+    await page.reload();
+    await page.waitForFunction(() => Number(document.body.dataset.ready ?? 0) > 0);
+    expect((await firstCells(page)).sort()).toEqual(['m2', 'm3']);
+    await page.close();
+  });
+
+  it('takes any IANA zone typed into the zone search, not only the suggested ones', async () => {
+    const page = await open('?tz=UTC');
+    expect(await page.locator('#tz-list option').count()).toBeGreaterThan(300);
+    await page.fill('input[name="tz"]', 'Pacific/Chatham');
+    await settled(page, () => page.press('input[name="tz"]', 'Enter'));
+    expect(new URL(page.url()).searchParams.get('tz')).toBe('Pacific/Chatham');
+    // The newest event (2024-05-02, late evening UTC) is already 2024-05-03 at +12:45.
+    expect(await page.locator('#range-label').textContent()).toBe(
+      '2024-04-27 to 2024-05-03 (Pacific/Chatham)',
+    );
+    const chatham = await api(
+      '/v1/reports/ad_request?from=2024-04-27&to=2024-05-03&tz=Pacific/Chatham&by=&grain=total',
+    );
+    expect(await kpi(page, 'requests')).toBe(String(chatham.totals.requests));
+    // A name that is no zone is refused in words, and the view stays.
+    await page.fill('input[name="tz"]', 'Mars/Olympus');
+    await page.press('input[name="tz"]', 'Enter');
+    expect(
+      await page.locator('input[name="tz"]').evaluate((el: HTMLInputElement) => el.validationMessage),
+    ).toContain('not an IANA time zone');
+    expect(new URL(page.url()).searchParams.get('tz')).toBe('Pacific/Chatham');
+    await page.close();
+  });
+
+  it('scrolls the breakdown sideways at phone width with the first column in view', async () => {
+    const page = await open('?tz=UTC&by=media_id', { width: 375, height: 812 });
+    const wrap = page.locator('#bd-table');
+    const [scrollWidth, clientWidth] = await wrap.evaluate((el) => [el.scrollWidth, el.clientWidth]);
+    expect(scrollWidth).toBeGreaterThan(clientWidth);
+    const left = async (selector: string) =>
+      (await page.locator(selector).first().boundingBox({ timeout: 5_000 }))!.x;
+    const firstBefore = await left('#bd-table tbody td:first-child');
+    const thirdBefore = await left('#bd-table tbody td:nth-child(3)');
+    await wrap.evaluate((el) => {
+      el.scrollLeft = 200;
+    });
+    await expect.poll(() => wrap.evaluate((el) => el.scrollLeft)).toBeGreaterThan(100);
+    expect(await left('#bd-table tbody td:first-child')).toBeCloseTo(firstBefore, 0);
+    expect(await left('#bd-table tbody td:nth-child(3)')).toBeLessThan(thirdBefore - 100);
+    await page.screenshot({ path: path.join(artifacts, 'dashboard-phone-table-scrolled.png') });
+    // Nothing else is wider than the screen.
+    expect(
+      await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+    ).toBeLessThanOrEqual(0);
+    await page.close();
+  });
+
+  it('overlays the previous period on the time series', async () => {
+    const page = await open('?tz=UTC&grain=day');
+    await settled(page, () => page.check('input[name="compare"]'));
+    expect(new URL(page.url()).searchParams.get('prev')).toBe('1');
+    // 2024-04-19 to 04-25: before the fixture's first day, so nothing; the series is there, at zero.
+    expect(await page.locator('#ts-chart').getAttribute('data-previous')).toBe('0');
+    await settled(page, () => page.selectOption('select[name="preset"]', '1d'));
+    const prev = await api('/v1/reports/ad?from=2024-05-01&to=2024-05-01&tz=UTC&by=&grain=total');
+    expect(await page.locator('#ts-chart').getAttribute('data-previous')).toBe(String(prev.totals.revenue));
+    await page.close();
+  });
+
   it('asks for a read key in words when the server needs one', async () => {
     const locked = await startServer(await buildFixture('e2e-locked'), {
       server: { read_keys: ['reader-key-123456'] },

@@ -25,6 +25,14 @@ describe('previousRange', () => {
     );
   });
 
+  it('cuts at the newest event when the data of a running period ends before now', () => {
+    const now = Date.parse('2026-12-06T00:50:00Z');
+    const newest = Date.parse('2026-12-06T00:00:00Z');
+    expect(previousRange('2026-12-06', '2026-12-06', 'Asia/Seoul', now, newest).before).toBe(
+      '2026-12-05T00:00:00.000Z',
+    );
+  });
+
   it('keeps the elapsed time, not the wall-clock hour, across a change of offset', () => {
     // 2026-03-09 03:00 in New York (EDT since 2026-03-08): 3 hours into the day; the day before
     // began at 05:00Z (EST), so it is cut 3 hours later, at 08:00Z.

@@ -133,9 +133,15 @@ export async function renderTimeseries(ctx: Ctx, status: HTMLElement, chartEl: H
     const series = seriesOf(rows, x, periodCol, measure.name, label);
     // The previous period, aligned period by period with this one, as one total line.
     const before = prev
-      ? seriesOf(prev.rows, periods(previous.from, previous.to, grain), periodCol, measure.name, () => '')
-          .get('')
-          ?.slice(0, x.length)
+      ? (
+          seriesOf(
+            prev.rows,
+            periods(previous.from, previous.to, grain),
+            periodCol,
+            measure.name,
+            () => '',
+          ).get('') ?? new Array<number>(all.length).fill(0)
+        ).slice(0, x.length)
       : undefined;
     const note = skippedNote(skipped, m);
     if (res.rows.length === 0) setStatus(status, 'empty', note ? `No data. ${note}` : '');
@@ -165,7 +171,7 @@ export async function renderTimeseries(ctx: Ctx, status: HTMLElement, chartEl: H
                   showSymbol: false,
                   lineStyle: { type: 'dashed', color: '#888' },
                   itemStyle: { color: '#888' },
-                  data: before ?? new Array(x.length).fill(0),
+                  data: before,
                 },
               ]
             : []),
