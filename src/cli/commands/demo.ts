@@ -11,7 +11,7 @@ import { generate, startEndingNow } from '../../simulator/index.js';
 import { discoverInputs } from '../../sources/files/discover.js';
 import { contextOf, intOption } from '../context.js';
 import { withWriter } from '../writer.js';
-import { summaryLine } from './ingest.js';
+import { rejectionLines, summaryLine } from './ingest.js';
 
 interface DemoOptions {
   events: number;
@@ -69,6 +69,7 @@ export function register(program: Command): void {
           batchFiles: opts.days * 2,
         });
         console.log(`    ${summaryLine(summary)}`);
+        for (const line of await rejectionLines(wh, summary)) console.log(`  ${line}`);
 
         step(`3/4 reports (dates in ${opts.tz})`);
         for (const [report, by] of [

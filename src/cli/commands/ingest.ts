@@ -88,16 +88,18 @@ export async function rejectionLines(wh: Warehouse, s: IngestSummary): Promise<s
   if (s.rejected === 0) return [];
   const batches = s.batches.filter((b) => b.rejected > 0).map((b) => b.batchId);
   const counts = await rejectionCounts(wh, { batches });
-  const width = Math.max(...counts.map((c) => String(c.count).length));
-  const lines = counts
-    .slice(0, TOP_REASONS)
-    .map((c) => `    ${String(c.count).padStart(width)}  ${c.code}  (e.g. ${c.example})`);
-  const more = counts.length - TOP_REASONS;
+  const top = counts.slice(0, TOP_REASONS);
+  const width = Math.max(...top.map((c) => String(c.count).length));
+  const codeWidth = Math.max(...top.map((c) => c.code.length));
+  const lines = top.map(
+    (c) => `    ${String(c.count).padStart(width)}  ${c.code.padEnd(codeWidth)}  (e.g. ${c.example})`,
+  );
+  const more = counts.length - top.length;
   const batchArg = batches.length === 1 ? ` --batch ${batches[0]}` : '';
   return [
     `  rejected by reason:`,
     ...lines,
-    ...(more > 0 ? [`    … and ${more} more reasons`] : []),
+    ...(more > 0 ? [`    … and ${more} more ${more === 1 ? 'reason' : 'reasons'}`] : []),
     `  dead letters: ${wh.deadLetterDir} (adpipe deadletter list${batchArg})`,
   ];
 }
