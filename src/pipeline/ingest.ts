@@ -273,15 +273,16 @@ function linesRelation(files: readonly Staged[]): string {
 /**
  * Runs one stage and logs its duration at debug level (ADPIPE_LOG_LEVEL=debug), for profiling: wall
  * time, and the process's CPU time (every thread: DuckDB's too), which a shared machine moves less.
+ * Its end is reported to onStage, for progress.
  */
-async function timed<T>(batchId: number, stage: string, fn: () => Promise<T>, onStage?: OnStage): Promise<T> {
+async function timed<T>(batchId: number, stage: string, fn: () => Promise<T>, onStage: OnStage): Promise<T> {
   const t = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   const result = await fn();
   const { user, system } = process.cpuUsage(cpu);
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   log.debug({ batchId, stage, ms, cpu_ms: (user + system) / 1000 }, 'stage done');
-  onStage?.(stage);
+  onStage(stage);
   return result;
 }
 
@@ -391,7 +392,12 @@ async function commitGroup(
   const files = await timed(batchId, 'lake', () => writePartitions(wh, events, `b${batchId}`), onStage);
 
   await wh.transaction(async () => {
-    await timed(batchId, 'seen_ids', () => wh.run('INSERT INTO seen_ids SELECT event_id FROM staged'));
+    await timed(
+      batchId,
+      'seen_ids',
+      () => wh.run('INSERT INTO seen_ids SELECT event_id FROM staged'),
+      onStage,
+    );
     await timed(
       batchId,
       'rollups',
