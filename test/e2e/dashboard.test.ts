@@ -3,15 +3,18 @@
 // screenshots at desktop and phone widths land in test/artifacts/.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { WEB_DIST } from '../../src/server/dashboard.js';
+import { discoverInputs } from '../../src/sources/files/discover.js';
 import { liveCounters } from '../../src/stream/live-counters.js';
 import { buildFixture, startServer, type TestServer } from '../api/fixture.js';
 import { describeWith, testServices } from '../helpers/services.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const artifacts = path.join(root, 'test/artifacts');
@@ -236,6 +239,29 @@ const ARGS = [
     await settled(page, () => page.selectOption('select[name="preset"]', '1d'));
     const prev = await api('/v1/reports/ad?from=2024-05-01&to=2024-05-01&tz=UTC&by=&grain=total');
     expect(await page.locator('#ts-chart').getAttribute('data-previous')).toBe(String(prev.totals.revenue));
+    await page.close();
+  });
+
+  // Last: it adds a day of data to the shared fixture.
+  it('redraws itself when a new batch lands', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // A fake clock lets the test move the page's 30 s refresh timer on at once.
+    await page.clock.install();
+    await page.goto(`${base}/?tz=UTC`);
+    await expect
+      .poll(() => page.locator('#range-label').textContent(), { timeout: 20_000 })
+      .toBe('2024-04-26 to 2024-05-02 (UTC)');
+    const file = path.join(makeTempDir('e2e-refresh'), 'late.jsonl');
+    writeFileSync(
+      file,
+      `${JSON.stringify({ event_id: 'late1', type: 'request', ts: '2024-05-03T08:00:00Z', org_id: 'o1', media_id: 'm1' })}\n`,
+    );
+    await ingestFiles(server.warehouse, await discoverInputs([file]));
+    await page.clock.runFor(31_000);
+    await expect
+      .poll(() => page.locator('#range-label').textContent(), { timeout: 20_000 })
+      .toBe('2024-04-27 to 2024-05-03 (UTC)');
+    await expect.poll(() => page.locator('#health [data-fact="files"]').textContent()).toBe('2');
     await page.close();
   });
 
