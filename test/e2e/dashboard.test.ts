@@ -222,7 +222,7 @@ const ARGS = [
     await expect.poll(() => wrap.evaluate((el) => el.scrollLeft)).toBeGreaterThan(100);
     expect(await left('#bd-table tbody td:first-child')).toBeCloseTo(firstBefore, 0);
     expect(await left('#bd-table tbody td:nth-child(3)')).toBeLessThan(thirdBefore - 100);
-    await page.screenshot({ path: path.join(artifacts, 'dashboard-phone-table-scrolled.png') });
+    await wrap.screenshot({ path: path.join(artifacts, 'dashboard-phone-table-scrolled.png') });
     // Nothing else is wider than the screen.
     expect(
       await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
