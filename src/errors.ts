@@ -63,6 +63,11 @@ export const ERRORS = {
     message:
       'rollups of %s were built by another report model; any writing command rebuilds them from the lake, e.g.: adpipe compact',
   },
+  ADP_ERR_PORT_IN_USE: {
+    status: 500,
+    message: 'port %s on %s is in use: use --port or stop the other process',
+  },
+  ADP_ERR_NO_DATA: { status: 404, message: 'no data in %s yet: run adpipe ingest first' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,12 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { AdpipeError } from '../errors.js';
 import { logDestination, logger } from '../logger.js';
 import { commandModules } from './commands/index.js';
+import { EXIT } from './exit-codes.js';
 
-/** Exit codes: 0 ok, 1 unexpected failure, 2 usage or adpipe error, 3 some input set aside. */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('adpipe')
     .description('Ad-event pipeline: collect, validate, land in a Parquet lake, roll up into exact reports.')
+    .version(version, '-V, --version', 'print the version')
     .option('-c, --config <file>', 'config file (default ./adpipe.yaml or $ADPIPE_CONFIG)')
     .option('-d, --data-dir <dir>', 'data directory (default ./adpipe-data or $ADPIPE_DATA_DIR)')
     .showHelpAfterError()
@@ -25,12 +31,12 @@ export async function main(argv: string[]): Promise<void> {
 const LOG_FLUSH_MS = 2000;
 
 function exitCodeFor(err: unknown): number {
-  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.error;
   if (err instanceof AdpipeError) {
     console.error(`adpipe: ${err.code}: ${err.message}`);
-    return 2;
+    return EXIT.error;
   }
   logger.error({ err }, 'unexpected failure');
   console.error(`adpipe: ${(err as Error)?.message ?? String(err)}`);
-  return 1;
+  return EXIT.unexpected;
 }

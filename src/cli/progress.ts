@@ -1,16 +1,27 @@
 import cliProgress from 'cli-progress';
+import type { IngestProgress } from '../pipeline/ingest.js';
 
-/** A progress bar on stderr when it is a terminal; undefined otherwise (logs, CI, pipes). */
-export function progressBar(unit: string, total: number): cliProgress.SingleBar | undefined {
-  if (!process.stderr.isTTY || total < 2) return undefined;
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
+/**
+ * An ingest progress bar on stderr in bytes of input, moving as each stage of a group ends, when
+ * stderr is a terminal; undefined otherwise (logs, CI, pipes).
+ */
+export function ingestProgressBar(
+  totalBytes: number,
+): { update(p: IngestProgress): void; stop(): void } | undefined {
+  if (!process.stderr.isTTY || totalBytes === 0) return undefined;
   const bar = new cliProgress.SingleBar(
     {
-      format: `{bar} {value}/{total} ${unit} | {eta_formatted} left`,
+      format: `{bar} {percentage}% | {done} of ${mb(totalBytes)} MB | {stage} | {eta_formatted} left`,
       stream: process.stderr,
       hideCursor: true,
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0);
-  return bar;
+  bar.start(totalBytes, 0, { done: mb(0), stage: 'read' });
+  return {
+    update: (p) => bar.update(p.bytes, { done: mb(p.bytes), stage: p.stage }),
+    stop: () => bar.stop(),
+  };
 }

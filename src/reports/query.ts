@@ -5,6 +5,7 @@
 import { listValue } from '@duckdb/node-api';
 import { isTimeZone } from '../config.js';
 import { AdpipeError } from '../errors.js';
+import { localMidnightMs } from '../util/zoned.js';
 import { sqlIdent as id, type Warehouse } from '../warehouse/warehouse.js';
 import {
   DIMENSIONS,
@@ -27,6 +28,8 @@ export interface ReportRequest {
   /** Inclusive local dates, YYYY-MM-DD. */
   from?: string;
   to?: string;
+  /** Only data before this instant (ISO-8601): the same elapsed part of a period as a partial one. */
+  before?: string;
   tz?: string;
   grain?: Grain;
   /** Dimensions to group by; defaults to the report's own. */
@@ -346,6 +349,10 @@ function compileRows(req: ReportRequest): CompiledReport {
     params.to = req.to;
     where.push(`bucket < ${RANGE_END}`);
   }
+  if (req.before) {
+    params.before = req.before;
+    where.push('bucket < $before::TIMESTAMPTZ');
+  }
   if (req.batches) {
     const { after, upTo } = req.batches;
     if (!Number.isSafeInteger(after) || !Number.isSafeInteger(upTo)) throw bad('batches', 'must be integers');
@@ -531,10 +538,25 @@ export async function runReportWithTotals(
   return { result: { report: req.report, tz, grain, columns: compiled.columns, rows }, totals };
 }
 
-/** The range of the same length just before [from, to] (inclusive local dates). */
-export function previousRange(from: string, to: string): { from: string; to: string } {
+/**
+ * The period to compare [from, to] (inclusive local dates in tz) with: as many days just before it.
+ * While [from, to] is still running at `nowMs` it holds data only up to `dataUntilMs` (the newest
+ * event, at most now), so the previous period is cut (`before`) at the same time since its start:
+ * a partial day is compared with the same hours of the day before, not with all of it.
+ */
+export function previousRange(
+  from: string,
+  to: string,
+  tz = 'UTC',
+  nowMs = Date.now(),
+  dataUntilMs = nowMs,
+): { from: string; to: string; before?: string } {
   const start = Date.parse(`${from}T00:00:00Z`);
   const days = spanDays(from, to);
   const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  return { from: iso(start - days * DAY_MS), to: iso(start - DAY_MS) };
+  const previous = { from: iso(start - days * DAY_MS), to: iso(start - DAY_MS) };
+  const running = nowMs < localMidnightMs(iso(start + days * DAY_MS), tz);
+  const elapsed = Math.min(nowMs, dataUntilMs) - localMidnightMs(from, tz);
+  if (!running || elapsed <= 0) return previous;
+  return { ...previous, before: new Date(localMidnightMs(previous.from, tz) + elapsed).toISOString() };
 }

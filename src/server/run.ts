@@ -1,6 +1,7 @@
 // Runs the server until SIGTERM/SIGINT with the run lock held: used by `adpipe serve` and `adpipe demo`.
 
 import type { Config } from '../config.js';
+import { AdpipeError } from '../errors.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { buildServer } from './app.js';
 
@@ -34,6 +35,15 @@ export async function runServer(opts: RunOptions): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  opts.onListening(await app.listen({ port: opts.port, host: opts.host }));
+  let address: string;
+  try {
+    address = await app.listen({ port: opts.port, host: opts.host });
+  } catch (err) {
+    await app.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new AdpipeError('ADP_ERR_PORT_IN_USE', [opts.port, opts.host], { cause: err });
+    throw err;
+  }
+  opts.onListening(address);
   await stopped;
 }

@@ -23,6 +23,7 @@ export {
   OUTPUT_FORMATS,
   type OutputFormat,
   type SimOptions,
+  startEndingNow,
 } from './options.js';
 export type { SimRecord } from './record.js';
 export type { FileSink, Target } from './writers.js';

@@ -42,6 +42,12 @@ export const DEFAULTS: Required<SimOptions> & { format: OutputFormat } = {
   format: 'jsonl.gz',
 };
 
+/** The start of a window of `hours` whole UTC hours that ends at the start of the current hour. */
+export function startEndingNow(hours: number, nowMs = Date.now()): string {
+  const HOUR = 3_600_000;
+  return new Date((Math.floor(nowMs / HOUR) - hours) * HOUR).toISOString();
+}
+
 export function resolveOptions(opts: SimOptions & { format?: OutputFormat }): Resolved {
   // Only the simulation's own options: the manifest records them, so paths and worker counts stay out.
   const o = { ...DEFAULTS };

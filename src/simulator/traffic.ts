@@ -1,4 +1,4 @@
-// When traffic happens: a local-time diurnal curve per country, turned into an exact event budget per
+// When traffic happens: a local-time diurnal and weekly curve per country, turned into an exact event budget per
 // UTC hour and cut into fixed-size chunks. A chunk is the unit of determinism: its events depend only
 // on (seed, chunk), so files can be generated in any order, in parallel, and chunks regenerated.
 
@@ -10,6 +10,9 @@ export const DIURNAL: readonly number[] = [
   0.82, 0.9, 0.97, 1, 0.88, 0.6,
 ];
 
+/** Relative traffic by local weekday, Sunday first: in-app traffic peaks at the weekend, dips early in the week. */
+export const WEEKLY: readonly number[] = [1.12, 0.9, 0.93, 0.96, 0.98, 1.04, 1.15];
+
 export const HOUR_MS = 3_600_000;
 /** Events per chunk: small enough to regenerate cheaply, large enough to amortise per-chunk work. */
 export const CHUNK_EVENTS = 4096;
@@ -18,9 +21,16 @@ export function localHour(utcMs: number, tz: number): number {
   return (((Math.floor(utcMs / HOUR_MS) + tz) % 24) + 24) % 24;
 }
 
-/** Relative weight of each country in the hour starting at utcMs: population share times local curve. */
+/** Local weekday 0-6, Sunday first (1970-01-01 was a Thursday). */
+export function localWeekday(utcMs: number, tz: number): number {
+  return (((Math.floor((Math.floor(utcMs / HOUR_MS) + tz) / 24) + 4) % 7) + 7) % 7;
+}
+
+/** Relative weight of each country in the hour starting at utcMs: population share times local curves. */
 export function countryWeights(utcMs: number): number[] {
-  return COUNTRIES.map((c) => c.share * DIURNAL[localHour(utcMs, c.tz)]!);
+  return COUNTRIES.map(
+    (c) => c.share * DIURNAL[localHour(utcMs, c.tz)]! * WEEKLY[localWeekday(utcMs, c.tz)]!,
+  );
 }
 
 export interface Chunk {

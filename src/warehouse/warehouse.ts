@@ -2,7 +2,7 @@
 // manifest, the dedup index, metadata dimensions and the rollups. The lake itself is Parquet files
 // beside it; this database is the commit point for both (see docs/ARCHITECTURE.md).
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { AdpipeError } from '../errors.js';
@@ -41,8 +41,10 @@ export class Warehouse {
     // elsewhere (`d?x/warehouse.duckdb` gets `d.wal?x/…`): refused before anything is written.
     if (path.resolve(dataDir).includes('?'))
       throw new AdpipeError('ADP_ERR_CONFIG', [`the data dir path may not contain "?" (${dataDir})`]);
-    mkdirSync(dataDir, { recursive: true });
     const file = path.join(dataDir, 'warehouse.duckdb');
+    // A reader of a data dir nothing was ingested into gets the next step, not DuckDB's complaint.
+    if (options.readOnly && !existsSync(file)) throw new AdpipeError('ADP_ERR_NO_DATA', [dataDir]);
+    mkdirSync(dataDir, { recursive: true });
     const config: Record<string, string> = {};
     if (options.readOnly) config.access_mode = 'READ_ONLY';
     // Bounded by default so a big ingest group spills to disk instead of growing the process.
@@ -67,6 +69,19 @@ export class Warehouse {
       });
     else await migrate(wh);
     return wh;
+  }
+
+  /**
+   * An in-memory engine beside a data dir, for reading its files (dead letters) without opening the
+   * database, which a running `adpipe serve` holds.
+   */
+  static async detached(dataDir: string): Promise<Warehouse> {
+    if (!existsSync(path.join(dataDir, 'warehouse.duckdb')))
+      throw new AdpipeError('ADP_ERR_NO_DATA', [dataDir]);
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    await conn.run("SET TimeZone = 'UTC'");
+    return new Warehouse(dataDir, instance, conn);
   }
 
   get lakeDir(): string {

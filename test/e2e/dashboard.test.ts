@@ -3,15 +3,18 @@
 // screenshots at desktop and phone widths land in test/artifacts/.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { WEB_DIST } from '../../src/server/dashboard.js';
+import { discoverInputs } from '../../src/sources/files/discover.js';
 import { liveCounters } from '../../src/stream/live-counters.js';
 import { buildFixture, startServer, type TestServer } from '../api/fixture.js';
 import { describeWith, testServices } from '../helpers/services.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const artifacts = path.join(root, 'test/artifacts');
@@ -150,6 +153,116 @@ const ARGS = [
     await phone.close();
     expect(errors).toEqual([]);
     await context.close();
+  });
+
+  /** A page at `query`, rendered. */
+  async function open(query: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
+    const page = await browser.newPage({ viewport, timezoneId: 'UTC' });
+    await page.goto(`${base}/${query}`);
+    await page.waitForFunction(() => Number(document.body.dataset.ready ?? 0) > 0, undefined, {
+      timeout: 20_000,
+    });
+    return page;
+  }
+
+  const firstCells = (page: Page) => page.locator('#bd-table tbody tr td:first-child').allTextContents();
+
+  it('drills down from a breakdown row into a filter in the URL and the next dimension', async () => {
+    const page = await open('?tz=UTC&by=org_id');
+    expect(await firstCells(page)).toEqual(['o2', 'o1']);
+    await settled(page, () => page.click('#bd-table tr[data-drill="o2"]'));
+    const q = new URL(page.url()).searchParams;
+    expect(q.get('org_id')).toBe('o2');
+    expect(await page.locator('select[name="by"]').inputValue()).toBe('media_id');
+    await expect.poll(() => firstCells(page).then((c) => c.sort())).toEqual(['m2', 'm3']);
+    expect(await page.locator('select[name="org_id"]').inputValue()).toBe('o2');
+    // The drilled-down view survives a reload.
+    await page.reload();
+    await page.waitForFunction(() => Number(document.body.dataset.ready ?? 0) > 0);
+    expect((await firstCells(page)).sort()).toEqual(['m2', 'm3']);
+    await page.close();
+  });
+
+  it('takes any IANA zone typed into the zone search, not only the suggested ones', async () => {
+    const page = await open('?tz=UTC');
+    expect(await page.locator('#tz-list option').count()).toBeGreaterThan(300);
+    await page.fill('input[name="tz"]', 'Pacific/Chatham');
+    await settled(page, () => page.press('input[name="tz"]', 'Enter'));
+    expect(new URL(page.url()).searchParams.get('tz')).toBe('Pacific/Chatham');
+    // The newest event (2024-05-02, late evening UTC) is already 2024-05-03 at +12:45.
+    expect(await page.locator('#range-label').textContent()).toBe(
+      '2024-04-27 to 2024-05-03 (Pacific/Chatham)',
+    );
+    const chatham = await api(
+      '/v1/reports/ad_request?from=2024-04-27&to=2024-05-03&tz=Pacific/Chatham&by=&grain=total',
+    );
+    expect(await kpi(page, 'requests')).toBe(String(chatham.totals.requests));
+    // A name that is no zone is refused in words, and the view stays.
+    await page.fill('input[name="tz"]', 'Mars/Olympus');
+    await page.press('input[name="tz"]', 'Enter');
+    expect(
+      await page.locator('input[name="tz"]').evaluate((el: HTMLInputElement) => el.validationMessage),
+    ).toContain('not an IANA time zone');
+    expect(new URL(page.url()).searchParams.get('tz')).toBe('Pacific/Chatham');
+    await page.close();
+  });
+
+  it('scrolls the breakdown sideways at phone width with the first column in view', async () => {
+    const page = await open('?tz=UTC&by=media_id', { width: 375, height: 812 });
+    const wrap = page.locator('#bd-table');
+    const [scrollWidth, clientWidth] = await wrap.evaluate((el) => [el.scrollWidth, el.clientWidth]);
+    expect(scrollWidth).toBeGreaterThan(clientWidth);
+    const left = async (selector: string) =>
+      (await page.locator(selector).first().boundingBox({ timeout: 5_000 }))!.x;
+    const firstBefore = await left('#bd-table tbody td:first-child');
+    const thirdBefore = await left('#bd-table tbody td:nth-child(3)');
+    await wrap.evaluate((el) => {
+      el.scrollLeft = 200;
+    });
+    await expect.poll(() => wrap.evaluate((el) => el.scrollLeft)).toBeGreaterThan(100);
+    expect(await left('#bd-table tbody td:first-child')).toBeCloseTo(firstBefore, 0);
+    expect(await left('#bd-table tbody td:nth-child(3)')).toBeLessThan(thirdBefore - 100);
+    await wrap.screenshot({ path: path.join(artifacts, 'dashboard-phone-table-scrolled.png') });
+    // Nothing else is wider than the screen.
+    expect(
+      await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+    ).toBeLessThanOrEqual(0);
+    await page.close();
+  });
+
+  it('overlays the previous period on the time series', async () => {
+    const page = await open('?tz=UTC&grain=day');
+    await settled(page, () => page.check('input[name="compare"]'));
+    expect(new URL(page.url()).searchParams.get('prev')).toBe('1');
+    // 2024-04-19 to 04-25: before the fixture's first day, so nothing; the series is there, at zero.
+    expect(await page.locator('#ts-chart').getAttribute('data-previous')).toBe('0');
+    await settled(page, () => page.selectOption('select[name="preset"]', '1d'));
+    const prev = await api('/v1/reports/ad?from=2024-05-01&to=2024-05-01&tz=UTC&by=&grain=total');
+    expect(await page.locator('#ts-chart').getAttribute('data-previous')).toBe(String(prev.totals.revenue));
+    await page.close();
+  });
+
+  // Last: it adds a day of data to the shared fixture.
+  it('redraws itself when a new batch lands', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // A fake clock lets the test move the page's 30 s refresh timer on at once.
+    await page.clock.install();
+    await page.goto(`${base}/?tz=UTC`);
+    await expect
+      .poll(() => page.locator('#range-label').textContent(), { timeout: 20_000 })
+      .toBe('2024-04-26 to 2024-05-02 (UTC)');
+    const file = path.join(makeTempDir('e2e-refresh'), 'late.jsonl');
+    writeFileSync(
+      file,
+      `${JSON.stringify({ event_id: 'late1', type: 'request', ts: '2024-05-03T08:00:00Z', org_id: 'o1', media_id: 'm1' })}\n`,
+    );
+    await ingestFiles(server.warehouse, await discoverInputs([file]));
+    await page.clock.runFor(31_000);
+    await expect
+      .poll(() => page.locator('#range-label').textContent(), { timeout: 20_000 })
+      .toBe('2024-04-27 to 2024-05-03 (UTC)');
+    await expect.poll(() => page.locator('#health [data-fact="files"]').textContent()).toBe('2');
+    await page.close();
   });
 
   it('asks for a read key in words when the server needs one', async () => {

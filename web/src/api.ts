@@ -10,7 +10,14 @@ export interface ReportResponse {
   columns: ReportColumn[];
   rows: Row[];
   totals?: Row;
-  compare?: { from: string; to: string; totals: Row; change: Record<string, number | null> };
+  compare?: {
+    from: string;
+    to: string;
+    /** Set while the range is running: the previous period is cut at the same time into it. */
+    before?: string;
+    totals: Row;
+    change: Record<string, number | null>;
+  };
 }
 export interface ReportModel {
   name: string;

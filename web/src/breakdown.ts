@@ -4,6 +4,7 @@
 import { download, getJson, type ReportModel, type ReportResponse, type Row } from './api';
 import { type Ctx, model, reportQuery, setStatus, skippedNote } from './context';
 import { escapeHtml, formatValue, type Kind } from './format';
+import { FILTER_DIMENSIONS } from './state';
 
 function kindOf(m: ReportModel, column: string, money?: boolean): Kind {
   const metric = m.metrics.find((x) => x.name === column);
@@ -120,15 +121,30 @@ export async function renderBreakdown(ctx: Ctx, status: HTMLElement, el: HTMLEle
           )
           .join('')}</tr></tfoot>`
       : '';
+    // A row of a filterable dimension drills down: filter by it, then break down by the next dimension.
+    const drillable = FILTER_DIMENSIONS.some((d) => d.name === by);
+    const rowHtml = (r: Row) => {
+      const v = String(r[by] ?? '');
+      const attrs =
+        r[by] === '(other)'
+          ? ' class="other"'
+          : drillable && v !== ''
+            ? ` class="drill" data-drill="${escapeHtml(v)}" title="Filter by this ${escapeHtml(label(by))}"`
+            : '';
+      return `<tr${attrs}>${cols.map((c) => cell(r, c)).join('')}</tr>`;
+    };
     el.innerHTML = `<table class="breakdown"><thead><tr>${head}</tr></thead><tbody>${rows
-      .map(
-        (r) =>
-          `<tr${r[by] === '(other)' ? ' class="other"' : ''}>${cols.map((c) => cell(r, c)).join('')}</tr>`,
-      )
+      .map(rowHtml)
       .join('')}</tbody>${totals}</table>`;
     el.onclick = (e) => {
-      const sort = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-sort]')?.dataset.sort;
-      if (sort) ctx.update({ bdOrder: order === `-${sort}` ? sort : `-${sort}` });
+      const target = e.target as HTMLElement;
+      const sort = target.closest<HTMLButtonElement>('button[data-sort]')?.dataset.sort;
+      if (sort) return ctx.update({ bdOrder: order === `-${sort}` ? sort : `-${sort}` });
+      const value = target.closest<HTMLElement>('tr[data-drill]')?.dataset.drill;
+      if (value === undefined) return;
+      const filters = { ...ctx.state.filters, [by]: value };
+      const next = m.dimensions.find((d) => !(d.name in filters));
+      ctx.update({ filters, bdBy: next?.name ?? by });
     };
   } catch (err) {
     el.innerHTML = '';

@@ -8,6 +8,8 @@ export interface Ctx {
   models: ReportModel[];
   state: ViewState;
   range: { from: string; to: string };
+  /** The local hour (YYYY-MM-DDTHH:00) of the newest event: later periods have no data yet. */
+  latest: string;
   /** Re-render after a state change (and write it to the URL). */
   update(change: Partial<ViewState>): void;
 }

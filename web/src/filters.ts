@@ -4,17 +4,19 @@
 import { getJson, type ReportResponse } from './api';
 import { type Ctx, hasDimensions } from './context';
 import { escapeHtml } from './format';
-import { FILTER_DIMENSIONS, PRESETS } from './state';
+import { FILTER_DIMENSIONS, isTimeZone, PRESETS, timeZones } from './state';
 
-const ZONES = [
-  'UTC',
-  'Asia/Seoul',
-  'Asia/Tokyo',
-  'Europe/London',
-  'Europe/Berlin',
-  'America/New_York',
-  'America/Los_Angeles',
-];
+/** The zone search's suggestions: every IANA zone, built once (about 400). */
+let zoneList: HTMLDataListElement | undefined;
+function ensureZoneList(): void {
+  if (zoneList) return;
+  zoneList = document.createElement('datalist');
+  zoneList.id = 'tz-list';
+  zoneList.innerHTML = timeZones()
+    .map((z) => `<option value="${escapeHtml(z)}"></option>`)
+    .join('');
+  document.body.append(zoneList);
+}
 
 async function optionsFor(ctx: Ctx, dim: string): Promise<Array<[string, string]>> {
   const report = ctx.models.find((m) => hasDimensions(m, [dim]));
@@ -43,7 +45,7 @@ async function optionsFor(ctx: Ctx, dim: string): Promise<Array<[string, string]
 
 export async function renderFilters(ctx: Ctx, form: HTMLFormElement): Promise<void> {
   const s = ctx.state;
-  const zones = ZONES.includes(s.tz) ? ZONES : [s.tz, ...ZONES];
+  ensureZoneList();
   const opts = await Promise.all(
     FILTER_DIMENSIONS.map((d) => optionsFor(ctx, d.name).catch((): Array<[string, string]> => [])),
   );
@@ -53,7 +55,7 @@ export async function renderFilters(ctx: Ctx, form: HTMLFormElement): Promise<vo
     <label>Dates <select name="preset">${PRESETS.map((p) => option(p.id, p.label, s.preset)).join('')}</select></label>
     <label class="dates">From <input type="date" name="from" value="${ctx.range.from}"></label>
     <label class="dates">To <input type="date" name="to" value="${ctx.range.to}"></label>
-    <label>Time zone <select name="tz">${zones.map((z) => option(z, z, s.tz)).join('')}</select></label>
+    <label>Time zone <input name="tz" list="tz-list" value="${escapeHtml(s.tz)}" size="16" autocomplete="off" spellcheck="false" placeholder="Search zones"></label>
     ${FILTER_DIMENSIONS.map((d, i) => {
       const cur = s.filters[d.name] ?? '';
       const list = opts[i]!;
@@ -70,7 +72,7 @@ export async function renderFilters(ctx: Ctx, form: HTMLFormElement): Promise<vo
       const to = t.name === 'to' ? t.value : ctx.range.to;
       const [first, last] = [from, to].sort();
       if (first && last) ctx.update({ preset: 'custom', from: first, to: last });
-    } else if (t.name === 'tz') ctx.update({ tz: t.value });
+    } else if (t.name === 'tz') applyZone(ctx, t);
     else {
       const filters = { ...s.filters };
       if (t.value) filters[t.name] = t.value;
@@ -81,5 +83,16 @@ export async function renderFilters(ctx: Ctx, form: HTMLFormElement): Promise<vo
   form.onclick = (e) => {
     if ((e.target as HTMLButtonElement).name === 'reset') ctx.update({ filters: {} });
   };
-  form.onsubmit = (e) => e.preventDefault();
+  // Enter in the zone search submits the form: take the zone as typed.
+  form.onsubmit = (e) => {
+    e.preventDefault();
+    applyZone(ctx, form.elements.namedItem('tz') as HTMLInputElement);
+  };
+}
+
+function applyZone(ctx: Ctx, input: HTMLInputElement): void {
+  const tz = input.value.trim();
+  input.setCustomValidity(isTimeZone(tz) ? '' : `${tz} is not an IANA time zone`);
+  if (!input.reportValidity() || tz === ctx.state.tz) return;
+  ctx.update({ tz });
 }

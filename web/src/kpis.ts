@@ -1,5 +1,5 @@
 // KPI tiles: totals of the range from the engine, with the change against the previous period of
-// the same length. Each group reads the first report that has every filtered dimension.
+// the same length (while the range is running, the same time into it). Each group reads the first report that has every filtered dimension.
 
 import { getJson, type ReportResponse } from './api';
 import { type Ctx, hasDimensions, reportQuery } from './context';
@@ -55,13 +55,19 @@ export async function renderKpis(ctx: Ctx, el: HTMLElement): Promise<void> {
       try {
         const { params } = reportQuery(ctx, report, { by: '', grain: 'total', compare: 'previous' });
         const res = await getJson<ReportResponse>(`/v1/reports/${report}`, params);
+        // A running period is compared with the same time into the previous one (the API cuts it).
+        const c = res.compare;
+        const upTo = c?.before
+          ? `, up to ${new Date(c.before).toLocaleString('en-CA', { timeZone: ctx.state.tz, hourCycle: 'h23' })}`
+          : '';
+        const against = c ? `compared with ${c.from} to ${c.to}${upTo}` : '';
         return g.tiles.map((t) => {
           const name = t.names.find((n) => res.totals && n in res.totals) ?? t.names[0]!;
           const change = formatChange(res.compare?.change[name]);
           return tileHtml(
             t,
             `<div class="kpi-value" data-value="${escapeHtml(String(res.totals?.[name] ?? ''))}">${formatValue(res.totals?.[name], t.kind)}</div>
-             <div class="kpi-change ${change.cls}">${change.text}</div><div class="kpi-note">from the ${report} report</div>`,
+             <div class="kpi-change ${change.cls}" title="${escapeHtml(against)}">${change.text}${c?.before ? ', same hours' : ''}</div><div class="kpi-note">from the ${report} report</div>`,
           );
         });
       } catch (err) {

@@ -9,7 +9,7 @@ import { renderFilters } from './filters';
 import { renderHealth } from './health';
 import { renderKpis } from './kpis';
 import { startLive } from './live';
-import { localDate, readState, resolveRange, type ViewState, writeState } from './state';
+import { localDate, localHour, readState, resolveRange, type ViewState, writeState } from './state';
 import { renderTimeseries, renderTimeseriesControls } from './timeseries';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -42,12 +42,14 @@ async function start(): Promise<void> {
   }
   let state = readState();
   const health = await renderHealth($('health'));
-  const newest = health?.lag.newest_event ? Date.parse(health.lag.newest_event) : Date.now();
+  let newest = newestOf(health);
+  let lastBatch = health?.batches[0]?.batch_id;
 
   const ctx: Ctx = {
     models,
     state,
     range: { from: '', to: '' },
+    latest: '',
     update(change: Partial<ViewState>) {
       state = { ...state, ...change };
       writeState(state);
@@ -59,6 +61,7 @@ async function start(): Promise<void> {
     const mine = ++generation;
     ctx.state = state;
     ctx.range = resolveRange(state, localDate(newest, state.tz));
+    ctx.latest = localHour(newest, state.tz);
     $('range-label').textContent = `${ctx.range.from} to ${ctx.range.to} (${state.tz})`;
     renderTimeseriesControls(ctx, $('ts-controls'));
     renderBreakdownControls(ctx, $('bd-controls'));
@@ -73,6 +76,24 @@ async function start(): Promise<void> {
   }
   await render();
   startLive($('live-numbers'), $('live-status'), $('live-chart'));
+  // New data lands in batches: when a batch commits, health and every panel are drawn again.
+  setInterval(async () => {
+    const latest = await getJson<{ batches: Array<{ batch_id: number }> }>(
+      '/v1/pipeline',
+      new URLSearchParams({ batches: '1' }),
+    ).catch(() => undefined);
+    const batch = latest?.batches[0]?.batch_id;
+    if (batch === undefined || batch === lastBatch) return;
+    lastBatch = batch;
+    newest = newestOf(await renderHealth($('health')));
+    await render();
+  }, REFRESH_MS);
+}
+
+const REFRESH_MS = 30_000;
+
+function newestOf(health: Awaited<ReturnType<typeof renderHealth>>): number {
+  return health?.lag.newest_event ? Date.parse(health.lag.newest_event) : Date.now();
 }
 
 void start();

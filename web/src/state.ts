@@ -20,6 +20,8 @@ export interface ViewState {
   tsMeasure: string;
   tsGrain: 'hour' | 'day';
   tsStack: string;
+  /** Overlay the previous period on the time series. */
+  tsCompare: boolean;
   bdReport: string;
   bdBy: string;
   bdTop: number;
@@ -34,8 +36,10 @@ const DEFAULTS: ViewState = {
   filters: {},
   tsReport: 'ad',
   tsMeasure: 'revenue',
-  tsGrain: 'day',
+  // Hours show a week's daily rhythm; days flatten it to seven points.
+  tsGrain: 'hour',
   tsStack: '',
+  tsCompare: false,
   bdReport: 'ad',
   bdBy: 'media_id',
   bdTop: 10,
@@ -58,8 +62,9 @@ export function readState(): ViewState {
     filters,
     tsReport: s('ts', DEFAULTS.tsReport),
     tsMeasure: s('measure', DEFAULTS.tsMeasure),
-    tsGrain: q.get('grain') === 'hour' ? 'hour' : 'day',
+    tsGrain: (q.get('grain') ?? DEFAULTS.tsGrain) === 'day' ? 'day' : 'hour',
     tsStack: s('stack', DEFAULTS.tsStack),
+    tsCompare: q.get('prev') === '1',
     bdReport: s('report', DEFAULTS.bdReport),
     bdBy: s('by', DEFAULTS.bdBy),
     bdTop: Number(q.get('top')) || DEFAULTS.bdTop,
@@ -83,6 +88,7 @@ export function writeState(v: ViewState): void {
   put('measure', v.tsMeasure, DEFAULTS.tsMeasure);
   put('grain', v.tsGrain, DEFAULTS.tsGrain);
   put('stack', v.tsStack, DEFAULTS.tsStack);
+  put('prev', v.tsCompare ? 1 : 0, 0);
   put('report', v.bdReport, DEFAULTS.bdReport);
   put('by', v.bdBy, DEFAULTS.bdBy);
   put('top', v.bdTop, DEFAULTS.bdTop);
@@ -109,12 +115,45 @@ export function resolveRange(v: ViewState, latest: string): { from: string; to: 
   return { from: iso(end - (preset.days - 1) * DAY), to: latest };
 }
 
-/** Today's date in a zone, for when there is no data at all. */
+/** The range of as many days just before [from, to]. */
+export function previousRange(range: { from: string; to: string }): { from: string; to: string } {
+  const start = Date.parse(`${range.from}T00:00:00Z`);
+  const days = (Date.parse(`${range.to}T00:00:00Z`) - start) / DAY + 1;
+  return { from: iso(start - days * DAY), to: iso(start - DAY) };
+}
+
+/** An instant's local date in a zone. */
 export function localDate(ms: number, tz: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone: tz,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(new Date(ms));
+  return localHour(ms, tz).slice(0, 10);
+}
+
+/** An instant's local hour in a zone, as the API names hourly periods: YYYY-MM-DDTHH:00. */
+export function localHour(ms: number, tz: string): string {
+  const p = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+    })
+      .formatToParts(new Date(ms))
+      .map((x) => [x.type, x.value]),
+  );
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:00`;
+}
+
+/** Every IANA zone the browser knows, for the zone search. */
+export function timeZones(): string[] {
+  return ['UTC', ...Intl.supportedValuesOf('timeZone').filter((z) => z !== 'UTC')];
+}
+
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }

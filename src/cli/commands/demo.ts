@@ -7,14 +7,15 @@ import { verifyWarehouse } from '../../pipeline/verify.js';
 import { formatReport } from '../../reports/format.js';
 import { runReport } from '../../reports/query.js';
 import { runServer } from '../../server/run.js';
-import { generate } from '../../simulator/index.js';
+import { generate, startEndingNow } from '../../simulator/index.js';
 import { discoverInputs } from '../../sources/files/discover.js';
 import { contextOf, intOption } from '../context.js';
 import { withWriter } from '../writer.js';
-import { summaryLine } from './ingest.js';
+import { rejectionLines, summaryLine } from './ingest.js';
 
 interface DemoOptions {
   events: number;
+  days: number;
   dirty: number;
   tz: string;
   port: number;
@@ -25,8 +26,11 @@ interface DemoOptions {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('Generate a day of ad traffic, ingest it, print reports, verify, and serve the dashboard')
+    .description(
+      'Simulate the last two weeks of ad traffic, ingest it, print reports, verify, and serve the dashboard',
+    )
     .option('--events <n>', 'events to simulate', intOption('--events'), 300_000)
+    .option('--days <n>', 'days of traffic, ending at the start of the current hour', intOption('--days'), 14)
     .option('--dirty <rate>', 'share of duplicates, late and malformed records', Number, 0.01)
     .option('--tz <zone>', 'time zone of the printed reports', 'Asia/Seoul')
     .option('--port <port>', 'dashboard port', intOption('--port'), 8080)
@@ -39,12 +43,19 @@ export function register(program: Command): void {
       const dataDir = path.join(root, 'data');
       rmSync(root, { recursive: true, force: true });
 
-      step(`1/4 simulating ${opts.events.toLocaleString('en-US')} events (one day, seed 1) into ${input}`);
+      const hours = opts.days * 24;
+      const start = startEndingNow(hours);
+      step(
+        `1/4 simulating ${opts.events.toLocaleString('en-US')} events (${opts.days} days from ${start}, seed 1) into ${input}`,
+      );
+      // Two files a day arriving in order, as hourly exports batched by a scheduler would.
       const manifest = await generate({
         out: input,
         events: opts.events,
         seed: 1,
-        files: 24,
+        start,
+        hours,
+        files: opts.days * 2,
         dirty: opts.dirty,
       });
       console.log(
@@ -55,9 +66,10 @@ export function register(program: Command): void {
         step('2/4 ingesting: validate → dedup → enrich → Parquet lake + rollups, exactly once per file');
         await loadMetadata(wh, path.join(input, 'metadata'), { tz: config.tz });
         const summary = await ingestFiles(wh, await discoverInputs([path.join(input, 'events')]), {
-          batchFiles: 8,
+          batchFiles: opts.days * 2,
         });
         console.log(`    ${summaryLine(summary)}`);
+        for (const line of await rejectionLines(wh, summary)) console.log(`  ${line}`);
 
         step(`3/4 reports (dates in ${opts.tz})`);
         for (const [report, by] of [

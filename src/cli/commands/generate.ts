@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { AdpipeError, usage } from '../../errors.js';
 import { sendToCollector } from '../../simulator/http-target.js';
-import { DEFAULTS, generate, OUTPUT_FORMATS, type OutputFormat } from '../../simulator/index.js';
+import {
+  DEFAULTS,
+  generate,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  startEndingNow,
+} from '../../simulator/index.js';
 import { intOption } from '../context.js';
 
 function rateOption(name: string) {
@@ -29,7 +35,10 @@ export function register(program: Command): void {
       intOption('--seed'),
       DEFAULTS.seed,
     )
-    .option('--start <iso>', 'start of the time window (ISO-8601 with Z or offset)', DEFAULTS.start)
+    .option(
+      '--start <iso>',
+      `start of the time window (ISO-8601 with Z or offset; default ${DEFAULTS.start}, with --to the window ending now)`,
+    )
     .option('--hours <n>', 'length of the time window in hours', intOption('--hours'), DEFAULTS.hours)
     .option('--files <n>', 'number of event files (arrival order)', intOption('--files'), DEFAULTS.files)
     .option('--format <format>', `one of ${OUTPUT_FORMATS.join(', ')}`, DEFAULTS.format)
@@ -54,7 +63,7 @@ export function register(program: Command): void {
         key?: string;
         events: number;
         seed: number;
-        start: string;
+        start?: string;
         hours: number;
         files: number;
         format: string;
@@ -63,7 +72,9 @@ export function register(program: Command): void {
         workers?: number;
       }) => {
         if (opts.to) {
-          const r = await sendToCollector({ ...opts, to: opts.to });
+          // A live collector is sent traffic of the hours just gone, so the dashboard shows it as recent.
+          const start = opts.start ?? startEndingNow(opts.hours);
+          const r = await sendToCollector({ ...opts, start, to: opts.to });
           console.log(
             `sent ${r.sent} records in ${r.requests} requests to ${opts.to} in ${r.seconds.toFixed(1)} s: ` +
               `${r.accepted} accepted, ${r.duplicates} duplicates, ${r.rejected} rejected`,

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 export const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./demo.js'),
   () => import('./ingest.js'),
+  () => import('./deadletter.js'),
   () => import('./report.js'),
   () => import('./analyze.js'),
   () => import('./ab.js'),

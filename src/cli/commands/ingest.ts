@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
+import { rejectionCounts } from '../../pipeline/deadletter.js';
 import { type IngestSummary, ingestFiles } from '../../pipeline/ingest.js';
 import { loadMetadata } from '../../pipeline/metadata.js';
 import { notify } from '../../pipeline/notify.js';
 import { syncAfterCommit } from '../../sinks/sync.js';
 import { discoverInputs } from '../../sources/files/discover.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
 import { contextOf, intOption } from '../context.js';
-import { progressBar } from '../progress.js';
+import { EXIT } from '../exit-codes.js';
+import { ingestProgressBar } from '../progress.js';
 import { withWriter } from '../writer.js';
 
 export function register(program: Command): void {
@@ -21,6 +24,10 @@ export function register(program: Command): void {
     .option('-m, --metadata <dir>', 'folder of metadata CSVs (orgs, media, inventory, demand, campaigns)')
     .option('--batch-files <n>', 'files per atomic group', intOption('--batch-files'))
     .option('--reprocess', 'ingest files again whose content changed since they were ingested', false)
+    .addHelpText(
+      'after',
+      `\nExit status: ${EXIT.setAside} when a file was set aside, ${EXIT.nothingAccepted} when records were read but none accepted.`,
+    )
     .action(
       async (
         paths: string[],
@@ -33,20 +40,25 @@ export function register(program: Command): void {
             const metadata = opts.metadata ?? config.metadata;
             if (metadata) await loadMetadata(wh, metadata, { tz: config.tz });
             const inputs = await discoverInputs(paths);
-            const bar = progressBar('files', inputs.length);
+            const bar = ingestProgressBar(inputs.reduce((n, f) => n + f.size, 0));
             const summary = await ingestFiles(wh, inputs, {
               batchFiles: opts.batchFiles ?? config.ingest.batch_files,
               reprocess: opts.reprocess,
               // Sinks catch up after each committed group; one that is down never stops the ingest.
               onCommitted: syncAfterCommit(wh, config),
-              onProgress: (done) => bar?.update(done),
+              onProgress: (p) => bar?.update(p),
             });
             bar?.stop();
             const line = summaryLine(summary);
             console.log(line);
             for (const s of summary.setAside) console.log(`  set aside: ${s.key}: ${s.reason}`);
+            for (const l of await rejectionLines(wh, summary)) console.log(l);
             await notify(config, { ok: true, text: `adpipe ingest: ${line}`, summary });
-            if (summary.setAside.length > 0) process.exitCode = 3;
+            if (summary.setAside.length > 0) process.exitCode = EXIT.setAside;
+            if (nothingAccepted(summary)) {
+              console.error('adpipe: no event was accepted from this input; see the reasons above');
+              process.exitCode = EXIT.nothingAccepted;
+            }
           });
         } catch (err) {
           await notify(config, { ok: false, text: `adpipe ingest failed: ${(err as Error).message}` });
@@ -62,4 +74,32 @@ export function summaryLine(s: IngestSummary): string {
     `events accepted ${s.accepted} / duplicates ${s.duplicates} / rejected ${s.rejected}; ` +
     `${s.seconds.toFixed(2)} s, ${s.eventsPerSecond} events/s`
   );
+}
+
+/** Records (or whole files) came in and none of them made it: a wrong format, a wrong clock, … */
+function nothingAccepted(s: IngestSummary): boolean {
+  return s.accepted === 0 && s.duplicates === 0 && (s.rejected > 0 || s.setAside.length > 0);
+}
+
+const TOP_REASONS = 5;
+
+/** The run's rejections by reason (top 5) and where their dead letters are. */
+export async function rejectionLines(wh: Warehouse, s: IngestSummary): Promise<string[]> {
+  if (s.rejected === 0) return [];
+  const batches = s.batches.filter((b) => b.rejected > 0).map((b) => b.batchId);
+  const counts = await rejectionCounts(wh, { batches });
+  const top = counts.slice(0, TOP_REASONS);
+  const width = Math.max(...top.map((c) => String(c.count).length));
+  const codeWidth = Math.max(...top.map((c) => c.code.length));
+  const lines = top.map(
+    (c) => `    ${String(c.count).padStart(width)}  ${c.code.padEnd(codeWidth)}  (e.g. ${c.example})`,
+  );
+  const more = counts.length - top.length;
+  const batchArg = batches.length === 1 ? ` --batch ${batches[0]}` : '';
+  return [
+    `  rejected by reason:`,
+    ...lines,
+    ...(more > 0 ? [`    … and ${more} more ${more === 1 ? 'reason' : 'reasons'}`] : []),
+    `  dead letters: ${wh.deadLetterDir} (adpipe deadletter list${batchArg})`,
+  ];
 }

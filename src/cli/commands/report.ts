@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { usage } from '../../errors.js';
 import { formatReport, type OutputFormat } from '../../reports/format.js';
-import { REPORTS } from '../../reports/model.js';
+import { derivedMetrics, REPORTS, rollupDimensions } from '../../reports/model.js';
 import { GRAINS, type Grain, runReport } from '../../reports/query.js';
 import { Warehouse } from '../../warehouse/warehouse.js';
 import { contextOf } from '../context.js';
@@ -42,6 +42,11 @@ export function register(program: Command): void {
     .option('--order <col>', 'sort by a column, - for descending')
     .option('--limit <n>', 'at most n rows', (v) => Number(v))
     .option('--format <fmt>', 'table|csv|json', 'table')
+    // Evaluated when help is shown, so reports registered by plugins are listed too.
+    .addHelpText(
+      'after',
+      () => `\nReports (dimensions for --by and --filter; measures; --metrics):\n${reportsHelp()}`,
+    )
     .action(async (name: string, opts: Record<string, unknown>, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
       const format = opts.format as OutputFormat;
@@ -65,4 +70,16 @@ export function register(program: Command): void {
         wh.close();
       }
     });
+}
+
+/** Each report's dimensions, measures and derived metrics, from the report model. */
+export function reportsHelp(): string {
+  const names = (items: ReadonlyArray<{ name: string }>) => items.map((i) => i.name).join(', ');
+  return REPORTS.map(
+    (r) =>
+      `  ${r.name}: ${r.title}\n` +
+      `    dimensions: ${names(rollupDimensions(r))}\n` +
+      `    measures:   ${names(r.measures)}\n` +
+      `    metrics:    ${names(derivedMetrics(r)) || '(none)'}\n`,
+  ).join('');
 }

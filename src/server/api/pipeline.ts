@@ -1,22 +1,9 @@
 // GET /v1/pipeline (ingest health: batches, ledger counts, rejections by reason, lag) and
-// GET /v1/deadletter (a sample of rejected records). Dead letters are the NDJSON files ingest
-// writes per committed batch; DuckDB reads them.
+// GET /v1/deadletter (a sample of rejected records from the dead-letter store).
 
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { globLiteral, sqlString, type Warehouse } from '../../warehouse/warehouse.js';
+import { deadLetters, rejectionCounts } from '../../pipeline/deadletter.js';
 import type { ReaderPool } from './readers.js';
-
-const DEAD_LETTER_COLUMNS = `{batch_id: 'BIGINT', source: 'VARCHAR', line: 'BIGINT', text: 'VARCHAR',
-  code: 'VARCHAR', field: 'VARCHAR', message: 'VARCHAR'}`;
-
-/** A relation over every dead-letter file, or undefined when there are none. */
-function deadLetters(wh: Warehouse): string | undefined {
-  const dir = wh.deadLetterDir;
-  if (!existsSync(dir) || !readdirSync(dir).some((f) => f.endsWith('.ndjson'))) return undefined;
-  return `read_json(${sqlString(path.join(globLiteral(dir), '*.ndjson'))}, format = 'newline_delimited', columns = ${DEAD_LETTER_COLUMNS})`;
-}
 
 export async function pipelineRoutes(app: FastifyInstance, readers: ReaderPool) {
   app.get<{ Querystring: { batches?: number } }>(
@@ -54,17 +41,11 @@ export async function pipelineRoutes(app: FastifyInstance, readers: ReaderPool) 
              epoch(arg_max(committed_at - max_ts, batch_id))::BIGINT AS last_batch_lag_s
            FROM batches`,
         );
-        const dl = deadLetters(wh);
-        const rejections = dl
-          ? await wh.all(
-              `SELECT code, count(*)::BIGINT AS count, any_value(message) AS example FROM ${dl}
-               GROUP BY code ORDER BY count DESC, code`,
-            )
-          : [];
+        const rejections = await rejectionCounts(wh);
         return {
           files: numbers(files!),
           batches: batches.map(numbers),
-          rejections: rejections.map(numbers),
+          rejections,
           lag: numbers(lag!),
         };
       }),
@@ -88,16 +69,8 @@ export async function pipelineRoutes(app: FastifyInstance, readers: ReaderPool) 
     },
     async (req) =>
       readers.use(async (wh) => {
-        const dl = deadLetters(wh);
-        if (!dl) return { records: [] };
         const { code, batch, limit = 50 } = req.query;
-        const records = await wh.all(
-          `SELECT * FROM ${dl}
-           WHERE ($code IS NULL OR code = $code) AND ($batch IS NULL OR batch_id = $batch)
-           ORDER BY batch_id DESC, source, line LIMIT $limit`,
-          { code: code ?? null, batch: batch ?? null, limit },
-        );
-        return { records: records.map(numbers) };
+        return { records: await deadLetters(wh, { code, batches: batch ? [batch] : undefined, limit }) };
       }),
   );
 }

@@ -155,7 +155,16 @@ export async function reportRoutes(app: FastifyInstance, ctx: ServerContext, rea
           const body: Record<string, unknown> = { ...result, from: q.from ?? null, to: q.to ?? null };
           if (totals) body.totals = totals;
           if (q.compare && q.from && q.to) {
-            const range = previousRange(q.from, q.to);
+            const newest = await wh.one<{ ms: string | null }>(
+              'SELECT epoch_ms(max(max_ts))::VARCHAR AS ms FROM batches',
+            );
+            const range = previousRange(
+              q.from,
+              q.to,
+              request.tz,
+              Date.now(),
+              Number(newest?.ms ?? Date.now()),
+            );
             const totals = await runReportTotals(wh, { ...request, ...range });
             body.compare = { ...range, totals, change: changes(body.totals as Values, totals) };
           }

@@ -49,7 +49,10 @@ async function listLocal(p: string): Promise<InputFile[]> {
       ]);
     return [localFile(p, st.size, info)];
   }
-  const entries = await readdir(p, { recursive: true, withFileTypes: true });
+  if (!st.isDirectory()) throw new AdpipeError('ADP_ERR_INPUT', [p, 'not a file or a directory']);
+  const entries = await readdir(p, { recursive: true, withFileTypes: true }).catch((err: Error) => {
+    throw new AdpipeError('ADP_ERR_INPUT', [p, err.message], { cause: err });
+  });
   const files: InputFile[] = [];
   for (const e of entries) {
     if (!e.isFile() || e.name.startsWith('.')) continue;
