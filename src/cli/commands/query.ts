@@ -24,12 +24,12 @@ export function register(program: Command): void {
         const { dataDir, config } = contextOf(cmd);
         if (!['table', 'csv', 'json'].includes(opts.format))
           throw usage('--format must be table, csv or json');
-        // The CLI's user may read their own files, but a runaway query is stopped as in the API.
+        // The CLI's user may read their own files (and see their paths in errors), but a runaway
+        // query is stopped as in the API.
         const { query_memory_mb: memoryMb, query_threads: threads } = config.server;
         const sandbox = new QuerySandbox(
           { mode: 'cli', dataDir, memoryLimit: duckdbMemoryLimit(memoryMb), threads },
           { timeoutMs: opts.timeout, memoryMb },
-          dataDir,
         );
         try {
           const result = await sandbox.run(sql, opts.maxRows);

@@ -57,8 +57,8 @@ export class QuerySandbox {
   constructor(
     private readonly setup: WorkerSetup,
     private readonly limits: QueryLimits,
-    /** Replaced by <data-dir> in error messages, so they do not show server paths. */
-    private readonly hiddenDir: string,
+    /** Replaced by <data-dir> in error messages, so the API's do not show server paths. */
+    private readonly hiddenDir?: string,
   ) {}
 
   /** Runs `sql` after every query before it; `views` (name → relation) are defined first. */
@@ -163,7 +163,7 @@ export class QuerySandbox {
 
   private workerError(code: ErrorCode, message: string): AdpipeError {
     const err = new AdpipeError(code);
-    err.message = message.split(this.hiddenDir).join('<data-dir>');
+    err.message = this.hiddenDir ? message.split(this.hiddenDir).join('<data-dir>') : message;
     return err;
   }
 }
