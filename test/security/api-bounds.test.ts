@@ -80,6 +80,12 @@ describe('report bounds and error bodies', () => {
     const res = await get(s, 'nope');
     expect(res.status).toBe(404);
     expect(((await res.json()) as ErrorBody).error.request_id).toMatch(/^req-/);
+    // Routes with a response schema keep it too (fastify drops properties a schema lacks).
+    for (const route of ['/v1/analysis/nope', '/v1/analysis/active-users?from=2025-02-30']) {
+      const answer = await fetch(`${s.url}${route}`);
+      expect(answer.status, route).toBeGreaterThanOrEqual(400);
+      expect(((await answer.json()) as ErrorBody).error.request_id, route).toMatch(/^req-/);
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import { toCsv } from '../../reports/format.js';
 import type { ServerContext } from '../context.js';
 import type { ReaderPool } from './readers.js';
 import { checkKnownParams } from './report-params.js';
+import { errorSchema, jsonOrCsvResponses } from './schemas.js';
 
 const text = (description: string) => ({ type: 'string', description });
 
@@ -26,16 +27,8 @@ const analysisQuerySchema = {
     lookback: text('attribution: e.g. 24h'),
     half_life: text('attribution time-decay: e.g. 7d'),
     experiment: text('ab: experiment name'),
-    key: text('read key, for clients that cannot send headers'),
   },
 } as const;
-
-const errorSchema = {
-  type: 'object',
-  properties: {
-    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
-  },
-};
 
 export async function analysisRoutes(app: FastifyInstance, ctx: ServerContext, readers: ReaderPool) {
   app.get(
@@ -65,20 +58,12 @@ export async function analysisRoutes(app: FastifyInstance, ctx: ServerContext, r
         tags: ['analyses'],
         params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
         querystring: analysisQuerySchema,
-        response: {
-          200: {
-            description: 'JSON, or text/csv when format=csv',
-            type: 'object',
-            additionalProperties: true,
-          },
-          400: errorSchema,
-          404: errorSchema,
-        },
+        response: jsonOrCsvResponses,
       },
       preValidation: async (req) => checkKnownParams(req.query as object, known),
     },
     async (req, reply) => {
-      const { format, key: _key, ...params } = req.query;
+      const { format, ...params } = req.query;
       const analysis = findAnalysis(req.params.name);
       const result = await readers.use((wh) => analysis.run(wh, ctx.config, params));
       if (format === 'csv') {

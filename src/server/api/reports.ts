@@ -26,18 +26,9 @@ import {
   reportQuerySchema,
   toReportRequest,
 } from './report-params.js';
+import { jsonOrCsvResponses } from './schemas.js';
 
 type Values = Record<string, string | number | null>;
-
-const errorSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' }, request_id: { type: 'string' } },
-    },
-  },
-};
 
 /** The report model as the API and the dashboard see it. */
 export function describeReports() {
@@ -115,15 +106,7 @@ export async function reportRoutes(app: FastifyInstance, ctx: ServerContext, rea
         tags: ['reports'],
         params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
         querystring: reportQuerySchema,
-        response: {
-          200: {
-            description: 'JSON, or text/csv when format=csv',
-            type: 'object',
-            additionalProperties: true,
-          },
-          400: errorSchema,
-          404: errorSchema,
-        },
+        response: jsonOrCsvResponses,
       },
       preValidation: async (req) => checkKnownParams(req.query as object, known),
     },
