@@ -3,13 +3,9 @@
 
 import { z } from 'zod';
 import { isTimeZone } from '../config.js';
+import { isCalendarDate } from '../util/zoned.js';
 
-/** A calendar date YYYY-MM-DD; Date.parse alone would take 2025-02-30 as March 2. */
-const isDate = (v: string) => {
-  const ms = Date.parse(`${v}T00:00:00Z`);
-  return /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(v);
-};
-const date = z.string().refine(isDate, 'must be a date YYYY-MM-DD');
+const date = z.string().refine(isCalendarDate, 'must be a date YYYY-MM-DD');
 
 /** --from/--to (inclusive local dates, default: the first and last date with events) and --tz. */
 export const rangeParams = z.object({

@@ -5,7 +5,7 @@
 import { listValue } from '@duckdb/node-api';
 import { isTimeZone } from '../config.js';
 import { AdpipeError } from '../errors.js';
-import { localMidnightMs } from '../util/zoned.js';
+import { isCalendarDate, localMidnightMs } from '../util/zoned.js';
 import { sqlIdent as id, type Warehouse } from '../warehouse/warehouse.js';
 import {
   DIMENSIONS,
@@ -66,8 +66,6 @@ export interface ReportResult {
   rows: Array<Record<string, string | number | null>>;
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 function bad(param: string, why: string): AdpipeError {
   return new AdpipeError('ADP_ERR_BAD_PARAM', [param, why]);
 }
@@ -93,8 +91,7 @@ export function resolveRequest(req: ReportRequest): {
     ['from', req.from],
     ['to', req.to],
   ] as const) {
-    if (v !== undefined && (!DATE.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))))
-      throw bad(p, 'must be a date YYYY-MM-DD');
+    if (v !== undefined && !isCalendarDate(v)) throw bad(p, 'must be a date YYYY-MM-DD');
   }
   if (req.from && req.to && req.from > req.to) throw bad('from', 'must not be after to');
   const allowed = rollupDimensions(report).map((d) => d.name);

@@ -1,5 +1,11 @@
 // Local dates in IANA zones as instants, with Intl only (no time zone library).
 
+/** A calendar date YYYY-MM-DD; Date.parse alone would take 2025-02-30 as March 2. */
+export function isCalendarDate(v: string): boolean {
+  const ms = Date.parse(`${v}T00:00:00Z`);
+  return /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(v);
+}
+
 /** How far local time in `tz` is ahead of UTC at the instant `ms`. */
 export function zoneOffsetMs(ms: number, tz: string): number {
   const parts = Object.fromEntries(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { previousRange } from '../../src/reports/query.js';
-import { localMidnightMs } from '../../src/util/zoned.js';
+import { previousRange, resolveRequest } from '../../src/reports/query.js';
+import { isCalendarDate, localMidnightMs } from '../../src/util/zoned.js';
 
 describe('previousRange', () => {
   it('is the same number of whole days before a period that has ended', () => {
@@ -54,5 +54,14 @@ describe('localMidnightMs', () => {
     expect(new Date(localMidnightMs('2026-03-09', 'America/New_York')).toISOString()).toBe(
       '2026-03-09T04:00:00.000Z',
     );
+  });
+});
+
+describe('report dates', () => {
+  it('refuses a date the calendar does not have, which Date.parse would roll into March', () => {
+    expect(isCalendarDate('2025-02-28')).toBe(true);
+    expect(isCalendarDate('2024-02-29')).toBe(true);
+    expect(isCalendarDate('2025-02-29')).toBe(false);
+    expect(() => resolveRequest({ report: 'media', from: '2025-02-30' })).toThrow(/from.*YYYY-MM-DD/);
   });
 });
