@@ -61,9 +61,9 @@ export async function renderFilters(ctx: Ctx, form: HTMLFormElement): Promise<vo
       const list = opts[i]!;
       // Keep a value from the URL even when it has no data in this range.
       if (cur && !list.some(([v]) => v === cur)) list.unshift([cur, cur]);
-      return `<label>${d.label} <select name="${d.name}">${option('', 'All', cur)}${list.map(([v, l]) => option(v, l, cur)).join('')}</select></label>`;
+      return `<label class="dimension">${d.label} <select name="${d.name}">${option('', 'All', cur)}${list.map(([v, l]) => option(v, l, cur)).join('')}</select></label>`;
     }).join('')}
-    <button type="button" name="reset">Clear filters</button>`;
+    <button type="button" name="reset" class="dimension">Clear filters</button>`;
   form.onchange = (e) => {
     const t = e.target as HTMLInputElement;
     if (t.name === 'preset') ctx.update({ preset: t.value, from: ctx.range.from, to: ctx.range.to });

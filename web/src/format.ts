@@ -33,3 +33,13 @@ export function formatChange(pct: number | null | undefined): { text: string; cl
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/** A labelled <select> of [value, label] options. */
+export function select(name: string, label: string, options: Array<[string, string]>, value: string): string {
+  return `<label>${label} <select name="${name}">${options
+    .map(
+      ([v, l]) =>
+        `<option value="${escapeHtml(v)}"${v === value ? ' selected' : ''}>${escapeHtml(l)}</option>`,
+    )
+    .join('')}</select></label>`;
+}

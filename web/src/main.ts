@@ -3,13 +3,26 @@
 
 import './style.css';
 import { ApiError, getJson, type ReportModel, readKey } from './api';
+import { renderAttribution, renderAttributionControls } from './attribution';
+import { renderActiveUsers, renderRetention } from './audience';
 import { renderBreakdown, renderBreakdownControls } from './breakdown';
 import type { Ctx } from './context';
+import { renderExperiment } from './experiments';
 import { renderFilters } from './filters';
+import { escapeHtml } from './format';
 import { renderHealth } from './health';
 import { renderKpis } from './kpis';
 import { startLive } from './live';
-import { localDate, localHour, readState, resolveRange, type ViewState, writeState } from './state';
+import {
+  localDate,
+  localHour,
+  PAGES,
+  type PageId,
+  readState,
+  resolveRange,
+  type ViewState,
+  writeState,
+} from './state';
 import { renderTimeseries, renderTimeseriesControls } from './timeseries';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -62,15 +75,10 @@ async function start(): Promise<void> {
     ctx.state = state;
     ctx.range = resolveRange(state, localDate(newest, state.tz));
     ctx.latest = localHour(newest, state.tz);
-    $('range-label').textContent = `${ctx.range.from} to ${ctx.range.to} (${state.tz})`;
-    renderTimeseriesControls(ctx, $('ts-controls'));
-    renderBreakdownControls(ctx, $('bd-controls'));
-    await Promise.all([
-      renderFilters(ctx, $('filters')),
-      renderKpis(ctx, $('kpis')),
-      renderTimeseries(ctx, $('ts-status'), $('ts-chart')),
-      renderBreakdown(ctx, $('bd-status'), $('bd-table')),
-    ]);
+    const range = `${ctx.range.from} to ${ctx.range.to} (${state.tz})`;
+    for (const el of document.querySelectorAll('.range-label')) el.textContent = range;
+    showPage(ctx);
+    await Promise.all([renderFilters(ctx, $('filters')), renderPage(ctx)]);
     // Lets tests (and people) see when a view is complete.
     if (mine === generation) document.body.dataset.ready = String(mine);
   }
@@ -91,6 +99,45 @@ async function start(): Promise<void> {
 }
 
 const REFRESH_MS = 30_000;
+
+/** The navigation, and only the chosen page shown. */
+function showPage(ctx: Ctx): void {
+  const nav = $('pages');
+  nav.innerHTML = PAGES.map(
+    (p) =>
+      `<button type="button" data-page="${p.id}" aria-current="${p.id === ctx.state.page ? 'page' : 'false'}" aria-selected="${p.id === ctx.state.page}">${escapeHtml(p.label)}</button>`,
+  ).join('');
+  nav.onclick = (e) => {
+    const page = (e.target as HTMLElement).closest('button')?.dataset.page as PageId | undefined;
+    if (page && page !== ctx.state.page) ctx.update({ page });
+  };
+  for (const p of PAGES) $(`page-${p.id}`).hidden = p.id !== ctx.state.page;
+  document.body.dataset.page = ctx.state.page;
+}
+
+/** Draws the panels of the chosen page only: the others' queries are not run. */
+function renderPage(ctx: Ctx): Promise<unknown> {
+  switch (ctx.state.page) {
+    case 'overview':
+      renderTimeseriesControls(ctx, $('ts-controls'));
+      renderBreakdownControls(ctx, $('bd-controls'));
+      return Promise.all([
+        renderKpis(ctx, $('kpis')),
+        renderTimeseries(ctx, $('ts-status'), $('ts-chart')),
+        renderBreakdown(ctx, $('bd-status'), $('bd-table')),
+      ]);
+    case 'audience':
+      return Promise.all([
+        renderActiveUsers(ctx, $('au-status'), $('au-chart')),
+        renderRetention(ctx, $('ret-status'), $('ret-chart')),
+      ]);
+    case 'attribution':
+      renderAttributionControls(ctx, $('attr-controls'));
+      return renderAttribution(ctx, $('attr-status'), $('attr-table'), $('attr-compare'));
+    case 'experiments':
+      return renderExperiment(ctx, $('ab-controls'), $('ab-status'), $('ab-srm'), $('ab-table'));
+  }
+}
 
 function newestOf(health: Awaited<ReturnType<typeof renderHealth>>): number {
   return health?.lag.newest_event ? Date.parse(health.lag.newest_event) : Date.now();

@@ -10,7 +10,18 @@ export const FILTER_DIMENSIONS = [
   { name: 'country', label: 'Country' },
 ] as const;
 
+export const PAGES = [
+  { id: 'overview', label: 'Overview' },
+  { id: 'audience', label: 'Audience' },
+  { id: 'attribution', label: 'Attribution' },
+  { id: 'experiments', label: 'Experiments' },
+] as const;
+export type PageId = (typeof PAGES)[number]['id'];
+
+export const ATTRIBUTION_MODELS = ['first', 'last', 'linear', 'time-decay', 'position'] as const;
+
 export interface ViewState {
+  page: PageId;
   preset: string;
   from: string;
   to: string;
@@ -26,9 +37,13 @@ export interface ViewState {
   bdBy: string;
   bdTop: number;
   bdOrder: string;
+  attrModel: string;
+  attrLookback: string;
+  experiment: string;
 }
 
 const DEFAULTS: ViewState = {
+  page: 'overview',
   preset: '7d',
   from: '',
   to: '',
@@ -44,6 +59,10 @@ const DEFAULTS: ViewState = {
   bdBy: 'media_id',
   bdTop: 10,
   bdOrder: '-revenue',
+  attrModel: 'last',
+  attrLookback: '24h',
+  // Empty: the first experiment of the config.
+  experiment: '',
 };
 
 export function readState(): ViewState {
@@ -54,7 +73,9 @@ export function readState(): ViewState {
     if (v) filters[d.name] = v;
   }
   const s = (k: string, fallback: string) => q.get(k) ?? fallback;
+  const page = PAGES.find((p) => p.id === q.get('page'))?.id ?? DEFAULTS.page;
   return {
+    page,
     preset: s('preset', q.get('from') ? 'custom' : DEFAULTS.preset),
     from: s('from', ''),
     to: s('to', ''),
@@ -69,6 +90,9 @@ export function readState(): ViewState {
     bdBy: s('by', DEFAULTS.bdBy),
     bdTop: Number(q.get('top')) || DEFAULTS.bdTop,
     bdOrder: s('order', DEFAULTS.bdOrder),
+    attrModel: s('model', DEFAULTS.attrModel),
+    attrLookback: s('lookback', DEFAULTS.attrLookback),
+    experiment: s('experiment', DEFAULTS.experiment),
   };
 }
 
@@ -77,6 +101,7 @@ export function writeState(v: ViewState): void {
   const put = (k: string, val: string | number, def: string | number) => {
     if (val !== def && val !== '') q.set(k, String(val));
   };
+  put('page', v.page, DEFAULTS.page);
   put('preset', v.preset, DEFAULTS.preset);
   if (v.preset === 'custom') {
     q.set('from', v.from);
@@ -93,6 +118,9 @@ export function writeState(v: ViewState): void {
   put('by', v.bdBy, DEFAULTS.bdBy);
   put('top', v.bdTop, DEFAULTS.bdTop);
   put('order', v.bdOrder, DEFAULTS.bdOrder);
+  put('model', v.attrModel, DEFAULTS.attrModel);
+  put('lookback', v.attrLookback, DEFAULTS.attrLookback);
+  put('experiment', v.experiment, DEFAULTS.experiment);
   const search = q.toString();
   history.replaceState(null, '', search ? `?${search}` : location.pathname);
 }

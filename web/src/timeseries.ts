@@ -4,7 +4,7 @@
 import { getJson, type ReportResponse } from './api';
 import { chartIn } from './charts';
 import { type Ctx, model, reportQuery, setStatus, skippedNote } from './context';
-import { escapeHtml } from './format';
+import { select } from './format';
 import { previousRange } from './state';
 
 const DAY = 86_400_000;
@@ -46,15 +46,6 @@ function seriesOf(
     if (i >= 0) out.get(key)![i]! += Number(r[measure]);
   }
   return out;
-}
-
-function select(name: string, label: string, options: Array<[string, string]>, value: string): string {
-  return `<label>${label} <select name="${name}">${options
-    .map(
-      ([v, l]) =>
-        `<option value="${escapeHtml(v)}"${v === value ? ' selected' : ''}>${escapeHtml(l)}</option>`,
-    )
-    .join('')}</select></label>`;
 }
 
 export function renderTimeseriesControls(ctx: Ctx, el: HTMLElement): void {

@@ -1,5 +1,5 @@
-// GET /v1/analysis (the list), GET /v1/analysis/:name (the same rows as `adpipe analyze`) and
-// GET /v1/ab/assign (a user's variant). Parameters are the CLI's in snake_case; each analysis's zod
+// GET /v1/analysis (the list), GET /v1/analysis/:name (the same rows as `adpipe analyze`),
+// GET /v1/experiments (the config's A/B tests) and GET /v1/ab/assign (a user's variant). Parameters are the CLI's in snake_case; each analysis's zod
 // schema checks them, so a parameter of another analysis is a 400.
 
 import type { FastifyInstance } from 'fastify';
@@ -75,6 +75,47 @@ export async function analysisRoutes(app: FastifyInstance, ctx: ServerContext, r
       }
       return reply.type('application/json').send(JSON.stringify(result));
     },
+  );
+
+  app.get(
+    '/v1/experiments',
+    {
+      schema: {
+        summary: 'The experiments declared in the config: variants with weights in assignment order, control',
+        tags: ['analyses'],
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              experiments: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    name: { type: 'string' },
+                    control: { type: 'string' },
+                    variants: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        properties: { name: { type: 'string' }, weight: { type: 'integer' } },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async () => ({
+      experiments: ctx.config.experiments.map((e) => ({
+        name: e.name,
+        control: e.control,
+        variants: Object.entries(e.variants).map(([name, weight]) => ({ name, weight })),
+      })),
+    }),
   );
 
   app.get<{ Querystring: { experiment: string; user: string } }>(
