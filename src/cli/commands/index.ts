@@ -8,6 +8,7 @@ export const commandModules: Array<() => Promise<{ register(program: Command): v
   () => import('./report.js'),
   () => import('./analyze.js'),
   () => import('./ab.js'),
+  () => import('./model.js'),
   () => import('./query.js'),
   () => import('./maintenance.js'),
   () => import('./sink.js'),
