@@ -1,5 +1,7 @@
 // The CTR model on simulator data (seed 004's CTR by ad format: banner 5 %, interstitial 12 %,
 // rewarded video 25 %): it beats the base rate on held-out users and ranks the formats right.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
@@ -65,9 +67,25 @@ describe('ctr model', () => {
   });
 });
 
+describe('adpipe model ctr train', () => {
+  it('prints the metrics and calibration and saves the model', () => {
+    const r = spawnSync(
+      process.execPath,
+      [path.resolve('bin/adpipe.js'), '--data-dir', dataDir, 'model', 'ctr', 'train', '--bits', '12'],
+      { encoding: 'utf8', env: { ...process.env, ADPIPE_CONFIG: '', ADPIPE_LOG_LEVEL: 'warn' } },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/log-loss 0\.\d{4} \(base rate 0\.\d{4}: 0\.\d{4}\), AUC 0\.\d{4}/);
+    expect(r.stdout).toMatch(/bin +impressions +clicks +avg_predicted +observed_ctr/);
+    const saved = JSON.parse(readFileSync(path.join(dataDir, 'models', 'ctr.json'), 'utf8'));
+    expect(saved).toMatchObject({ model: 'ctr', version: 1, features: { bits: 12 } });
+  });
+});
+
 describe('POST /v1/predict/ctr', () => {
   it("answers the saved model's CTR for an event, 404 before training, with a read key only", async () => {
     const key = 'predict-read-key';
+    rmSync(path.join(dataDir, 'models'), { recursive: true, force: true });
     const server = await startServer(dataDir, { server: { read_keys: [key] } });
     try {
       const post = (body: object, auth: string | null = key) =>

@@ -9,6 +9,7 @@ export const commandModules: Array<() => Promise<{ register(program: Command): v
   () => import('./analyze.js'),
   () => import('./ab.js'),
   () => import('./model.js'),
+  () => import('./recommend.js'),
   () => import('./query.js'),
   () => import('./maintenance.js'),
   () => import('./sink.js'),
