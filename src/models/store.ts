@@ -1,8 +1,8 @@
 // Trained models live as JSON in <data-dir>/models/<name>.json: written whole (temp file and
-// rename), so a server reading one never sees half a model.
+// rename), so a server reading one never sees half a model. Reads are cached until the file changes:
+// the API checks it on every request, so a new training takes effect at once without a parse each time.
 
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AdpipeError } from '../errors.js';
 
@@ -19,8 +19,19 @@ export async function saveModel(dataDir: string, name: ModelName, model: object)
   return file;
 }
 
+const cache = new Map<string, { version: string; model: unknown }>();
+
 export async function loadModel<T>(dataDir: string, name: ModelName): Promise<T> {
   const file = modelPath(dataDir, name);
-  if (!existsSync(file)) throw new AdpipeError('ADP_ERR_NO_MODEL', [name, name]);
-  return JSON.parse(await readFile(file, 'utf8')) as T;
+  const info = await stat(file).catch(() => undefined);
+  if (!info) {
+    cache.delete(file);
+    throw new AdpipeError('ADP_ERR_NO_MODEL', [name, name]);
+  }
+  const version = `${info.mtimeMs}:${info.size}:${info.ino}`;
+  const hit = cache.get(file);
+  if (hit?.version === version) return hit.model as T;
+  const model = JSON.parse(await readFile(file, 'utf8')) as T;
+  cache.set(file, { version, model });
+  return model;
 }

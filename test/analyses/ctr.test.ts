@@ -15,6 +15,7 @@ import { discoverInputs } from '../../src/sources/files/discover.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { startServer } from '../api/fixture.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { lakeOf } from './lake.js';
 
 let dataDir: string;
 let model: CtrModel;
@@ -61,6 +62,27 @@ describe('ctr model', () => {
       ];
       expect(banner).toBeLessThan(interstitial);
       expect(interstitial).toBeLessThan(video);
+    } finally {
+      wh.close();
+    }
+  });
+});
+
+describe('training without clicks', () => {
+  it('says what is missing', async () => {
+    const impressions = ['u1', 'u2', 'u3'].map((user_id) => ({
+      user_id,
+      ad_id: 'x',
+      ad_format: 'banner',
+      type: 'impression',
+      ts: '2025-02-03T10:00:00Z',
+    }));
+    const wh = await Warehouse.open(await lakeOf('ctr-no-clicks', impressions), { readOnly: true });
+    try {
+      await expect(trainCtr(wh, parseConfig({}), {})).rejects.toMatchObject({
+        code: 'ADP_ERR_NOTHING_TO_TRAIN',
+        message: expect.stringMatching(/impressions and 0 clicks/),
+      });
     } finally {
       wh.close();
     }

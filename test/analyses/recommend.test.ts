@@ -90,6 +90,21 @@ describe('recommend model', () => {
     expect(r.rows[0]!.score).toBeGreaterThanOrEqual(r.rows[2]!.score);
   });
 
+  it('says what is missing when there is too little to train on', async () => {
+    const tiny = await lakeOf('rec-tiny', [
+      { user_id: 'u1', ad_id: 'x', type: 'click', ts: '2025-02-03T10:00:00Z' },
+    ]);
+    const wh = await Warehouse.open(tiny, { readOnly: true });
+    try {
+      await expect(trainRecommend(wh, parseConfig({}), {})).rejects.toMatchObject({
+        code: 'ADP_ERR_NOTHING_TO_TRAIN',
+        message: expect.stringMatching(/1 users and 1 ads/),
+      });
+    } finally {
+      wh.close();
+    }
+  });
+
   it('is deterministic for a seed', async () => {
     const again = await train();
     expect(again.ad_factors).toEqual(model.ad_factors);

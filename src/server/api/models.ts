@@ -1,6 +1,6 @@
 // The trained models' answers: POST /v1/predict/ctr (the CTR model's click probability for one
-// impression) and GET /v1/recommend (a user's top ads by the recommend model). Models are read from
-// the data dir on each request, so a new training takes effect at once.
+// impression) and GET /v1/recommend (a user's top ads by the recommend model). Each request checks
+// the model file in the data dir, so a new training takes effect at once.
 
 import type { FastifyInstance } from 'fastify';
 import { parseParams } from '../../analyses/analysis.js';
