@@ -71,7 +71,7 @@ export const audiences = defineAnalysis({
     // Clusters numbered by size (largest first), so the numbering does not depend on seeding order.
     const rows: Row[] = sums
       .filter((s) => s.users > 0)
-      .sort((a, b) => b.users - a.users || (a.micros[0]! < b.micros[0]! ? -1 : 1))
+      .sort((a, b) => b.users - a.users || Number(a.micros[0]! - b.micros[0]!))
       .map((s, cluster) => ({
         cluster,
         users: s.users,

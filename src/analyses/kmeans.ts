@@ -59,10 +59,10 @@ export function kMeans(points: readonly number[][], k: number, seed: number): KM
   if (points.length === 0) return { assignment: [], centroids: [], iterations: 0 };
   const centroids = seedCentroids(points, k, new Prng(seed));
   let assignment = points.map((p) => nearest(p, centroids));
+  const dim = points[0]!.length;
   let iterations = 0;
   while (iterations < MAX_ITERATIONS) {
     iterations++;
-    const dim = points[0]!.length;
     const sums = centroids.map(() => new Array<number>(dim).fill(0));
     const counts = new Array<number>(centroids.length).fill(0);
     points.forEach((p, i) => {
