@@ -72,7 +72,7 @@ interface AnalysisSpec<S extends z.ZodObject> {
 
 const bad = (param: string, why: string) => new AdpipeError('ADP_ERR_BAD_PARAM', [param, why]);
 
-function parseParams<S extends z.ZodObject>(
+export function parseParams<S extends z.ZodObject>(
   name: string,
   schema: S,
   raw: Record<string, unknown>,
@@ -104,7 +104,7 @@ async function dataDates(
  * The range to analyse: the given dates, else the data's first/last date — never crossing a given
  * one, so `--from` alone after the data is a range of one day, not an error — else today.
  */
-async function resolveRange(
+export async function resolveRange(
   wh: Warehouse,
   lake: string,
   tz: string,

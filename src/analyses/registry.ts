@@ -6,11 +6,20 @@ import { ab } from './ab.js';
 import { activeUsers } from './active-users.js';
 import type { Analysis, AnalysisResult } from './analysis.js';
 import { attribution } from './attribution.js';
+import { audiences } from './audiences.js';
 import { retention } from './retention.js';
 import { segments } from './segments.js';
 import { sessions } from './sessions.js';
 
-export const ANALYSES: readonly Analysis[] = [activeUsers, retention, sessions, segments, attribution, ab];
+export const ANALYSES: readonly Analysis[] = [
+  activeUsers,
+  retention,
+  sessions,
+  segments,
+  attribution,
+  ab,
+  audiences,
+];
 
 export function findAnalysis(name: string): Analysis {
   const analysis = ANALYSES.find((a) => a.name === name);

@@ -61,6 +61,7 @@ const RUNS: Array<[string, Record<string, string>]> = [
   ['attribution', { model: 'linear', lookback: '7d' }],
   ['attribution', { model: 'time-decay', lookback: '7d', half_life: '1d' }],
   ['ab', { experiment: 'checkout-button' }],
+  ['audiences', { k: '2', seed: '3' }],
 ];
 const cliArgs = (params: Record<string, string>) =>
   Object.entries(params).flatMap(([k, v]) =>

@@ -26,6 +26,8 @@ export function register(program: Command): void {
     .option('--lookback <duration>', 'attribution: touches this long before a conversion count (default 24h)')
     .option('--half-life <duration>', 'attribution time-decay: weight halves every (default 7d)')
     .option('--experiment <name>', 'ab: the experiment, as declared in the config')
+    .option('--k <n>', 'audiences: number of clusters (default 5)')
+    .option('--seed <n>', 'audiences: seed of the k-means++ initialisation (default 42)')
     .action(async (name: string, opts: Record<string, unknown>, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
       const { format, ...given } = opts;

@@ -27,6 +27,8 @@ const analysisQuerySchema = {
     lookback: text('attribution: e.g. 24h'),
     half_life: text('attribution time-decay: e.g. 7d'),
     experiment: text('ab: experiment name'),
+    k: text('audiences: number of clusters (default 5)'),
+    seed: text('audiences: k-means++ seed (default 42)'),
   },
 } as const;
 
@@ -54,7 +56,8 @@ export async function analysisRoutes(app: FastifyInstance, ctx: ServerContext, r
     '/v1/analysis/:name',
     {
       schema: {
-        summary: 'Run an analysis: active users, retention, sessions, segments, attribution, A/B test',
+        summary:
+          'Run an analysis: active users, retention, sessions, segments, attribution, A/B test, audiences',
         tags: ['analyses'],
         params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
         querystring: analysisQuerySchema,

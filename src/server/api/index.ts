@@ -1,11 +1,12 @@
-// The query API: report model and reports, analyses, SQL, live traffic, pipeline health. Every route needs a
-// read key when read keys are configured.
+// The query API: report model and reports, analyses, the trained models' answers, SQL, live traffic,
+// pipeline health. Every route needs a read key when read keys are configured.
 
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { requireRead } from './access.js';
 import { analysisRoutes } from './analyses.js';
 import { liveRoutes } from './live.js';
+import { modelRoutes } from './models.js';
 import { pipelineRoutes } from './pipeline.js';
 import { ReaderPool } from './readers.js';
 import { reportRoutes } from './reports.js';
@@ -17,6 +18,7 @@ const api: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => 
   app.addHook('onClose', async () => readers.close());
   await reportRoutes(app, ctx, readers);
   await analysisRoutes(app, ctx, readers);
+  await modelRoutes(app, ctx, readers);
   await sqlRoutes(app, ctx, readers);
   await liveRoutes(app);
   await pipelineRoutes(app, readers);
