@@ -164,6 +164,42 @@ describe('keyless pixels within the policy, clicks only signed', () => {
   });
 });
 
+describe('a signed click URL records a click', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startServer({ secret: SECRET });
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  it('whatever type its parameters name, so /c cannot book a conversion or an impression', async () => {
+    for (const [id, type] of [
+      ['clk-typed-1', 'conversion'],
+      ['clk-typed-2', 'impression'],
+    ] as const) {
+      const url = signedClickUrl(
+        s.url,
+        { event_id: id, type, ad_id: 'a1', media_id: 'm-sec', url: 'https://example.com/land' },
+        SECRET,
+      );
+      expect((await fetch(url, { redirect: 'manual' })).status).toBe(302);
+    }
+    const url = signedClickUrl(
+      s.url,
+      {
+        event_id: 'clk-typed-3',
+        event_type: 'conversion',
+        media_id: 'm-sec',
+        url: 'https://example.com/land',
+      },
+      SECRET,
+    );
+    expect((await fetch(url, { redirect: 'manual' })).status).toBe(302);
+    expect((await landed(s, 3)).map((e) => e.type)).toEqual(['click', 'click', 'click']);
+  });
+});
+
 describe('rate limits per client address and on failed keys', () => {
   let s: TestServer | undefined;
   afterAll(async () => {

@@ -45,6 +45,9 @@ function hitRecord(
   const record: Record<string, unknown> = { type };
   // `sig` and `key` steer the endpoint rather than describe the event.
   for (const k in query) if (k !== 'sig' && k !== 'key') record[k] = query[k];
+  // A click URL records a click, whatever type its parameters name (the canonical name wins over
+  // the event_type alias): a signed link is the ad server's word for one click, not for a sale.
+  if (type === 'click') record.type = 'click';
   const made = record.event_id === undefined;
   if (made) record.event_id = uuidv7(at);
   record.ts ??= isoTime(at);
