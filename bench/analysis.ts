@@ -8,7 +8,6 @@ import { fork } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { findAnalysis } from '../src/analyses/registry.js';
 import { parseConfig } from '../src/config.js';
 import { lakeRelation } from '../src/lake/lake.js';
@@ -18,7 +17,7 @@ import { EXPERIMENT } from '../src/simulator/catalogue.js';
 import { generate } from '../src/simulator/index.js';
 import { discoverInputs } from '../src/sources/files/discover.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';
-import { benchDir, peakRssMiB, saveResults } from './util.js';
+import { benchDir, numberArg, peakRssMiB, saveResults } from './util.js';
 
 const CONFIG = parseConfig({ experiments: [{ name: EXPERIMENT, variants: { A: 50, B: 50 }, control: 'A' }] });
 const BASELINE = 'baseline_count_distinct_users';
@@ -73,15 +72,8 @@ if (process.argv[2] === '--bench-child') {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      events: { type: 'string', default: '10000000' },
-      files: { type: 'string', default: '100' },
-    },
-  });
-  const events = Number(values.events);
-  const files = Number(values.files);
+  const events = numberArg(args, 'events', 10_000_000);
+  const files = numberArg(args, 'files', 100);
   // The batch bench's input of the same size, generated once for both.
   const input = path.join(benchDir, 'data', `batch-${events}-${files}`);
   if (!existsSync(path.join(input, 'manifest.json'))) {
