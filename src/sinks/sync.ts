@@ -105,9 +105,27 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * the rollups, which keep every batch: the way out of ADP_ERR_SINK_MODEL after a report model change.
  */
 export async function rebuildSink(wh: Warehouse, sink: ConfiguredSink): Promise<TableSync[]> {
-  await withSink(sink, (conn) => conn.rebuild(sink.tables));
+  await oneAtATime(sink.name, () => withSink(sink, (conn) => conn.rebuild(sink.tables)));
   log.warn({ sink: sink.name, tables: sink.tables.map((t) => t.name) }, 'sink tables dropped, refilling');
   return syncWithRetry(wh, sink);
+}
+
+/** The sync or rebuild running per sink in this process, which the next one waits for. */
+const running = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs fn once nothing else syncs or rebuilds the same sink in this process: the run lock keeps
+ * other processes out, this keeps a sync asked for over the API from racing the one after a commit.
+ */
+export function oneAtATime<T>(sink: string, fn: () => Promise<T>): Promise<T> {
+  const before = running.get(sink) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(fn);
+  const tail = mine.catch(() => undefined);
+  running.set(sink, tail);
+  void tail.then(() => {
+    if (running.get(sink) === tail) running.delete(sink);
+  });
+  return mine;
 }
 
 /** syncSink with bounded retries and exponential backoff; throws the last error. */
@@ -118,7 +136,7 @@ export async function syncWithRetry(
 ): Promise<TableSync[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await syncSink(wh, sink, hooks);
+      return await oneAtATime(sink.name, () => syncSink(wh, sink, hooks));
     } catch (err) {
       // A model change needs a rebuild, not another attempt.
       if (attempt >= attempts || (err as AdpipeError).code === 'ADP_ERR_SINK_MODEL') throw err;
