@@ -22,7 +22,7 @@ import type { SqlSinkConfig } from './config.js';
 import { type ApplyHooks, type SinkConnection, type SinkDriver, watermarkTableOf } from './connection.js';
 import { writeDelta } from './delta.js';
 import { type SinkTable, sinkTables } from './table.js';
-import { differences } from './verify.js';
+import { differences, embeddedRows } from './verify.js';
 
 const log = componentLogger('sink');
 
@@ -113,7 +113,9 @@ export class SqlReportSink implements Sink {
   }
 
   verify() {
-    return this.connected((conn) => differences(this.wh, this.tables, this.tz, (t) => conn.read(t)));
+    return this.connected((conn) =>
+      differences(this.tables, embeddedRows(this.wh, this.tz), (t) => conn.read(t)),
+    );
   }
 
   rebuild() {

@@ -26,19 +26,25 @@ function keyed(rows: string[][], keyCount: number): Rows {
   return out;
 }
 
-/** Every difference between the tables as `read` returns them and the embedded reports in tz. */
+/** A table's report rows (day grain, every dimension, in the sink's zone) as the embedded engine has them. */
+export type ReportRows = (t: SinkTable) => Promise<Record<string, unknown>[]>;
+
+export const embeddedRows =
+  (wh: Warehouse, tz: string): ReportRows =>
+  async (t) =>
+    (await runReport(wh, { report: t.report.name, grain: 'day', tz })).rows;
+
+/** Every difference between the tables as `read` returns them and the report rows. */
 export async function differences(
-  wh: Warehouse,
   tables: readonly SinkTable[],
-  tz: string,
+  reportRows: ReportRows,
   read: (t: SinkTable) => Promise<string[][]>,
 ): Promise<Difference[]> {
   const diffs: Difference[] = [];
   for (const t of tables) {
     const cols = columnsOf(t);
-    const report = await runReport(wh, { report: t.report.name, grain: 'day', tz });
     const embedded = keyed(
-      report.rows.map((r) => cols.map((c) => String(r[c.field]))),
+      (await reportRows(t)).map((r) => cols.map((c) => String(r[c.field]))),
       t.keys.length,
     );
     const remote = keyed(await read(t), t.keys.length);
