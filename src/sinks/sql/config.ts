@@ -8,7 +8,7 @@ export function sqlSinkSchema<const Type extends string>(type: Type) {
   return sinkConfigSchema(type, {
     url: z.string().min(1),
     /** Reports to keep (default: all). */
-    reports: z.array(z.string()).optional(),
+    reports: z.array(z.string()).min(1).optional(),
     /** Zone of the days in the tables (default: adpipe.yaml's tz). */
     tz: ianaZone.optional(),
     table_prefix: z.string().default(''),
