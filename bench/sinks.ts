@@ -15,14 +15,14 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import mysql2 from 'mysql2/promise';
 import pg from 'pg';
-import { parseConfig } from '../src/config.js';
+import { mysql } from '../src/sinks/mysql/dialect.js';
 import { mysqlSession } from '../src/sinks/mysql/index.js';
+import { postgres } from '../src/sinks/postgres/dialect.js';
 import { postgresSession } from '../src/sinks/postgres/index.js';
-import { type SqlSession, transactionalSink } from '../src/sinks/transactional.js';
-import type { MergeDialect } from '../src/sql/dialect.js';
-import { mysql } from '../src/sql/dialects/mysql.js';
-import { postgres } from '../src/sql/dialects/postgres.js';
-import { columnsOf, type SinkTable, sinkTables } from '../src/sql/table.js';
+import { sqlSinkSchema } from '../src/sinks/sql/config.js';
+import type { MergeDialect } from '../src/sinks/sql/dialect.js';
+import { columnsOf, type SinkTable, sinkTables } from '../src/sinks/sql/table.js';
+import { type SqlSession, transactionalSink } from '../src/sinks/sql/transactional.js';
 import { numberArg as arg, saveResults, statCpuSeconds } from './util.js';
 
 const MYSQL_URL = process.env.ADPIPE_TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test';
@@ -199,10 +199,13 @@ async function seedPath(
 }
 
 function tables(suffix: string): SinkTable {
-  const cfg = parseConfig({
-    sinks: [{ type: 'mysql', url: 'x', reports: ['ad'], table_prefix: `${PREFIX}${suffix}_` }],
+  const cfg = sqlSinkSchema('mysql').parse({
+    type: 'mysql',
+    url: 'x',
+    reports: ['ad'],
+    table_prefix: `${PREFIX}${suffix}_`,
   });
-  return sinkTables(cfg.sinks[0]!)[0]!;
+  return sinkTables(cfg)[0]!;
 }
 
 export async function run(args: string[]): Promise<void> {

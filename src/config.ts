@@ -7,6 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AdpipeError } from './errors.js';
 import { CANONICAL_FIELDS, EVENT_TYPES, MONEY_FIELDS } from './events/contract.js';
+import { sinkRegistry } from './sinks/registry.js';
+import { ianaZone } from './util/zone.js';
 
 /** Types a keyless pixel may be let record (server.pixel_types): all but click, which needs a signed /c. */
 export const PIXEL_TYPE_CHOICES: readonly string[] = EVENT_TYPES.filter((t) => t !== 'click');
@@ -24,22 +26,6 @@ const DEFAULT_PIXEL_FIELDS = PIXEL_FIELD_CHOICES.filter(
 
 const oneOf = (choices: readonly string[]) =>
   z.string().refine((v) => choices.includes(v), { message: `must be one of ${choices.join(', ')}` });
-
-const ianaZone = z.string().refine(isTimeZone, { message: 'not an IANA time zone' });
-
-export const sinkSchema = z
-  .object({
-    name: z.string().min(1).optional(),
-    type: z.enum(['mysql', 'postgres', 'clickhouse']),
-    url: z.string().min(1),
-    reports: z.array(z.string()).optional(),
-    tz: ianaZone.optional(),
-    table_prefix: z.string().default(''),
-    tables: z.record(z.string(), z.string()).default({}),
-    columns: z.record(z.string(), z.record(z.string(), z.string())).default({}),
-    batch_rows: z.number().int().positive().default(10_000),
-  })
-  .strict();
 
 export const serverSchema = z
   .object({
@@ -136,7 +122,7 @@ export const configSchema = z
       })
       .strict()
       .optional(),
-    sinks: z.array(sinkSchema).default([]),
+    sinks: z.array(sinkRegistry.configSchema()).default([]),
     server: serverSchema.default(() => serverSchema.parse({})),
     analyses: analysesSchema.default(() => analysesSchema.parse({})),
     experiments: z
@@ -149,18 +135,8 @@ export const configSchema = z
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
-export type SinkConfig = z.infer<typeof sinkSchema>;
 export type SegmentRules = z.infer<typeof segmentRulesSchema>;
 export type Experiment = z.infer<typeof experimentSchema>;
-
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function expandEnv(value: unknown): unknown {
   if (typeof value === 'string') {

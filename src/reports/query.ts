@@ -3,8 +3,8 @@
 // parameter, every identifier comes from the model.
 
 import { listValue } from '@duckdb/node-api';
-import { isTimeZone } from '../config.js';
 import { AdpipeError } from '../errors.js';
+import { isTimeZone } from '../util/zone.js';
 import { isCalendarDate, localMidnightMs } from '../util/zoned.js';
 import { sqlIdent as id, type Warehouse } from '../warehouse/warehouse.js';
 import {

@@ -19,6 +19,12 @@ export interface SubscriberStatus {
   state: 'ok' | 'behind' | 'failing';
   /** The last batch this subscriber has fully handled. */
   handledBatch?: number;
+  /** The last batch it was told of, where it keeps a watermark. */
+  latestBatch?: number;
+  /** Attempts failed in a row (0 while ok). */
+  failures?: number;
+  /** When the next attempt runs after a failure, ISO 8601. */
+  retryAt?: string;
   detail?: string;
 }
 

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { SubscriberStatus } from '../runtime/subscriber.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { Readiness } from './readiness.js';
 
@@ -11,6 +12,8 @@ export interface ServerContext {
   onShutdown(fn: () => Promise<void>): void;
   /** Conditions that make /readyz fail while they last. */
   readiness: Readiness;
+  /** The after-commit subscribers' states, for /v1/pipeline and /metrics, once they run. */
+  subscribers?: () => SubscriberStatus[];
 }
 
 /** What a caller of buildServer provides; the server makes the rest. */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { metricsFor } from './collector/metrics.js';
 import type { ServerContext } from './context.js';
+import { subscriberGauges } from './subscriber-metrics.js';
 
 async function check(fn: () => Promise<unknown>): Promise<string> {
   try {
@@ -21,6 +22,7 @@ async function check(fn: () => Promise<unknown>): Promise<string> {
 
 const ops: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const metrics = metricsFor(ctx);
+  subscriberGauges(metrics.registry, () => ctx.subscribers?.() ?? []);
   // Counted per request into a plain map (a callback hook: no promise per request) and added to the
   // Prometheus counter when it is scraped, instead of hashing its labels on every request.
   app.addHook('onResponse', (req, reply, done) => {

@@ -44,7 +44,7 @@ export class Registry<Ctx, T> {
 
   /** Every registered config schema as one union discriminated by `type`. */
   configSchema() {
-    const schemas = [...this.entries.values()].map((c) => c.schema);
+    const schemas = [...this.entries.values()].map((c) => c.schema.describe(c.summary));
     if (schemas.length === 0) throw new Error(`no ${this.kind} type is registered`);
     return z.discriminatedUnion('type', schemas as [TypedConfigSchema, ...TypedConfigSchema[]]);
   }

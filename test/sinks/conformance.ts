@@ -10,11 +10,13 @@ import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { runReport } from '../../src/reports/query.js';
 import { generate } from '../../src/simulator/index.js';
-import { type ConfiguredSink, configuredSinks, modelTableOf } from '../../src/sinks/sink.js';
-import { rebuildSink, syncAfterCommit, syncSink, syncWithRetry } from '../../src/sinks/sync.js';
-import { sinkStatus, verifySink } from '../../src/sinks/verify.js';
+import { openSinks } from '../../src/sinks/configured.js';
+import { sinkLag } from '../../src/sinks/lag.js';
+import { type ApplyHooks, modelTableOf } from '../../src/sinks/sql/connection.js';
+import type { SqlReportSink } from '../../src/sinks/sql/sink.js';
+import { viewName } from '../../src/sinks/sql/table.js';
+import { latestBatch, rebuildSink, syncAfterCommit, syncWithRetry } from '../../src/sinks/sync.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
-import { viewName } from '../../src/sql/table.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
@@ -56,7 +58,7 @@ export function sinkConformance(o: ConformanceOptions): void {
   });
   const config: Config = parseConfig({ tz: 'UTC', sinks: [sinkYaml(o.url)] });
   const down: Config = parseConfig({ tz: 'UTC', sinks: [sinkYaml(o.downUrl)] });
-  let sink: ConfiguredSink;
+  let sink: SqlReportSink;
   let wh: Warehouse;
   let raw: RawDatabase;
   let files: string[];
@@ -68,7 +70,9 @@ export function sinkConformance(o: ConformanceOptions): void {
       batchFiles: 1,
       onCommitted: cfg ? syncAfterCommit(wh, cfg, { attempts: 1 }) : undefined,
     });
-  const expectExact = async () => expect(await verifySink(wh, sink)).toEqual([]);
+  const expectExact = async () => expect(await sink.verify()).toEqual([]);
+  const sqlSink = async (cfg: Config) => (await openSinks(cfg, wh))[0] as SqlReportSink;
+  const syncSink = async (s: SqlReportSink, hooks?: ApplyHooks) => s.sync(await latestBatch(wh), hooks);
 
   beforeAll(async () => {
     const dir = makeTempDir(`sink-${o.type}`);
@@ -87,7 +91,7 @@ export function sinkConformance(o: ConformanceOptions): void {
     lateFiles = late.files.map((f) => path.join(dir, 'late', 'events', f.name));
     wh = await Warehouse.open(path.join(dir, 'data'));
     await loadMetadata(wh, path.join(gen, 'metadata'));
-    sink = configuredSinks(config)[0]!;
+    sink = await sqlSink(config);
     raw = await o.raw();
   });
 
@@ -99,14 +103,14 @@ export function sinkConformance(o: ConformanceOptions): void {
 
   it('creates the tables, views and watermarks, and syncs a first ingest exactly', async () => {
     await ingest(files.slice(0, 3));
-    const synced = await syncSink(wh, sink);
+    const synced = await syncSink(sink);
     expect(synced.map((s) => s.table).sort()).toEqual(sink.tables.map((t) => t.name).sort());
     expect(synced.every((s) => s.after === 0 && s.upTo === 3 && s.rows > 0)).toBe(true);
     await expectExact();
-    const status = await sinkStatus(wh, sink);
+    const status = await sinkLag(wh, sink);
     expect(status.every((s) => s.watermark === 3 && s.lag === 0)).toBe(true);
     // Nothing new: a second sync does nothing.
-    expect(await syncSink(wh, sink)).toEqual([]);
+    expect(await syncSink(sink)).toEqual([]);
   });
 
   it('keeps ALL rows equal to the sum of their parts', async () => {
@@ -133,7 +137,7 @@ export function sinkConformance(o: ConformanceOptions): void {
 
   it('adds late data onto existing days exactly', async () => {
     await ingest([...files.slice(3, 5), ...lateFiles]);
-    const synced = await syncSink(wh, sink);
+    const synced = await syncSink(sink);
     expect(synced.every((s) => s.after === 3 && s.upTo === 7)).toBe(true);
     await expectExact();
   });
@@ -141,7 +145,7 @@ export function sinkConformance(o: ConformanceOptions): void {
   it('survives a connection killed between writing and committing, and the retry counts once', async () => {
     await ingest(files.slice(5, 6));
     let killed = 0;
-    const failed = syncSink(wh, sink, {
+    const failed = syncSink(sink, {
       beforeCommit: async (sessionId) => {
         killed++;
         if (o.transactional) await raw.kill(sessionId);
@@ -150,13 +154,13 @@ export function sinkConformance(o: ConformanceOptions): void {
     });
     await expect(failed).rejects.toMatchObject({ code: 'ADP_ERR_SINK' });
     expect(killed).toBe(1);
-    const status = await sinkStatus(wh, sink);
+    const status = await sinkLag(wh, sink);
     const first = status.find((s) => s.table === sink.tables[0]!.name)!;
     // With a transaction nothing of the delta stayed; without, the insert landed whole.
     expect(first.watermark).toBe(o.transactional ? 7 : 8);
-    await syncWithRetry(wh, sink, { attempts: 3, backoffMs: 10 });
+    await syncWithRetry(sink, await latestBatch(wh), { attempts: 3, backoffMs: 10 });
     await expectExact();
-    expect((await sinkStatus(wh, sink)).every((s) => s.lag === 0)).toBe(true);
+    expect((await sinkLag(wh, sink)).every((s) => s.lag === 0)).toBe(true);
   });
 
   it('never blocks ingestion while down, and catches up afterwards', async () => {
@@ -173,11 +177,11 @@ export function sinkConformance(o: ConformanceOptions): void {
       down,
     );
     expect(summary.batches.length).toBe(2);
-    await expect(syncSink(wh, configuredSinks(down)[0]!)).rejects.toMatchObject({ code: 'ADP_ERR_SINK' });
-    const behind = await sinkStatus(wh, sink);
+    await expect(syncSink(await sqlSink(down))).rejects.toMatchObject({ code: 'ADP_ERR_SINK' });
+    const behind = await sinkLag(wh, sink);
     expect(behind.every((s) => s.lag === 2 && s.ageSeconds >= 0)).toBe(true);
-    expect((await verifySink(wh, sink)).length).toBeGreaterThan(0);
-    await syncWithRetry(wh, sink);
+    expect((await sink.verify()).length).toBeGreaterThan(0);
+    await syncWithRetry(sink, await latestBatch(wh));
     await expectExact();
   });
 
@@ -230,7 +234,7 @@ export function sinkConformance(o: ConformanceOptions): void {
     // The same file again changes nothing.
     await loadMetadata(wh, dir, { tz: 'UTC', today: '2025-01-03' });
     expect(await mediaByDay()).toEqual(after);
-    expect((await syncSink(wh, sink)).length).toBeGreaterThan(0);
+    expect((await syncSink(sink)).length).toBeGreaterThan(0);
     await expectExact();
   });
 
@@ -252,7 +256,7 @@ export function sinkConformance(o: ConformanceOptions): void {
       } else expect(media, key).toBe(before.get(key)![1]);
     }
     expect(moved).toBe(1);
-    await syncSink(wh, sink);
+    await syncSink(sink);
     await expectExact();
   });
 
@@ -260,12 +264,12 @@ export function sinkConformance(o: ConformanceOptions): void {
     // A sink from before model fingerprints: filled tables, no record of what built them.
     await raw.dropPrefix(modelTableOf(sink.watermarkTable));
     await ingest(lateFiles.slice(0, 1));
-    const refused = syncSink(wh, sink);
+    const refused = syncSink(sink);
     await expect(refused).rejects.toMatchObject({ code: 'ADP_ERR_SINK_MODEL' });
     await expect(refused).rejects.toThrow(`adpipe sink rebuild ${sink.name}`);
-    const rebuilt = await rebuildSink(wh, sink);
+    const rebuilt = await rebuildSink(sink, await latestBatch(wh));
     expect(rebuilt.every((t) => t.after === 0)).toBe(true);
     await expectExact();
-    expect(await syncSink(wh, sink)).toEqual([]);
+    expect(await syncSink(sink)).toEqual([]);
   });
 }

@@ -5,10 +5,10 @@ import { createClient } from '@clickhouse/client';
 import mysql2 from 'mysql2/promise';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import type { Dialect } from '../../src/sql/dialect.js';
-import { clickhouse } from '../../src/sql/dialects/clickhouse.js';
-import { mysql } from '../../src/sql/dialects/mysql.js';
-import { postgres } from '../../src/sql/dialects/postgres.js';
+import { clickhouse } from '../../src/sinks/clickhouse/dialect.js';
+import { mysql } from '../../src/sinks/mysql/dialect.js';
+import { postgres } from '../../src/sinks/postgres/dialect.js';
+import type { Dialect } from '../../src/sinks/sql/dialect.js';
 import { describeWith, testServices } from '../helpers/services.js';
 
 const HOSTILE = [

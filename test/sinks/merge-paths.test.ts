@@ -5,14 +5,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.js';
+import { mysql } from '../../src/sinks/mysql/dialect.js';
 import { mysqlSession } from '../../src/sinks/mysql/index.js';
+import { postgres } from '../../src/sinks/postgres/dialect.js';
 import { postgresSession } from '../../src/sinks/postgres/index.js';
-import { type SqlSession, transactionalSink } from '../../src/sinks/transactional.js';
-import type { MergeDialect, ServerInfo } from '../../src/sql/dialect.js';
-import { mysql } from '../../src/sql/dialects/mysql.js';
-import { postgres } from '../../src/sql/dialects/postgres.js';
-import { sinkTables } from '../../src/sql/table.js';
+import { sqlSinkSchema } from '../../src/sinks/sql/config.js';
+import type { MergeDialect, ServerInfo } from '../../src/sinks/sql/dialect.js';
+import { sinkTables } from '../../src/sinks/sql/table.js';
+import { type SqlSession, transactionalSink } from '../../src/sinks/sql/transactional.js';
 import { describeWith, testServices } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
@@ -46,8 +46,13 @@ function addsExactly(d: MergeDialect, open: () => Promise<SqlSession>, server: S
   it(`${d.name}: ${server.product} ${server.major} adds deltas exactly`, async () => {
     const session = { ...(await open()), server };
     const prefix = `adp_merge_${process.pid}_${Math.random().toString(36).slice(2, 8)}_`;
-    const cfg = parseConfig({ sinks: [{ type: d.name, url: 'x', reports: ['ad'], table_prefix: prefix }] });
-    const t = sinkTables(cfg.sinks[0]!)[0]!;
+    const cfg = sqlSinkSchema(d.name).parse({
+      type: d.name,
+      url: 'x',
+      reports: ['ad'],
+      table_prefix: prefix,
+    });
+    const t = sinkTables(cfg)[0]!;
     const sink = transactionalSink(d, session, `${prefix}watermark`);
     try {
       await sink.init([t]);
@@ -78,8 +83,8 @@ function addsExactly(d: MergeDialect, open: () => Promise<SqlSession>, server: S
 });
 
 describe('merge statements', () => {
-  const cfg = parseConfig({ sinks: [{ type: 'postgres', url: 'x', reports: ['ad'] }] });
-  const t = sinkTables(cfg.sinks[0]!)[0]!;
+  const cfg = sqlSinkSchema('postgres').parse({ type: 'postgres', url: 'x', reports: ['ad'] });
+  const t = sinkTables(cfg)[0]!;
   it('postgres: MERGE from 15, ON CONFLICT before', () => {
     expect(postgres.mergeFromStaging(t, 's', { product: 'postgres', major: 15 }).join('\n')).toMatch(
       /^MERGE INTO/m,

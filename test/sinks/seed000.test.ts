@@ -9,9 +9,8 @@ import { parseConfig } from '../../src/config.js';
 import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { generate } from '../../src/simulator/index.js';
-import { configuredSinks } from '../../src/sinks/sink.js';
-import { syncSink } from '../../src/sinks/sync.js';
-import { verifySink } from '../../src/sinks/verify.js';
+import { openSinks } from '../../src/sinks/configured.js';
+import { latestBatch } from '../../src/sinks/sync.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { describeWith, testServices } from '../helpers/services.js';
@@ -80,10 +79,10 @@ import { uniquePrefix } from './conformance.js';
         },
       ],
     });
-    const [sink] = configuredSinks(config);
-    const synced = await syncSink(wh, sink!);
+    const [sink] = await openSinks(config, wh);
+    const synced = await sink!.sync(await latestBatch(wh));
     expect(synced).toMatchObject([{ table, after: 0, upTo: 3 }]);
-    expect(await verifySink(wh, sink!)).toEqual([]);
+    expect(await sink!.verify!()).toEqual([]);
     const [rows] = await conn.query(
       `SELECT apptype, CAST(sum(xreq) AS CHAR) AS xreq, CAST(sum(xres) AS CHAR) AS xres FROM \`${table}\`
        WHERE device = 'ALL' GROUP BY apptype ORDER BY apptype`,

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { configuredSinks, ddlStatements, sinkDriver } from '../../sinks/sink.js';
-import { rebuildSink, syncWithRetry } from '../../sinks/sync.js';
-import { sinkStatus, verifySink } from '../../sinks/verify.js';
+import { AdpipeError } from '../../errors.js';
+import { configuredSinks, openSinks } from '../../sinks/configured.js';
+import { sinkLag } from '../../sinks/lag.js';
+import { sqlSinkDdl } from '../../sinks/sql/component.js';
+import { latestBatch, rebuildSink, syncWithRetry } from '../../sinks/sync.js';
 import { contextOf } from '../context.js';
 import { withWriter } from '../writer.js';
 
@@ -13,14 +15,13 @@ export function register(program: Command): void {
 
   sink
     .command('init')
-    .description('Print the DDL a sink runs to create its tables, views and watermark table')
+    .description('Print the DDL a SQL sink runs to create its tables, views and watermark table')
     .argument('[name]', 'sink name (default: all)')
     .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
       const { config } = contextOf(cmd);
       for (const s of configuredSinks(config, name)) {
-        const { dialect } = await sinkDriver(s.config.type);
         console.log(`-- sink ${s.name} (${s.config.type})`);
-        for (const sql of ddlStatements(dialect, s.watermarkTable, s.tables)) console.log(`${sql};\n`);
+        for (const sql of (await sqlSinkDdl(s.config)) ?? []) console.log(`${sql};\n`);
       }
     });
 
@@ -32,9 +33,10 @@ export function register(program: Command): void {
     .action(async (name: string | undefined, opts: { attempts: number }, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
       await withWriter(dataDir, async (wh) => {
-        for (const s of configuredSinks(config, name)) {
+        const latest = await latestBatch(wh);
+        for (const s of await openSinks(config, wh, name)) {
           try {
-            const synced = await syncWithRetry(wh, s, { attempts: opts.attempts });
+            const synced = await syncWithRetry(s, latest, { attempts: opts.attempts });
             if (synced.length === 0) console.log(`${s.name}: up to date`);
             for (const t of synced)
               console.log(
@@ -55,8 +57,9 @@ export function register(program: Command): void {
     .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
       await withWriter(dataDir, async (wh) => {
-        for (const s of configuredSinks(config, name)) {
-          const synced = await rebuildSink(wh, s);
+        const latest = await latestBatch(wh);
+        for (const s of await openSinks(config, wh, name)) {
+          const synced = await rebuildSink(s, latest);
           console.log(`${s.name}: rebuilt ${synced.length} tables up to batch ${synced[0]?.upTo ?? 0}`);
         }
       });
@@ -69,9 +72,9 @@ export function register(program: Command): void {
     .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
       await withWriter(dataDir, async (wh) => {
-        for (const s of configuredSinks(config, name)) {
+        for (const s of await openSinks(config, wh, name)) {
           try {
-            for (const t of await sinkStatus(wh, s))
+            for (const t of await sinkLag(wh, s))
               console.log(
                 `${s.name}\t${t.table}\tbatch ${t.watermark}/${t.latest}\tlag ${t.lag}\tage ${t.ageSeconds} s` +
                   (t.updatedAt ? `\tupdated ${t.updatedAt}` : ''),
@@ -92,8 +95,10 @@ export function register(program: Command): void {
     .action(async (name: string, opts: { max: number }, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
       await withWriter(dataDir, async (wh) => {
-        const [s] = configuredSinks(config, name);
-        const diffs = await verifySink(wh, s!);
+        const [s] = await openSinks(config, wh, name);
+        if (!s!.verify)
+          throw new AdpipeError('ADP_ERR_USAGE', [`sink ${name} (${s!.type}) cannot be verified`]);
+        const diffs = await s!.verify();
         for (const d of diffs.slice(0, opts.max))
           console.log(
             `${d.table}\t${d.key.join(' | ')}\t${d.column}\tembedded ${d.embedded ?? '-'}\tsink ${d.sink ?? '-'}`,

@@ -21,7 +21,7 @@ const api: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => 
   await modelRoutes(app, ctx, readers);
   await sqlRoutes(app, ctx, readers);
   await liveRoutes(app);
-  await pipelineRoutes(app, readers);
+  await pipelineRoutes(app, ctx, readers);
 };
 
 export default api;

@@ -1,16 +1,18 @@
-// GET /v1/pipeline (ingest health: batches, ledger counts, rejections by reason, lag) and
+// GET /v1/pipeline (ingest health: batches, ledger counts, rejections by reason, lag, the state of
+// each sink and other after-commit subscriber) and
 // GET /v1/deadletter (a sample of rejected records from the dead-letter store).
 
 import type { FastifyInstance } from 'fastify';
 import { deadLetters, rejectionCounts } from '../../pipeline/deadletter.js';
+import type { ServerContext } from '../context.js';
 import type { ReaderPool } from './readers.js';
 
-export async function pipelineRoutes(app: FastifyInstance, readers: ReaderPool) {
+export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext, readers: ReaderPool) {
   app.get<{ Querystring: { batches?: number } }>(
     '/v1/pipeline',
     {
       schema: {
-        summary: 'Ingest health: recent batches, files, rejections by reason, lag',
+        summary: 'Ingest health: recent batches, files, rejections by reason, lag, subscribers (sinks)',
         tags: ['pipeline'],
         querystring: {
           type: 'object',
@@ -47,6 +49,8 @@ export async function pipelineRoutes(app: FastifyInstance, readers: ReaderPool) 
           batches: batches.map(numbers),
           rejections,
           lag: numbers(lag!),
+          // Sinks and other after-commit subscribers: how far each has got, and why not further.
+          subscribers: ctx.subscribers?.() ?? [],
         };
       }),
   );

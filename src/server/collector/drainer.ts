@@ -11,7 +11,9 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { componentLogger } from '../../logger.js';
 import { ingestFiles } from '../../pipeline/ingest.js';
+import type { CommittedBatch } from '../../runtime/subscriber.js';
 import { hashFile, type InputFile } from '../../sources/files/discover.js';
+import { retryDelay } from '../../util/backoff.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import type { Readiness } from '../readiness.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -59,6 +61,8 @@ export class Drainer {
     private readonly intervalMs: number,
     /** Longest wait between retries of a failing drain. */
     private readonly retryMaxMs: number,
+    /** #17 sink hook, until the runtime tells subscribers: called after each drain commit. */
+    private readonly onCommitted?: (batch: CommittedBatch) => void,
   ) {}
 
   start(): void {
@@ -133,6 +137,7 @@ export class Drainer {
     const summary = await ingestFiles(this.wh, segments.map(inputOf), {
       kind: 'http',
       batchFiles: segments.length,
+      onCommitted: async (b) => this.onCommitted?.({ ...b, kind: 'http', units: b.files }),
     });
     const now = Date.now();
     for (const seg of segments) this.metrics.ingestLag.observe(Math.max(0, (now - seg.createdMs) / 1000));
@@ -163,14 +168,4 @@ export class Drainer {
     await this.spool.close();
     await this.loop();
   }
-}
-
-/**
- * The wait before retry number `failures` (1, 2, …): the drain interval doubled per failure up to
- * maxMs, then between half and all of it at random, so servers sharing a failed disk or database do
- * not retry in step.
- */
-export function retryDelay(intervalMs: number, maxMs: number, failures: number): number {
-  const ceiling = Math.min(maxMs, intervalMs * 2 ** Math.min(failures - 1, 30));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }

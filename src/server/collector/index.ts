@@ -9,6 +9,7 @@ import { AdpipeError } from '../../errors.js';
 import { RECORD_MAX_DEPTH } from '../../events/contract.js';
 import { deeperThan } from '../../events/json-depth.js';
 import { rejection } from '../../events/reasons.js';
+import { startSinkSubscribers } from '../../sinks/subscriber.js';
 import { checkKey, keyRing, presentedKey, requireKey } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { Refused } from './batch.js';
@@ -44,6 +45,9 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
   const cfg = ctx.config.server;
   const metrics = metricsFor(ctx);
   const drainWh = await ctx.warehouse.fork();
+  // #17 sink hook (moves into the runtime): a subscriber per sink, told after each drain commit.
+  const sinks = await startSinkSubscribers(ctx.config, ctx.warehouse);
+  ctx.subscribers = sinks.statuses;
   let drainer: Drainer | undefined;
   const spool = await Spool.open(path.join(ctx.dataDir, 'spool'), {
     segmentEvents: cfg.drain_events,
@@ -57,6 +61,7 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     ctx.readiness,
     cfg.drain_interval_ms,
     cfg.drain_retry_max_ms,
+    sinks.committed,
   );
   metrics.spoolDepth = () => spool.depth();
   const accept = new Collector(
@@ -86,6 +91,7 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
   ctx.onShutdown(async () => {
     // Requests are finished (the server closed first); drain everything durable, then let go.
     await drainer.stop();
+    await sinks.close();
     await accept.close();
     drainWh.close();
   });

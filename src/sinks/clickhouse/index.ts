@@ -8,8 +8,6 @@
 import { createReadStream } from 'node:fs';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { AdpipeError } from '../../errors.js';
-import { BATCH_COLUMN, clickhouse as d, summedSql } from '../../sql/dialects/clickhouse.js';
-import { columnsOf, type SinkTable } from '../../sql/table.js';
 import {
   ddlStatements,
   modelFingerprint,
@@ -18,7 +16,9 @@ import {
   type SinkDriver,
   staleTables,
   type Watermark,
-} from '../sink.js';
+} from '../sql/connection.js';
+import { columnsOf, type SinkTable } from '../sql/table.js';
+import { BATCH_COLUMN, clickhouse as d, summedSql } from './dialect.js';
 
 /** max_insert_block_size's default: below it an insert is one block. */
 const DEFAULT_BLOCK_ROWS = 1_048_576;
@@ -131,8 +131,8 @@ function connection(client: ClickHouseClient, watermarks: string): SinkConnectio
 export const clickhouseDriver: SinkDriver = {
   dialect: d,
   tagsDeltaRows: true,
-  async connect(config, watermarks) {
-    const client = createClient({ url: config.url, request_timeout: 60_000 });
+  async connect(url, watermarks) {
+    const client = createClient({ url, request_timeout: 60_000 });
     const ping = await client.ping();
     if (!ping.success) {
       await client.close();

@@ -3,9 +3,9 @@
 
 import { createReadStream } from 'node:fs';
 import mysql2 from 'mysql2/promise';
-import { loadCsvSql, mysql } from '../../sql/dialects/mysql.js';
-import type { SinkDriver } from '../sink.js';
-import { type SqlSession, transactionalSink } from '../transactional.js';
+import type { SinkDriver } from '../sql/connection.js';
+import { type SqlSession, transactionalSink } from '../sql/transactional.js';
+import { loadCsvSql, mysql } from './dialect.js';
 
 export async function mysqlSession(url: string): Promise<SqlSession> {
   const conn = await mysql2.createConnection({
@@ -46,5 +46,5 @@ export async function mysqlSession(url: string): Promise<SqlSession> {
 export const mysqlDriver: SinkDriver = {
   dialect: mysql,
   tagsDeltaRows: false,
-  connect: async (config, watermarks) => transactionalSink(mysql, await mysqlSession(config.url), watermarks),
+  connect: async (url, watermarks) => transactionalSink(mysql, await mysqlSession(url), watermarks),
 };

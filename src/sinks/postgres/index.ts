@@ -4,9 +4,9 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyCsvSql, postgres } from '../../sql/dialects/postgres.js';
-import type { SinkDriver } from '../sink.js';
-import { type SqlSession, transactionalSink } from '../transactional.js';
+import type { SinkDriver } from '../sql/connection.js';
+import { type SqlSession, transactionalSink } from '../sql/transactional.js';
+import { copyCsvSql, postgres } from './dialect.js';
 
 export async function postgresSession(url: string): Promise<SqlSession> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
@@ -39,6 +39,5 @@ export async function postgresSession(url: string): Promise<SqlSession> {
 export const postgresDriver: SinkDriver = {
   dialect: postgres,
   tagsDeltaRows: false,
-  connect: async (config, watermarks) =>
-    transactionalSink(postgres, await postgresSession(config.url), watermarks),
+  connect: async (url, watermarks) => transactionalSink(postgres, await postgresSession(url), watermarks),
 };

@@ -4,9 +4,9 @@
 // than adds; reads sum the syncs with FINAL, exact before and after background merges.
 
 import { DERIVED_SCALE } from '../../reports/model.js';
-import { columnDefs, type Dialect, metricSelect } from '../dialect.js';
-import type { ColumnRole, SinkTable } from '../table.js';
-import { viewName } from '../table.js';
+import { columnDefs, type Dialect, metricSelect } from '../sql/dialect.js';
+import type { ColumnRole, SinkTable } from '../sql/table.js';
+import { viewName } from '../sql/table.js';
 
 const TYPES: Record<ColumnRole, string> = {
   date: 'Date',

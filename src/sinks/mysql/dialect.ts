@@ -2,9 +2,9 @@
 // `INSERT … ON DUPLICATE KEY UPDATE c = c + VALUES(c)`, as the seed did.
 
 import { DERIVED_SCALE } from '../../reports/model.js';
-import { columnDefs, type MergeDialect, metricSelect } from '../dialect.js';
-import type { ColumnRole } from '../table.js';
-import { viewName } from '../table.js';
+import { columnDefs, type MergeDialect, metricSelect } from '../sql/dialect.js';
+import type { ColumnRole } from '../sql/table.js';
+import { viewName } from '../sql/table.js';
 
 // utf8mb4 takes up to 4 bytes a character and InnoDB keys at most 3072 bytes: six key columns of
 // 128 characters fit.

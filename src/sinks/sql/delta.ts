@@ -6,14 +6,9 @@
 // Each side uses the share history as of its batch, so a share change (a metadata batch) reaches
 // the sink as the difference it makes on the days it is in force.
 
-import { compileReport, type ReportRequest } from '../reports/query.js';
-import { columnsOf, DATE_FIELD, type SinkTable } from '../sql/table.js';
-import { sqlIdent as id, sqlString, type Warehouse } from '../warehouse/warehouse.js';
-
-export async function latestBatch(wh: Warehouse): Promise<number> {
-  const row = await wh.one<{ b: string }>('SELECT coalesce(max(batch_id), 0)::VARCHAR AS b FROM batches');
-  return Number(row!.b);
-}
+import { compileReport, type ReportRequest } from '../../reports/query.js';
+import { sqlIdent as id, sqlString, type Warehouse } from '../../warehouse/warehouse.js';
+import { columnsOf, DATE_FIELD, type SinkTable } from './table.js';
 
 /** Local dates (in tz) of the events of batches in (after, upTo]; undefined when they have none. */
 async function touchedDates(wh: Warehouse, tz: string, after: number, upTo: number) {

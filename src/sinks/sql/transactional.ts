@@ -3,9 +3,7 @@
 // transaction. The watermark row is locked and must still be where the delta starts, so a retry
 // after any failure, or a second syncer, can never add a delta twice.
 
-import { AdpipeError } from '../errors.js';
-import type { MergeDialect, ServerInfo } from '../sql/dialect.js';
-import { columnsOf, type SinkTable } from '../sql/table.js';
+import { AdpipeError } from '../../errors.js';
 import {
   ddlStatements,
   modelFingerprint,
@@ -13,7 +11,9 @@ import {
   type SinkConnection,
   staleTables,
   type Watermark,
-} from './sink.js';
+} from './connection.js';
+import type { MergeDialect, ServerInfo } from './dialect.js';
+import { columnsOf, type SinkTable } from './table.js';
 
 /** What a driver provides: statements, positional rows and a bulk load of a CSV file. */
 export interface SqlSession {

@@ -3,9 +3,9 @@
 
 import { AdpipeError } from '../../errors.js';
 import { DERIVED_SCALE } from '../../reports/model.js';
-import { columnDefs, type MergeDialect, metricSelect, type ServerInfo } from '../dialect.js';
-import type { ColumnRole, SinkTable } from '../table.js';
-import { viewName } from '../table.js';
+import { columnDefs, type MergeDialect, metricSelect, type ServerInfo } from '../sql/dialect.js';
+import type { ColumnRole, SinkTable } from '../sql/table.js';
+import { viewName } from '../sql/table.js';
 
 const TYPES: Record<ColumnRole, string> = {
   date: 'DATE',

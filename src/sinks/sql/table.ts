@@ -2,9 +2,9 @@
 // report's dimensions, its measures), what they are called in the target schema and which derived
 // metrics a view adds. Dialects compile DDL, upserts and views from this description.
 
-import type { SinkConfig } from '../config.js';
-import { AdpipeError } from '../errors.js';
-import { derivedMetrics, findReport, REPORTS, type ReportModel } from '../reports/model.js';
+import { AdpipeError } from '../../errors.js';
+import { derivedMetrics, findReport, REPORTS, type ReportModel } from '../../reports/model.js';
+import type { SqlSinkConfig } from './config.js';
 
 export type ColumnRole = 'date' | 'dimension' | 'count' | 'money';
 
@@ -45,7 +45,7 @@ export function viewName(t: SinkTable): string {
 
 /** The tables a sink keeps: its reports (default all), named by its mapping or prefix + report name. */
 export function sinkTables(
-  sink: Pick<SinkConfig, 'reports' | 'table_prefix' | 'tables' | 'columns'>,
+  sink: Pick<SqlSinkConfig, 'reports' | 'table_prefix' | 'tables' | 'columns'>,
 ): SinkTable[] {
   const names = sink.reports ?? REPORTS.map((r) => r.name);
   return names.map((name) => {
