@@ -5,7 +5,7 @@
 export const ERRORS = {
   ADP_ERR_CONFIG: { status: 500, message: 'invalid configuration: %s' },
   ADP_ERR_USAGE: { status: 400, message: '%s' },
-  ADP_ERR_LOCKED: { status: 409, message: 'another adpipe run holds the lock on %s (pid %s)' },
+  ADP_ERR_LOCKED: { status: 409, message: 'the data dir %s is held by another adpipe process (pid %s): %s' },
   ADP_ERR_FILE_CHANGED: {
     status: 409,
     message: 'file %s was already ingested with different content; pass --reprocess to ingest it again',

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { AdpipeError } from '../errors.js';
+import { lockedError, lockHolder } from '../util/run-lock.js';
 import { checkRollups, migrate } from './schema.js';
 
 export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
@@ -56,6 +57,9 @@ export class Warehouse {
     try {
       instance = await DuckDBInstance.create(file, config);
     } catch (err) {
+      // Another process has the database: a live lock holder says which and what to do instead.
+      const holder = lockHolder(dataDir);
+      if (holder) throw lockedError(dataDir, holder, err);
       throw new AdpipeError('ADP_ERR_INPUT', [file, (err as Error).message], { cause: err });
     }
     const conn = await instance.connect();

@@ -9,7 +9,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AdpipeError } from '../../src/errors.js';
-import { checkSelectTree } from '../../src/server/api/sql-guard.js';
+import { checkSelectTree } from '../../src/query/sql-guard.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const SECRET = 'TOP-SECRET-guard';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { usage } from '../../errors.js';
+import { duckdbMemoryLimit, QuerySandbox } from '../../query/query-sandbox.js';
 import { formatReport, type OutputFormat } from '../../reports/format.js';
-import { duckdbMemoryLimit, QuerySandbox } from '../../server/api/query-sandbox.js';
 import { contextOf, intOption } from '../context.js';
 
 export function register(program: Command): void {

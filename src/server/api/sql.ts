@@ -3,9 +3,10 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { AdpipeError } from '../../errors.js';
+import { duckdbMemoryLimit, QuerySandbox } from '../../query/query-sandbox.js';
+import { READABLE_TABLES, readableTablesOf } from '../../query/read-only-sql.js';
 import type { ServerContext } from '../context.js';
-import { duckdbMemoryLimit, QuerySandbox, QuerySnapshots } from './query-sandbox.js';
-import { READABLE_TABLES, readableTablesOf } from './read-only-sql.js';
+import { QuerySnapshots } from './query-snapshots.js';
 import type { ReaderPool } from './readers.js';
 
 export async function sqlRoutes(app: FastifyInstance, ctx: ServerContext, readers: ReaderPool) {

@@ -4,9 +4,9 @@
 // locked; for the CLI it opens the warehouse read-only.
 
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { AdpipeError } from '../../errors.js';
-import { lakeRelation } from '../../lake/lake.js';
-import { Warehouse } from '../../warehouse/warehouse.js';
+import { AdpipeError } from '../errors.js';
+import { lakeRelation } from '../lake/lake.js';
+import { Warehouse } from '../warehouse/warehouse.js';
 import { runReadOnlySql, type SqlResult } from './read-only-sql.js';
 
 export type WorkerSetup =

@@ -5,7 +5,7 @@
 // own recursive part, as DuckDB's binder resolves them. Anything else would be a catalog table, a
 // file path or a replacement scan. The sandbox the query then runs in is the second line of defence.
 
-import { AdpipeError } from '../../errors.js';
+import { AdpipeError } from '../errors.js';
 
 type Node = Record<string, unknown>;
 

@@ -3,9 +3,9 @@
 // (WITH … SELECT included). For the API, sql-guard.ts then decides what the parsed tree may read.
 
 import { type DuckDBConnection, StatementType } from '@duckdb/node-api';
-import { AdpipeError } from '../../errors.js';
-import { REPORTS, rollupTable } from '../../reports/model.js';
-import type { Row } from '../../warehouse/warehouse.js';
+import { AdpipeError } from '../errors.js';
+import { REPORTS, rollupTable } from '../reports/model.js';
+import type { Row } from '../warehouse/warehouse.js';
 import { checkSelectTree } from './sql-guard.js';
 
 export const READABLE_TABLES = [
