@@ -57,11 +57,19 @@ export class QuerySandbox {
     private readonly hiddenDir?: string,
   ) {}
 
-  /** Runs `sql` after every query before it; `views` (name → relation) are defined first. */
-  run(sql: string, maxRows: number, views?: () => Promise<Record<string, string>>): Promise<SqlResult> {
+  /**
+   * Runs `sql` after every query before it; `views` (name → relation) are defined first. `timeoutMs`
+   * replaces the sandbox's time limit for this query.
+   */
+  run(
+    sql: string,
+    maxRows: number,
+    views?: () => Promise<Record<string, string>>,
+    timeoutMs = this.limits.timeoutMs,
+  ): Promise<SqlResult> {
     const next = this.queue.then(async () => {
       const relations = await views?.();
-      return this.runNow(await (this.child ?? this.spawn()), sql, maxRows, relations);
+      return this.runNow(await (this.child ?? this.spawn()), sql, maxRows, relations ?? {}, timeoutMs);
     });
     this.queue = next.catch(() => undefined);
     return next;
@@ -106,13 +114,14 @@ export class QuerySandbox {
     child: ChildProcess,
     sql: string,
     maxRows: number,
-    views: Record<string, string> = {},
+    views: Record<string, string>,
+    timeoutMs: number,
   ): Promise<SqlResult> {
     const changed = Object.entries(views).filter(
       ([name, relation]) => this.childViews.get(name) !== relation,
     );
     const id = this.nextId++;
-    const { timeoutMs, memoryMb } = this.limits;
+    const { memoryMb } = this.limits;
     return new Promise<SqlResult>((resolve, reject) => {
       let stopped: 'time' | 'memory' | undefined;
       let kill: NodeJS.Timeout | undefined;
