@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generate } from '../../src/simulator/index.js';
 import { describeWith, testServices } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
