@@ -48,6 +48,8 @@ const COMMANDS: string[][] = [
   ['report', 'ad_request', '--format', 'csv', '--grain', 'hour', '--tz', 'Asia/Seoul', '--limit', '7'],
   ['query', 'SELECT type, count(*) AS n FROM lake GROUP BY type ORDER BY type'],
   ['query', '--format', 'json', '--max-rows', '2', 'SELECT event_id FROM lake ORDER BY event_id'],
+  ['analyze', 'active-users', '--by', 'media_id'],
+  ['deadletter', 'list'],
   ['verify'],
   ['sink', 'status'],
   ['sink', 'sync'],

@@ -53,7 +53,7 @@ describe('run lock', () => {
 
     for (const second of [args, ['verify'], ['compact']]) {
       const r = await runCli(dataDir, second);
-      expect(r.code, second[0]).toBe(2);
+      expect(r.code, second[0]).toBe(5);
       expect(r.stderr).toContain('ADP_ERR_LOCKED');
       expect(r.stderr).toContain(`pid ${holder.child.pid}`);
       expect(r.ms).toBeLessThan(8000);
