@@ -58,7 +58,7 @@ const restrictTables = setup.mode === 'api';
 const ready = setup.mode === 'api' ? openApi(setup) : openCli(setup);
 
 function failure(id: number, err: unknown): WorkerReply {
-  const code = err instanceof AdpipeError ? err.code : 'ADP_ERR_QUERY';
+  const code = err instanceof AdpipeError ? err.code : 'ADP_ERR_QUERY_FAILED';
   return { id, ok: false, code, message: (err as Error).message };
 }
 

@@ -61,7 +61,7 @@ const DENIED_FUNCTIONS = new Set([
 /** DuckDB folds identifiers in ASCII only; folding more here could match what DuckDB does not. */
 const fold = (name: string) => name.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
-const refuse = (what: string) => new AdpipeError('ADP_ERR_READ_ONLY_TABLES', [what]);
+const refuse = (what: string) => new AdpipeError('ADP_ERR_QUERY_READ_ONLY_TABLES', [what]);
 
 /**
  * Throws unless every relation and function of the parsed SELECT statements is allowed; returns the

@@ -107,11 +107,11 @@ export function checkKey(
   const wait = keys.failures.wait(address);
   if (wait > 0) {
     reply.header('retry-after', String(wait));
-    throw new AdpipeError('ADP_ERR_RATE_LIMITED', [wait]);
+    throw new AdpipeError('ADP_ERR_HTTP_RATE_LIMITED', [wait]);
   }
   if (ring.has(key)) return;
   keys.failures.take(address);
-  throw new AdpipeError('ADP_ERR_UNAUTHORIZED');
+  throw new AdpipeError('ADP_ERR_HTTP_UNAUTHORIZED');
 }
 
 /**

@@ -42,7 +42,7 @@ export async function runServer(opts: RunOptions): Promise<void> {
   } catch (err) {
     await app.close();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
-      throw new AdpipeError('ADP_ERR_PORT_IN_USE', [opts.port, opts.host], { cause: err });
+      throw new AdpipeError('ADP_ERR_HTTP_PORT_IN_USE', [opts.port, opts.host], { cause: err });
     throw err;
   }
   announceAddress(opts.dataDir, address);

@@ -39,7 +39,7 @@ export interface RetryOptions {
   hooks?: ApplyHooks;
 }
 
-/** Connects, runs fn, closes; driver errors become ADP_ERR_SINK naming the sink. */
+/** Connects, runs fn, closes; driver errors become ADP_ERR_SINK_FAILED naming the sink. */
 export async function withSink<T>(
   sink: ConfiguredSink,
   fn: (conn: SinkConnection) => Promise<T>,

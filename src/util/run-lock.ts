@@ -86,7 +86,7 @@ export function lockedError(dataDir: string, holder: LockHolder, cause?: unknown
   const advice = holder.address
     ? `adpipe serve answers at ${holder.address}: send events to its collector (POST ${holder.address}/v1/events) or stop it (kill -TERM ${holder.pid}) first`
     : `wait until it ends, or stop it (kill -TERM ${holder.pid})`;
-  return new AdpipeError('ADP_ERR_LOCKED', [dataDir, holder.pid, advice], { cause });
+  return new AdpipeError('ADP_ERR_WAREHOUSE_LOCKED', [dataDir, holder.pid, advice], { cause });
 }
 
 /**
@@ -152,5 +152,5 @@ export function acquireRunLock(dataDir: string): RunLock {
       /* someone else took it over first; the retry will tell */
     }
   }
-  throw new AdpipeError('ADP_ERR_LOCKED', [dataDir, 'unknown', 'try again']);
+  throw new AdpipeError('ADP_ERR_WAREHOUSE_LOCKED', [dataDir, 'unknown', 'try again']);
 }

@@ -124,12 +124,12 @@ function serve(config: string) {
     const verify = await cli(analyst, ['verify']);
     expect(verify.code).toBe(2);
     expect(verify.stderr).toContain(
-      'ADP_ERR_FORBIDDEN: this key may not run admin commands (it is a read key)',
+      'ADP_ERR_HTTP_FORBIDDEN: this key may not run admin commands (it is a read key)',
     );
     const report = await cli(nobody, ['report', 'ad_request']);
     expect(report.code).toBe(2);
     expect(report.stderr).toMatch(
-      /ADP_ERR_UNAUTHORIZED: missing or invalid key; adpipe serve \(pid \d+, http:/,
+      /ADP_ERR_HTTP_UNAUTHORIZED: missing or invalid key; adpipe serve \(pid \d+, http:/,
     );
     expect(report.stderr).toContain('server.admin_keys[0], else server.read_keys[0]');
   });
@@ -139,7 +139,7 @@ function serve(config: string) {
     const pid = server!.child.pid;
     expect(r.code).toBe(5);
     expect(r.stderr).toContain(
-      `ADP_ERR_LOCKED: the data dir ${dataDir} is held by another adpipe process (pid ${pid})`,
+      `ADP_ERR_WAREHOUSE_LOCKED: the data dir ${dataDir} is held by another adpipe process (pid ${pid})`,
     );
     expect(r.stderr).toContain(`send events to its collector (POST http://127.0.0.1:`);
     expect(r.stderr).toContain(`or stop it (kill -TERM ${pid}) first`);

@@ -42,7 +42,7 @@ async function allowed(sql: string): Promise<boolean> {
     checkSelectTree(tree.statements, READABLE);
     return true;
   } catch (err) {
-    if (err instanceof AdpipeError && err.code === 'ADP_ERR_READ_ONLY_TABLES') return false;
+    if (err instanceof AdpipeError && err.code === 'ADP_ERR_QUERY_READ_ONLY_TABLES') return false;
     throw err;
   }
 }

@@ -85,7 +85,7 @@ describe('the run lock', () => {
       const r = await serveWithLock(lock);
       expect(r.serving).toBe(false);
       expect(r.code).toBe(5);
-      expect(r.stderr).toContain(`ADP_ERR_LOCKED`);
+      expect(r.stderr).toContain(`ADP_ERR_WAREHOUSE_LOCKED`);
       expect(r.stderr).toContain(`(pid ${holder.pid})`);
     }
   });

@@ -148,7 +148,7 @@ export function sinkConformance(o: ConformanceOptions): void {
         else throw new Error('injected: crashed after the insert, before acknowledging it');
       },
     });
-    await expect(failed).rejects.toMatchObject({ code: 'ADP_ERR_SINK' });
+    await expect(failed).rejects.toMatchObject({ code: 'ADP_ERR_SINK_FAILED' });
     expect(killed).toBe(1);
     const status = await sinkStatus(wh, sink);
     const first = status.find((s) => s.table === sink.tables[0]!.name)!;
@@ -173,7 +173,9 @@ export function sinkConformance(o: ConformanceOptions): void {
       down,
     );
     expect(summary.batches.length).toBe(2);
-    await expect(syncSink(wh, configuredSinks(down)[0]!)).rejects.toMatchObject({ code: 'ADP_ERR_SINK' });
+    await expect(syncSink(wh, configuredSinks(down)[0]!)).rejects.toMatchObject({
+      code: 'ADP_ERR_SINK_FAILED',
+    });
     const behind = await sinkStatus(wh, sink);
     expect(behind.every((s) => s.lag === 2 && s.ageSeconds >= 0)).toBe(true);
     expect((await verifySink(wh, sink)).length).toBeGreaterThan(0);

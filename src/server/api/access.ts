@@ -29,9 +29,9 @@ const queryKey = (req: FastifyRequest): string | undefined => {
  * 401: a client over its failed checks (429) learns nothing more about its key.
  */
 function forbiddenIfOtherKind(err: unknown, key: string | undefined, other: KeyRing, what: string): unknown {
-  const unknown = err instanceof AdpipeError && err.code === 'ADP_ERR_UNAUTHORIZED';
+  const unknown = err instanceof AdpipeError && err.code === 'ADP_ERR_HTTP_UNAUTHORIZED';
   if (unknown && key !== undefined && !other.open && other.has(key))
-    return new AdpipeError('ADP_ERR_FORBIDDEN', [what]);
+    return new AdpipeError('ADP_ERR_HTTP_FORBIDDEN', [what]);
   return err;
 }
 
@@ -40,7 +40,7 @@ export function requireRead(ctx: ServerContext): preHandlerAsyncHookHandler {
   const writers = keyRing(ctx, 'write');
   return async function readAccess(this: unknown, req, reply) {
     if (urlKey(req) !== undefined && !req.routeOptions.config.keyInUrl)
-      throw new AdpipeError('ADP_ERR_KEY_IN_URL');
+      throw new AdpipeError('ADP_ERR_HTTP_KEY_IN_URL');
     try {
       await check.call(this as never, req, reply);
     } catch (err) {

@@ -63,7 +63,7 @@ export async function sqlRoutes(app: FastifyInstance, ctx: ServerContext, reader
       },
     },
     async (req) => {
-      if (!enabled) throw new AdpipeError('ADP_ERR_SQL_OFF');
+      if (!enabled) throw new AdpipeError('ADP_ERR_QUERY_SQL_OFF');
       return run(req.body.sql, maxRows);
     },
   );
