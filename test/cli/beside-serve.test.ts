@@ -134,8 +134,12 @@ function serve(config: string) {
     expect(report.stderr).toContain('server.admin_keys[0], else server.read_keys[0]');
   });
 
-  it('ingest is refused, naming the server, its collector and how to stop it', async () => {
-    const r = await cli(operator, ['ingest', path.join(sim, 'events'), '-m', path.join(sim, 'metadata')]);
+  it.each([
+    ['ingest', path.join(sim, 'events'), '-m', path.join(sim, 'metadata')],
+    ['compact'],
+    ['model', 'ctr', 'train'],
+  ])('%s is refused, naming the server, its collector and how to stop it', async (...args: string[]) => {
+    const r = await cli(operator, args);
     const pid = server!.child.pid;
     expect(r.code).toBe(5);
     expect(r.stderr).toContain(
