@@ -177,4 +177,19 @@ function serve(config: string) {
       .poll(async () => (await cli(operator, count)).stdout.split('\n')[2]?.trim(), { timeout: 20_000 })
       .toBe('40');
   }, 60_000);
+
+  it('sink sync beside the server applies what the collector committed; status then matches the one alone', async () => {
+    const sync = await cli(operator, ['sink', 'sync']);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sync.stdout).toMatch(
+      new RegExp(`^postgres: ${prefix}ad_request: batches \\d+\\.\\.\\d+, \\d+ rows in \\d+\\.\\d\\d s\n$`),
+    );
+    const verify = await cli(operator, ['sink', 'verify', 'postgres']);
+    expect(outcome(verify)).toEqual({ code: 0, stdout: 'postgres: 0 difference(s)\n' });
+    const beside = outcome(await cli(operator, ['sink', 'status']));
+    server!.child.kill('SIGTERM');
+    await server!.done;
+    server = undefined;
+    expect(outcome(await cli(operator, ['sink', 'status']))).toEqual(beside);
+  }, 60_000);
 });
