@@ -33,6 +33,8 @@ export const serverSchema = z
     port: z.number().int().min(0).max(65535).default(8080),
     write_keys: z.array(z.string().min(8)).default([]),
     read_keys: z.array(z.string().min(8)).default([]),
+    /** Keys for /v1/admin (verify, sinks, SQL for the CLI); each also reads. None: read keys do. */
+    admin_keys: z.array(z.string().min(8)).default([]),
     secret: z.string().min(16).optional(),
     pixels_without_key: z.boolean().default(true),
     pixel_types: z.array(oneOf(PIXEL_TYPE_CHOICES)).default(['impression']),

@@ -26,6 +26,6 @@ export function assignVariant(experiment: Experiment, user: string): string {
 
 export function findExperiment(experiments: readonly Experiment[], name: string): Experiment {
   const e = experiments.find((x) => x.name === name);
-  if (!e) throw new AdpipeError('ADP_ERR_UNKNOWN_EXPERIMENT', [name]);
+  if (!e) throw new AdpipeError('ADP_ERR_ANALYSIS_UNKNOWN_EXPERIMENT', [name]);
   return e;
 }

@@ -24,7 +24,7 @@ export const ANALYSES: readonly Analysis[] = [
 export function findAnalysis(name: string): Analysis {
   const analysis = ANALYSES.find((a) => a.name === name);
   if (!analysis)
-    throw new AdpipeError('ADP_ERR_UNKNOWN_ANALYSIS', [
+    throw new AdpipeError('ADP_ERR_ANALYSIS_UNKNOWN', [
       `${name} (known: ${ANALYSES.map((a) => a.name).join(', ')})`,
     ]);
   return analysis;

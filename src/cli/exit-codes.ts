@@ -9,4 +9,6 @@ export const EXIT = {
   setAside: 3,
   /** `ingest` read records (or files) and accepted none of them. */
   nothingAccepted: 4,
+  /** Another process holds the data dir (ADP_ERR_WAREHOUSE_LOCKED): `adpipe serve`, or a writer still running. */
+  locked: 5,
 } as const;

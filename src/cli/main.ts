@@ -34,7 +34,7 @@ function exitCodeFor(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.error;
   if (err instanceof AdpipeError) {
     console.error(`adpipe: ${err.code}: ${err.message}`);
-    return EXIT.error;
+    return err.code === 'ADP_ERR_WAREHOUSE_LOCKED' ? EXIT.locked : EXIT.error;
   }
   logger.error({ err }, 'unexpected failure');
   console.error(`adpipe: ${(err as Error)?.message ?? String(err)}`);

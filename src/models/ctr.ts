@@ -135,7 +135,7 @@ export async function trainCtr(
   const trainTotals = totals(train);
   const span = `${range.from} to ${range.to} (${range.tz})`;
   if (trainTotals.clicks === 0 || trainTotals.clicks === trainTotals.impressions)
-    throw new AdpipeError('ADP_ERR_NOTHING_TO_TRAIN', [
+    throw new AdpipeError('ADP_ERR_MODEL_NOTHING_TO_TRAIN', [
       'ctr',
       `${trainTotals.impressions} impressions and ${trainTotals.clicks} clicks in ${span}; both clicked and unclicked impressions are needed`,
     ]);

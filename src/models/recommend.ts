@@ -135,7 +135,7 @@ export async function trainRecommend(
   const userIds = [...new Set(rows.map((r) => r.user_id))];
   const adIds = [...new Set(rows.map((r) => r.ad_id))].sort();
   if (userIds.length < 2 || adIds.length < 2)
-    throw new AdpipeError('ADP_ERR_NOTHING_TO_TRAIN', [
+    throw new AdpipeError('ADP_ERR_MODEL_NOTHING_TO_TRAIN', [
       'recommend',
       `${userIds.length} users and ${adIds.length} ads with clicks or conversions in ${range.from} to ${range.to} (${range.tz}); at least 2 of each are needed`,
     ]);

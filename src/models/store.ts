@@ -26,7 +26,7 @@ export async function loadModel<T>(dataDir: string, name: ModelName): Promise<T>
   const info = await stat(file).catch(() => undefined);
   if (!info) {
     cache.delete(file);
-    throw new AdpipeError('ADP_ERR_NO_MODEL', [name, name]);
+    throw new AdpipeError('ADP_ERR_MODEL_NOT_TRAINED', [name, name]);
   }
   const version = `${info.mtimeMs}:${info.size}:${info.ino}`;
   const hit = cache.get(file);

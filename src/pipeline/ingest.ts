@@ -158,7 +158,7 @@ async function ingestGroup(
         summary.filesSkipped++;
         continue;
       }
-      if (previous && !options.reprocess) throw new AdpipeError('ADP_ERR_FILE_CHANGED', [input.key]);
+      if (previous && !options.reprocess) throw new AdpipeError('ADP_ERR_SOURCE_CHANGED', [input.key]);
       fresh.push({ input, hash: fetched.hash, seq: fresh.length + 1, localPath: fetched.localPath });
     }
     if (fresh.length === 0) return undefined;

@@ -82,7 +82,8 @@ export async function loadMetadata(
   dir: string,
   { tz = 'UTC', today }: MetadataOptions = {},
 ): Promise<Record<string, number>> {
-  if (!existsSync(dir)) throw new AdpipeError('ADP_ERR_INPUT', [dir, 'metadata folder not found']);
+  if (!existsSync(dir))
+    throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [dir, 'metadata folder not found']);
   const loaded: Record<string, number> = {};
   await wh.transaction(async () => {
     for (const d of DIM_FILES) {
@@ -93,7 +94,8 @@ export async function loadMetadata(
         `SELECT column_name FROM (DESCRIBE SELECT * FROM ${src})`,
       );
       const have = new Set(header.map((h) => h.column_name));
-      if (!have.has(d.key)) throw new AdpipeError('ADP_ERR_INPUT', [file, `missing column ${d.key}`]);
+      if (!have.has(d.key))
+        throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [file, `missing column ${d.key}`]);
       const select = Object.entries(d.columns)
         .map(([col, expr]) => (have.has(col) ? `${expr} AS ${col}` : `NULL AS ${col}`))
         .join(', ');
@@ -108,7 +110,7 @@ export async function loadMetadata(
         if (d.table === 'dim_media' && have.has('media_share'))
           await recordShares(wh, src, have.has('valid_from'), today ?? localToday(tz));
       } catch (err) {
-        throw new AdpipeError('ADP_ERR_INPUT', [file, (err as Error).message.split('\n')[0]!], {
+        throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [file, (err as Error).message.split('\n')[0]!], {
           cause: err,
         });
       }
@@ -118,7 +120,7 @@ export async function loadMetadata(
            WHERE media_share < 0 OR media_share > 1`,
         );
         if (bad && bad.n !== '0')
-          throw new AdpipeError('ADP_ERR_INPUT', [file, 'media_share must be between 0 and 1']);
+          throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [file, 'media_share must be between 0 and 1']);
       }
       const n = await wh.one<{ n: string }>(`SELECT count(*)::VARCHAR AS n FROM ${d.table}`);
       loaded[d.table] = Number(n?.n ?? 0);

@@ -80,7 +80,7 @@ export function resolveRequest(req: ReportRequest): {
 } {
   const report = findReport(req.report);
   if (!report)
-    throw new AdpipeError('ADP_ERR_UNKNOWN_REPORT', [
+    throw new AdpipeError('ADP_ERR_REPORT_UNKNOWN', [
       `${req.report} (known: ${REPORTS.map((r) => r.name).join(', ')})`,
     ]);
   const tz = req.tz ?? 'UTC';

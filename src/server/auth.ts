@@ -1,4 +1,5 @@
-// API keys: write keys collect events, read keys query. A key may come as `Authorization: Bearer`,
+// API keys: write keys collect events, read keys query, admin keys also run /v1/admin (verify,
+// sinks, SQL for the CLI beside a server) and read; with no admin keys, read keys run /v1/admin. A key may come as `Authorization: Bearer`,
 // as Basic auth's user name (what Segment SDKs send) or as `X-API-Key`. Keys are compared as SHA-256
 // digests with timingSafeEqual against every configured key, so timing reveals neither the key nor
 // which one matched. A kind with no keys configured is open. Failed checks are counted per client
@@ -11,7 +12,7 @@ import { AdpipeError } from '../errors.js';
 import { addressBucket, RateLimiter } from './collector/rate-limit.js';
 import type { ServerContext } from './context.js';
 
-export type KeyKind = 'write' | 'read';
+export type KeyKind = 'write' | 'read' | 'admin';
 
 const digest = (key: string): Buffer => createHash('sha256').update(key).digest();
 
@@ -60,6 +61,7 @@ export class KeyRing {
 interface Keys {
   write: KeyRing;
   read: KeyRing;
+  admin: KeyRing;
   /** Failed key checks per client address. */
   failures: RateLimiter;
 }
@@ -70,9 +72,12 @@ function keysOf(ctx: ServerContext): Keys {
   let k = servers.get(ctx);
   if (!k) {
     const cfg = ctx.config.server;
+    // An admin key reads too; reads stay open while no read keys are configured.
+    const read = new KeyRing(cfg.read_keys.length > 0 ? [...cfg.read_keys, ...cfg.admin_keys] : []);
     k = {
       write: new KeyRing(cfg.write_keys),
-      read: new KeyRing(cfg.read_keys),
+      read,
+      admin: cfg.admin_keys.length > 0 ? new KeyRing(cfg.admin_keys) : read,
       failures: new RateLimiter(cfg.auth_failures_per_address, 60_000),
     };
     servers.set(ctx, k);
@@ -102,11 +107,11 @@ export function checkKey(
   const wait = keys.failures.wait(address);
   if (wait > 0) {
     reply.header('retry-after', String(wait));
-    throw new AdpipeError('ADP_ERR_RATE_LIMITED', [wait]);
+    throw new AdpipeError('ADP_ERR_HTTP_RATE_LIMITED', [wait]);
   }
   if (ring.has(key)) return;
   keys.failures.take(address);
-  throw new AdpipeError('ADP_ERR_UNAUTHORIZED');
+  throw new AdpipeError('ADP_ERR_HTTP_UNAUTHORIZED');
 }
 
 /**

@@ -46,7 +46,7 @@ export function errorReply(
   const e = err as { statusCode?: number; message?: string };
   const status = e.statusCode ?? 500;
   if (status >= 500) return internal('ADP_ERR_INTERNAL', status);
-  const code: ErrorCode = status === 413 ? 'ADP_ERR_TOO_LARGE' : 'ADP_ERR_BAD_PARAM';
+  const code: ErrorCode = status === 413 ? 'ADP_ERR_HTTP_TOO_LARGE' : 'ADP_ERR_BAD_PARAM';
   return {
     status,
     body: {

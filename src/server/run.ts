@@ -2,6 +2,7 @@
 
 import type { Config } from '../config.js';
 import { AdpipeError } from '../errors.js';
+import { announceAddress } from '../util/run-lock.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { buildServer } from './app.js';
 
@@ -41,9 +42,10 @@ export async function runServer(opts: RunOptions): Promise<void> {
   } catch (err) {
     await app.close();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
-      throw new AdpipeError('ADP_ERR_PORT_IN_USE', [opts.port, opts.host], { cause: err });
+      throw new AdpipeError('ADP_ERR_HTTP_PORT_IN_USE', [opts.port, opts.host], { cause: err });
     throw err;
   }
+  announceAddress(opts.dataDir, address);
   opts.onListening(address);
   await stopped;
 }

@@ -54,7 +54,8 @@ export async function sendToCollector(options: HttpTargetOptions): Promise<HttpT
       try {
         res = await fetch(url, { method: 'POST', body, headers });
       } catch (err) {
-        if (attempt >= MAX_ATTEMPTS) throw new AdpipeError('ADP_ERR_INPUT', [url, (err as Error).message]);
+        if (attempt >= MAX_ATTEMPTS)
+          throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [url, (err as Error).message]);
       }
       if (res?.ok) {
         const out = (await res.json()) as { accepted: number; duplicates: number; rejected: number };
@@ -65,8 +66,9 @@ export async function sendToCollector(options: HttpTargetOptions): Promise<HttpT
         return;
       }
       if (res && res.status !== 429 && res.status !== 503 && res.status < 500)
-        throw new AdpipeError('ADP_ERR_INPUT', [url, `HTTP ${res.status}: ${await res.text()}`]);
-      if (attempt >= MAX_ATTEMPTS) throw new AdpipeError('ADP_ERR_INPUT', [url, `HTTP ${res?.status}`]);
+        throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [url, `HTTP ${res.status}: ${await res.text()}`]);
+      if (attempt >= MAX_ATTEMPTS)
+        throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [url, `HTTP ${res?.status}`]);
       const retryAfter = Number(res?.headers.get('retry-after'));
       await sleep(retryAfter > 0 ? retryAfter * 1000 : Math.min(100 * 2 ** attempt, 5000));
     }

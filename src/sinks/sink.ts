@@ -88,9 +88,11 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** Wraps an error as ADP_ERR_SINK naming the sink, unless it already is a sink error. */
+/** Wraps an error as ADP_ERR_SINK_FAILED naming the sink, unless it already is a sink error. */
 export function sinkError(sink: string, err: unknown): AdpipeError {
-  if (err instanceof AdpipeError && (err.code === 'ADP_ERR_SINK' || err.code === 'ADP_ERR_SINK_MODEL'))
+  if (err instanceof AdpipeError && (err.code === 'ADP_ERR_SINK_FAILED' || err.code === 'ADP_ERR_SINK_MODEL'))
     return err;
-  return new AdpipeError('ADP_ERR_SINK', [sink, (err as Error).message ?? String(err)], { cause: err });
+  return new AdpipeError('ADP_ERR_SINK_FAILED', [sink, (err as Error).message ?? String(err)], {
+    cause: err,
+  });
 }

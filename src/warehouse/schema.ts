@@ -76,7 +76,7 @@ export async function migrate(wh: Warehouse): Promise<void> {
 }
 
 /**
- * For read-only opens, which cannot rebuild: fails with ADP_ERR_ROLLUP_MODEL naming the reports
+ * For read-only opens, which cannot rebuild: fails with ADP_ERR_WAREHOUSE_ROLLUP_MODEL naming the reports
  * whose rollup was built by another definition (or before fingerprints).
  */
 export async function checkRollups(wh: Warehouse): Promise<void> {
@@ -91,7 +91,7 @@ export async function checkRollups(wh: Warehouse): Promise<void> {
       )
     : new Map<string, string>();
   const stale = REPORTS.filter((r) => recorded.get(r.name) !== rollupFingerprint(r)).map((r) => r.name);
-  if (stale.length > 0) throw new AdpipeError('ADP_ERR_ROLLUP_MODEL', [stale.join(', ')]);
+  if (stale.length > 0) throw new AdpipeError('ADP_ERR_WAREHOUSE_ROLLUP_MODEL', [stale.join(', ')]);
 }
 
 /** A rollup's definition: its columns and what each measure aggregates. */

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { AdpipeError } from '../errors.js';
+import { lockedError, lockHolder } from '../util/run-lock.js';
 import { checkRollups, migrate } from './schema.js';
 
 export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
@@ -43,7 +44,7 @@ export class Warehouse {
       throw new AdpipeError('ADP_ERR_CONFIG', [`the data dir path may not contain "?" (${dataDir})`]);
     const file = path.join(dataDir, 'warehouse.duckdb');
     // A reader of a data dir nothing was ingested into gets the next step, not DuckDB's complaint.
-    if (options.readOnly && !existsSync(file)) throw new AdpipeError('ADP_ERR_NO_DATA', [dataDir]);
+    if (options.readOnly && !existsSync(file)) throw new AdpipeError('ADP_ERR_WAREHOUSE_NO_DATA', [dataDir]);
     mkdirSync(dataDir, { recursive: true });
     const config: Record<string, string> = {};
     if (options.readOnly) config.access_mode = 'READ_ONLY';
@@ -56,7 +57,10 @@ export class Warehouse {
     try {
       instance = await DuckDBInstance.create(file, config);
     } catch (err) {
-      throw new AdpipeError('ADP_ERR_INPUT', [file, (err as Error).message], { cause: err });
+      // Another process has the database: a live lock holder says which and what to do instead.
+      const holder = lockHolder(dataDir);
+      if (holder) throw lockedError(dataDir, holder, err);
+      throw new AdpipeError('ADP_ERR_WAREHOUSE_UNREADABLE', [file, (err as Error).message], { cause: err });
     }
     const conn = await instance.connect();
     // Timestamps are instants; the session zone is UTC so nothing local leaks into partitions.
@@ -77,7 +81,7 @@ export class Warehouse {
    */
   static async detached(dataDir: string): Promise<Warehouse> {
     if (!existsSync(path.join(dataDir, 'warehouse.duckdb')))
-      throw new AdpipeError('ADP_ERR_NO_DATA', [dataDir]);
+      throw new AdpipeError('ADP_ERR_WAREHOUSE_NO_DATA', [dataDir]);
     const instance = await DuckDBInstance.create(':memory:');
     const conn = await instance.connect();
     await conn.run("SET TimeZone = 'UTC'");

@@ -166,7 +166,7 @@ describe('analyze ab', () => {
 
   it('refuses an experiment the config does not declare', async () => {
     await expect(analyze(dataDir, 'ab', { experiment: 'nope' }, EXPERIMENTS)).rejects.toMatchObject({
-      code: 'ADP_ERR_UNKNOWN_EXPERIMENT',
+      code: 'ADP_ERR_ANALYSIS_UNKNOWN_EXPERIMENT',
     });
   });
 });

@@ -135,7 +135,7 @@ describe('adpipe analyze and /v1/analysis', () => {
     expect((await get('/v1/ab/assign?experiment=checkout-button&user=u', null)).statusCode).toBe(401);
     const unknown = await get('/v1/analysis/nope');
     expect(unknown.statusCode).toBe(404);
-    expect(unknown.json().error.code).toBe('ADP_ERR_UNKNOWN_ANALYSIS');
+    expect(unknown.json().error.code).toBe('ADP_ERR_ANALYSIS_UNKNOWN');
     const foreign = await get('/v1/analysis/sessions?model=linear');
     expect(foreign.statusCode).toBe(400);
     expect(foreign.json().error.message).toMatch(/model: not a parameter of sessions/);

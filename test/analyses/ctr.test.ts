@@ -80,7 +80,7 @@ describe('training without clicks', () => {
     const wh = await Warehouse.open(await lakeOf('ctr-no-clicks', impressions), { readOnly: true });
     try {
       await expect(trainCtr(wh, parseConfig({}), {})).rejects.toMatchObject({
-        code: 'ADP_ERR_NOTHING_TO_TRAIN',
+        code: 'ADP_ERR_MODEL_NOTHING_TO_TRAIN',
         message: expect.stringMatching(/impressions and 0 clicks/),
       });
     } finally {
@@ -120,7 +120,7 @@ describe('POST /v1/predict/ctr', () => {
       const event = { ad_format: 'rewarded_video', country: 'KR', ts: '2025-01-01T12:00:00Z' };
       const none = await post(event);
       expect(none.statusCode).toBe(404);
-      expect(none.json().error.code).toBe('ADP_ERR_NO_MODEL');
+      expect(none.json().error.code).toBe('ADP_ERR_MODEL_NOT_TRAINED');
       await saveModel(dataDir, 'ctr', model);
       const r = await post(event);
       expect(r.statusCode, r.body).toBe(200);

@@ -97,7 +97,7 @@ describe('recommend model', () => {
     const wh = await Warehouse.open(tiny, { readOnly: true });
     try {
       await expect(trainRecommend(wh, parseConfig({}), {})).rejects.toMatchObject({
-        code: 'ADP_ERR_NOTHING_TO_TRAIN',
+        code: 'ADP_ERR_MODEL_NOTHING_TO_TRAIN',
         message: expect.stringMatching(/1 users and 1 ads/),
       });
     } finally {
@@ -125,10 +125,10 @@ describe('adpipe model recommend train, adpipe recommend and GET /v1/recommend',
   };
   let fromCli: unknown;
 
-  it('trains, saves and recommends from the CLI, and says ADP_ERR_NO_MODEL before training', () => {
+  it('trains, saves and recommends from the CLI, and says ADP_ERR_MODEL_NOT_TRAINED before training', () => {
     const none = cli('recommend', '--user', 'a-user-1');
     expect(none.status).not.toBe(0);
-    expect(none.stderr).toMatch(/ADP_ERR_NO_MODEL/);
+    expect(none.stderr).toMatch(/ADP_ERR_MODEL_NOT_TRAINED/);
     const trained = cli('model', 'recommend', 'train');
     expect(trained.status, trained.stderr).toBe(0);
     expect(trained.stdout).toMatch(/precision@10 0\.\d{4} \(popularity baseline 0\.\d{4}\)/);

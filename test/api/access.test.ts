@@ -26,7 +26,7 @@ describe('read keys', () => {
       for (const headers of [{}, { authorization: 'Bearer not-a-key-at-all' }, { 'x-api-key': `${READ}x` }]) {
         const r = await server.app.inject({ url, headers });
         expect(r.statusCode, url).toBe(401);
-        expect(r.json().error.code).toBe('ADP_ERR_UNAUTHORIZED');
+        expect(r.json().error.code).toBe('ADP_ERR_HTTP_UNAUTHORIZED');
       }
     }
   });
@@ -34,7 +34,7 @@ describe('read keys', () => {
   it('403 for a write-only key', async () => {
     const r = await server.app.inject({ url: '/v1/reports', headers: { authorization: `Bearer ${WRITE}` } });
     expect(r.statusCode).toBe(403);
-    expect(r.json().error).toMatchObject({ code: 'ADP_ERR_FORBIDDEN' });
+    expect(r.json().error).toMatchObject({ code: 'ADP_ERR_HTTP_FORBIDDEN' });
   });
 
   it('200 with the read key as Bearer or X-API-Key', async () => {

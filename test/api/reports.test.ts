@@ -263,7 +263,7 @@ describe('GET /v1/reports/:name', () => {
     }
     const unknown = await get('/v1/reports/nope');
     expect(unknown.status).toBe(404);
-    expect(unknown.body.error!.code).toBe('ADP_ERR_UNKNOWN_REPORT');
+    expect(unknown.body.error!.code).toBe('ADP_ERR_REPORT_UNKNOWN');
   });
 
   it('SQL injection through any parameter: 400 or a correct empty result, never an SQL error or data', async () => {

@@ -46,7 +46,7 @@ describe('POST /v1/query', () => {
     ]) {
       const r = await query(sql);
       expect([400, 403], sql).toContain(r.statusCode);
-      expect(['ADP_ERR_READ_ONLY', 'ADP_ERR_QUERY'], sql).toContain(r.json().error.code);
+      expect(['ADP_ERR_QUERY_READ_ONLY', 'ADP_ERR_QUERY_FAILED'], sql).toContain(r.json().error.code);
     }
     expect((await query('SELECT count(*) AS n FROM ledger')).json().rows[0].n).toBe('1');
   });
@@ -62,7 +62,7 @@ describe('POST /v1/query', () => {
     ]) {
       const r = await query(sql);
       expect(r.statusCode, sql).toBe(403);
-      expect(r.json().error.code).toBe('ADP_ERR_READ_ONLY_TABLES');
+      expect(r.json().error.code).toBe('ADP_ERR_QUERY_READ_ONLY_TABLES');
     }
   });
 
@@ -79,7 +79,7 @@ describe('POST /v1/query', () => {
     try {
       const r = await off.app.inject({ method: 'POST', url: '/v1/query', payload: { sql: 'SELECT 1' } });
       expect(r.statusCode).toBe(404);
-      expect(r.json().error.code).toBe('ADP_ERR_SQL_OFF');
+      expect(r.json().error.code).toBe('ADP_ERR_QUERY_SQL_OFF');
     } finally {
       await off.close();
     }

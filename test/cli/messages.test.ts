@@ -116,7 +116,7 @@ describe('an ingest that accepts nothing, and the dead letters it leaves', () =>
 });
 
 describe('failures that name the next step', () => {
-  it('a port in use: ADP_ERR_PORT_IN_USE with the way out, no stack', async () => {
+  it('a port in use: ADP_ERR_HTTP_PORT_IN_USE with the way out, no stack', async () => {
     const busy: Server = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const port = (busy.address() as { port: number }).port;
@@ -144,14 +144,14 @@ describe('failures that name the next step', () => {
       });
       expect(r.status).toBe(2);
       expect(r.stderr.trim()).toBe(
-        `adpipe: ADP_ERR_PORT_IN_USE: port ${port} on 127.0.0.1 is in use: use --port or stop the other process`,
+        `adpipe: ADP_ERR_HTTP_PORT_IN_USE: port ${port} on 127.0.0.1 is in use: use --port or stop the other process`,
       );
     } finally {
       busy.close();
     }
   }, 60_000);
 
-  it('no data yet: ADP_ERR_NO_DATA says to run adpipe ingest first, and creates nothing', () => {
+  it('no data yet: ADP_ERR_WAREHOUSE_NO_DATA says to run adpipe ingest first, and creates nothing', () => {
     const empty = path.join(makeTempDir('cli-empty'), 'data');
     for (const args of [
       ['report', 'media'],
@@ -161,7 +161,7 @@ describe('failures that name the next step', () => {
       const r = adpipe(...args, '-d', empty);
       expect(r.status).toBe(2);
       expect(r.stderr.trim()).toBe(
-        `adpipe: ADP_ERR_NO_DATA: no data in ${empty} yet: run adpipe ingest first`,
+        `adpipe: ADP_ERR_WAREHOUSE_NO_DATA: no data in ${empty} yet: run adpipe ingest first`,
       );
     }
     expect(spawnSync('ls', [empty]).status).not.toBe(0);

@@ -108,7 +108,7 @@ describe('POST /v1/events', () => {
     const many = Array.from({ length: 1001 }, () => '{}').join('\n');
     const r3 = await post(many);
     expect(r3.status).toBe(413);
-    expect((await r3.json()).error.code).toBe('ADP_ERR_BATCH_TOO_LARGE');
+    expect((await r3.json()).error.code).toBe('ADP_ERR_COLLECTOR_BATCH_TOO_LARGE');
   });
 
   it('drains what it acknowledged into the lake exactly once', async () => {

@@ -19,7 +19,9 @@ describe('collector limits', () => {
     const limited = await post(line('c'));
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('ADP_ERR_RATE_LIMITED');
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe(
+      'ADP_ERR_HTTP_RATE_LIMITED',
+    );
     // Another key has its own budget.
     expect((await post(line('c'), 'k-000000002')).status).toBe(200);
   });
@@ -54,7 +56,7 @@ describe('collector limits', () => {
     const full = await post(line('d'));
     expect(full.status).toBe(503);
     expect(full.headers.get('retry-after')).toBe('5');
-    expect((await full.json()).error.code).toBe('ADP_ERR_OVERLOADED');
+    expect((await full.json()).error.code).toBe('ADP_ERR_COLLECTOR_OVERLOADED');
     const pixel = await fetch(`${s.url}/i?media_id=m1`);
     expect(pixel.status).toBe(503);
   });

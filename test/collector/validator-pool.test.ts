@@ -94,7 +94,10 @@ describe('ValidatorPool when a worker dies', () => {
       // The big job runs first, alone: stop its worker too, as a job that crashes every worker would.
       await expect.poll(() => internals(p).isolation, { timeout: 10_000 }).toBeDefined();
       await internals(p).isolation!.worker.terminate();
-      await expect(poison).rejects.toMatchObject({ code: 'ADP_ERR_VALIDATION_FAILED', status: 500 });
+      await expect(poison).rejects.toMatchObject({
+        code: 'ADP_ERR_COLLECTOR_VALIDATION_FAILED',
+        status: 500,
+      });
       expect(await bystander).toEqual(expected);
     } finally {
       await p.close();

@@ -1,4 +1,4 @@
-// The CLI where exit codes and processes matter: one writer per data dir (ADP_ERR_LOCKED naming the
+// The CLI where exit codes and processes matter: one writer per data dir (ADP_ERR_WAREHOUSE_LOCKED naming the
 // holder's pid, a dead holder's lock taken over), re-runs that skip, changed files, set-aside files.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -53,8 +53,8 @@ describe('run lock', () => {
 
     for (const second of [args, ['verify'], ['compact']]) {
       const r = await runCli(dataDir, second);
-      expect(r.code, second[0]).toBe(2);
-      expect(r.stderr).toContain('ADP_ERR_LOCKED');
+      expect(r.code, second[0]).toBe(5);
+      expect(r.stderr).toContain('ADP_ERR_WAREHOUSE_LOCKED');
       expect(r.stderr).toContain(`pid ${holder.child.pid}`);
       expect(r.ms).toBeLessThan(8000);
     }
@@ -119,7 +119,7 @@ describe('adpipe ingest exit codes', () => {
     );
     const changed = await cli();
     expect(changed.code).toBe(2);
-    expect(changed.stderr).toContain('ADP_ERR_FILE_CHANGED');
+    expect(changed.stderr).toContain('ADP_ERR_SOURCE_CHANGED');
     expect(changed.stderr).toContain(b);
     expect(await report()).toEqual(before);
 

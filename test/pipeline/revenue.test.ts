@@ -96,7 +96,7 @@ describe('a media share history', () => {
       await loadMetadata(wh, meta, { today: '2026-03-03' });
       expect((await mediaByDay(wh)).map((r) => r[1])).toEqual(['0.500000', '0.600000', '0.900000']);
       writeMedia(['media_id,name,org_id,media_share,valid_from', 'm1,Newest name,o1,0.9,March 3']);
-      await expect(loadMetadata(wh, meta)).rejects.toMatchObject({ code: 'ADP_ERR_INPUT' });
+      await expect(loadMetadata(wh, meta)).rejects.toMatchObject({ code: 'ADP_ERR_SOURCE_UNREADABLE' });
     });
   });
 });
@@ -180,7 +180,9 @@ describe('a generated day', () => {
     const read = await runCli(data, ['report', 'campaign']);
     expect(read.code).not.toBe(0);
     // No fingerprints at all: every rollup is from before them.
-    expect(read.stderr).toContain('ADP_ERR_ROLLUP_MODEL: rollups of ad, ad_request, demand, media, campaign');
+    expect(read.stderr).toContain(
+      'ADP_ERR_WAREHOUSE_ROLLUP_MODEL: rollups of ad, ad_request, demand, media, campaign',
+    );
     expect(read.stderr).toContain('adpipe compact');
     await withWarehouse(data, async (wh) => {
       const cols = await wh.all<{ column_name: string }>(

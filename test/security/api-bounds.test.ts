@@ -109,7 +109,7 @@ describe('error bodies of a failing read', () => {
     const text = await res.text();
     expect(text).not.toContain(s.dataDir);
     const { error } = JSON.parse(text) as ErrorBody;
-    expect(error.code).toBe('ADP_ERR_QUERY');
+    expect(error.code).toBe('ADP_ERR_QUERY_FAILED');
     expect(error.message).toContain('<path>');
     expect(error.request_id).toMatch(/^req-/);
   });

@@ -61,7 +61,7 @@ describe.skipIf(!mounted)('a full disk under the spool', () => {
       expect(full.status).toBe(503);
       expect(full.headers.get('retry-after')).toMatch(/^\d+$/);
       const body = await full.json();
-      expect(body.error.code).toBe('ADP_ERR_DISK_FULL');
+      expect(body.error.code).toBe('ADP_ERR_COLLECTOR_DISK_FULL');
       expect(body.error.message).not.toContain(dataDir);
     }
     expect((await fetch(`${s!.url}/healthz`)).status).toBe(200);

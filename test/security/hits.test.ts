@@ -238,7 +238,9 @@ describe('rate limits per client address and on failed keys', () => {
     statuses.push(limited.status);
     expect(statuses).toEqual([401, 401, 401, 401, 429]);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('ADP_ERR_RATE_LIMITED');
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe(
+      'ADP_ERR_HTTP_RATE_LIMITED',
+    );
     // Guessing stops here: even the right key waits out the window from this address.
     expect((await fetch(`${s.url}/v1/reports`, { headers: { 'x-api-key': READ } })).status).toBe(429);
   });
@@ -282,7 +284,7 @@ describe('keys only in headers, never in the logs', () => {
     for (const route of ['/v1/reports', '/v1/pipeline', '/v1/deadletter']) {
       const res = await fetch(`${url}${route}?key=${READ}`);
       expect(res.status, route).toBe(400);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('ADP_ERR_KEY_IN_URL');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('ADP_ERR_HTTP_KEY_IN_URL');
     }
     expect((await fetch(`${url}/v1/reports`, { headers: { 'x-api-key': READ } })).status).toBe(200);
     const controller = new AbortController();

@@ -9,7 +9,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AdpipeError } from '../../src/errors.js';
-import { checkSelectTree } from '../../src/server/api/sql-guard.js';
+import { checkSelectTree } from '../../src/query/sql-guard.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const SECRET = 'TOP-SECRET-guard';
@@ -42,7 +42,7 @@ async function allowed(sql: string): Promise<boolean> {
     checkSelectTree(tree.statements, READABLE);
     return true;
   } catch (err) {
-    if (err instanceof AdpipeError && err.code === 'ADP_ERR_READ_ONLY_TABLES') return false;
+    if (err instanceof AdpipeError && err.code === 'ADP_ERR_QUERY_READ_ONLY_TABLES') return false;
     throw err;
   }
 }

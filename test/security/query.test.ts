@@ -133,7 +133,7 @@ async function expectRefused(sql: string) {
   const r = await query(sql);
   expect(r.text, sql).not.toContain(SECRET);
   expect(r.status, `${sql}: ${r.text}`).toBe(403);
-  expect(r.body.error.code, sql).toMatch(/^ADP_ERR_READ_ONLY/);
+  expect(r.body.error.code, sql).toMatch(/^ADP_ERR_QUERY_READ_ONLY/);
   expect(r.body.error.message, sql).not.toContain(dataDir);
   return r.body.error.message as string;
 }
@@ -242,7 +242,7 @@ describe('POST /v1/query reads only the readable relations', () => {
   it('names no server path when an allowed query fails', async () => {
     const r = await query('SELECT no_such_column FROM rollup_ad, lake');
     expect(r.status, r.text).toBe(400);
-    expect(r.body.error.code).toBe('ADP_ERR_QUERY');
+    expect(r.body.error.code).toBe('ADP_ERR_QUERY_FAILED');
     expect(r.text).not.toContain(dataDir);
   });
 

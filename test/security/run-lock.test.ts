@@ -44,7 +44,10 @@ async function serveWithLock(
   const serving = /serving on/.test(cli.output().stdout);
   if (serving) {
     const lockNow = readFileSync(path.join(dataDir, 'adpipe.lock'), 'utf8');
-    expect(lockNow).toBe(`${cli.child.pid} ${startTimeOf(cli.child.pid!)}\n`);
+    // pid and start time, then the address it serves on.
+    expect(lockNow).toMatch(
+      new RegExp(`^${cli.child.pid} ${startTimeOf(cli.child.pid!)}\nhttp://127\\.0\\.0\\.1:\\d+\n$`),
+    );
     cli.child.kill('SIGTERM');
   }
   const done = await cli.done;
@@ -81,8 +84,8 @@ describe('the run lock', () => {
     for (const lock of [`${holder.pid} ${startTimeOf(holder.pid!)}\n`, `${holder.pid}\n`]) {
       const r = await serveWithLock(lock);
       expect(r.serving).toBe(false);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`ADP_ERR_LOCKED`);
+      expect(r.code).toBe(5);
+      expect(r.stderr).toContain(`ADP_ERR_WAREHOUSE_LOCKED`);
       expect(r.stderr).toContain(`(pid ${holder.pid})`);
     }
   });

@@ -152,7 +152,7 @@ export function sinkConformance(o: ConformanceOptions): void {
         else throw new Error('injected: crashed after the insert, before acknowledging it');
       },
     });
-    await expect(failed).rejects.toMatchObject({ code: 'ADP_ERR_SINK' });
+    await expect(failed).rejects.toMatchObject({ code: 'ADP_ERR_SINK_FAILED' });
     expect(killed).toBe(1);
     const status = await sinkLag(wh, sink);
     const first = status.find((s) => s.table === sink.tables[0]!.name)!;
@@ -177,7 +177,7 @@ export function sinkConformance(o: ConformanceOptions): void {
       down,
     );
     expect(summary.batches.length).toBe(2);
-    await expect(syncSink(await sqlSink(down))).rejects.toMatchObject({ code: 'ADP_ERR_SINK' });
+    await expect(syncSink(await sqlSink(down))).rejects.toMatchObject({ code: 'ADP_ERR_SINK_FAILED' });
     const behind = await sinkLag(wh, sink);
     expect(behind.every((s) => s.lag === 2 && s.ageSeconds >= 0)).toBe(true);
     expect((await sink.verify()).length).toBeGreaterThan(0);

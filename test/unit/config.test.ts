@@ -54,6 +54,7 @@ describe('the documented example', () => {
     const env = {
       ADPIPE_WRITE_KEY: 'write-key-1',
       ADPIPE_READ_KEY: 'read-key-1',
+      ADPIPE_ADMIN_KEY: 'admin-key-1',
       ADPIPE_CLICK_SECRET: 'click-secret-0123456789',
       SLACK_WEBHOOK_URL: 'https://hooks.example/x',
       REPORTS_MYSQL_URL: 'mysql://u@127.0.0.1:3306/r',

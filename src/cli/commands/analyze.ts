@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import type { AnalysisResult } from '../../analyses/analysis.js';
 import { ANALYSES, findAnalysis, formatAnalysis } from '../../analyses/registry.js';
 import { usage } from '../../errors.js';
 import type { OutputFormat } from '../../reports/format.js';
 import { Warehouse } from '../../warehouse/warehouse.js';
 import { contextOf } from '../context.js';
+import { ask, onServerOr } from '../remote.js';
 
 /** commander's camelCase option names as the analyses' snake_case parameters (halfLife → half_life). */
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -35,12 +37,22 @@ export function register(program: Command): void {
         throw usage('--format must be table, csv or json');
       const analysis = findAnalysis(name);
       const params = Object.fromEntries(Object.entries(given).map(([k, v]) => [snake(k), v]));
-      const wh = await Warehouse.open(dataDir, { readOnly: true });
-      try {
-        const result = await analysis.run(wh, config, params);
-        process.stdout.write(formatAnalysis(result, format as OutputFormat));
-      } finally {
-        wh.close();
-      }
+      const result = await onServerOr(
+        { config, dataDir },
+        (server) => {
+          const given = Object.entries(params).filter(([, v]) => v !== undefined);
+          const q = new URLSearchParams(given.map(([k, v]): [string, string] => [k, String(v)]));
+          return ask<AnalysisResult>(server, 'GET', `/v1/analysis/${encodeURIComponent(analysis.name)}?${q}`);
+        },
+        async () => {
+          const wh = await Warehouse.open(dataDir, { readOnly: true });
+          try {
+            return await analysis.run(wh, config, params);
+          } finally {
+            wh.close();
+          }
+        },
+      );
+      process.stdout.write(formatAnalysis(result, format as OutputFormat));
     });
 }

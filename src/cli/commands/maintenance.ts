@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { type VerifyResult, verify } from '../../admin/operations.js';
 import { compactLake } from '../../lake/compact.js';
-import { verifyWarehouse } from '../../pipeline/verify.js';
 import { contextOf } from '../context.js';
+import { ask, onServerOr } from '../remote.js';
 import { withWriter } from '../writer.js';
 
 export function register(program: Command): void {
@@ -11,7 +12,12 @@ export function register(program: Command): void {
       'Recompute every report from the lake and compare with the rollups; exit 1 on any difference',
     )
     .action(async (_opts: unknown, cmd: Command) => {
-      const result = await withWriter(contextOf(cmd).dataDir, (wh) => verifyWarehouse(wh));
+      const ctx = contextOf(cmd);
+      const result = await onServerOr(
+        ctx,
+        (server) => ask<VerifyResult>(server, 'POST', '/v1/admin/verify'),
+        () => withWriter(ctx.dataDir, verify),
+      );
       for (const c of result.checks) console.log(`${c.ok ? 'ok  ' : 'DIFF'} ${c.name}: ${c.detail}`);
       console.log(result.ok ? 'verify: no differences' : 'verify: DIFFERENCES FOUND');
       if (!result.ok) process.exitCode = 1;

@@ -1,10 +1,18 @@
 import type { Command } from 'commander';
-import { AdpipeError } from '../../errors.js';
+import {
+  type Difference,
+  type PerSink,
+  sinkStatuses,
+  syncSinks,
+  type TableStatus,
+  type TableSync,
+  verifySinkNamed,
+} from '../../admin/operations.js';
 import { configuredSinks, openSinks } from '../../sinks/configured.js';
-import { sinkLag } from '../../sinks/lag.js';
 import { sqlSinkDdl } from '../../sinks/sql/component.js';
-import { latestBatch, rebuildSink, syncWithRetry } from '../../sinks/sync.js';
+import { latestBatch, rebuildSink } from '../../sinks/sync.js';
 import { contextOf } from '../context.js';
+import { ask, onServerOr } from '../remote.js';
 import { withWriter } from '../writer.js';
 
 /** `adpipe sink init|sync|status|verify`: report tables in MySQL/MariaDB, PostgreSQL and ClickHouse. */
@@ -31,23 +39,29 @@ export function register(program: Command): void {
     .argument('[name]', 'sink name (default: all)')
     .option('--attempts <n>', 'attempts per sink before giving up', (v) => Number(v), 4)
     .action(async (name: string | undefined, opts: { attempts: number }, cmd: Command) => {
-      const { config, dataDir } = contextOf(cmd);
-      await withWriter(dataDir, async (wh) => {
-        const latest = await latestBatch(wh);
-        for (const s of await openSinks(config, wh, name)) {
-          try {
-            const synced = await syncWithRetry(s, latest, { attempts: opts.attempts });
-            if (synced.length === 0) console.log(`${s.name}: up to date`);
-            for (const t of synced)
-              console.log(
-                `${s.name}: ${t.table}: batches ${t.after + 1}..${t.upTo}, ${t.rows} rows in ${t.seconds.toFixed(2)} s`,
-              );
-          } catch (err) {
-            console.error(`${s.name}: ${(err as Error).message}`);
-            process.exitCode = 1;
-          }
+      const ctx = contextOf(cmd);
+      const results = await onServerOr(
+        ctx,
+        (server) =>
+          ask<Array<PerSink<TableSync[]>>>(
+            server,
+            'POST',
+            `/v1/admin/sinks/sync${query({ name, attempts: opts.attempts })}`,
+          ),
+        () => withWriter(ctx.dataDir, (wh) => syncSinks(wh, ctx.config, name, opts.attempts)),
+      );
+      for (const r of results) {
+        if ('error' in r) {
+          console.error(`${r.sink}: ${r.error}`);
+          process.exitCode = 1;
+          continue;
         }
-      });
+        if (r.result.length === 0) console.log(`${r.sink}: up to date`);
+        for (const t of r.result)
+          console.log(
+            `${r.sink}: ${t.table}: batches ${t.after + 1}..${t.upTo}, ${t.rows} rows in ${t.seconds.toFixed(2)} s`,
+          );
+      }
     });
 
   sink
@@ -59,8 +73,12 @@ export function register(program: Command): void {
       await withWriter(dataDir, async (wh) => {
         const latest = await latestBatch(wh);
         for (const s of await openSinks(config, wh, name)) {
-          const synced = await rebuildSink(s, latest);
-          console.log(`${s.name}: rebuilt ${synced.length} tables up to batch ${synced[0]?.upTo ?? 0}`);
+          try {
+            const synced = await rebuildSink(s, latest);
+            console.log(`${s.name}: rebuilt ${synced.length} tables up to batch ${synced[0]?.upTo ?? 0}`);
+          } finally {
+            await s.close();
+          }
         }
       });
     });
@@ -70,21 +88,24 @@ export function register(program: Command): void {
     .description("Show each sink table's watermark, lag behind the latest batch and its age")
     .argument('[name]', 'sink name (default: all)')
     .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
-      const { config, dataDir } = contextOf(cmd);
-      await withWriter(dataDir, async (wh) => {
-        for (const s of await openSinks(config, wh, name)) {
-          try {
-            for (const t of await sinkLag(wh, s))
-              console.log(
-                `${s.name}\t${t.table}\tbatch ${t.watermark}/${t.latest}\tlag ${t.lag}\tage ${t.ageSeconds} s` +
-                  (t.updatedAt ? `\tupdated ${t.updatedAt}` : ''),
-              );
-          } catch (err) {
-            console.log(`${s.name}\tunreachable: ${(err as Error).message}`);
-            process.exitCode = 1;
-          }
+      const ctx = contextOf(cmd);
+      const results = await onServerOr(
+        ctx,
+        (server) => ask<Array<PerSink<TableStatus[]>>>(server, 'GET', `/v1/admin/sinks${query({ name })}`),
+        () => withWriter(ctx.dataDir, (wh) => sinkStatuses(wh, ctx.config, name)),
+      );
+      for (const r of results) {
+        if ('error' in r) {
+          console.log(`${r.sink}\tunreachable: ${r.error}`);
+          process.exitCode = 1;
+          continue;
         }
-      });
+        for (const t of r.result)
+          console.log(
+            `${r.sink}\t${t.table}\tbatch ${t.watermark}/${t.latest}\tlag ${t.lag}\tage ${t.ageSeconds} s` +
+              (t.updatedAt ? `\tupdated ${t.updatedAt}` : ''),
+          );
+      }
     });
 
   sink
@@ -93,18 +114,25 @@ export function register(program: Command): void {
     .argument('<name>', 'sink name')
     .option('--max <n>', 'differences to print', (v) => Number(v), 50)
     .action(async (name: string, opts: { max: number }, cmd: Command) => {
-      const { config, dataDir } = contextOf(cmd);
-      await withWriter(dataDir, async (wh) => {
-        const [s] = await openSinks(config, wh, name);
-        if (!s!.verify)
-          throw new AdpipeError('ADP_ERR_USAGE', [`sink ${name} (${s!.type}) cannot be verified`]);
-        const diffs = await s!.verify();
-        for (const d of diffs.slice(0, opts.max))
-          console.log(
-            `${d.table}\t${d.key.join(' | ')}\t${d.column}\tembedded ${d.embedded ?? '-'}\tsink ${d.sink ?? '-'}`,
-          );
-        console.log(`${s!.name}: ${diffs.length} difference(s)`);
-        if (diffs.length > 0) process.exitCode = 1;
-      });
+      const ctx = contextOf(cmd);
+      const diffs = await onServerOr(
+        ctx,
+        (server) => ask<Difference[]>(server, 'POST', `/v1/admin/sinks/verify${query({ name })}`),
+        () => withWriter(ctx.dataDir, (wh) => verifySinkNamed(wh, ctx.config, name)),
+      );
+      for (const d of diffs.slice(0, opts.max))
+        console.log(
+          `${d.table}\t${d.key.join(' | ')}\t${d.column}\tembedded ${d.embedded ?? '-'}\tsink ${d.sink ?? '-'}`,
+        );
+      console.log(`${name}: ${diffs.length} difference(s)`);
+      if (diffs.length > 0) process.exitCode = 1;
     });
+}
+
+/** A query string of the given parameters, those undefined left out. */
+function query(params: Record<string, string | number | undefined>): string {
+  const given = Object.entries(params).filter((e): e is [string, string | number] => e[1] !== undefined);
+  return given.length === 0
+    ? ''
+    : `?${new URLSearchParams(given.map(([k, v]): [string, string] => [k, String(v)]))}`;
 }

@@ -1,9 +1,11 @@
 // The query API: report model and reports, analyses, the trained models' answers, SQL, live traffic,
-// pipeline health. Every route needs a read key when read keys are configured.
+// pipeline health, and /v1/admin for CLI commands run beside the server. Every route needs a read
+// key when read keys are configured; /v1/admin an admin key (access.ts).
 
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { requireRead } from './access.js';
+import { adminRoutes } from './admin.js';
 import { analysisRoutes } from './analyses.js';
 import { liveRoutes } from './live.js';
 import { modelRoutes } from './models.js';
@@ -22,6 +24,7 @@ const api: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => 
   await sqlRoutes(app, ctx, readers);
   await liveRoutes(app);
   await pipelineRoutes(app, ctx, readers);
+  await adminRoutes(app, ctx);
 };
 
 export default api;

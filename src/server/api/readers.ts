@@ -104,5 +104,5 @@ export class ReaderPool {
 }
 
 function cancelled(cause?: unknown): AdpipeError {
-  return new AdpipeError('ADP_ERR_CANCELLED', [], { cause });
+  return new AdpipeError('ADP_ERR_HTTP_CANCELLED', [], { cause });
 }

@@ -15,12 +15,12 @@ export async function readBody(
   limit: number,
 ): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (declared > limit) throw new AdpipeError('ADP_ERR_TOO_LARGE', [limit]);
+  if (declared > limit) throw new AdpipeError('ADP_ERR_HTTP_TOO_LARGE', [limit]);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of payload) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new AdpipeError('ADP_ERR_TOO_LARGE', [limit]);
+    if (size > limit) throw new AdpipeError('ADP_ERR_HTTP_TOO_LARGE', [limit]);
     chunks.push(chunk as Buffer);
   }
   const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -35,7 +35,7 @@ export async function readBody(
     return await gunzipAsync(raw, { maxOutputLength: limit });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
-      throw new AdpipeError('ADP_ERR_TOO_LARGE', [`${limit} (after decompression)`]);
+      throw new AdpipeError('ADP_ERR_HTTP_TOO_LARGE', [`${limit} (after decompression)`]);
     throw new AdpipeError('ADP_ERR_BAD_PARAM', ['body', `not valid gzip: ${(err as Error).message}`]);
   }
 }

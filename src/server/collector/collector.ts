@@ -59,7 +59,7 @@ export class Collector {
 
   /** Throws 503 when undrained events are over the high-water mark, before any work is done. */
   checkCapacity(): void {
-    if (this.overloaded()) throw new AdpipeError('ADP_ERR_OVERLOADED', [OVERLOAD_RETRY_SECONDS]);
+    if (this.overloaded()) throw new AdpipeError('ADP_ERR_COLLECTOR_OVERLOADED', [OVERLOAD_RETRY_SECONDS]);
   }
 
   /** checkCapacity without the throw. */
@@ -80,7 +80,8 @@ export class Collector {
     const batch: ValidatedBatch | TooManyEvents = this.pool
       ? await this.pool.validate(body, maxEvents, source, at)
       : validateNdjson(body, maxEvents, source, at);
-    if ('tooMany' in batch) throw new AdpipeError('ADP_ERR_BATCH_TOO_LARGE', [batch.tooMany, maxEvents]);
+    if ('tooMany' in batch)
+      throw new AdpipeError('ADP_ERR_COLLECTOR_BATCH_TOO_LARGE', [batch.tooMany, maxEvents]);
     return this.keep(batch, source, true);
   }
 
@@ -158,7 +159,7 @@ export class Collector {
       return new AdpipeError('ADP_ERR_INTERNAL', [`could not write the spool (${code})`], { cause: err });
     this.diskFull = true;
     this.readiness.fail('spool', `disk full: no space left for the spool and dead letters (${code})`);
-    return new AdpipeError('ADP_ERR_DISK_FULL', [DISK_FULL_RETRY_SECONDS], {
+    return new AdpipeError('ADP_ERR_COLLECTOR_DISK_FULL', [DISK_FULL_RETRY_SECONDS], {
       cause: err,
       retryAfterSeconds: DISK_FULL_RETRY_SECONDS,
     });

@@ -114,7 +114,7 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     const wait = perAddress.take(addressBucket(req.ip));
     if (wait > 0) {
       reply.header('retry-after', String(wait));
-      done(new AdpipeError('ADP_ERR_RATE_LIMITED', [wait]));
+      done(new AdpipeError('ADP_ERR_HTTP_RATE_LIMITED', [wait]));
       return;
     }
     try {
@@ -133,7 +133,7 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     const wait = writers.open || key === undefined ? 0 : perKey.take(key);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
-      throw new AdpipeError('ADP_ERR_RATE_LIMITED', [wait]);
+      throw new AdpipeError('ADP_ERR_HTTP_RATE_LIMITED', [wait]);
     }
   };
   const writer = requireKey('write', ctx, bodyWriteKey);
@@ -149,7 +149,8 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
     return req.body;
   };
   const checkCount = (n: number) => {
-    if (n > cfg.max_batch_events) throw new AdpipeError('ADP_ERR_BATCH_TOO_LARGE', [n, cfg.max_batch_events]);
+    if (n > cfg.max_batch_events)
+      throw new AdpipeError('ADP_ERR_COLLECTOR_BATCH_TOO_LARGE', [n, cfg.max_batch_events]);
   };
 
   app.post('/v1/events', { preHandler: guards }, async (req) => {

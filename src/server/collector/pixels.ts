@@ -153,7 +153,7 @@ export function registerPixels(
       throw new AdpipeError('ADP_ERR_BAD_PARAM', [control, 'must not hold a control character']);
     if (!flat || typeof url !== 'string' || !verifyClick(query as Record<string, string>, secret)) {
       metrics.forgedClicks.inc();
-      throw new AdpipeError('ADP_ERR_BAD_SIGNATURE');
+      throw new AdpipeError('ADP_ERR_COLLECTOR_BAD_SIGNATURE');
     }
     if (!/^https?:\/\//i.test(url))
       throw new AdpipeError('ADP_ERR_BAD_PARAM', ['url', 'must be an http or https URL']);

@@ -33,7 +33,7 @@ class PoolWorker {
     this.worker.on('message', (m: ValidateAnswer) => {
       const job = this.pending.get(m.id);
       this.pending.delete(m.id);
-      if ('error' in m) job?.reject(new AdpipeError('ADP_ERR_VALIDATION_FAILED', [m.error]));
+      if ('error' in m) job?.reject(new AdpipeError('ADP_ERR_COLLECTOR_VALIDATION_FAILED', [m.error]));
       else job?.resolve(m.batch);
     });
     let why: Error | undefined;
@@ -90,7 +90,9 @@ export class ValidatorPool {
       if (w.pending.size > 0) {
         log.error({ err: why }, 'a request stopped a validator worker twice; failing it alone');
         job.reject(
-          new AdpipeError('ADP_ERR_VALIDATION_FAILED', [`it stopped the validator (${why.message})`]),
+          new AdpipeError('ADP_ERR_COLLECTOR_VALIDATION_FAILED', [
+            `it stopped the validator (${why.message})`,
+          ]),
         );
       }
       this.isolateNext();

@@ -96,7 +96,7 @@ function connection(client: ClickHouseClient, watermarks: string): SinkConnectio
     async apply(t, delta, hooks) {
       const at = (await watermark(t)).batchId;
       if (at !== delta.after)
-        throw new AdpipeError('ADP_ERR_SINK', [
+        throw new AdpipeError('ADP_ERR_SINK_FAILED', [
           t.name,
           `watermark is at batch ${at}, not ${delta.after}: another sync applied it; sync again`,
         ]);

@@ -49,7 +49,7 @@ export class SqlReportSink implements Sink {
     this.url = config.url;
   }
 
-  /** Connects, runs fn, closes; driver errors become ADP_ERR_SINK naming the sink. */
+  /** Connects, runs fn, closes; driver errors become ADP_ERR_SINK_FAILED naming the sink. */
   private async connected<T>(fn: (conn: SinkConnection) => Promise<T>): Promise<T> {
     let conn: SinkConnection;
     try {

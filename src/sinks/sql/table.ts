@@ -50,7 +50,7 @@ export function sinkTables(
   const names = sink.reports ?? REPORTS.map((r) => r.name);
   return names.map((name) => {
     const report = findReport(name);
-    if (!report) throw new AdpipeError('ADP_ERR_UNKNOWN_REPORT', [name]);
+    if (!report) throw new AdpipeError('ADP_ERR_REPORT_UNKNOWN', [name]);
     const mapped = sink.columns[name] ?? {};
     const col = (field: string, role: ColumnRole): SinkColumn => ({
       field,

@@ -81,7 +81,7 @@ export function transactionalSink(d: MergeDialect, session: SqlSession, watermar
         );
         const at = Number(row?.[0] ?? Number.NaN);
         if (at !== delta.after)
-          throw new AdpipeError('ADP_ERR_SINK', [
+          throw new AdpipeError('ADP_ERR_SINK_FAILED', [
             t.name,
             `watermark is at batch ${at}, not ${delta.after}: another sync applied it; sync again`,
           ]);

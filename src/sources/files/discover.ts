@@ -38,20 +38,20 @@ async function listLocal(p: string): Promise<InputFile[]> {
   try {
     st = await stat(p);
   } catch {
-    throw new AdpipeError('ADP_ERR_INPUT', [p, 'no such file or directory']);
+    throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [p, 'no such file or directory']);
   }
   if (st.isFile()) {
     const info = formatOf(p);
     if (!info)
-      throw new AdpipeError('ADP_ERR_INPUT', [
+      throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [
         p,
         'unknown format (expected .jsonl, .ndjson, .json, .csv, optionally .gz, or .parquet)',
       ]);
     return [localFile(p, st.size, info)];
   }
-  if (!st.isDirectory()) throw new AdpipeError('ADP_ERR_INPUT', [p, 'not a file or a directory']);
+  if (!st.isDirectory()) throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [p, 'not a file or a directory']);
   const entries = await readdir(p, { recursive: true, withFileTypes: true }).catch((err: Error) => {
-    throw new AdpipeError('ADP_ERR_INPUT', [p, err.message], { cause: err });
+    throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [p, err.message], { cause: err });
   });
   const files: InputFile[] = [];
   for (const e of entries) {

@@ -56,7 +56,7 @@ export async function listS3(url: string): Promise<InputFile[]> {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   } catch (err) {
-    throw new AdpipeError('ADP_ERR_INPUT', [url, (err as Error).message], { cause: err });
+    throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [url, (err as Error).message], { cause: err });
   }
   return files;
 }

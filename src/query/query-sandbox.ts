@@ -7,19 +7,15 @@
 //
 // The API's child cannot open the warehouse (one process holds it; a second instance in this
 // process would downgrade and then drop its file lock), so it reads copies: the readable tables a
-// query names, exported to Parquet by a read transaction when first needed after the warehouse
-// changed, and the lake's committed files.
+// query names (src/server/api/query-snapshots.ts) and the lake's committed files. The CLI's child,
+// with no server running, opens the warehouse read-only.
 
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import path from 'node:path';
-import { AdpipeError, type ErrorCode } from '../../errors.js';
-import { lakeRelation } from '../../lake/lake.js';
-import { startChildProcess } from '../../util/worker.js';
-import { sqlIdent, sqlString } from '../../warehouse/warehouse.js';
+import { readFileSync } from 'node:fs';
+import { AdpipeError, type ErrorCode } from '../errors.js';
+import { startChildProcess } from '../util/worker.js';
 import type { WorkerReply, WorkerSetup } from './query-worker.js';
 import type { SqlResult } from './read-only-sql.js';
-import type { ReaderPool } from './readers.js';
 
 export interface QueryLimits {
   timeoutMs: number;
@@ -61,11 +57,19 @@ export class QuerySandbox {
     private readonly hiddenDir?: string,
   ) {}
 
-  /** Runs `sql` after every query before it; `views` (name → relation) are defined first. */
-  run(sql: string, maxRows: number, views?: () => Promise<Record<string, string>>): Promise<SqlResult> {
+  /**
+   * Runs `sql` after every query before it; `views` (name → relation) are defined first. `timeoutMs`
+   * replaces the sandbox's time limit for this query.
+   */
+  run(
+    sql: string,
+    maxRows: number,
+    views?: () => Promise<Record<string, string>>,
+    timeoutMs = this.limits.timeoutMs,
+  ): Promise<SqlResult> {
     const next = this.queue.then(async () => {
       const relations = await views?.();
-      return this.runNow(await (this.child ?? this.spawn()), sql, maxRows, relations);
+      return this.runNow(await (this.child ?? this.spawn()), sql, maxRows, relations ?? {}, timeoutMs);
     });
     this.queue = next.catch(() => undefined);
     return next;
@@ -110,13 +114,14 @@ export class QuerySandbox {
     child: ChildProcess,
     sql: string,
     maxRows: number,
-    views: Record<string, string> = {},
+    views: Record<string, string>,
+    timeoutMs: number,
   ): Promise<SqlResult> {
     const changed = Object.entries(views).filter(
       ([name, relation]) => this.childViews.get(name) !== relation,
     );
     const id = this.nextId++;
-    const { timeoutMs, memoryMb } = this.limits;
+    const { memoryMb } = this.limits;
     return new Promise<SqlResult>((resolve, reject) => {
       let stopped: 'time' | 'memory' | undefined;
       let kill: NodeJS.Timeout | undefined;
@@ -165,71 +170,5 @@ export class QuerySandbox {
     const err = new AdpipeError(code);
     err.message = this.hiddenDir ? message.split(this.hiddenDir).join('<data-dir>') : message;
     return err;
-  }
-}
-
-/**
- * Parquet copies of the readable tables a query names, taken when first needed since the warehouse
- * last changed: the database file and its WAL change with every commit, so their sizes and times
- * say when a copy is stale. The lake needs no copy, only the list of its committed files.
- */
-export class QuerySnapshots {
-  private current?: { key: string; dir: string; relations: Map<string, string> };
-  private seq = 0;
-
-  constructor(
-    private readonly dataDir: string,
-    private readonly readers: ReaderPool,
-  ) {}
-
-  get root(): string {
-    return path.join(this.dataDir, 'query-snapshot');
-  }
-
-  /** Relations (name → SQL) for the readable `tables`, copying those not copied in this state. */
-  async viewsFor(tables: ReadonlySet<string>): Promise<Record<string, string>> {
-    const key = this.warehouseState();
-    if (this.current?.key !== key) {
-      // The sandbox runs one query at a time and this runs before it: older copies are unused.
-      rmSync(this.root, { recursive: true, force: true });
-      const dir = path.join(this.root, String(++this.seq));
-      mkdirSync(dir, { recursive: true });
-      this.current = { key, dir, relations: new Map() };
-    }
-    const { dir, relations } = this.current;
-    const missing = [...tables].filter((t) => !relations.has(t));
-    if (missing.length > 0)
-      await this.readers.use((wh) =>
-        wh.transaction(async () => {
-          for (const table of missing) {
-            if (table === 'lake') {
-              relations.set(table, await lakeRelation(wh));
-              continue;
-            }
-            const file = path.join(dir, `${table}.parquet`);
-            await wh.run(`COPY ${sqlIdent(table)} TO ${sqlString(file)} (FORMAT parquet)`);
-            relations.set(table, `read_parquet(${sqlString(file)})`);
-          }
-        }),
-      );
-    return Object.fromEntries([...tables].map((t) => [t, relations.get(t)!]));
-  }
-
-  remove(): void {
-    rmSync(this.root, { recursive: true, force: true });
-  }
-
-  private warehouseState(): string {
-    const file = path.join(this.dataDir, 'warehouse.duckdb');
-    return [file, `${file}.wal`]
-      .map((f) => {
-        try {
-          const s = statSync(f);
-          return `${s.size}@${s.mtimeMs}`;
-        } catch {
-          return '-';
-        }
-      })
-      .join(',');
   }
 }

@@ -4,9 +4,9 @@
 // locked; for the CLI it opens the warehouse read-only.
 
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { AdpipeError } from '../../errors.js';
-import { lakeRelation } from '../../lake/lake.js';
-import { Warehouse } from '../../warehouse/warehouse.js';
+import { AdpipeError } from '../errors.js';
+import { lakeRelation } from '../lake/lake.js';
+import { Warehouse } from '../warehouse/warehouse.js';
 import { runReadOnlySql, type SqlResult } from './read-only-sql.js';
 
 export type WorkerSetup =
@@ -58,7 +58,7 @@ const restrictTables = setup.mode === 'api';
 const ready = setup.mode === 'api' ? openApi(setup) : openCli(setup);
 
 function failure(id: number, err: unknown): WorkerReply {
-  const code = err instanceof AdpipeError ? err.code : 'ADP_ERR_QUERY';
+  const code = err instanceof AdpipeError ? err.code : 'ADP_ERR_QUERY_FAILED';
   return { id, ok: false, code, message: (err as Error).message };
 }
 

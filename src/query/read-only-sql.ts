@@ -3,9 +3,9 @@
 // (WITH … SELECT included). For the API, sql-guard.ts then decides what the parsed tree may read.
 
 import { type DuckDBConnection, StatementType } from '@duckdb/node-api';
-import { AdpipeError } from '../../errors.js';
-import { REPORTS, rollupTable } from '../../reports/model.js';
-import type { Row } from '../../warehouse/warehouse.js';
+import { AdpipeError } from '../errors.js';
+import { REPORTS, rollupTable } from '../reports/model.js';
+import type { Row } from '../warehouse/warehouse.js';
 import { checkSelectTree } from './sql-guard.js';
 
 export const READABLE_TABLES = [
@@ -50,8 +50,8 @@ export async function readableTablesOf(conn: DuckDBConnection, sql: string): Pro
     statements: unknown;
   };
   // Only SELECT statements serialise: anything else is refused here, before it is even bound.
-  if (tree.error && tree.error_type === 'not implemented') throw new AdpipeError('ADP_ERR_READ_ONLY');
-  if (tree.error) throw new AdpipeError('ADP_ERR_QUERY', [tree.error_message ?? 'cannot parse']);
+  if (tree.error && tree.error_type === 'not implemented') throw new AdpipeError('ADP_ERR_QUERY_READ_ONLY');
+  if (tree.error) throw new AdpipeError('ADP_ERR_QUERY_FAILED', [tree.error_message ?? 'cannot parse']);
   return checkSelectTree(tree.statements, READABLE);
 }
 
@@ -64,14 +64,14 @@ export async function runReadOnlySql(
   let statementType: StatementType;
   try {
     const extracted = await conn.extractStatements(sql);
-    if (extracted.count !== 1) throw new AdpipeError('ADP_ERR_READ_ONLY');
+    if (extracted.count !== 1) throw new AdpipeError('ADP_ERR_QUERY_READ_ONLY');
     if (opts.restrictTables) await readableTablesOf(conn, sql);
     statementType = (await extracted.prepare(0)).statementType;
   } catch (err) {
     if (err instanceof AdpipeError) throw err;
     throw queryError(err);
   }
-  if (statementType !== StatementType.SELECT) throw new AdpipeError('ADP_ERR_READ_ONLY');
+  if (statementType !== StatementType.SELECT) throw new AdpipeError('ADP_ERR_QUERY_READ_ONLY');
   try {
     const reader = await conn.runAndReadUntil(sql, opts.maxRows + 1);
     const rows = reader.getRowObjectsJson() as Row[];
@@ -89,5 +89,5 @@ function queryError(err: unknown): AdpipeError {
   const message = (err as Error).message;
   if (/^INTERRUPT/i.test(message)) return new AdpipeError('ADP_ERR_QUERY_TIMEOUT', ['?'], { cause: err });
   if (/^Out of Memory/i.test(message)) return new AdpipeError('ADP_ERR_QUERY_MEMORY', ['?'], { cause: err });
-  return new AdpipeError('ADP_ERR_QUERY', [message], { cause: err });
+  return new AdpipeError('ADP_ERR_QUERY_FAILED', [message], { cause: err });
 }

@@ -5,7 +5,7 @@
 // own recursive part, as DuckDB's binder resolves them. Anything else would be a catalog table, a
 // file path or a replacement scan. The sandbox the query then runs in is the second line of defence.
 
-import { AdpipeError } from '../../errors.js';
+import { AdpipeError } from '../errors.js';
 
 type Node = Record<string, unknown>;
 
@@ -61,7 +61,7 @@ const DENIED_FUNCTIONS = new Set([
 /** DuckDB folds identifiers in ASCII only; folding more here could match what DuckDB does not. */
 const fold = (name: string) => name.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
-const refuse = (what: string) => new AdpipeError('ADP_ERR_READ_ONLY_TABLES', [what]);
+const refuse = (what: string) => new AdpipeError('ADP_ERR_QUERY_READ_ONLY_TABLES', [what]);
 
 /**
  * Throws unless every relation and function of the parsed SELECT statements is allowed; returns the
