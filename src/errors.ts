@@ -70,6 +70,11 @@ export const ERRORS = {
   ADP_ERR_NO_DATA: { status: 404, message: 'no data in %s yet: run adpipe ingest first' },
   ADP_ERR_NO_MODEL: { status: 404, message: 'no %s model trained yet: run adpipe model %s train' },
   ADP_ERR_NOTHING_TO_TRAIN: { status: 400, message: 'nothing to train the %s model on: %s' },
+  ADP_ERR_FEED_TOKEN: { status: 400, message: 'feed token rejected: %s' },
+  ADP_ERR_FEED_KEY: { status: 500, message: 'feed key unusable: %s' },
+  ADP_ERR_FEED_PAYLOAD: { status: 400, message: 'feed payload is neither JSON nor a Python literal: %s' },
+  ADP_ERR_FEED_FETCH: { status: 502, message: 'feed %s answered %s' },
+  ADP_ERR_S3_REQUEST: { status: 502, message: 'object storage %s failed: %s' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
