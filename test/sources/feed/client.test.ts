@@ -126,7 +126,7 @@ describe('feed client', () => {
         body: JSON.stringify({
           items: [
             { data: token(event('m1', '0.100001')) },
-            { data: token(event('m2', '1.5').replace("'1.5'", '123456789012.123456')) },
+            { data: token(event('m2', '1.5').replace("'1.5'", '999999999.999999')) },
           ],
         }),
       });
@@ -140,7 +140,7 @@ describe('feed client', () => {
       const report = await runReport(wh, { report: 'ad', grain: 'total', by: ['media_id'] });
       expect(report.rows).toEqual([
         expect.objectContaining({ media_id: 'm1', impressions: 2, clicks: 1, revenue: '0.300001' }),
-        expect.objectContaining({ media_id: 'm2', impressions: 1, revenue: '123456789012.123456' }),
+        expect.objectContaining({ media_id: 'm2', impressions: 1, revenue: '999999999.999999' }),
       ]);
     } finally {
       wh.close();
