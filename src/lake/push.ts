@@ -8,7 +8,7 @@
 
 import path from 'node:path';
 import {
-  DeleteObjectsCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -27,8 +27,9 @@ import {
 
 const log = componentLogger('lake-push');
 
-/** The watermark object, beside the partitions (Hive readers skip names starting with '_'). */
-export const WATERMARK_KEY = '_adpipe/push.json';
+/** The watermark object, beside the partitions: Hive readers skip names starting with '_', and
+ * adpipe ingest skips a name without an event format's extension. */
+export const WATERMARK_KEY = '_adpipe/push.watermark';
 
 export interface PushResult {
   /** Batch ids: the watermark found and the one written. */
@@ -72,20 +73,16 @@ export async function pushLake(
       result.uploaded++;
       result.bytes += Number(file.bytes);
     }
-    const stale = [...remote.keys()].filter((k) => !wanted.has(k));
-    if (stale.length > 0) {
+    // One DELETE per key: Swift's s3api wants Content-MD5 on a multi-object delete, which the SDK
+    // no longer sends (it sends a CRC32), and a partition has few stale files (after a compaction).
+    for (const key of remote.keys()) {
+      if (wanted.has(key)) continue;
       await withRetry(
-        `delete in ${partition}`,
-        () =>
-          client.send(
-            new DeleteObjectsCommand({
-              Bucket: at.bucket,
-              Delete: { Objects: stale.map((Key) => ({ Key })), Quiet: true },
-            }),
-          ),
+        `DELETE ${key}`,
+        () => client.send(new DeleteObjectCommand({ Bucket: at.bucket, Key: key })),
         retry,
       );
-      result.deleted += stale.length;
+      result.deleted++;
     }
     result.partitions++;
   }
