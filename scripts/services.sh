@@ -616,6 +616,19 @@ except Exception:
 PY
 }
 s3_answers() { s3_healthy && [ "$(s3_list_buckets_status 2>/dev/null)" = 200 ]; }
+# s3_conf_defaults PORT LOG_NAME: the [DEFAULT] section every Swift server of ours shares.
+s3_conf_defaults() {
+  cat <<CONF
+# Written by adpipe scripts/services.sh (overwritten on every start).
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = $1
+workers = 1
+user = swift
+swift_dir = $S3_DIR/etc
+log_name = $2
+CONF
+}
 s3_write_config() {
   local name port
   as_root install -d -o swift -g swift -m 0750 "$S3_DIR" "$S3_DIR/etc" "$S3_DIR/srv" "$S3_DIR/srv/d1" \
@@ -632,33 +645,22 @@ CONF
   for entry in "${S3_BACKENDS[@]}"; do
     name=${entry%%:*}
     port=${entry##*:}
-    as_root tee "$S3_DIR/etc/$name-server.conf" >/dev/null <<CONF
-# Written by adpipe scripts/services.sh (overwritten on every start).
-[DEFAULT]
-bind_ip = 127.0.0.1
-bind_port = $port
-workers = 1
-user = swift
-swift_dir = $S3_DIR/etc
+    {
+      s3_conf_defaults "$port" "$name-server"
+      cat <<CONF
 devices = $S3_DIR/srv
 mount_check = false
-log_name = $name-server
 recon_cache_path = $S3_DIR/cache
 [pipeline:main]
 pipeline = $name-server
 [app:$name-server]
 use = egg:swift#$name
 CONF
+    } | as_root tee "$S3_DIR/etc/$name-server.conf" >/dev/null
   done
-  as_root tee "$S3_DIR/etc/proxy-server.conf" >/dev/null <<CONF
-# Written by adpipe scripts/services.sh (overwritten on every start).
-[DEFAULT]
-bind_ip = 127.0.0.1
-bind_port = $S3_PORT
-workers = 1
-user = swift
-swift_dir = $S3_DIR/etc
-log_name = proxy-server
+  {
+    s3_conf_defaults "$S3_PORT" proxy-server
+    cat <<CONF
 [pipeline:main]
 # s3api just before its auth (tempauth); slo after it, for S3 multipart uploads.
 pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
@@ -675,23 +677,12 @@ user_${S3_ACCESS_KEY%%:*}_${S3_ACCESS_KEY##*:} = $S3_SECRET_KEY .admin
 [filter:cache]
 use = egg:swift#memcache
 memcache_servers = 127.0.0.1:$S3_MEMCACHE_PORT
-[filter:catch_errors]
-use = egg:swift#catch_errors
-[filter:gatekeeper]
-use = egg:swift#gatekeeper
-[filter:healthcheck]
-use = egg:swift#healthcheck
-[filter:proxy-logging]
-use = egg:swift#proxy_logging
-[filter:listing_formats]
-use = egg:swift#listing_formats
-[filter:copy]
-use = egg:swift#copy
-[filter:slo]
-use = egg:swift#slo
-[filter:dlo]
-use = egg:swift#dlo
 CONF
+    local f
+    for f in catch_errors gatekeeper healthcheck proxy-logging:proxy_logging listing_formats copy slo dlo; do
+      printf '[filter:%s]\nuse = egg:swift#%s\n' "${f%%:*}" "${f##*:}"
+    done
+  } | as_root tee "$S3_DIR/etc/proxy-server.conf" >/dev/null
 }
 # One ring each, 2^8 partitions, one replica, on the one device: built once, kept afterwards.
 s3_build_rings() {
@@ -716,7 +707,8 @@ s3_ensure_process() {
   local name="$1" port="$2" pidfile="$S3_DIR/$1.pid"
   shift 2
   [ $# -gt 0 ] || set -- "/usr/bin/swift-$name" "$S3_DIR/etc/$name.conf" --verbose
-  if [ -f "$pidfile" ] && as_root kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  # Running and not a zombie: a container's pid 1 may never reap what it inherits.
+  if [ -f "$pidfile" ] && [[ "$(ps -o stat= -p "$(cat "$pidfile")" 2>/dev/null)" =~ ^[^Z] ]]; then return 0; fi
   ports_free "s3 ($name)" "$port"
   as_root start-stop-daemon --start --oknodo --background --make-pidfile --pidfile "$pidfile" \
     --output "$S3_DIR/log/$name.log" --exec "$1" -- "${@:2}"

@@ -11,6 +11,7 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll } from 'vitest';
 import { serviceEndpoint, testServices } from './services.js';
 
 export function testS3Client(endpoint = testServices.s3Url, maxAttempts = 1): S3Client {
@@ -38,6 +39,20 @@ export async function removeTestBucket(client: S3Client, bucket: string): Promis
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+/** A client and a fresh bucket for the test file's suite: made before its tests, removed after them. */
+export function useTestBucket(label: string): { client: S3Client; bucket: string } {
+  const s3 = { client: undefined as unknown as S3Client, bucket: '' };
+  beforeAll(async () => {
+    s3.client = testS3Client();
+    s3.bucket = await createTestBucket(s3.client, label);
+  });
+  afterAll(async () => {
+    if (s3.bucket) await removeTestBucket(s3.client, s3.bucket);
+    s3.client?.destroy();
+  });
+  return s3;
 }
 
 export interface FlakyProxy {

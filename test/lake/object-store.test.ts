@@ -10,38 +10,28 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { parseS3Url, uploadFile } from '../../src/lake/object-store.js';
 import { listKeys } from '../../src/lake/push.js';
-import { createTestBucket, removeTestBucket, startFlakyProxy, testS3Client } from '../helpers/s3.js';
+import { startFlakyProxy, testS3Client, useTestBucket } from '../helpers/s3.js';
 import { describeWith } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 (await describeWith('s3'))('S3 object store (Swift + s3api)', () => {
-  let client: S3Client;
-  let bucket: string;
-  beforeAll(async () => {
-    client = testS3Client();
-    bucket = await createTestBucket(client, 'os');
-  });
-  afterAll(async () => {
-    if (bucket) await removeTestBucket(client, bucket);
-    client?.destroy();
-  });
+  const s3 = useTestBucket('os');
 
   it('puts, heads, gets and deletes an object', async () => {
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'a/b.txt', Body: 'hello' }));
-    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a/b.txt' }));
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'a/b.txt', Body: 'hello' }));
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: 'a/b.txt' }));
     expect(head.ContentLength).toBe(5);
-    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'a/b.txt' }));
+    const got = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: 'a/b.txt' }));
     expect(await got.Body?.transformToString()).toBe('hello');
-    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'a/b.txt' }));
+    await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: 'a/b.txt' }));
     await expect(
-      client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a/b.txt' })),
+      s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: 'a/b.txt' })),
     ).rejects.toMatchObject({
       $metadata: { httpStatusCode: 404 },
     });
@@ -55,11 +45,11 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
       }
     }
     await Promise.all(
-      keys.map((Key) => client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Key }))),
+      keys.map((Key) => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: Key }))),
     );
     // Days as common prefixes, one page.
-    const days = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'lake/', Delimiter: '/' }),
+    const days = await s3.client.send(
+      new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'lake/', Delimiter: '/' }),
     );
     expect(days.CommonPrefixes?.map((p) => p.Prefix)).toEqual([
       'lake/dt=2026-03-01/',
@@ -71,9 +61,9 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     let token: string | undefined;
     let pages = 0;
     do {
-      const page = await client.send(
+      const page = await s3.client.send(
         new ListObjectsV2Command({
-          Bucket: bucket,
+          Bucket: s3.bucket,
           Prefix: 'lake/dt=2026-03-02/',
           Delimiter: '/',
           MaxKeys: 5,
@@ -88,7 +78,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     expect(hours).toHaveLength(24);
     expect(new Set(hours).size).toBe(24);
     // Every key, through the lake's own lister.
-    const all = await listKeys(client, bucket, 'lake/');
+    const all = await listKeys(s3.client, s3.bucket, 'lake/');
     expect([...all.keys()].sort()).toEqual([...keys].sort());
   });
 
@@ -97,14 +87,14 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     const data = randomBytes(11 * 1024 * 1024 + 123);
     writeFileSync(file, data);
     const MiB = 1024 * 1024;
-    const parts = await uploadFile(client, file, bucket, 'big/big.bin', {
+    const parts = await uploadFile(s3.client, file, s3.bucket, 'big/big.bin', {
       multipartThreshold: 5 * MiB,
       partSize: 5 * MiB,
     });
     expect(parts).toBe(3);
-    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'big/big.bin' }));
+    const got = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: 'big/big.bin' }));
     expect(sha(Buffer.from(await (got.Body?.transformToByteArray() ?? new Uint8Array())))).toBe(sha(data));
-    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'big/big.bin' }));
+    await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: 'big/big.bin' }));
   });
 
   it('retries after a dropped connection (a TCP proxy resets the first one), and fails without retries', async () => {
@@ -113,9 +103,9 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     const proxy = await startFlakyProxy(1);
     const viaProxy = testS3Client(proxy.url);
     try {
-      await uploadFile(viaProxy, file, bucket, 'retry/f.txt', { retry: { attempts: 3, baseDelayMs: 10 } });
+      await uploadFile(viaProxy, file, s3.bucket, 'retry/f.txt', { retry: { attempts: 3, baseDelayMs: 10 } });
       expect(proxy.dropped()).toBe(1);
-      const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'retry/f.txt' }));
+      const got = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: 'retry/f.txt' }));
       expect(await got.Body?.transformToString()).toBe('retry me');
     } finally {
       viaProxy.destroy();
@@ -125,7 +115,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     const once = testS3Client(failing.url);
     try {
       await expect(
-        uploadFile(once, file, bucket, 'retry/g.txt', { retry: { attempts: 1, baseDelayMs: 10 } }),
+        uploadFile(once, file, s3.bucket, 'retry/g.txt', { retry: { attempts: 1, baseDelayMs: 10 } }),
       ).rejects.toMatchObject({ code: 'ADP_ERR_S3_REQUEST' });
     } finally {
       once.destroy();

@@ -5,15 +5,14 @@
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { compactLake } from '../../src/lake/compact.js';
 import { listKeys, pushLake } from '../../src/lake/push.js';
 import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { runReport } from '../../src/reports/query.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
-import { createTestBucket, removeTestBucket, testS3Client } from '../helpers/s3.js';
+import { useTestBucket } from '../helpers/s3.js';
 import { describeWith, s3TestEnv } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
@@ -56,16 +55,9 @@ async function ingestFromS3(url: string) {
 }
 
 (await describeWith('s3'))('lake push to S3 (Swift + s3api)', () => {
-  let client: S3Client;
-  let bucket: string;
-  beforeAll(async () => {
+  const s3 = useTestBucket('push');
+  beforeAll(() => {
     Object.assign(process.env, s3TestEnv());
-    client = testS3Client();
-    bucket = await createTestBucket(client, 'push');
-  });
-  afterAll(async () => {
-    if (bucket) await removeTestBucket(client, bucket);
-    client?.destroy();
   });
 
   it('pushes partitions new since the watermark; ingest from S3 gives identical reports', async () => {
@@ -73,16 +65,21 @@ async function ingestFromS3(url: string) {
     const wh = await Warehouse.open(makeTempDir('push-lake'));
     try {
       await ingestFiles(wh, await discoverInputs([eventsFile(input, 'a', 0, HOURS, 8)]));
-      const url = `s3://${bucket}/lake`;
-      const first = await pushLake(wh, url, client);
+      const url = `s3://${s3.bucket}/lake`;
+      const first = await pushLake(wh, url, s3.client);
       expect(first).toMatchObject({ from: 0, to: 1, partitions: HOURS, uploaded: HOURS, deleted: 0 });
-      const keys = [...(await listKeys(client, bucket, 'lake/')).keys()];
+      const keys = [...(await listKeys(s3.client, s3.bucket, 'lake/')).keys()];
       expect(
         keys.filter((k) => /^lake\/dt=2026-03-0[12]\/hour=\d\d\/b1_[0-9a-f-]+\.parquet$/.test(k)),
       ).toHaveLength(HOURS);
       expect(keys).toContain('lake/_adpipe/push.watermark');
 
-      expect(await pushLake(wh, url, client)).toMatchObject({ from: 1, to: 1, partitions: 0, uploaded: 0 });
+      expect(await pushLake(wh, url, s3.client)).toMatchObject({
+        from: 1,
+        to: 1,
+        partitions: 0,
+        uploaded: 0,
+      });
 
       const back = await ingestFromS3(`${url}/`);
       try {
@@ -101,14 +98,14 @@ async function ingestFromS3(url: string) {
       // into c-files: the next push touches only those partitions and leaves no file twice.
       await ingestFiles(wh, await discoverInputs([eventsFile(input, 'b', HOURS - 2, 3, 4)]));
       const compacted = await compactLake(wh);
-      const second = await pushLake(wh, url, client);
+      const second = await pushLake(wh, url, s3.client);
       expect(second.from).toBe(1);
       expect(second.partitions).toBe(3);
       // The two old hours were compacted (b1 + b2 → one c-file each): their pushed b1 files go.
       expect(compacted).toMatchObject({ partitions: 2, filesBefore: 4, filesAfter: 2 });
       expect(second).toMatchObject({ uploaded: 3, deleted: 2 });
       const manifest = await wh.all<{ n: number }>('SELECT count(*)::INT AS n FROM lake_files');
-      const parquet = [...(await listKeys(client, bucket, 'lake/dt=')).keys()];
+      const parquet = [...(await listKeys(s3.client, s3.bucket, 'lake/dt=')).keys()];
       expect(parquet).toHaveLength(manifest[0]?.n ?? -1);
 
       const again = await ingestFromS3(`${url}/`);

@@ -138,36 +138,45 @@ function decodeItems(
   const deadLetters: FeedDeadLetter[] = [];
   const now = options.now?.();
   items.forEach((item, index) => {
-    const dead = (reason: FeedDeadReason, detail: string) =>
-      deadLetters.push({ position: { cursor, index }, reason, detail });
-    const token = typeof item === 'string' ? item : isObject(item) ? item.data : undefined;
-    if (typeof token !== 'string') return dead('not_a_token', 'expected a token string or {"data": token}');
-    let plain: Buffer;
-    try {
-      plain = fernetDecrypt(token, options.key, { ttl: options.ttl, now });
-    } catch (err) {
-      if (err instanceof FernetError) return dead(err.reason, err.message);
-      throw err;
-    }
-    const text = new TextDecoder('utf-8', { fatal: true });
-    let payload: string;
-    try {
-      payload = text.decode(plain);
-    } catch {
-      return dead('not_utf8', 'the decrypted payload is not UTF-8');
-    }
-    let value: LiteralValue;
-    try {
-      value = parseLiteral(payload);
-    } catch (err) {
-      return dead('not_literal', (err as Error).message);
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof NumberText) {
-      return dead('not_an_object', 'the payload is not a dict / JSON object');
-    }
-    lines.push(literalToJson(withEventId(value)));
+    const decoded = decodeItem(item, options, now);
+    if (typeof decoded === 'string') lines.push(decoded);
+    else deadLetters.push({ position: { cursor, index }, ...decoded });
   });
   return { cursor, lines, deadLetters };
+}
+
+/** One item: its record as a JSON line, or why it is a dead letter. */
+function decodeItem(
+  item: unknown,
+  options: FeedOptions,
+  now: number | undefined,
+): string | { reason: FeedDeadReason; detail: string } {
+  const token = typeof item === 'string' ? item : isObject(item) ? item.data : undefined;
+  if (typeof token !== 'string')
+    return { reason: 'not_a_token', detail: 'expected a token string or {"data": token}' };
+  let plain: Buffer;
+  try {
+    plain = fernetDecrypt(token, options.key, { ttl: options.ttl, now });
+  } catch (err) {
+    if (err instanceof FernetError) return { reason: err.reason, detail: err.message };
+    throw err;
+  }
+  let payload: string;
+  try {
+    payload = new TextDecoder('utf-8', { fatal: true }).decode(plain);
+  } catch {
+    return { reason: 'not_utf8', detail: 'the decrypted payload is not UTF-8' };
+  }
+  let value: LiteralValue;
+  try {
+    value = parseLiteral(payload);
+  } catch (err) {
+    return { reason: 'not_literal', detail: (err as Error).message };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof NumberText) {
+    return { reason: 'not_an_object', detail: 'the payload is not a dict / JSON object' };
+  }
+  return literalToJson(withEventId(value));
 }
 
 /**
