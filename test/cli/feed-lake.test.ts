@@ -55,51 +55,22 @@ const event = (id: number) =>
 
   it('pulls once, then nothing new; pushes the lake; ingest from S3 gives the same report', async () => {
     const dataDir = makeTempDir('cli-feed');
-    const env = { ADPIPE_TEST_FEED_KEY: KEY };
-    const first = await adpipe(
-      env,
-      '-d',
-      dataDir,
-      'feed',
-      'pull',
-      '--url',
-      `${feed.url}/p1`,
-      '--key-env',
-      'ADPIPE_TEST_FEED_KEY',
-    );
+    const pull = (keyEnv: string, env: Record<string, string> = {}) =>
+      adpipe(env, '-d', dataDir, 'feed', 'pull', '--url', `${feed.url}/p1`, '--key-env', keyEnv);
+    const first = await pull('ADPIPE_TEST_FEED_KEY', { ADPIPE_TEST_FEED_KEY: KEY });
     expect(first.stderr).toBe('');
     expect(first.stdout.trim()).toBe(
       'pages 2; events accepted 6 / duplicates 1 / rejected 0; dead letters 1',
     );
     expect(first.stdout + first.stderr).not.toContain(KEY);
-    const second = await adpipe(
-      env,
-      '-d',
-      dataDir,
-      'feed',
-      'pull',
-      '--url',
-      `${feed.url}/p1`,
-      '--key-env',
-      'ADPIPE_TEST_FEED_KEY',
-    );
+    const second = await pull('ADPIPE_TEST_FEED_KEY', { ADPIPE_TEST_FEED_KEY: KEY });
     expect(second.stdout.trim()).toBe(
       'pages 1; events accepted 0 / duplicates 0 / rejected 0; dead letters 1',
     );
     const dead = await adpipe({}, '-d', dataDir, 'deadletter', 'list');
     expect(dead.stdout).toContain('feed.not_literal');
 
-    const noKey = await adpipe(
-      {},
-      '-d',
-      dataDir,
-      'feed',
-      'pull',
-      '--url',
-      `${feed.url}/p1`,
-      '--key-env',
-      'ADPIPE_NO_SUCH_KEY',
-    );
+    const noKey = await pull('ADPIPE_NO_SUCH_KEY');
     expect(noKey.stderr).toContain(
       'ADP_ERR_FEED_KEY: feed key unusable: environment variable ADPIPE_NO_SUCH_KEY is not set',
     );

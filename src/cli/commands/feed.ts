@@ -48,7 +48,7 @@ export function register(program: Command): void {
     )
     .action(async (opts: PullOpts, cmd: Command) => {
       if ((opts.keyEnv === undefined) === (opts.keyFile === undefined)) {
-        throw new Error(
+        throw usage(
           'give the key with exactly one of --key-env NAME or --key-file FILE (never on the command line)',
         );
       }
