@@ -5,7 +5,7 @@ import { AdpipeError, ERRORS } from '../../src/errors.js';
 describe('error registry', () => {
   it('documents every code in docs/errors.md, and no code that does not exist', () => {
     const doc = readFileSync('docs/errors.md', 'utf8');
-    const documented = [...doc.matchAll(/`(ADP_ERR_[A-Z_]+)`/g)].map((m) => m[1]);
+    const documented = [...doc.matchAll(/`(ADP_ERR_[A-Z0-9_]+)`/g)].map((m) => m[1]);
     expect(new Set(documented)).toEqual(new Set(Object.keys(ERRORS)));
   });
 
