@@ -1,11 +1,12 @@
 // `adpipe feed pull` (provisional, see src/sources/feed/pull.ts): once, or every --every with
-// jitter and exponential backoff on failures, taking the run lock for each pull only.
+// jitter and exponential backoff on failures (src/util/every.ts), taking the run lock for each pull only.
 
 import type { Command } from 'commander';
 import { usage } from '../../errors.js';
 import { componentLogger } from '../../logger.js';
 import { loadFeedKey } from '../../sources/feed/key.js';
 import { pullFeed } from '../../sources/feed/pull.js';
+import { runEvery } from '../../util/every.js';
 import { contextOf, intOption } from '../context.js';
 import { withWriter } from '../writer.js';
 
@@ -63,33 +64,12 @@ export function register(program: Command): void {
         );
       };
       if (opts.every === undefined) return once();
-      await schedule(opts.every, once);
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      await runEvery(opts.every, once, {
+        signal: stop.signal,
+        onError: (err, failures) => log.error({ err: (err as Error).message, failures }, 'feed pull failed'),
+      });
     });
-}
-
-/** Runs `pull` every `every` ms ±10 %; after a failure waits twice as long each time (at most 8×), until SIGINT/SIGTERM. */
-async function schedule(every: number, pull: () => Promise<void>): Promise<void> {
-  let stop = false;
-  let wake: (() => void) | undefined;
-  const onSignal = () => {
-    stop = true;
-    wake?.();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let failures = 0;
-  while (!stop) {
-    try {
-      await pull();
-      failures = 0;
-    } catch (err) {
-      failures++;
-      log.error({ err: (err as Error).message, failures }, 'feed pull failed');
-    }
-    const wait = every * Math.min(2 ** failures, 8) * (0.9 + Math.random() * 0.2);
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-      setTimeout(resolve, wait).unref();
-    });
-  }
 }
