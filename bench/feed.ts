@@ -83,7 +83,7 @@ export async function run(args: string[]): Promise<void> {
   const byHour = Array.from({ length: hours }, (_, h) => seedLogs(h, perHour, users, rng));
   const events = hours * perHour;
 
-  const work = path.join(benchDir, 'tmp', `feed-${process.pid}`);
+  const work = path.join(benchDir, 'data', `feed-${process.pid}`);
   const dirs = { raw: path.join(work, 'raw'), feed: path.join(work, 'feed'), cols: path.join(work, 'cols') };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
 
