@@ -15,10 +15,11 @@
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL_SERVICES=(mariadb postgres redis nats clickhouse kafka chromium)
+ALL_SERVICES=(mariadb postgres redis nats clickhouse kafka chromium s3)
 WAIT_SECONDS="${ADPIPE_SERVICES_WAIT:-60}"
 CH_DIR=/var/lib/adpipe-clickhouse
 KAFKA_DIR=/var/lib/adpipe-kafka
+S3_DIR=/var/lib/adpipe-s3
 KAFKA_POM="$REPO_DIR/scripts/kafka/pom.xml"
 # Where Maven copies the broker's jars: git-ignored, reused while the pom is unchanged.
 KAFKA_LIB="$REPO_DIR/.services/kafka/lib"
@@ -47,7 +48,7 @@ elapsed_ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 usage() {
   cat <<USAGE
 usage: bash scripts/services.sh [--only name[,name...]]
-services: ${ALL_SERVICES[*]} (aliases: mysql=mariadb, postgresql/pg=postgres, ch=clickhouse, chrome=chromium)
+services: ${ALL_SERVICES[*]} (aliases: mysql=mariadb, postgresql/pg=postgres, ch=clickhouse, chrome=chromium, swift=s3)
 env: ADPIPE_SERVICES_WAIT (seconds to wait for a started service, default 60)
 USAGE
 }
@@ -61,6 +62,7 @@ canonical_name() {
   clickhouse | ch) echo clickhouse ;;
   kafka) echo kafka ;;
   chromium | chrome) echo chromium ;;
+  s3 | swift) echo s3 ;;
   *) return 1 ;;
   esac
 }
@@ -184,6 +186,14 @@ missing_packages_kafka() {
   command -v mvn >/dev/null 2>&1 || echo maven
 }
 missing_packages_chromium() { [ -x /usr/bin/chromium ] || echo chromium; }
+missing_packages_s3() {
+  s3_answers && return 0
+  local p
+  # swift carries swift-ring-builder; python3-swift (pulled in) carries the s3api middleware.
+  for p in swift swift-proxy swift-object swift-container swift-account memcached; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}
 
 # A policy-rc.d that answers 101 ("action not allowed") keeps invoke-rc.d from starting the daemons
 # the packages install: we start them ourselves, with our own settings. One already there is kept.
@@ -562,6 +572,166 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] || die "chromium: /usr/bin/chromium missing (package chromium)"
   chromium_smoke || die "chromium: 'chromium --headless --no-sandbox --disable-gpu --dump-dom about:blank' failed"
   log "chromium: present and renders headless ($(/usr/bin/chromium --version 2>/dev/null | head -1))"
+}
+
+# ---------------------------------------------------------------------------------------------
+# S3: Debian's OpenStack Swift (proxy, account, container and object servers) with its s3api
+# middleware and tempauth, one replica on one device, all on 127.0.0.1; the proxy on :8089, and a
+# memcached on :11211 of its own (tempauth refuses to authorise without one, S3 requests too).
+# Everything (configs, rings, the device, logs, pids) lives under $S3_DIR; /etc/swift is untouched
+# (each config's swift_dir points Swift at our swift.conf and rings).
+S3_PORT=8089
+S3_REGION=us-east-1
+S3_ACCESS_KEY=adpipe:tester
+S3_SECRET_KEY=adpipe-s3-secret
+S3_BACKENDS=(object:6210 container:6211 account:6212)
+S3_MEMCACHE_PORT=11211
+s3_healthy() { [ "$(curl -sf --max-time 3 "http://127.0.0.1:$S3_PORT/healthcheck" 2>/dev/null)" = OK ]; }
+# ListBuckets signed with AWS Signature V4 (stdlib Python: curl's --aws-sigv4 cannot take an access
+# key with a colon, and tempauth's keys are account:user). Prints the HTTP status.
+s3_list_buckets_status() {
+  /usr/bin/python3 - "$S3_PORT" "$S3_REGION" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" <<'PY'
+import datetime, hashlib, hmac, sys, urllib.request, urllib.error
+port, region, access, secret = sys.argv[1:5]
+now = datetime.datetime.now(datetime.timezone.utc)
+amz_date, day = now.strftime('%Y%m%dT%H%M%SZ'), now.strftime('%Y%m%d')
+host, empty = f'127.0.0.1:{port}', hashlib.sha256(b'').hexdigest()
+canonical = f'GET\n/\n\nhost:{host}\nx-amz-content-sha256:{empty}\nx-amz-date:{amz_date}\n\nhost;x-amz-content-sha256;x-amz-date\n{empty}'
+scope = f'{day}/{region}/s3/aws4_request'
+to_sign = f'AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n' + hashlib.sha256(canonical.encode()).hexdigest()
+k = ('AWS4' + secret).encode()
+for part in (day, region, 's3', 'aws4_request'):
+    k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+req = urllib.request.Request(f'http://{host}/', headers={
+    'x-amz-date': amz_date, 'x-amz-content-sha256': empty,
+    'Authorization': f'AWS4-HMAC-SHA256 Credential={access}/{scope}, '
+                     f'SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={signature}'})
+try:
+    print(urllib.request.urlopen(req, timeout=5).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception:
+    print(0)
+PY
+}
+s3_answers() { s3_healthy && [ "$(s3_list_buckets_status 2>/dev/null)" = 200 ]; }
+# s3_conf_defaults PORT LOG_NAME: the [DEFAULT] section every Swift server of ours shares.
+s3_conf_defaults() {
+  cat <<CONF
+# Written by adpipe scripts/services.sh (overwritten on every start).
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = $1
+workers = 1
+user = swift
+swift_dir = $S3_DIR/etc
+log_name = $2
+CONF
+}
+s3_write_config() {
+  local name port
+  as_root install -d -o swift -g swift -m 0750 "$S3_DIR" "$S3_DIR/etc" "$S3_DIR/srv" "$S3_DIR/srv/d1" \
+    "$S3_DIR/log" "$S3_DIR/cache"
+  as_root tee "$S3_DIR/etc/swift.conf" >/dev/null <<CONF
+# Written by adpipe scripts/services.sh (overwritten on every start).
+[swift-hash]
+swift_hash_path_suffix = adpipe-test
+swift_hash_path_prefix = adpipe-test
+[storage-policy:0]
+name = Policy-0
+default = yes
+CONF
+  for entry in "${S3_BACKENDS[@]}"; do
+    name=${entry%%:*}
+    port=${entry##*:}
+    {
+      s3_conf_defaults "$port" "$name-server"
+      cat <<CONF
+devices = $S3_DIR/srv
+mount_check = false
+recon_cache_path = $S3_DIR/cache
+[pipeline:main]
+pipeline = $name-server
+[app:$name-server]
+use = egg:swift#$name
+CONF
+    } | as_root tee "$S3_DIR/etc/$name-server.conf" >/dev/null
+  done
+  {
+    s3_conf_defaults "$S3_PORT" proxy-server
+    cat <<CONF
+[pipeline:main]
+# s3api just before its auth (tempauth); slo after it, for S3 multipart uploads.
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+[filter:s3api]
+use = egg:swift#s3api
+location = $S3_REGION
+[filter:tempauth]
+use = egg:swift#tempauth
+# S3 access key "${S3_ACCESS_KEY}", secret "${S3_SECRET_KEY}": test credentials, local only.
+user_${S3_ACCESS_KEY%%:*}_${S3_ACCESS_KEY##*:} = $S3_SECRET_KEY .admin
+[filter:cache]
+use = egg:swift#memcache
+memcache_servers = 127.0.0.1:$S3_MEMCACHE_PORT
+CONF
+    local f
+    for f in catch_errors gatekeeper healthcheck proxy-logging:proxy_logging listing_formats copy slo dlo; do
+      printf '[filter:%s]\nuse = egg:swift#%s\n' "${f%%:*}" "${f##*:}"
+    done
+  } | as_root tee "$S3_DIR/etc/proxy-server.conf" >/dev/null
+}
+# One ring each, 2^8 partitions, one replica, on the one device: built once, kept afterwards.
+s3_build_rings() {
+  local entry name port
+  for entry in "${S3_BACKENDS[@]}"; do
+    name=${entry%%:*}
+    port=${entry##*:}
+    [ -f "$S3_DIR/etc/$name.ring.gz" ] && continue
+    log "s3: building the $name ring"
+    (
+      cd "$S3_DIR/etc"
+      as_root swift-ring-builder "$name.builder" create 8 1 1 >/dev/null
+      as_root swift-ring-builder "$name.builder" add "r1z1-127.0.0.1:$port/d1" 100 >/dev/null
+      as_root swift-ring-builder "$name.builder" rebalance >/dev/null || [ -f "$name.ring.gz" ]
+    ) || die "s3: swift-ring-builder failed for the $name ring"
+  done
+  as_root chown -R swift:swift "$S3_DIR/etc"
+}
+# s3_ensure_process NAME PORT [COMMAND...]: start NAME (default: Swift's server NAME with our config)
+# unless our own NAME already runs; a port held by anything else is an error that names it.
+s3_ensure_process() {
+  local name="$1" port="$2" pidfile="$S3_DIR/$1.pid"
+  shift 2
+  [ $# -gt 0 ] || set -- "/usr/bin/swift-$name" "$S3_DIR/etc/$name.conf" --verbose
+  # Running and not a zombie: a container's pid 1 may never reap what it inherits.
+  if [ -f "$pidfile" ] && [[ "$(ps -o stat= -p "$(cat "$pidfile")" 2>/dev/null)" =~ ^[^Z] ]]; then return 0; fi
+  ports_free "s3 ($name)" "$port"
+  as_root start-stop-daemon --start --oknodo --background --make-pidfile --pidfile "$pidfile" \
+    --output "$S3_DIR/log/$name.log" --exec "$1" -- "${@:2}"
+}
+ensure_s3() {
+  if s3_answers; then
+    log "s3: answering on http://127.0.0.1:$S3_PORT (Swift $(/usr/bin/python3 -c 'import swift; print(swift.__version__)') + s3api)"
+    return
+  fi
+  [ -x /usr/bin/swift-proxy-server ] || die "s3: /usr/bin/swift-proxy-server missing (package swift-proxy)"
+  local entry
+  log "s3: configuring Swift under $S3_DIR"
+  s3_write_config
+  s3_build_rings
+  # Swift keeps object metadata in extended attributes: the data directory's filesystem must have them.
+  as_root /usr/bin/python3 -c "import sys, xattr; xattr.setxattr(sys.argv[1], 'user.adpipe', b'1')" "$S3_DIR/srv/d1" ||
+    die "s3: $S3_DIR/srv does not support user extended attributes (Swift needs them; see docs/services.md)"
+  s3_ensure_process memcached "$S3_MEMCACHE_PORT" /usr/bin/memcached -u memcache -l 127.0.0.1 -p "$S3_MEMCACHE_PORT" -m 64
+  for entry in "${S3_BACKENDS[@]}"; do
+    s3_ensure_process "${entry%%:*}-server" "${entry##*:}"
+  done
+  s3_ensure_process proxy-server "$S3_PORT"
+  wait_for s3 s3_answers "$S3_DIR/log/proxy-server.log"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,13 @@ export const ERRORS = {
     status: 409,
     message: 'file %s was already ingested with different content; pass --reprocess to ingest it again',
   },
+  ADP_ERR_SOURCE_FEED_TOKEN: { status: 400, message: 'feed token rejected: %s' },
+  ADP_ERR_SOURCE_FEED_KEY: { status: 500, message: 'feed key unusable: %s' },
+  ADP_ERR_SOURCE_FEED_PAYLOAD: {
+    status: 400,
+    message: 'feed payload is neither JSON nor a Python literal: %s',
+  },
+  ADP_ERR_SOURCE_FEED_FETCH: { status: 502, message: 'feed %s answered %s' },
 
   // Collector: events over HTTP.
   ADP_ERR_COLLECTOR_BATCH_TOO_LARGE: {
@@ -63,13 +70,14 @@ export const ERRORS = {
     message: 'query stopped: it needed more than the memory limit of %s MB',
   },
 
-  // Sinks: report tables in SQL databases.
+  // Sinks: report tables in SQL databases, the lake pushed to object storage.
   ADP_ERR_SINK_FAILED: { status: 502, message: 'sink %s failed: %s' },
   ADP_ERR_SINK_MODEL: {
     status: 409,
     message:
       'sink %s: table %s was built by another report model (its columns or what they count changed); rebuild it from the rollups with: adpipe sink rebuild %s',
   },
+  ADP_ERR_SINK_OBJECT_STORE: { status: 502, message: 'object storage %s failed: %s' },
 
   // Analyses and trained models.
   ADP_ERR_ANALYSIS_UNKNOWN: { status: 404, message: 'unknown analysis %s' },

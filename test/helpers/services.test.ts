@@ -6,6 +6,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { Admin } from '@platformatic/kafka';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
@@ -125,6 +126,22 @@ const answers: Record<ServiceName, () => Promise<void>> = {
       expect(await page.textContent('#x')).toBe('adpipe');
     } finally {
       await browser.close();
+    }
+  },
+  async s3() {
+    const health = await fetch(`${testServices.s3Url}/healthcheck`, { signal: AbortSignal.timeout(5000) });
+    expect(await health.text()).toBe('OK');
+    const client = new S3Client({
+      endpoint: testServices.s3Url,
+      forcePathStyle: true,
+      region: testServices.s3Region,
+      credentials: { accessKeyId: testServices.s3AccessKey, secretAccessKey: testServices.s3SecretKey },
+    });
+    try {
+      const list = await client.send(new ListBucketsCommand({}));
+      expect(list.$metadata.httpStatusCode, 'a Signature V4 ListBuckets is authorised').toBe(200);
+    } finally {
+      client.destroy();
     }
   },
 };

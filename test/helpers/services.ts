@@ -25,6 +25,7 @@ export const SERVICE_NAMES = [
   'clickhouse',
   'kafka',
   'chromium',
+  's3',
 ] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
@@ -48,7 +49,23 @@ export const testServices = Object.freeze({
   kafkaUrl: env('ADPIPE_TEST_KAFKA_URL', 'kafka://127.0.0.1:9092'),
   /** Chromium binary for playwright-core `executablePath`. */
   chromiumPath: env('ADPIPE_TEST_CHROMIUM_PATH', '/usr/bin/chromium'),
+  /** S3 API endpoint: OpenStack Swift + s3api + tempauth (path-style, Signature V4). */
+  s3Url: env('ADPIPE_TEST_S3_URL', 'http://127.0.0.1:8089'),
+  s3Region: env('ADPIPE_TEST_S3_REGION', 'us-east-1'),
+  /** tempauth's S3 access key is `account:user`. */
+  s3AccessKey: env('ADPIPE_TEST_S3_ACCESS_KEY', 'adpipe:tester'),
+  s3SecretKey: env('ADPIPE_TEST_S3_SECRET_KEY', 'adpipe-s3-secret'),
 });
+
+/** The standard AWS variables that point an AWS SDK client (and adpipe's S3 code) at the test S3. */
+export function s3TestEnv(): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_S3: testServices.s3Url,
+    AWS_REGION: testServices.s3Region,
+    AWS_ACCESS_KEY_ID: testServices.s3AccessKey,
+    AWS_SECRET_ACCESS_KEY: testServices.s3SecretKey,
+  };
+}
 
 const DEFAULT_PORTS: Record<string, number> = {
   'mysql:': 3306,
@@ -69,6 +86,7 @@ const URL_OF: Record<Exclude<ServiceName, 'chromium'>, { url: string; envName: s
   nats: { url: testServices.natsUrl, envName: 'ADPIPE_TEST_NATS_URL' },
   clickhouse: { url: testServices.clickhouseUrl, envName: 'ADPIPE_TEST_CLICKHOUSE_URL' },
   kafka: { url: testServices.kafkaUrl, envName: 'ADPIPE_TEST_KAFKA_URL' },
+  s3: { url: testServices.s3Url, envName: 'ADPIPE_TEST_S3_URL' },
 };
 
 /** Host and port a service URL points at (default port by scheme). */
