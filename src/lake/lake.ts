@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LAKE_COLUMNS } from '../events/contract.js';
-import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
+import { sqlString } from '../warehouse/quote.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 
 export interface WrittenFile {
   path: string;

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AdpipeError } from '../errors.js';
 import { componentLogger } from '../logger.js';
-import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
+import { sqlString } from '../warehouse/quote.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 
 const log = componentLogger('metadata');
 

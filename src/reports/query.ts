@@ -6,7 +6,8 @@ import { listValue } from '@duckdb/node-api';
 import { isTimeZone } from '../config.js';
 import { AdpipeError } from '../errors.js';
 import { isCalendarDate, localMidnightMs } from '../util/zoned.js';
-import { sqlIdent as id, type Warehouse } from '../warehouse/warehouse.js';
+import { sqlIdent as id } from '../warehouse/quote.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 import {
   DIMENSIONS,
   derivedMetrics,

@@ -3,7 +3,7 @@
 // reports pick their zone at query time. Rows carry the batch that wrote them so sinks can apply
 // exactly the deltas they have not seen yet.
 
-import { sqlIdent as id } from '../warehouse/warehouse.js';
+import { sqlIdent as id } from '../warehouse/quote.js';
 import {
   type PresenceFilter,
   type ReportModel,

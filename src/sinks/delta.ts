@@ -8,7 +8,8 @@
 
 import { compileReport, type ReportRequest } from '../reports/query.js';
 import { columnsOf, DATE_FIELD, type SinkTable } from '../sql/table.js';
-import { sqlIdent as id, sqlString, type Warehouse } from '../warehouse/warehouse.js';
+import { sqlIdent as id, sqlString } from '../warehouse/quote.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 
 export async function latestBatch(wh: Warehouse): Promise<number> {
   const row = await wh.one<{ b: string }>('SELECT coalesce(max(batch_id), 0)::VARCHAR AS b FROM batches');

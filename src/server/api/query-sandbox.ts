@@ -16,7 +16,7 @@ import path from 'node:path';
 import { AdpipeError, type ErrorCode } from '../../errors.js';
 import { lakeRelation } from '../../lake/lake.js';
 import { startChildProcess } from '../../util/worker.js';
-import { sqlIdent, sqlString } from '../../warehouse/warehouse.js';
+import { sqlIdent, sqlString } from '../../warehouse/quote.js';
 import type { WorkerReply, WorkerSetup } from './query-worker.js';
 import type { SqlResult } from './read-only-sql.js';
 import type { ReaderPool } from './readers.js';
