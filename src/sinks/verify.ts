@@ -1,6 +1,7 @@
 // `adpipe sink verify` and `adpipe sink status`: compare a sink's tables with the embedded reports
 // (same zone, all dates) to the micro-unit, and show how far behind each table is.
 
+import { formatMicros, MICROS } from '../money.js';
 import { runReport } from '../reports/query.js';
 import { columnsOf } from '../sql/table.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
@@ -59,8 +60,8 @@ export async function verifySink(wh: Warehouse, sink: ConfiguredSink): Promise<D
               table: t.name,
               key: JSON.parse(key),
               column: m.name,
-              embedded: e ? formatMicros(ev, m.role === 'money') : null,
-              sink: s ? formatMicros(sv, m.role === 'money') : null,
+              embedded: e ? shown(ev, m.role === 'money') : null,
+              sink: s ? shown(sv, m.role === 'money') : null,
             });
         });
       }
@@ -69,10 +70,9 @@ export async function verifySink(wh: Warehouse, sink: ConfiguredSink): Promise<D
   });
 }
 
-function formatMicros(v: bigint, money: boolean): string {
-  if (!money) return (v / 1_000_000n).toString();
-  const abs = v < 0n ? -v : v;
-  return `${v < 0n ? '-' : ''}${abs / 1_000_000n}.${(abs % 1_000_000n).toString().padStart(6, '0')}`;
+/** A compared value as text: money with 6 decimals, a count whole. */
+function shown(v: bigint, money: boolean): string {
+  return money ? formatMicros(v) : (v / MICROS).toString();
 }
 
 export interface TableStatus {
