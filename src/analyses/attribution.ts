@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { microsSql, moneySql } from '../money.js';
 import { RANGE_END, RANGE_START } from '../reports/query.js';
+import { sqlString } from '../warehouse/quote.js';
 import { col, defineAnalysis } from './analysis.js';
 import { duration, rangeParams } from './params.js';
 import { select, userEvents } from './sql.js';
@@ -52,9 +53,9 @@ conv AS (
   SELECT event_id AS conv_id, user_id, ts AS conv_ts, ${microsSql('coalesce(revenue, 0)')} AS rev
   FROM ev WHERE type = 'conversion' AND ts >= ${RANGE_START}
 ),
-touch AS (SELECT user_id, event_id, ts, coalesce(campaign_id, '${NO_CAMPAIGN}') AS campaign FROM ev WHERE type IN ('impression', 'click')),
+touch AS (SELECT user_id, event_id, ts, coalesce(campaign_id, ${sqlString(NO_CAMPAIGN)}) AS campaign FROM ev WHERE type IN ('impression', 'click')),
 paths AS (
-  SELECT conv_id, conv_ts, rev, t.ts AS touch_ts, coalesce(t.campaign, '${NO_TOUCH}') AS campaign_id,
+  SELECT conv_id, conv_ts, rev, t.ts AS touch_ts, coalesce(t.campaign, ${sqlString(NO_TOUCH)}) AS campaign_id,
     row_number() OVER (PARTITION BY conv_id ORDER BY t.ts, t.event_id) AS n,
     count(t.event_id) OVER (PARTITION BY conv_id) AS touches
   FROM conv c LEFT JOIN touch t
