@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { verifyWarehouse } from '../../src/pipeline/verify.js';
+import { verifyWarehouse } from '../../src/pipeline/verify-warehouse.js';
 import { runReport } from '../../src/reports/query.js';
 import { generate, type Manifest } from '../../src/simulator/index.js';
 import { makeTempDir } from '../helpers/tmp.js';

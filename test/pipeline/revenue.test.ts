@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
-import { verifyWarehouse } from '../../src/pipeline/verify.js';
+import { verifyWarehouse } from '../../src/pipeline/verify-warehouse.js';
 import { runReport, runReportTotals } from '../../src/reports/query.js';
 import { generate } from '../../src/simulator/index.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';

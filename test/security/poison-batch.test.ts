@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
-import { verifyWarehouse } from '../../src/pipeline/verify.js';
+import { verifyWarehouse } from '../../src/pipeline/verify-warehouse.js';
 import { REPORTS, rollupTable, storedMeasures } from '../../src/reports/model.js';
 import { runReportTotals } from '../../src/reports/query.js';
 import { retryDelay } from '../../src/server/collector/drainer.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { compactLake } from '../../lake/compact.js';
-import { verifyWarehouse } from '../../pipeline/verify.js';
+import { verifyWarehouse } from '../../pipeline/verify-warehouse.js';
 import { contextOf } from '../context.js';
 import { withWriter } from '../writer.js';
 
