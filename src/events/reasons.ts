@@ -50,4 +50,3 @@ const ALL_REASONS: Record<RejectCode | CollectorRejectCode, string> = {
 export function rejection(code: RejectCode | CollectorRejectCode, field: string): Rejection {
   return { code, field, message: `${field}: ${ALL_REASONS[code]}` };
 }
-

@@ -11,8 +11,9 @@ import { verifyWarehouse } from '../../src/pipeline/verify-warehouse.js';
 import { runReport, runReportTotals } from '../../src/reports/query.js';
 import { generate } from '../../src/simulator/index.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
+import { micros } from '../helpers/money.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { micros, readLines } from '../simulator/files.js';
+import { readLines } from '../simulator/files.js';
 import { ingestInProcess, runCli, withWarehouse } from './fixtures.js';
 
 const root = makeTempDir('revenue');
