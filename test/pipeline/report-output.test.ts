@@ -107,7 +107,9 @@ describe('adpipe report --format csv', () => {
         expect(col(row, 'cvr')).toBe('');
         expect(col(row, 'cpc')).toBe('');
         empty++;
-      } else
+      } else {
+        // Money metrics have 6 decimals like money measures, however the double rounded.
+        expect(col(row, 'cpc')).toMatch(/^\d+\.\d{6}$/);
         expectRatio(
           Number(col(row, 'cpc')),
           parseMicros(col(row, 'cost')),
@@ -115,6 +117,7 @@ describe('adpipe report --format csv', () => {
           1n,
           'cpc in CSV',
         );
+      }
       if (col(row, 'impressions') === '0') expect(col(row, 'ctr')).toBe('');
     }
     expect(empty).toBeGreaterThan(0);
