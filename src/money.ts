@@ -59,3 +59,10 @@ export const microsSql = (money: string) => `((${money}) * 1000000)::HUGEINT`;
 
 /** DuckDB: an integer micros expression back to money, DECIMAL(38,6). */
 export const moneySql = (micros: string) => `((${micros})::DECIMAL(38,0) * 0.000001)::DECIMAL(38,6)`;
+
+/** DuckDB: a non-negative DECIMAL expression rounded half-even to money, DECIMAL(38,6) (a share of revenue). */
+export function roundHalfEvenSql(x: string): string {
+  const scaled = `((${x}) * 1000000)`;
+  return `(CASE WHEN ${scaled} - floor(${scaled}) = 0.5 AND CAST(floor(${scaled}) AS HUGEINT) % 2 = 0
+    THEN floor(${scaled}) / 1000000 ELSE round(${x}, 6) END)::DECIMAL(38,6)`;
+}

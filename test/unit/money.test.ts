@@ -9,11 +9,17 @@ import {
   microsSql,
   moneySql,
   parseMicros,
+  roundHalfEvenSql,
   sumMicros,
 } from '../../src/money.js';
 
 const BEYOND_2_53 = 2n ** 53n + 1n;
 const abs = (x: bigint) => (x < 0n ? -x : x);
+/** A non-negative decimal text with up to 12 decimals in 10^-12 units. */
+const picos = (text: string) => {
+  const [int, frac = ''] = text.split('.');
+  return BigInt(int!) * 10n ** 12n + BigInt(frac.padEnd(12, '0'));
+};
 
 describe('parseMicros', () => {
   it.each([
@@ -138,6 +144,14 @@ describe('DuckDB money SQL', () => {
       expect(parseMicros(row!.tripled as string)).toBe(BEYOND_2_53 * 3n);
       expect(BEYOND_2_53 * 3n).toBe(parseMicros(money) * 3n);
       expect(MICROS).toBe(1_000_000n);
+      // Half-even at the 7th decimal, as divRound's half-even in JS.
+      const cases = ['0.0000005', '0.0000015', '0.0000025', '1.2345675', '1.2345665', '2.00000049', '7.5'];
+      const rounded = await conn.runAndReadAll(
+        `SELECT ${cases.map((c, i) => `${roundHalfEvenSql(`${c}::DECIMAL(24,12)`)}::VARCHAR AS c${i}`).join(', ')}`,
+      );
+      expect(rounded.getRowsJS()[0]).toEqual(
+        cases.map((c) => formatMicros(divRound(picos(c), MICROS, 'half-even'))),
+      );
     } finally {
       conn.closeSync();
       db.closeSync();
