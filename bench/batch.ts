@@ -12,7 +12,7 @@ import { CANONICAL_FIELDS } from '../src/events/contract.js';
 import { removeOrphans } from '../src/lake/lake.js';
 import { ingestFiles } from '../src/pipeline/ingest.js';
 import { loadMetadata } from '../src/pipeline/metadata.js';
-import { verifyWarehouse } from '../src/pipeline/verify.js';
+import { verifyWarehouse } from '../src/pipeline/verify-warehouse.js';
 import { generate } from '../src/simulator/index.js';
 import { discoverInputs } from '../src/sources/files/discover.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';

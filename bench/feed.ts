@@ -16,7 +16,8 @@ import { Prng } from '../src/simulator/prng.js';
 import { fetchFeedPage, writeFeedRecords } from '../src/sources/feed/client.js';
 import { fernetEncrypt, generateFernetKey, parseFernetKey } from '../src/sources/feed/fernet.js';
 import { discoverInputs } from '../src/sources/files/discover.js';
-import { sqlString, Warehouse } from '../src/warehouse/warehouse.js';
+import { sqlString } from '../src/warehouse/quote.js';
+import { Warehouse } from '../src/warehouse/warehouse.js';
 import { benchDir, numberArg, saveResults } from './util.js';
 
 interface SeedLog {

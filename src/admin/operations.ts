@@ -4,7 +4,7 @@
 
 import type { Config } from '../config.js';
 import { AdpipeError } from '../errors.js';
-import { type VerifyResult, verifyWarehouse } from '../pipeline/verify.js';
+import { type VerifyResult, verifyWarehouse } from '../pipeline/verify-warehouse.js';
 import { type ConfiguredSink, configuredSinks, openSink } from '../sinks/configured.js';
 import { type PartLag, sinkLag } from '../sinks/lag.js';
 import type { Difference, PartSync, Sink } from '../sinks/sink.js';

@@ -4,11 +4,12 @@
 // of the user counts against the declared weights. SQL does the per-user sums; JS only the tests.
 
 import { z } from 'zod';
+import { microsSql } from '../money.js';
 import { RANGE_END, RANGE_START } from '../reports/query.js';
 import { col, defineAnalysis, type Row } from './analysis.js';
 import { findExperiment } from './assign.js';
 import { rangeParams } from './params.js';
-import { ratio6, select, toMicros, userEvents } from './sql.js';
+import { ratio6, select, userEvents } from './sql.js';
 import { chiSquareFit, rateDifferenceCi, twoProportionZ, welch } from './stats.js';
 
 /** Below this p-value the user counts do not fit the weights: the split itself is broken. */
@@ -44,7 +45,7 @@ export const ab = defineAnalysis({
 )
 SELECT variant, count(*) AS users, sum(converted) AS converters,
   ${ratio6('sum(converted)', 'count(*)')} AS conversion_rate,
-  ${ratio6(toMicros('sum(revenue)'), 'count(*) * 1000000')} AS revenue_per_user,
+  ${ratio6(microsSql('sum(revenue)'), 'count(*) * 1000000')} AS revenue_per_user,
   avg(revenue::DOUBLE) AS mean, var_samp(revenue::DOUBLE) AS variance,
   (SELECT count(*) FROM (SELECT user_id FROM per_user GROUP BY user_id HAVING count(*) > 1)) AS in_several
 FROM per_user GROUP BY variant ORDER BY variant`;

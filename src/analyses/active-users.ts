@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import { RANGE_END } from '../reports/query.js';
-import { sqlIdent } from '../warehouse/warehouse.js';
+import { sqlIdent } from '../warehouse/quote.js';
 import { col, defineAnalysis } from './analysis.js';
 import { rangeParams } from './params.js';
 import { localDate, ratio6, select, userEvents } from './sql.js';

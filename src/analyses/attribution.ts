@@ -5,10 +5,12 @@
 // ones), so each conversion's credits sum to exactly 1 and to exactly its revenue.
 
 import { z } from 'zod';
+import { microsSql, moneySql } from '../money.js';
 import { RANGE_END, RANGE_START } from '../reports/query.js';
+import { sqlString } from '../warehouse/quote.js';
 import { col, defineAnalysis } from './analysis.js';
 import { duration, rangeParams } from './params.js';
-import { fromMicros, select, toMicros, userEvents } from './sql.js';
+import { select, userEvents } from './sql.js';
 
 export const MODELS = ['first', 'last', 'linear', 'time-decay', 'position'] as const;
 export type Model = (typeof MODELS)[number];
@@ -48,12 +50,12 @@ export const attribution = defineAnalysis({
   SELECT * FROM ${userEvents(lake)} WHERE ts >= ${RANGE_START} - to_microseconds($lookback) AND ts < ${RANGE_END}
 ),
 conv AS (
-  SELECT event_id AS conv_id, user_id, ts AS conv_ts, ${toMicros('coalesce(revenue, 0)')} AS rev
+  SELECT event_id AS conv_id, user_id, ts AS conv_ts, ${microsSql('coalesce(revenue, 0)')} AS rev
   FROM ev WHERE type = 'conversion' AND ts >= ${RANGE_START}
 ),
-touch AS (SELECT user_id, event_id, ts, coalesce(campaign_id, '${NO_CAMPAIGN}') AS campaign FROM ev WHERE type IN ('impression', 'click')),
+touch AS (SELECT user_id, event_id, ts, coalesce(campaign_id, ${sqlString(NO_CAMPAIGN)}) AS campaign FROM ev WHERE type IN ('impression', 'click')),
 paths AS (
-  SELECT conv_id, conv_ts, rev, t.ts AS touch_ts, coalesce(t.campaign, '${NO_TOUCH}') AS campaign_id,
+  SELECT conv_id, conv_ts, rev, t.ts AS touch_ts, coalesce(t.campaign, ${sqlString(NO_TOUCH)}) AS campaign_id,
     row_number() OVER (PARTITION BY conv_id ORDER BY t.ts, t.event_id) AS n,
     count(t.event_id) OVER (PARTITION BY conv_id) AS touches
   FROM conv c LEFT JOIN touch t
@@ -74,7 +76,7 @@ credited AS (
     r + CASE WHEN rank = 1 THEN rev - sum(r) OVER (PARTITION BY conv_id) ELSE 0 END AS r
   FROM rounded
 )
-SELECT campaign_id, ${fromMicros('sum(c)')} AS conversions, ${fromMicros('sum(r)')} AS revenue
+SELECT campaign_id, ${moneySql('sum(c)')} AS conversions, ${moneySql('sum(r)')} AS revenue
 FROM credited GROUP BY campaign_id ORDER BY campaign_id`;
     const [total] = await select<{ n: string }>(
       wh,

@@ -4,11 +4,12 @@
 // micro-units, rounded half up to 6 decimals.
 
 import { z } from 'zod';
+import { divRound, formatMicros, MICROS, microsSql } from '../money.js';
 import { RANGE_END, RANGE_START } from '../reports/query.js';
 import { type AnalysisColumn, col, defineAnalysis, type Row } from './analysis.js';
 import { kMeans } from './kmeans.js';
 import { rangeParams } from './params.js';
-import { select, toMicros, userEvents } from './sql.js';
+import { select, userEvents } from './sql.js';
 
 const FEATURES = ['events', 'impressions', 'clicks', 'conversions', 'revenue'] as const;
 type Feature = (typeof FEATURES)[number];
@@ -25,21 +26,11 @@ function userFeaturesSql(lake: string): string {
   return `WITH per_user AS (
   SELECT user_id, count(*) AS events, count(*) FILTER (WHERE type = 'impression') AS impressions,
     count(*) FILTER (WHERE type = 'click') AS clicks, count(*) FILTER (WHERE type = 'conversion') AS conversions,
-    ${toMicros('coalesce(sum(revenue), 0)')} AS revenue
+    ${microsSql('coalesce(sum(revenue), 0)')} AS revenue
   FROM ${userEvents(lake)} WHERE ts >= ${RANGE_START} AND ts < ${RANGE_END}
   GROUP BY user_id
 )
 SELECT ${FEATURES.join(', ')}, ${FEATURES.map(zScore).join(', ')} FROM per_user ORDER BY user_id`;
-}
-
-/** sum / n (sum in micro-units, n > 0) rounded half up, as a decimal string with 6 decimals. */
-function average6(sumMicros: bigint, n: number): string {
-  const d = BigInt(n);
-  const negative = sumMicros < 0n;
-  const abs = negative ? -sumMicros : sumMicros;
-  const micros = (abs * 2n + d) / (2n * d);
-  const text = `${micros / 1_000_000n}.${String(micros % 1_000_000n).padStart(6, '0')}`;
-  return negative && micros > 0n ? `-${text}` : text;
 }
 
 const COLUMNS: AnalysisColumn[] = [
@@ -65,7 +56,7 @@ export const audiences = defineAnalysis({
       s.users++;
       // Counts become micro-units too, so every average is rounded the same exact way.
       FEATURES.forEach((f, j) => {
-        s.micros[j]! += f === 'revenue' ? BigInt(u[f]) : BigInt(u[f]) * 1_000_000n;
+        s.micros[j]! += f === 'revenue' ? BigInt(u[f]) : BigInt(u[f]) * MICROS;
       });
     });
     // Clusters numbered by size (largest first), so the numbering does not depend on seeding order.
@@ -75,7 +66,12 @@ export const audiences = defineAnalysis({
       .map((s, cluster) => ({
         cluster,
         users: s.users,
-        ...Object.fromEntries(FEATURES.map((f, j) => [`avg_${f}`, average6(s.micros[j]!, s.users)])),
+        ...Object.fromEntries(
+          FEATURES.map((f, j) => [
+            `avg_${f}`,
+            formatMicros(divRound(s.micros[j]!, BigInt(s.users), 'half-up')),
+          ]),
+        ),
       }));
     const warnings =
       rows.length < k && users.length > 0

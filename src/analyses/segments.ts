@@ -3,6 +3,7 @@
 
 import type { SegmentRules } from '../config.js';
 import { RANGE_END, RANGE_START } from '../reports/query.js';
+import { sqlString } from '../warehouse/quote.js';
 import { col, defineAnalysis } from './analysis.js';
 import { duration, flag, rangeParams } from './params.js';
 import { DEFAULT_GAP, sessionsOf } from './sessions.js';
@@ -19,11 +20,11 @@ export const SEGMENTS = [
 /** The rules in order as one CASE; thresholds are bound parameters. */
 function segmentCase(): string {
   return `CASE
-    WHEN conversions > $hv_conversions AND revenue > $hv_revenue::DECIMAL(38,6) THEN '${SEGMENTS[0]}'
-    WHEN conversions > $ac_conversions AND clicks > $ac_clicks THEN '${SEGMENTS[1]}'
-    WHEN clicks > $clicker_clicks THEN '${SEGMENTS[2]}'
-    WHEN impressions > $viewer_impressions THEN '${SEGMENTS[3]}'
-    ELSE '${SEGMENTS[4]}' END`;
+    WHEN conversions > $hv_conversions AND revenue > $hv_revenue::DECIMAL(38,6) THEN ${sqlString(SEGMENTS[0])}
+    WHEN conversions > $ac_conversions AND clicks > $ac_clicks THEN ${sqlString(SEGMENTS[1])}
+    WHEN clicks > $clicker_clicks THEN ${sqlString(SEGMENTS[2])}
+    WHEN impressions > $viewer_impressions THEN ${sqlString(SEGMENTS[3])}
+    ELSE ${sqlString(SEGMENTS[4])} END`;
 }
 
 function thresholds(r: SegmentRules) {
@@ -56,7 +57,7 @@ users AS (
 )`;
     const params = { ...range, gap, ...thresholds(config.analyses.segments) };
     if (summary) {
-      const order = SEGMENTS.map((s, i) => `WHEN '${s}' THEN ${i}`).join(' ');
+      const order = SEGMENTS.map((s, i) => `WHEN ${sqlString(s)} THEN ${i}`).join(' ');
       const sql = `${users}
 SELECT segment, count(*) AS users, sum(revenue)::DECIMAL(38,6) AS revenue FROM users
 GROUP BY segment ORDER BY CASE segment ${order} END`;

@@ -1,13 +1,8 @@
-// SQL pieces every analysis shares: exact ratios and money in integer micro-units, the lake's
+// SQL pieces every analysis shares: exact ratios (money in micros: src/money.ts), the lake's
 // events that have a user, and running a query with only the parameters it mentions.
 
+import { moneySql } from '../money.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
-
-/** An exact DECIMAL(38,6) from an integer count of micro-units. */
-export const fromMicros = (micros: string) => `((${micros})::DECIMAL(38,0) * 0.000001)::DECIMAL(38,6)`;
-
-/** A DECIMAL money value as integer micro-units (exact: money has 6 decimals). */
-export const toMicros = (money: string) => `((${money}) * 1000000)::HUGEINT`;
 
 /**
  * num / den rounded half up to 6 decimals, exactly (integer arithmetic), as DECIMAL(38,6); NULL
@@ -16,7 +11,7 @@ export const toMicros = (money: string) => `((${money}) * 1000000)::HUGEINT`;
 export function ratio6(num: string, den: string): string {
   const n = `(${num})::HUGEINT`;
   const d = `(${den})::HUGEINT`;
-  return `CASE WHEN ${d} = 0 THEN NULL ELSE ${fromMicros(`(${n} * 2000000 + ${d}) // (2 * ${d})`)} END`;
+  return `CASE WHEN ${d} = 0 THEN NULL ELSE ${moneySql(`(${n} * 2000000 + ${d}) // (2 * ${d})`)} END`;
 }
 
 /** A relation's events that belong to a user (events without one are left out of every analysis). */

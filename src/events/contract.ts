@@ -80,8 +80,6 @@ export const ALIASES: Readonly<Record<string, string>> = {
 
 export type Device = (typeof DEVICES)[number];
 export type AppType = (typeof APP_TYPES)[number];
-export type IdField = (typeof ID_FIELDS)[number];
-export type TextField = (typeof TEXT_FIELDS)[number];
 export type MoneyField = (typeof MONEY_FIELDS)[number];
 
 /** A validated, normalised event as it lands in the lake. Money is a decimal string with 6 digits. */

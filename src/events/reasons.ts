@@ -50,11 +50,3 @@ const ALL_REASONS: Record<RejectCode | CollectorRejectCode, string> = {
 export function rejection(code: RejectCode | CollectorRejectCode, field: string): Rejection {
   return { code, field, message: `${field}: ${ALL_REASONS[code]}` };
 }
-
-/** Renders `code@field` (the SQL validator's compact form) back into a Rejection. */
-export function parseRejection(compact: string): Rejection {
-  const at = compact.indexOf('@');
-  const code = (at < 0 ? compact : compact.slice(0, at)) as RejectCode;
-  const field = at < 0 ? code.split('.')[0]! : compact.slice(at + 1);
-  return rejection(code, field);
-}

@@ -11,6 +11,7 @@
 // json_transform, leaving the others to validatedEventsSql. Everything else works on the small
 // extracted values.
 
+import { sqlIdent, sqlString } from '../warehouse/quote.js';
 import {
   ALIASES,
   APP_TYPES,
@@ -37,15 +38,15 @@ import {
   TS_MAX_MS,
 } from './validate.js';
 
-const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
-const list = (xs: readonly string[]) => `[${xs.map(q).join(', ')}]`;
+const list = (xs: readonly string[]) => `[${xs.map(sqlString).join(', ')}]`;
 
 // The fields pulled out of each record with a single JSON parse (json_transform into a struct;
 // JSON null reads as SQL NULL, which the contract treats as absent anyway). Flat records, whose
 // values are all strings (nearly all of them), read every field as VARCHAR text at once; the others
 // read each field's raw JSON text and take its type and text from that.
 const EXTRACTED = [...new Set([...KNOWN_FIELDS])];
-const struct = (type: string) => `'${JSON.stringify(Object.fromEntries(EXTRACTED.map((f) => [f, type])))}'`;
+const struct = (type: string) =>
+  sqlString(JSON.stringify(Object.fromEntries(EXTRACTED.map((f) => [f, type]))));
 
 /** The value of a field in struct `v` (or a column when v is ''), falling back to its aliases; JSON null counts as absent. */
 function present(v: string, field: string): string {
@@ -55,7 +56,7 @@ function present(v: string, field: string): string {
       .filter(([, c]) => c === field)
       .map(([a]) => a),
   ];
-  const ref = (n: string) => (v ? `${v}."${n}"` : `"${n}"`);
+  const ref = (n: string) => (v ? `${v}.${sqlIdent(n)}` : sqlIdent(n));
   return names.length === 1 ? ref(field) : `coalesce(${names.map(ref).join(', ')})`;
 }
 
@@ -65,8 +66,8 @@ function present(v: string, field: string): string {
  * whitespace before any colon, every key is followed by `":` and then its value: flat when that is
  * always a quote. Text that merely looks suspicious inside a string only takes the general path.
  */
-const FLAT = `starts_with(text, '{') AND NOT (${[' ', '\\t', '\\n', '\\r']
-  .map((w) => `contains(text, E'${w}:')`)
+const FLAT = `starts_with(text, '{') AND NOT (${[' ', '\t', '\n', '\r']
+  .map((w) => `contains(text, ${sqlString(`${w}:`)})`)
   .join(' OR ')} OR regexp_matches(text, '":[^"]'))`;
 
 /**
@@ -145,13 +146,13 @@ function isoMs(): string {
  */
 const PLAIN_MONEY_PATTERN = String.raw`^\d{1,${MONEY_INT_DIGITS}}(?:\.\d{1,${MONEY_SCALE}})?$`;
 const plainMoney = (f: string) =>
-  `(j_${f} IS NULL OR (${isStr(f)} AND (${str(f)} = '' OR regexp_full_match(${str(f)}, '${PLAIN_MONEY_PATTERN}')))) AS mf_${f}`;
+  `(j_${f} IS NULL OR (${isStr(f)} AND (${str(f)} = '' OR regexp_full_match(${str(f)}, ${sqlString(PLAIN_MONEY_PATTERN)})))) AS mf_${f}`;
 
 // Money is read from its decimal digits, as in parseMoney: `mp_<f>` holds the DECIMAL_PATTERN parts
 // of the trimmed text (a JSON number's text is its shortest form, as JS's String(n)), `md_<f>` the
 // digits and `mpt_<f>` where the decimal point sits in them once the exponent is applied.
 const moneyParts = (f: string) =>
-  `CASE WHEN NOT mf_${f} AND (${isNum(f)} OR ${isStr(f)}) THEN regexp_extract(trim(${str(f)}), '${DECIMAL_PATTERN}', ['sg', 'i', 'f', 'e']) END AS mp_${f}`;
+  `CASE WHEN NOT mf_${f} AND (${isNum(f)} OR ${isStr(f)}) THEN regexp_extract(trim(${str(f)}), ${sqlString(DECIMAL_PATTERN)}, ['sg', 'i', 'f', 'e']) END AS mp_${f}`;
 const moneyDigits = (f: string) =>
   `mp_${f}.i || mp_${f}.f AS md_${f}, length(mp_${f}.i) + coalesce(try_cast(nullif(mp_${f}.e, '') AS DOUBLE), 0) AS mpt_${f}`;
 const mFirst = (f: string) => `(length(md_${f}) - length(ltrim(md_${f}, '0')))`;
@@ -162,10 +163,10 @@ function moneyRules(f: string): string {
   const general = `NOT mf_${f} AND NOT ${blank(f)}`;
   const checked = `${general} AND ${mNonZero(f)}`;
   return [
-    `WHEN ${general} AND coalesce(md_${f}, '') = '' THEN 'money.invalid@${f}'`,
-    `WHEN ${checked} AND mp_${f}.sg = '-' THEN 'money.negative@${f}'`,
-    `WHEN ${checked} AND ${mEnd(f)} - mpt_${f} > ${MONEY_SCALE} THEN 'money.scale@${f}'`,
-    `WHEN ${checked} AND mpt_${f} - ${mFirst(f)} > ${MONEY_INT_DIGITS} THEN 'money.range@${f}'`,
+    `WHEN ${general} AND coalesce(md_${f}, '') = '' THEN ${sqlString(`money.invalid@${f}`)}`,
+    `WHEN ${checked} AND mp_${f}.sg = '-' THEN ${sqlString(`money.negative@${f}`)}`,
+    `WHEN ${checked} AND ${mEnd(f)} - mpt_${f} > ${MONEY_SCALE} THEN ${sqlString(`money.scale@${f}`)}`,
+    `WHEN ${checked} AND mpt_${f} - ${mFirst(f)} > ${MONEY_INT_DIGITS} THEN ${sqlString(`money.range@${f}`)}`,
   ].join('\n      ');
 }
 
@@ -184,7 +185,7 @@ function moneyValue(f: string): string {
 // ---- rules ---------------------------------------------------------------------------------------
 
 function idRule(f: string, code: string): string {
-  return `WHEN ${given(f)} AND NOT ((${isStr(f)} AND length(${str(f)}) <= ${ID_MAX_LENGTH}) OR ${integerText(f)} IS NOT NULL) THEN '${code}@${f}'`;
+  return `WHEN ${given(f)} AND NOT ((${isStr(f)} AND length(${str(f)}) <= ${ID_MAX_LENGTH}) OR ${integerText(f)} IS NOT NULL) THEN ${sqlString(`${code}@${f}`)}`;
 }
 
 /** Closed vocabularies ignore ASCII case only, as in validate.ts. */
@@ -192,7 +193,7 @@ const asciiWord = (f: string) => `regexp_full_match(${str(f)}, '[A-Za-z]+')`;
 
 /** In a closed vocabulary: the canonical spelling at once, else any ASCII case of it. */
 const inVocabulary = (f: string, fold: 'lower' | 'upper', allowed: readonly string[]) =>
-  `(${str(f)} IN (${allowed.map(q).join(', ')}) OR (${asciiWord(f)} AND ${fold}(${str(f)}) IN (${allowed.map(q).join(', ')})))`;
+  `(${str(f)} IN (${allowed.map(sqlString).join(', ')}) OR (${asciiWord(f)} AND ${fold}(${str(f)}) IN (${allowed.map(sqlString).join(', ')})))`;
 
 /**
  * Rules `WHEN c THEN code` tried as one: skipped at once where `pass` shows none can break (a flat
@@ -209,9 +210,9 @@ function group(pass: string, rules: readonly string[]): string {
 function rejectExpr(): string {
   const ts = `trim(${str('ts')})`;
   const enumRule = (f: string, allowed: readonly string[]) =>
-    `WHEN NOT ${blank(f)} AND NOT (${isStr(f)} AND ${inVocabulary(f, 'upper', allowed)}) THEN '${f}.invalid@${f}'`;
+    `WHEN NOT ${blank(f)} AND NOT (${isStr(f)} AND ${inVocabulary(f, 'upper', allowed)}) THEN ${sqlString(`${f}.invalid@${f}`)}`;
   const textRule = (f: string) =>
-    `WHEN ${given(f)} AND NOT ((${isStr(f)} AND length(${str(f)}) <= ${TEXT_MAX_LENGTH}) OR ${integerText(f)} IS NOT NULL) THEN 'text.invalid@${f}'`;
+    `WHEN ${given(f)} AND NOT ((${isStr(f)} AND length(${str(f)}) <= ${TEXT_MAX_LENGTH}) OR ${integerText(f)} IS NOT NULL) THEN ${sqlString(`text.invalid@${f}`)}`;
   return `CASE
       WHEN shape IS NOT NULL THEN shape
       WHEN j_event_id IS NULL THEN 'event_id.missing@event_id'
@@ -223,7 +224,7 @@ function rejectExpr(): string {
       WHEN lower(${str('type')}) = 'custom' AND ${blank('name')} THEN 'name.missing@name'
       WHEN NOT ${blank('name')} AND NOT (${isStr('name')} AND length(${str('name')}) <= ${NAME_MAX_LENGTH}) THEN 'name.invalid@name'
       WHEN ${blank('ts')} THEN 'ts.missing@ts'
-      WHEN NOT ts_plain AND ${isStr('ts')} AND regexp_full_match(${ts}, '${LOCAL_TIME_PATTERN}') THEN 'ts.no_offset@ts'
+      WHEN NOT ts_plain AND ${isStr('ts')} AND regexp_full_match(${ts}, ${sqlString(LOCAL_TIME_PATTERN)}) THEN 'ts.no_offset@ts'
       WHEN ts_ms IS NULL THEN 'ts.invalid@ts'
       ${group(
         `flat AND coalesce(greatest(${ID_FIELDS.map((f) => `strlen(${str(f)})`).join(', ')}), 0) <= ${ID_MAX_LENGTH}`,
@@ -239,7 +240,7 @@ function rejectExpr(): string {
 const JSON_SPACE = `' ' || chr(9) || chr(10) || chr(13)`;
 /** Fields that take an integer in place of a string. */
 const INTEGER_FIELDS = ['event_id', ...ID_FIELDS, ...TEXT_FIELDS];
-const KNOWN_AS_NULLS = `'${JSON.stringify(Object.fromEntries(KNOWN_FIELDS.map((f) => [f, null])))}'`;
+const KNOWN_AS_NULLS = sqlString(JSON.stringify(Object.fromEntries(KNOWN_FIELDS.map((f) => [f, null]))));
 /** NaN and Infinity literals: DuckDB's JSON reader takes them, JSON.parse (and the contract) does not. */
 const NON_FINITE = '(?i)[+-]?(nan|inf|infinity)';
 
@@ -284,7 +285,7 @@ export function validatedEventsSql(raw: string): string {
  * The length of a plain line holding the fields read into columns: each field given adds
  * `"key":"value",` (the last one's comma stands for the opening brace).
  */
-const PLAIN_SIZE = `1 + ${EXTRACTED.map((f) => `coalesce(strlen("${f}") + ${Buffer.byteLength(f) + 6}, 0)`).join(' + ')}`;
+const PLAIN_SIZE = `1 + ${EXTRACTED.map((f) => `coalesce(strlen(${sqlIdent(f)}) + ${Buffer.byteLength(f) + 6}, 0)`).join(' + ')}`;
 
 /**
  * Validates JSON lines in one pass where they are plain: compact objects whose values are all
@@ -323,11 +324,11 @@ export function validatedLinesSql(lines: string): string {
  * validatedLinesSql, and the caller validates them in full.
  */
 export function acceptedLinesSql(lines: string): string {
-  const text = (f: string) => `nullif("${f}", '') AS ${f}`;
+  const text = (f: string) => `nullif(${sqlIdent(f)}, '') AS ${f}`;
   // Casts only where the line is plain: a general line is left to the full rules.
   const plain = (e: string) => `CASE WHEN NOT general THEN ${e} END`;
   const money = (f: string) =>
-    `${plain(`CAST(coalesce(nullif("${f}", ''), '0') AS ${MONEY_SQL_TYPE})`)} AS ${f}`;
+    `${plain(`CAST(coalesce(nullif(${sqlIdent(f)}, ''), '0') AS ${MONEY_SQL_TYPE})`)} AS ${f}`;
   return `SELECT file_seq, NULL::VARCHAR AS source, line, CASE WHEN general THEN text END AS text, general,
     strlen(text) AS record_bytes, NULL::VARCHAR AS reject,
     nullif(event_id, '') AS event_id, type, nullif(name, '') AS name,
@@ -349,24 +350,24 @@ export function acceptedLinesSql(lines: string): string {
 function extractedFromTextSql(raw: string): string {
   // Records that are not flat are rare: one more json_transform reads each of their fields as its
   // JSON text (the same text json_extract gives), so nothing on the flat path carries those columns.
-  const extract = (n: string) => `nullif(jw."${n}"::VARCHAR, 'null')`;
+  const extract = (n: string) => `nullif(jw.${sqlIdent(n)}::VARCHAR, 'null')`;
   const rawOf = (field: string) => {
     const names = [field, ...Object.keys(ALIASES).filter((a) => ALIASES[a] === field)];
     return names.length === 1 ? extract(field) : `coalesce(${names.map(extract).join(', ')})`;
   };
   // A bare NaN/Infinity can only hide in a value that is not a string.
-  const nonFinite = `CASE WHEN NOT flat THEN len(list_filter([${EXTRACTED.map((f) => `jw."${f}"`).join(', ')}],
-        x -> regexp_full_match(x::VARCHAR, '${NON_FINITE}'))) > 0 ELSE false END`;
+  const nonFinite = `CASE WHEN NOT flat THEN len(list_filter([${EXTRACTED.map((f) => `jw.${sqlIdent(f)}`).join(', ')}],
+        x -> regexp_full_match(x::VARCHAR, ${sqlString(NON_FINITE)}))) > 0 ELSE false END`;
   const shape = `CASE
       WHEN j IS NULL THEN 'record.invalid_json@record'
       WHEN NOT starts_with(ltrim(j::VARCHAR, ${JSON_SPACE}), '{') THEN
-        CASE WHEN regexp_full_match(trim(j::VARCHAR, ${JSON_SPACE}), '${NON_FINITE}') THEN 'record.invalid_json@record' ELSE 'record.not_object@record' END
+        CASE WHEN regexp_full_match(trim(j::VARCHAR, ${JSON_SPACE}), ${sqlString(NON_FINITE)}) THEN 'record.invalid_json@record' ELSE 'record.not_object@record' END
       WHEN ${nonFinite} THEN 'record.invalid_json@record'
       WHEN ${tooDeep('brackets')} THEN 'record.too_deep@record'
     END`;
   // A flat record has unknown fields unless every key was one of the known fields read (a repeated
   // key counts twice in json_keys, once in the struct).
-  const knownCount = EXTRACTED.map((f) => `(w."${f}" IS NOT NULL)::INTEGER`).join(' + ');
+  const knownCount = EXTRACTED.map((f) => `(w.${sqlIdent(f)} IS NOT NULL)::INTEGER`).join(' + ');
   return `(SELECT file_seq, source, line, text, j, flat, ${shape} AS shape,
       j IS NOT NULL AND (NOT flat OR len(json_keys(j)) <> ${knownCount}) AS has_unknown,
       strlen(text) AS record_bytes,
@@ -417,17 +418,17 @@ FROM (
         CASE
           WHEN ts_plain THEN epoch_ms(try_cast(${str('ts')} AS TIMESTAMP))
           WHEN ${isNum('ts')} THEN ${epochMs(`try_cast(${str('ts')} AS DOUBLE)`)}
-          WHEN ${isStr('ts')} AND regexp_full_match(${tsStr}, '${EPOCH_TEXT_PATTERN}') THEN ${epochMs(`try_cast(${tsStr} AS DOUBLE)`)}
+          WHEN ${isStr('ts')} AND regexp_full_match(${tsStr}, ${sqlString(EPOCH_TEXT_PATTERN)}) THEN ${epochMs(`try_cast(${tsStr} AS DOUBLE)`)}
           WHEN ${isStr('ts')} THEN ${isoMs()}
         END AS ts_raw
       FROM (
         SELECT *,
-          CASE WHEN NOT ts_plain AND ${isStr('ts')} THEN regexp_extract(${tsStr}, '${ISO_TIME_PATTERN}', ${list(ISO_PARTS)}) END AS tp,
+          CASE WHEN NOT ts_plain AND ${isStr('ts')} THEN regexp_extract(${tsStr}, ${sqlString(ISO_TIME_PATTERN)}, ${list(ISO_PARTS)}) END AS tp,
           ${MONEY_FIELDS.map(moneyParts).join(',\n          ')},
           ${INTEGER_FIELDS.map(integer).join(',\n          ')}
         FROM (
           SELECT *,
-            coalesce(${isStr('ts')} AND regexp_full_match(${str('ts')}, '${PLAIN_UTC_PATTERN}'), false) AS ts_plain,
+            coalesce(${isStr('ts')} AND regexp_full_match(${str('ts')}, ${sqlString(PLAIN_UTC_PATTERN)}), false) AS ts_plain,
             ${MONEY_FIELDS.map(plainMoney).join(',\n            ')}
           FROM (
             SELECT *,

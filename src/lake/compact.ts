@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
+import { sqlString } from '../warehouse/quote.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 import { describeFiles, LAKE_SELECT, PARQUET_OPTIONS, recordFiles } from './lake.js';
 
 export interface CompactResult {

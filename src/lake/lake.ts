@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LAKE_COLUMNS } from '../events/contract.js';
-import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
+import { sqlIdent, sqlString } from '../warehouse/quote.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 
 export interface WrittenFile {
   path: string;
@@ -21,7 +22,7 @@ export const PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE
 const INGEST_PARQUET_OPTIONS = `${PARQUET_OPTIONS}, COMPRESSION_LEVEL 1`;
 
 /** The lake's columns as a SELECT list over a relation of validated events. */
-export const LAKE_SELECT = LAKE_COLUMNS.map(([name]) => `"${name}"`).join(', ');
+export const LAKE_SELECT = LAKE_COLUMNS.map(([name]) => sqlIdent(name)).join(', ');
 
 /** An event's time as a plain UTC timestamp, which its partition (dt, hour) is taken from. */
 const UTC_TS = 'make_timestamp(epoch_us(ts))';
@@ -52,7 +53,7 @@ export async function writePartitions(wh: Warehouse, source: string, prefix: str
       const dir = path.join(wh.lakeDir, `dt=${dt}`, `hour=${hh}`);
       mkdirSync(dir, { recursive: true });
       const file = path.join(dir, `${prefix}_${randomUUID()}.parquet`);
-      const from = `TIMESTAMPTZ '${dt} ${hh}:00:00+00'`;
+      const from = `TIMESTAMPTZ ${sqlString(`${dt} ${hh}:00:00+00`)}`;
       await wh.run(
         `COPY (SELECT ${LAKE_SELECT} FROM ${source} WHERE ts >= ${from} AND ts < ${from} + INTERVAL 1 HOUR)
          TO ${sqlString(file)} (${INGEST_PARQUET_OPTIONS})`,
@@ -71,7 +72,7 @@ async function writePartitioned(wh: Warehouse, source: string, prefix: string): 
        SELECT ${LAKE_SELECT}, strftime(utc, '%Y-%m-%d') AS dt, strftime(utc, '%H') AS hour
        FROM (SELECT *, ${UTC_TS} AS utc FROM ${source})
      ) TO ${sqlString(wh.lakeDir)} (${INGEST_PARQUET_OPTIONS}, PARTITION_BY (dt, hour), APPEND,
-       FILENAME_PATTERN '${prefix}_{uuid}', RETURN_FILES)`,
+       FILENAME_PATTERN ${sqlString(`${prefix}_{uuid}`)}, RETURN_FILES)`,
   );
   return describeFiles(wh, rows[0]?.Files ?? []);
 }
@@ -118,7 +119,7 @@ export async function recordFiles(
 export async function lakeRelation(wh: Warehouse): Promise<string> {
   const files = await wh.all<{ path: string }>('SELECT path FROM lake_files ORDER BY path');
   if (files.length === 0) {
-    const cols = LAKE_COLUMNS.map(([n, t]) => `NULL::${t} AS "${n}"`).join(', ');
+    const cols = LAKE_COLUMNS.map(([n, t]) => `NULL::${t} AS ${sqlIdent(n)}`).join(', ');
     return `(SELECT ${cols}, NULL::VARCHAR AS dt, NULL::VARCHAR AS hour WHERE false)`;
   }
   const list = files.map((f) => sqlString(path.join(wh.lakeDir, f.path))).join(', ');

@@ -13,6 +13,7 @@ import { AdpipeError } from '../errors.js';
 import type { AdEvent } from '../events/contract.js';
 import { lakeRelation } from '../lake/lake.js';
 import { RANGE_END, RANGE_START } from '../reports/query.js';
+import { sqlString } from '../warehouse/quote.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { type BinomialRow, fitLogistic, linearScore, sigmoid } from './logistic.js';
 import { auc, type CalibrationBin, calibration, logLoss } from './metrics.js';
@@ -46,9 +47,9 @@ const HELD_OUT_MOD = 5;
 
 /** The bucket of each feature as b_<feature>: DuckDB's hash of `name=value`, modulo 2^bits. */
 function bucketColumns(bits: number): string {
-  return CTR_FEATURES.map((f) => `(hash('${f}=' || ${VALUE_SQL[f]}) % ${2 ** bits})::INTEGER AS b_${f}`).join(
-    ', ',
-  );
+  return CTR_FEATURES.map(
+    (f) => `(hash(${sqlString(`${f}=`)} || ${VALUE_SQL[f]}) % ${2 ** bits})::INTEGER AS b_${f}`,
+  ).join(', ');
 }
 
 export const ctrParams = rangeParams.extend({

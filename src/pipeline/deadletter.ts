@@ -3,7 +3,8 @@
 
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { globLiteral, sqlString, type Warehouse } from '../warehouse/warehouse.js';
+import { globLiteral, sqlString } from '../warehouse/quote.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 
 const COLUMNS = `{batch_id: 'BIGINT', source: 'VARCHAR', line: 'BIGINT', text: 'VARCHAR',
   code: 'VARCHAR', field: 'VARCHAR', message: 'VARCHAR'}`;

@@ -21,7 +21,8 @@ import {
   type RawInput,
   recordsSql,
 } from '../sources/files/formats.js';
-import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
+import { sqlString } from '../warehouse/quote.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 import { deadLetterFile } from './deadletter.js';
 import { commitRollups, dropStagedRollups, stageRollups } from './rollup-stage.js';
 

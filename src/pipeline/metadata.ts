@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AdpipeError } from '../errors.js';
 import { componentLogger } from '../logger.js';
-import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
+import { sqlIdent, sqlString } from '../warehouse/quote.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 
 const log = componentLogger('metadata');
 
@@ -21,7 +22,7 @@ interface DimFile {
   latestBy?: string;
 }
 
-const text = (col: string) => `nullif(trim(c."${col}"), '')`;
+const text = (col: string) => `nullif(trim(c.${sqlIdent(col)}), '')`;
 
 export const DIM_FILES: readonly DimFile[] = [
   {
@@ -97,13 +98,13 @@ export async function loadMetadata(
       if (!have.has(d.key))
         throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [file, `missing column ${d.key}`]);
       const select = Object.entries(d.columns)
-        .map(([col, expr]) => (have.has(col) ? `${expr} AS ${col}` : `NULL AS ${col}`))
+        .map(([col, expr]) => (have.has(col) ? `${expr} AS ${sqlIdent(col)}` : `NULL AS ${sqlIdent(col)}`))
         .join(', ');
       try {
         const order =
           d.latestBy && have.has(d.latestBy) ? ` ORDER BY ${text(d.latestBy)} DESC NULLS FIRST` : '';
         await wh.run(
-          `INSERT OR REPLACE INTO ${d.table} (${Object.keys(d.columns).join(', ')})
+          `INSERT OR REPLACE INTO ${sqlIdent(d.table)} (${Object.keys(d.columns).map(sqlIdent).join(', ')})
            SELECT ${select} FROM ${src} c WHERE ${text(d.key)} IS NOT NULL
            QUALIFY row_number() OVER (PARTITION BY ${text(d.key)}${order}) = 1`,
         );

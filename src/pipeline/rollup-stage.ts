@@ -8,7 +8,8 @@
 import { LAKE_COLUMNS, MONEY_FIELDS } from '../events/contract.js';
 import { REPORTS, type ReportModel, rollupTable } from '../reports/model.js';
 import { rollupSelectSql } from '../reports/rollup.js';
-import { sqlIdent as id, sqlString, type Warehouse } from '../warehouse/warehouse.js';
+import { sqlIdent as id, sqlString } from '../warehouse/quote.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 
 /** The reject code (code@field) of an event that passed validation but could not be committed. */
 export const COMMIT_REJECT = 'commit.data@record';

@@ -6,6 +6,7 @@
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { AdpipeError } from '../errors.js';
 import { lakeRelation } from '../lake/lake.js';
+import { sqlIdent, sqlString } from '../warehouse/quote.js';
 import { Warehouse } from '../warehouse/warehouse.js';
 import { runReadOnlySql, type SqlResult } from './read-only-sql.js';
 
@@ -24,8 +25,6 @@ export type WorkerReply =
 /** The first message: the instance is open (id 0), or why it is not. */
 const READY_ID = 0;
 
-const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
-
 async function openApi(setup: Extract<WorkerSetup, { mode: 'api' }>): Promise<DuckDBConnection> {
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: setup.memoryLimit,
@@ -37,7 +36,7 @@ async function openApi(setup: Extract<WorkerSetup, { mode: 'api' }>): Promise<Du
   });
   const conn = await instance.connect();
   await conn.run("SET TimeZone = 'UTC'");
-  await conn.run(`SET allowed_directories = [${setup.allowedDirs.map(quote).join(', ')}]`);
+  await conn.run(`SET allowed_directories = [${setup.allowedDirs.map(sqlString).join(', ')}]`);
   await conn.run('SET enable_external_access = false');
   await conn.run('SET lock_configuration = true');
   return conn;
@@ -71,7 +70,7 @@ async function answer(req: Extract<WorkerRequest, { kind: 'query' }>): Promise<W
   try {
     const conn = await ready;
     for (const [name, relation] of Object.entries(req.views ?? {}))
-      await conn.run(`CREATE OR REPLACE VIEW "${name}" AS SELECT * FROM ${relation}`);
+      await conn.run(`CREATE OR REPLACE VIEW ${sqlIdent(name)} AS SELECT * FROM ${relation}`);
     return { id: req.id, ok: true, result: await runReadOnlySql(conn, req.sql, { ...req, restrictTables }) };
   } catch (err) {
     return failure(req.id, err);

@@ -1,6 +1,7 @@
 // Report output: an aligned table for people, CSV for spreadsheets (money with exactly 6
 // decimals), JSON for programs.
 
+import { formatMicros, parseMicros } from '../money.js';
 import type { ReportResult } from './query.js';
 
 export type OutputFormat = 'table' | 'csv' | 'json';
@@ -26,8 +27,23 @@ export function toCsv(result: Tabular): string {
 
 export function formatReport(result: ReportResult, format: OutputFormat): string {
   if (format === 'json') return `${JSON.stringify(result, null, 2)}\n`;
-  if (format === 'csv') return toCsv(result);
+  if (format === 'csv') return toCsv(moneyMetricsAsText(result));
   return toTable(result, `(${result.rows.length} rows, ${result.report}, ${result.grain} in ${result.tz})`);
+}
+
+/**
+ * Derived money metrics with exactly 6 decimals, like money measures. They arrive as doubles the
+ * SQL rounded to 6 decimals, so a double's shortest text is that decimal: it is read as text, not
+ * through toFixed.
+ */
+function moneyMetricsAsText(result: ReportResult): ReportResult {
+  const money = result.columns.filter((c) => c.kind === 'metric' && c.money).map((c) => c.name);
+  const rows = result.rows.map((r) => {
+    const out = { ...r };
+    for (const m of money) if (typeof out[m] === 'number') out[m] = formatMicros(parseMicros(String(out[m])));
+    return out;
+  });
+  return { ...result, rows };
 }
 
 /** An aligned text table, numbers (measures and metrics) to the right, then a footer line. */

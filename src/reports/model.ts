@@ -241,11 +241,6 @@ export function findReport(name: string): ReportModel | undefined {
   return REPORTS.find((r) => r.name === name);
 }
 
-export function registerReport(report: ReportModel): void {
-  if (findReport(report.name)) throw new Error(`report ${report.name} is already registered`);
-  (REPORTS as ReportModel[]).push(report);
-}
-
 /** The derived metrics a report can compute, each with the numerator it resolves to. */
 export function derivedMetrics(report: ReportModel): Array<DerivedMetric & { numerator: string }> {
   const have = new Set(report.measures.map((m) => m.name));

@@ -4,9 +4,11 @@
 
 import { listValue } from '@duckdb/node-api';
 import { AdpipeError } from '../errors.js';
+import { roundHalfEvenSql } from '../money.js';
 import { isTimeZone } from '../util/zone.js';
 import { isCalendarDate, localMidnightMs } from '../util/zoned.js';
-import { sqlIdent as id, type Warehouse } from '../warehouse/warehouse.js';
+import { sqlIdent as id } from '../warehouse/quote.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 import {
   DIMENSIONS,
   derivedMetrics,
@@ -154,13 +156,6 @@ export function periodCount(from: string, to: string, grain: Grain): number {
  * beyond, generating them would cost more than the report (8000 years are 280M buckets).
  */
 const GENERATED_BUCKET_DAYS = 366;
-
-/** Exact half-even rounding to 6 decimals of a non-negative DECIMAL expression. */
-export function roundHalfEven6(x: string): string {
-  const scaled = `((${x}) * 1000000)`;
-  return `(CASE WHEN ${scaled} - floor(${scaled}) = 0.5 AND CAST(floor(${scaled}) AS HUGEINT) % 2 = 0
-    THEN floor(${scaled}) / 1000000 ELSE round(${x}, 6) END)::DECIMAL(38,6)`;
-}
 
 function periodExpr(grain: Grain): string {
   const local = 'timezone($tz, bucket)';
@@ -372,7 +367,7 @@ function compileRows(req: ReportRequest): CompiledReport {
   ];
   const src = report.shareSource;
   const shareOf = (m: Measure & { kind: 'share' }, gross: string, share: string) => {
-    const media = roundHalfEven6(`CAST(${gross} AS DECIMAL(24,6)) * coalesce(${share}, 0)`);
+    const media = roundHalfEvenSql(`CAST(${gross} AS DECIMAL(24,6)) * coalesce(${share}, 0)`);
     return m.complement ? `(${gross} - ${media})::DECIMAL(38,6)` : media;
   };
   const table = id(rollupTable(report));

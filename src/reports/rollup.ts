@@ -3,7 +3,7 @@
 // reports pick their zone at query time. Rows carry the batch that wrote them so sinks can apply
 // exactly the deltas they have not seen yet.
 
-import { sqlIdent as id } from '../warehouse/warehouse.js';
+import { sqlIdent as id, sqlString } from '../warehouse/quote.js';
 import {
   type PresenceFilter,
   type ReportModel,
@@ -41,7 +41,7 @@ function presenceSql(f: PresenceFilter): string {
 /** The SELECT list computing a report's stored measures from events (`type`, money columns). */
 export function measureAggregates(report: ReportModel, moneyType = ROLLUP_MONEY_TYPE): string[] {
   return storedMeasures(report).map((m) => {
-    const inTypes = `type IN (${m.types.map((t) => `'${t}'`).join(', ')})`;
+    const inTypes = `type IN (${m.types.map(sqlString).join(', ')})`;
     return m.kind === 'count'
       ? `count(*) FILTER (WHERE ${[inTypes, ...(m.where ? [presenceSql(m.where)] : [])].join(' AND ')}) AS ${id(m.name)}`
       : `coalesce(sum(${id(m.column)}) FILTER (WHERE ${inTypes}), 0)::${moneyType} AS ${id(m.name)}`;
@@ -72,7 +72,7 @@ export function rollupSelectSql(
   moneyType = ROLLUP_MONEY_TYPE,
 ): string {
   const dims = rollupDimensions(report).map((d) => `coalesce(${id(d.name)}, '') AS ${id(d.name)}`);
-  const types = report.types.map((t) => `'${t}'`).join(', ');
+  const types = report.types.map(sqlString).join(', ');
   return `SELECT ${batchExpr} AS batch_id, ${bucketOf('ts')} AS bucket,
   ${[...dims, ...measureAggregates(report, moneyType)].join(',\n  ')}
 FROM ${source}

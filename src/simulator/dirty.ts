@@ -3,9 +3,10 @@
 // duplicate really is byte-identical. Alternative forms are valid and count as clean; malformed
 // records are extra records with their own ids and never count.
 
+import { formatMicros } from '../money.js';
 import type { World } from './funnel.js';
 import { hash32, hashFloat } from './prng.js';
-import { formatMicros, isoMs, type SimEvent, type SimRecord, toRecord } from './record.js';
+import { isoMs, type SimEvent, type SimRecord, toRecord } from './record.js';
 
 /** Valid spellings the contract accepts besides canonical ISO `Z` times and string ids. */
 export const ALT_FORMS = ['epoch_s', 'epoch_ms', 'offset', 'aliases', 'int_ids'] as const;

@@ -71,12 +71,6 @@ export function creative(
 /** An event as a plain JSON object: what a file line parses to. */
 export type SimRecord = Record<string, string | number>;
 
-/** Exact decimal text of an amount in micros, e.g. 45 -> "0.000045". */
-export function formatMicros(micros: number | bigint): string {
-  const s = String(micros).padStart(7, '0');
-  return `${s.slice(0, -6)}.${s.slice(-6)}`;
-}
-
 /** ISO-8601 UTC with milliseconds and Z. */
 export function isoMs(ms: number): string {
   return new Date(ms).toISOString();

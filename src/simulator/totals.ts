@@ -2,7 +2,8 @@
 // chunk (each sum stays far below 2^53, so it is exact), folded into BigInt per chunk.
 
 import { EVENT_TYPES, type EventType } from '../events/contract.js';
-import { formatMicros, type SimEvent } from './record.js';
+import { formatMicros, parseMicros } from '../money.js';
+import type { SimEvent } from './record.js';
 import { HOUR_MS } from './traffic.js';
 
 export interface TypeTotals {
@@ -68,9 +69,9 @@ export class Totals {
     EVENT_TYPES.forEach((type, t) => {
       const o = other.by_type[type];
       this.counts[t]! += o.count;
-      this.micros[3 * t]! += toMicros(o.revenue);
-      this.micros[3 * t + 1]! += toMicros(o.cost);
-      this.micros[3 * t + 2]! += toMicros(o.bid_price);
+      this.micros[3 * t]! += parseMicros(o.revenue);
+      this.micros[3 * t + 1]! += parseMicros(o.cost);
+      this.micros[3 * t + 2]! += parseMicros(o.bid_price);
     });
     for (const [hour, byType] of Object.entries(other.by_hour)) {
       const h = Date.parse(`${hour}:00:00Z`) / HOUR_MS - this.baseHour;
@@ -103,10 +104,4 @@ export class Totals {
     const dirt = Object.fromEntries([...this.dirt].sort(([a], [b]) => a.localeCompare(b)));
     return { events: this.counts.reduce((a, b) => a + b, 0), by_type, by_hour, dirt };
   }
-}
-
-/** Integer micros of an exact decimal string with at most 6 fractional digits. */
-export function toMicros(decimal: string): bigint {
-  const [int, frac = ''] = decimal.split('.');
-  return BigInt(int!) * 1_000_000n + BigInt(frac.padEnd(6, '0'));
 }

@@ -90,13 +90,6 @@ export function fileRange(plan: Plan, file: number): readonly [number, number] {
   return [Math.floor((plan.events * file) / plan.files), Math.floor((plan.events * (file + 1)) / plan.files)];
 }
 
-export function fileOf(plan: Plan, index: number): number {
-  let f = Math.floor((index * plan.files) / plan.events);
-  while (f > 0 && fileRange(plan, f)[0] > index) f--;
-  while (fileRange(plan, f)[1] <= index) f++;
-  return f;
-}
-
 /** Indices of the chunks that overlap [from, to). */
 export function chunksIn(plan: Plan, from: number, to: number): number[] {
   const out: number[] = [];

@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { ALIASES, CANONICAL_FIELDS } from '../events/contract.js';
+import { sqlString } from '../warehouse/quote.js';
 import { type Item, isAltered } from './arrival.js';
 import type { World } from './funnel.js';
 import type { OutputFormat } from './options.js';
@@ -162,10 +163,10 @@ function parquetSink(file: string, world: World): FileSink {
       const db = await DuckDBInstance.create(':memory:', { threads: '1' });
       const conn = await db.connect();
       try {
-        const columns = TABLE_COLUMNS.map((c) => `'${c}': 'VARCHAR'`).join(', ');
+        const columns = TABLE_COLUMNS.map((c) => `${sqlString(c)}: 'VARCHAR'`).join(', ');
         await conn.run(
-          `COPY (SELECT * FROM read_json('${sqlText(tmp)}', format = 'newline_delimited', columns = {${columns}})) ` +
-            `TO '${sqlText(file)}' (FORMAT parquet)`,
+          `COPY (SELECT * FROM read_json(${sqlString(tmp)}, format = 'newline_delimited', columns = {${columns}})) ` +
+            `TO ${sqlString(file)} (FORMAT parquet)`,
         );
       } finally {
         conn.closeSync();
@@ -174,8 +175,4 @@ function parquetSink(file: string, world: World): FileSink {
       }
     },
   };
-}
-
-function sqlText(s: string): string {
-  return s.replace(/'/g, "''");
 }

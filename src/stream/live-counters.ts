@@ -13,12 +13,6 @@ export interface LiveSecond {
   revenueMicros: bigint;
 }
 
-/** A decimal money text in integer micros. */
-export function micros(decimal: string): bigint {
-  const [int = '0', frac = ''] = decimal.split('.');
-  return BigInt(int) * 1_000_000n + BigInt(frac.padEnd(6, '0').slice(0, 6));
-}
-
 export class LiveCounters {
   private readonly ring: LiveSecond[] = [];
 

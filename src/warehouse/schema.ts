@@ -6,7 +6,8 @@ import { lakeRelation } from '../lake/lake.js';
 import { componentLogger } from '../logger.js';
 import { REPORTS, type ReportModel, rollupTable } from '../reports/model.js';
 import { rollupDdl, rollupSelectSql } from '../reports/rollup.js';
-import { sqlIdent as id, type Warehouse } from './warehouse.js';
+import { sqlIdent as id } from './quote.js';
+import type { Warehouse } from './warehouse.js';
 
 const log = componentLogger('warehouse');
 

@@ -128,21 +128,3 @@ export class Warehouse {
     if (this.owner) this.instance.closeSync();
   }
 }
-
-/**
- * A path as a DuckDB glob that matches only itself: `*`, `?` and `[` are glob characters there
- * (a data dir may hold them), each is put in a bracket class of its own.
- */
-export function globLiteral(p: string): string {
-  return p.replace(/[*?[]/g, (c) => `[${c}]`);
-}
-
-/** Quotes a string as a SQL literal (DuckDB, PostgreSQL and standard SQL). */
-export function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
-/** Quotes an identifier. Names come from the report model, never from users, but quote anyway. */
-export function sqlIdent(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
-}

@@ -2,7 +2,7 @@
 // before), c2 (2 h) and c3 (1 h); conversion B (revenue 3) has one touch exactly 24 h before it (in
 // the lookback) and one 1 ms earlier (out); conversion C (2.5) has no touch.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { micros } from '../api/micros.js';
+import { micros } from '../helpers/money.js';
 import { analyze, lakeOf } from './lake.js';
 
 let dataDir: string;

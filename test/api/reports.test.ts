@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { micros } from '../helpers/money.js';
 import { buildFixture, startServer, type TestServer } from './fixture.js';
-import { micros } from './micros.js';
 
 type Row = Record<string, string | number | null>;
 interface Body {

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
+import { formatMicros } from '../../src/money.js';
 import { runReport } from '../../src/reports/query.js';
 import { Spool } from '../../src/server/collector/spool.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
@@ -142,10 +143,7 @@ describe('crash safety', () => {
         click: Number(ad.rows[0]!.clicks),
       }).toEqual(expected);
       // Every event carried 0.0001; ad revenue is that of impressions and clicks, summed exactly.
-      const micros = (expected.impression + expected.click) * 100;
-      expect(ad.rows[0]!.revenue).toBe(
-        `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`,
-      );
+      expect(ad.rows[0]!.revenue).toBe(formatMicros((expected.impression + expected.click) * 100));
     } finally {
       wh.close();
     }

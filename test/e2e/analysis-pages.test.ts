@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { MICROS, sumMicros } from '../../src/money.js';
 import { WEB_DIST } from '../../src/server/dashboard.js';
 import { lakeOf, type TestEvent } from '../analyses/lake.js';
 import { startServer, type TestServer } from '../api/fixture.js';
@@ -111,11 +112,11 @@ const CONVERSIONS = EVENTS.filter((e) => e.type === 'conversion').length;
   }
 
   /** The exact values of a table column, summed in micro-units. */
-  async function columnMicros(page: Page, selector: string): Promise<number> {
+  async function columnMicros(page: Page, selector: string): Promise<bigint> {
     const values = await page
       .locator(selector)
       .evaluateAll((cells) => cells.map((c) => c.getAttribute('data-value') ?? ''));
-    return values.reduce((sum, v) => sum + Math.round(Number(v) * 1e6), 0);
+    return sumMicros(values);
   }
 
   it('Audience: active users and the retention heatmap from the analyses', async () => {
@@ -141,18 +142,24 @@ const CONVERSIONS = EVENTS.filter((e) => e.type === 'conversion').length;
     await settled(page, () => page.click('#pages button[data-page="attribution"]'));
     expect(new URL(page.url()).searchParams.get('page')).toBe('attribution');
     expect(await page.locator('#page-attribution').isVisible()).toBe(true);
-    expect(await columnMicros(page, '#attr-table td[data-col="conversions"]')).toBe(CONVERSIONS * 1e6);
+    expect(await columnMicros(page, '#attr-table td[data-col="conversions"]')).toBe(
+      BigInt(CONVERSIONS) * MICROS,
+    );
     expect(await columnMicros(page, '#attr-table td[data-col="revenue"]')).toBe(
-      Math.round(EVENTS.reduce((a, e) => a + (e.type === 'conversion' ? Number(e.revenue) : 0), 0) * 1e6),
+      sumMicros(EVENTS.filter((e) => e.type === 'conversion').map((e) => String(e.revenue))),
     );
 
     await settled(page, () => page.selectOption('#attr-controls select[name="model"]', 'linear'));
     expect(new URL(page.url()).searchParams.get('model')).toBe('linear');
     const linear = await api(`/v1/analysis/attribution?${RANGE}&model=linear&lookback=24h`);
     expect(await page.locator('#attr-table tbody tr').count()).toBe(linear.rows.length);
-    expect(await columnMicros(page, '#attr-table td[data-col="conversions"]')).toBe(CONVERSIONS * 1e6);
+    expect(await columnMicros(page, '#attr-table td[data-col="conversions"]')).toBe(
+      BigInt(CONVERSIONS) * MICROS,
+    );
     for (const model of ['first', 'last', 'linear', 'time-decay', 'position'])
-      expect(await columnMicros(page, `#attr-compare td[data-model="${model}"]`)).toBe(CONVERSIONS * 1e6);
+      expect(await columnMicros(page, `#attr-compare td[data-model="${model}"]`)).toBe(
+        BigInt(CONVERSIONS) * MICROS,
+      );
     await page.screenshot({ path: path.join(artifacts, 'dashboard-attribution.png'), fullPage: true });
   });
 

@@ -5,7 +5,8 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { verifyWarehouse } from '../../src/pipeline/verify.js';
+import { formatMicros, parseMicros } from '../../src/money.js';
+import { verifyWarehouse } from '../../src/pipeline/verify-warehouse.js';
 import { runReport } from '../../src/reports/query.js';
 import { generate, type Manifest } from '../../src/simulator/index.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -13,12 +14,10 @@ import {
   actualReport,
   type CliResult,
   deadLetters,
-  fmtMicros,
   ingestInProcess,
   runCli,
   SPECS,
   startCli,
-  toMicros,
   withWarehouse,
 } from './fixtures.js';
 
@@ -181,13 +180,13 @@ describe('crash safety of adpipe ingest', () => {
       expect(Number(req.passbacks)).toBe(t.passback.count);
       // Ad money is that of impressions and clicks; a conversion's is its order value.
       const sum = (k: 'revenue' | 'cost') =>
-        fmtMicros((['impression', 'click'] as const).reduce((a, ty) => a + toMicros(t[ty][k]), 0n));
+        formatMicros((['impression', 'click'] as const).reduce((a, ty) => a + parseMicros(t[ty][k]), 0n));
       expect(ad.revenue).toBe(sum('revenue'));
       expect(ad.cost).toBe(sum('cost'));
-      expect(campaign.conversion_value).toBe(fmtMicros(toMicros(t.conversion.revenue)));
+      expect(campaign.conversion_value).toBe(formatMicros(parseMicros(t.conversion.revenue)));
       expect(media.gross_revenue).toBe(sum('revenue'));
-      expect(toMicros(String(media.media_revenue)) + toMicros(String(media.agency_revenue))).toBe(
-        toMicros(sum('revenue')),
+      expect(parseMicros(String(media.media_revenue)) + parseMicros(String(media.agency_revenue))).toBe(
+        parseMicros(sum('revenue')),
       );
     });
   });

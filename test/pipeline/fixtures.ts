@@ -12,6 +12,7 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { TS_MAX_MS } from '../../src/events/validate.js';
+import { divRound, formatMicros, MICROS } from '../../src/money.js';
 import { type IngestOptions, type IngestSummary, ingestFiles } from '../../src/pipeline/ingest.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { type Grain, runReport } from '../../src/reports/query.js';
@@ -33,22 +34,6 @@ export function prng(seed: number): () => number {
 }
 
 export const pick = <T>(rng: () => number, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
-
-/** Integer micros → decimal text with exactly 6 fractional digits. */
-export function fmtMicros(m: bigint): string {
-  const neg = m < 0n;
-  const a = neg ? -m : m;
-  return `${neg ? '-' : ''}${a / 1_000_000n}.${(a % 1_000_000n).toString().padStart(6, '0')}`;
-}
-
-/** Decimal text with up to 6 fractional digits → micros (for reading adpipe's output). */
-export function toMicros(s: string): bigint {
-  if (!/^-?\d+(\.\d{1,6})?$/.test(s)) throw new Error(`not a 6-decimal money value: ${s}`);
-  const neg = s.startsWith('-');
-  const [i, f = ''] = s.replace('-', '').split('.');
-  const v = BigInt(i!) * 1_000_000n + BigInt(f.padEnd(6, '0'));
-  return neg ? -v : v;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Metadata: some media ids numeric, a media without a share, inventory pointing at unknown media,
@@ -243,7 +228,7 @@ function spellTs(rng: () => number, ms: number, csv: boolean): unknown {
 }
 
 function spellMoney(rng: () => number, m: bigint, csv: boolean): unknown {
-  const text = fmtMicros(m);
+  const text = formatMicros(m);
   const r = rng();
   if (!csv && r < 0.3 && m < 1_000_000_000n) return Number(text); // a JSON number, exact below 15 digits
   if (r < 0.45) return `${text}000`; // trailing zeros do not count as digits
@@ -918,11 +903,7 @@ export const spec = (name: string): Spec => SPECS.find((s) => s.name === name)!;
 
 /** gross × share (both micros) rounded half-even to micros. */
 export function shareOf(gross: bigint, share: bigint): bigint {
-  const p = gross * share;
-  const q = p / 1_000_000n;
-  const r = p % 1_000_000n;
-  if (r > 500_000n || (r === 500_000n && q % 2n === 1n)) return q + 1n;
-  return q;
+  return divRound(gross * share, MICROS, 'half-even');
 }
 
 export interface ReportQuery {
@@ -1004,8 +985,8 @@ export function expectedReport(s: Spec, events: readonly OEvent[], meta: Meta, q
   }
   return [...outer.values()]
     .map((o) => {
-      const vals = s.measures.map((m, i) => (m.sum ? fmtMicros(o.v[i]!) : String(o.v[i]!)));
-      if (s.share) vals.push(fmtMicros(o.media), fmtMicros(o.v[2]! - o.media));
+      const vals = s.measures.map((m, i) => (m.sum ? formatMicros(o.v[i]!) : String(o.v[i]!)));
+      if (s.share) vals.push(formatMicros(o.media), formatMicros(o.v[2]! - o.media));
       return [o.period, ...o.key, ...vals].join('|');
     })
     .sort();
@@ -1118,8 +1099,8 @@ export function spellParquet(e: Canon): Record<string, unknown> {
     if (v !== undefined) o[c] = String(v);
   }
   o.ts = new Date(e.tsMs).toISOString();
-  if (e.revenue !== undefined) o.revenue = fmtMicros(e.revenue);
-  if (e.cost !== undefined) o.cost = fmtMicros(e.cost);
+  if (e.revenue !== undefined) o.revenue = formatMicros(e.revenue);
+  if (e.cost !== undefined) o.cost = formatMicros(e.cost);
   return o;
 }
 

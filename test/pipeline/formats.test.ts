@@ -3,6 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { formatMicros } from '../../src/money.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import {
   actualReport,
@@ -12,7 +13,6 @@ import {
   deadLetters,
   emptyState,
   expectedReport,
-  fmtMicros,
   ingestInProcess,
   makeEvents,
   oracleIngest,
@@ -57,8 +57,8 @@ function items(format: string, events: Canon[], seed: number) {
             ).map((c) => [c, String(e[c as keyof Canon])]),
           ),
           ts: new Date(e.tsMs).toISOString(),
-          ...(e.revenue !== undefined ? { revenue: fmtMicros(e.revenue) } : {}),
-          ...(e.cost !== undefined ? { cost: fmtMicros(e.cost) } : {}),
+          ...(e.revenue !== undefined ? { revenue: formatMicros(e.revenue) } : {}),
+          ...(e.cost !== undefined ? { cost: formatMicros(e.cost) } : {}),
         }
       : isCsv
         ? spellCsv(rng, e)

@@ -2,6 +2,7 @@
 // equal to sums of the finer rows, --metrics equal to ratios of the additive totals.
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { divRound, MICROS, parseMicros } from '../../src/money.js';
 import { runReport } from '../../src/reports/query.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import {
@@ -17,7 +18,6 @@ import {
   runCli,
   SPECS,
   spec,
-  toMicros,
   withWarehouse,
   writeMetadata,
   writeSpelled,
@@ -107,14 +107,17 @@ describe('adpipe report --format csv', () => {
         expect(col(row, 'cvr')).toBe('');
         expect(col(row, 'cpc')).toBe('');
         empty++;
-      } else
+      } else {
+        // Money metrics have 6 decimals like money measures, however the double rounded.
+        expect(col(row, 'cpc')).toMatch(/^\d+\.\d{6}$/);
         expectRatio(
           Number(col(row, 'cpc')),
-          toMicros(col(row, 'cost')),
-          BigInt(col(row, 'clicks')) * 1_000_000n,
+          parseMicros(col(row, 'cost')),
+          BigInt(col(row, 'clicks')) * MICROS,
           1n,
           'cpc in CSV',
         );
+      }
       if (col(row, 'impressions') === '0') expect(col(row, 'ctr')).toBe('');
     }
     expect(empty).toBeGreaterThan(0);
@@ -129,7 +132,7 @@ function expectRatio(actual: unknown, num: bigint, den: bigint, scale: bigint, w
   }
   expect(typeof actual, what).toBe('number');
   // The exact value in micros (×1e6), rounded to nearest: adpipe rounds to 6 decimals.
-  const scaled = (num * scale * 1_000_000n * 2n + den) / (2n * den);
+  const scaled = divRound(num * scale * MICROS, den, 'half-up');
   const got = Math.round((actual as number) * 1e6);
   expect(Math.abs(got - Number(scaled)), `${what}: ${actual} vs ${num}×${scale}/${den}`).toBeLessThanOrEqual(
     1,
@@ -169,7 +172,7 @@ describe('--metrics and --by', () => {
       ['roas', 'conversion_value', 'cost', 1n],
     ],
   };
-  const units = (v: unknown, name: string) => (MONEY.has(name) ? toMicros(String(v)) : BigInt(Number(v)));
+  const units = (v: unknown, name: string) => (MONEY.has(name) ? parseMicros(String(v)) : BigInt(Number(v)));
 
   it.each(Object.keys(METRICS))(
     '%s: each derived metric is the ratio of the row’s additive totals',
@@ -186,7 +189,7 @@ describe('--metrics and --by', () => {
               const d = units(row[den], den);
               const n = units(row[num], num);
               // Money over a count is money per unit: micros / count, shown in units.
-              const [nn, dd] = MONEY.has(num) && !MONEY.has(den) ? [n, d * 1_000_000n] : [n, d];
+              const [nn, dd] = MONEY.has(num) && !MONEY.has(den) ? [n, d * MICROS] : [n, d];
               expectRatio(row[metric], nn, dd, scale, `${name} ${metric}`);
               if (d === 0n) nulls++;
             }

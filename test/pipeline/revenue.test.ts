@@ -7,12 +7,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
-import { verifyWarehouse } from '../../src/pipeline/verify.js';
+import { verifyWarehouse } from '../../src/pipeline/verify-warehouse.js';
 import { runReport, runReportTotals } from '../../src/reports/query.js';
 import { generate } from '../../src/simulator/index.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
+import { micros } from '../helpers/money.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { micros, readLines } from '../simulator/files.js';
+import { readLines } from '../simulator/files.js';
 import { ingestInProcess, runCli, withWarehouse } from './fixtures.js';
 
 const root = makeTempDir('revenue');

@@ -7,11 +7,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
-import { verifyWarehouse } from '../../src/pipeline/verify.js';
+import { verifyWarehouse } from '../../src/pipeline/verify-warehouse.js';
 import { REPORTS, rollupTable, storedMeasures } from '../../src/reports/model.js';
 import { runReportTotals } from '../../src/reports/query.js';
 import { retryDelay } from '../../src/util/backoff.js';
-import { sqlIdent, type Warehouse } from '../../src/warehouse/warehouse.js';
+import { sqlIdent } from '../../src/warehouse/quote.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
 import { startServer, type TestServer } from '../collector/server.js';
 import { makeTempDir } from '../helpers/tmp.js';
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/simulator/index.js';
-import { micros, readLines, scratchDir } from './files.js';
+import { micros } from '../helpers/money.js';
+import { readLines, scratchDir } from './files.js';
 
 const root = path.resolve('.');
 const TMP = scratchDir('cli');

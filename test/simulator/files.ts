@@ -30,14 +30,6 @@ export function tryParse(line: string): Record<string, unknown> | null {
   }
 }
 
-/** Exact micros of a decimal string or number with at most 6 fractional digits. */
-export function micros(v: unknown): bigint {
-  if (v === undefined || v === null) return 0n;
-  const m = /^(\d+)(?:\.(\d{1,6}))?$/.exec(String(v));
-  if (!m) throw new Error(`not a money value: ${String(v)}`);
-  return BigInt(m[1]!) * 1_000_000n + BigInt((m[2] ?? '').padEnd(6, '0'));
-}
-
 /** A metadata CSV as rows keyed by header (the simulator never quotes). */
 export function readCsv(file: string): Array<Record<string, string>> {
   const [header, ...rows] = readFileSync(file, 'utf8').trim().split('\n');

@@ -15,7 +15,8 @@ import {
   MALFORMED,
   type Manifest,
 } from '../../src/simulator/index.js';
-import { micros, readCsv, readLines, scratchDir, tryParse } from './files.js';
+import { micros } from '../helpers/money.js';
+import { readCsv, readLines, scratchDir, tryParse } from './files.js';
 
 const TMP = scratchDir('library');
 const dirOf = (name: string) => path.join(TMP, name);

@@ -1,4 +1,5 @@
 import { createClient } from '@clickhouse/client';
+import { clickhouse } from '../../src/sinks/clickhouse/dialect.js';
 import { describeWith, testServices } from '../helpers/services.js';
 import { sinkConformance } from './conformance.js';
 
@@ -20,9 +21,10 @@ async function raw() {
     },
     async dropPrefix(prefix: string) {
       const names = await rows(
-        `SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, '${prefix}')`,
+        `SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, ${clickhouse.literal(prefix)})`,
       );
-      for (const [name] of names) await client.command({ query: `DROP TABLE IF EXISTS \`${name}\`` });
+      for (const [name] of names)
+        await client.command({ query: `DROP TABLE IF EXISTS ${clickhouse.ident(String(name))}` });
     },
     close: () => client.close(),
   };
@@ -34,7 +36,7 @@ async function raw() {
     url,
     downUrl: 'http://127.0.0.1:1',
     raw,
-    ident: (n) => `\`${n}\``,
+    ident: clickhouse.ident,
     transactional: false,
   });
 });

@@ -6,6 +6,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Config, parseConfig } from '../../src/config.js';
+import { divRound, formatMicros, MICROS, parseMicros } from '../../src/money.js';
 import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { runReport } from '../../src/reports/query.js';
@@ -205,12 +206,13 @@ export function sinkConformance(o: ConformanceOptions): void {
       .split('\n')
       .slice(1)
       .map((l) => l.split(','));
-  const share = (gross: string, s: string) => (Math.round(Number(gross) * Number(s) * 1e6) / 1e6).toFixed(6);
+  const share = (gross: string, s: string) =>
+    formatMicros(divRound(parseMicros(gross) * parseMicros(s), MICROS, 'half-even'));
 
   it('keeps past days when a share changes without valid_from, and the sink follows', async () => {
     const before = await mediaByDay();
     const rows = mediaRows();
-    const raised = new Map(rows.map(([id, , , s]) => [id!, (Number(s) + 0.03).toFixed(2)]));
+    const raised = new Map(rows.map(([id, , , s]) => [id!, formatMicros(parseMicros(s!) + 30_000n)]));
     const dir = metadataWith('meta-undated', [
       'media_id,name,org_id,media_share',
       ...rows.map(([id, n, org]) => `${id},${n},${org},${raised.get(id!)}`),

@@ -1,4 +1,5 @@
 import mysql2 from 'mysql2/promise';
+import { mysql } from '../../src/sinks/mysql/dialect.js';
 import { describeWith, testServices } from '../helpers/services.js';
 import { sinkConformance } from './conformance.js';
 
@@ -27,7 +28,7 @@ async function raw() {
       }>) {
         const name = r.table_name ?? r.TABLE_NAME!;
         const view = (r.table_type ?? r.TABLE_TYPE) === 'VIEW';
-        await conn.query(`DROP ${view ? 'VIEW' : 'TABLE'} IF EXISTS \`${name}\``);
+        await conn.query(`DROP ${view ? 'VIEW' : 'TABLE'} IF EXISTS ${mysql.ident(name)}`);
       }
     },
     close: () => conn.end(),
@@ -40,7 +41,7 @@ async function raw() {
     url,
     downUrl: 'mysql://root@127.0.0.1:1/test',
     raw,
-    ident: (n) => `\`${n}\``,
+    ident: mysql.ident,
     transactional: true,
   });
 });

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { postgres } from '../../src/sinks/postgres/dialect.js';
 import { describeWith, testServices } from '../helpers/services.js';
 import { sinkConformance } from './conformance.js';
 
@@ -21,12 +22,12 @@ async function raw() {
         `SELECT table_name AS n FROM information_schema.views WHERE table_schema = current_schema() AND table_name LIKE $1`,
         [like],
       );
-      for (const v of views.rows) await client.query(`DROP VIEW IF EXISTS "${v.n}"`);
+      for (const v of views.rows) await client.query(`DROP VIEW IF EXISTS ${postgres.ident(v.n)}`);
       const tables = await client.query<{ n: string }>(
         `SELECT tablename AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE $1`,
         [like],
       );
-      for (const t of tables.rows) await client.query(`DROP TABLE IF EXISTS "${t.n}"`);
+      for (const t of tables.rows) await client.query(`DROP TABLE IF EXISTS ${postgres.ident(t.n)}`);
     },
     close: () => client.end(),
   };
@@ -38,7 +39,7 @@ async function raw() {
     url,
     downUrl: 'postgres://postgres@127.0.0.1:1/test',
     raw,
-    ident: (n) => `"${n}"`,
+    ident: postgres.ident,
     transactional: true,
   });
 });

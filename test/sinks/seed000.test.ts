@@ -10,6 +10,7 @@ import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { generate } from '../../src/simulator/index.js';
 import { openSinks } from '../../src/sinks/configured.js';
+import { mysql } from '../../src/sinks/mysql/dialect.js';
 import { latestBatch } from '../../src/sinks/sync.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
@@ -26,7 +27,7 @@ import { uniquePrefix } from './conformance.js';
   beforeAll(async () => {
     conn = await mysql2.createConnection({ uri: testServices.mysqlUrl, dateStrings: true });
     // The seed's table as it already exists, with a column adpipe does not manage.
-    await conn.query(`CREATE TABLE \`${table}\` (
+    await conn.query(`CREATE TABLE ${mysql.ident(table)} (
       tm DATE NOT NULL, orgid VARCHAR(32) NOT NULL, mid VARCHAR(32) NOT NULL, aid VARCHAR(32) NOT NULL,
       device VARCHAR(8) NOT NULL, apptype VARCHAR(8) NOT NULL,
       xreq BIGINT NOT NULL DEFAULT 0, xres BIGINT NOT NULL DEFAULT 0, xpsb BIGINT NOT NULL DEFAULT 0,
@@ -47,9 +48,9 @@ import { uniquePrefix } from './conformance.js';
   });
 
   afterAll(async () => {
-    await conn?.query(`DROP VIEW IF EXISTS \`${table}_v\``);
-    await conn?.query(`DROP TABLE IF EXISTS \`${table}\``);
-    await conn?.query(`DROP TABLE IF EXISTS \`${prefix}adpipe_sink_watermark\``);
+    await conn?.query(`DROP VIEW IF EXISTS ${mysql.ident(`${table}_v`)}`);
+    await conn?.query(`DROP TABLE IF EXISTS ${mysql.ident(table)}`);
+    await conn?.query(`DROP TABLE IF EXISTS ${mysql.ident(`${prefix}adpipe_sink_watermark`)}`);
     await conn?.end();
     wh?.close();
   });
@@ -84,7 +85,7 @@ import { uniquePrefix } from './conformance.js';
     expect(synced).toMatchObject([{ table, after: 0, upTo: 3 }]);
     expect(await sink!.verify!()).toEqual([]);
     const [rows] = await conn.query(
-      `SELECT apptype, CAST(sum(xreq) AS CHAR) AS xreq, CAST(sum(xres) AS CHAR) AS xres FROM \`${table}\`
+      `SELECT apptype, CAST(sum(xreq) AS CHAR) AS xreq, CAST(sum(xres) AS CHAR) AS xres FROM ${mysql.ident(table)}
        WHERE device = 'ALL' GROUP BY apptype ORDER BY apptype`,
     );
     const byApp = rows as Array<{ apptype: string; xreq: string; xres: string }>;
@@ -95,7 +96,7 @@ import { uniquePrefix } from './conformance.js';
     expect(parts.reduce((s, r) => s + Number(r.xreq), 0)).toBe(Number(all.xreq));
     // The derived-metrics view follows the mapping: fill_rate = xres / xreq.
     const [view] = await conn.query(
-      `SELECT CAST(xreq AS CHAR) AS xreq, CAST(xres AS CHAR) AS xres, CAST(fill_rate AS CHAR) AS fill_rate FROM \`${table}_v\` LIMIT 20`,
+      `SELECT CAST(xreq AS CHAR) AS xreq, CAST(xres AS CHAR) AS xres, CAST(fill_rate AS CHAR) AS fill_rate FROM ${mysql.ident(`${table}_v`)} LIMIT 20`,
     );
     for (const r of view as Array<{ xreq: string; xres: string; fill_rate: string | null }>) {
       if (Number(r.xreq) === 0) expect(r.fill_rate).toBeNull();

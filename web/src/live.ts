@@ -1,5 +1,6 @@
 // Live traffic from the server's per-second counters (SSE): a snapshot of 15 minutes, then a tick a second.
 
+import { formatMicros, sumMicros } from '../../src/money';
 import { liveUrl } from './api';
 import { chartIn } from './charts';
 import { setStatus } from './context';
@@ -24,8 +25,7 @@ export function startLive(numbers: HTMLElement, status: HTMLElement, chartEl: HT
     const last10 = seconds.slice(-10);
     const sum = (k: 'events' | 'impressions' | 'clicks') => seconds.reduce((a, s) => a + s[k], 0);
     // Revenue in integer micros, so the sum stays exact.
-    const micros = seconds.reduce((a, s) => a + BigInt(s.revenue.replace('.', '')), 0n);
-    const revenue = `${micros / 1_000_000n}.${String(micros % 1_000_000n).padStart(6, '0')}`;
+    const revenue = formatMicros(sumMicros(seconds.map((s) => s.revenue)));
     const tile = (label: string, v: string) =>
       `<div class="kpi"><div class="kpi-label">${label}</div><div class="kpi-value">${v}</div></div>`;
     numbers.innerHTML =

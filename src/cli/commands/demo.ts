@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ingestFiles } from '../../pipeline/ingest.js';
 import { loadMetadata } from '../../pipeline/metadata.js';
-import { verifyWarehouse } from '../../pipeline/verify.js';
+import { verifyWarehouse } from '../../pipeline/verify-warehouse.js';
 import { formatReport } from '../../reports/format.js';
 import { runReport } from '../../reports/query.js';
 import { runServer } from '../../server/run.js';

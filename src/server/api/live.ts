@@ -2,19 +2,15 @@
 // `seconds` on connect, then a `tick` per second with the second that just ended.
 
 import type { FastifyInstance } from 'fastify';
+import { formatMicros } from '../../money.js';
 import { LIVE_WINDOW_SECONDS, type LiveSecond, liveCounters } from '../../stream/live-counters.js';
-
-const decimal = (micros: bigint): string => {
-  const s = micros.toString().padStart(7, '0');
-  return `${s.slice(0, -6)}.${s.slice(-6)}`;
-};
 
 const wire = (s: LiveSecond) => ({
   t: s.t,
   events: s.events,
   impressions: s.impressions,
   clicks: s.clicks,
-  revenue: decimal(s.revenueMicros),
+  revenue: formatMicros(s.revenueMicros),
 });
 
 export async function liveRoutes(app: FastifyInstance) {

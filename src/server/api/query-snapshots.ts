@@ -4,7 +4,7 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { lakeRelation } from '../../lake/lake.js';
-import { sqlIdent, sqlString } from '../../warehouse/warehouse.js';
+import { sqlIdent, sqlString } from '../../warehouse/quote.js';
 import type { ReaderPool } from './readers.js';
 
 /**

@@ -4,13 +4,12 @@
 
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AdpipeError } from '../../errors.js';
-import { toCsv } from '../../reports/format.js';
+import { formatReport } from '../../reports/format.js';
 import { derivedMetrics, isMoneyMeasure, REPORTS, rollupDimensions } from '../../reports/model.js';
 import {
   GRAINS,
   nameColumn,
   previousRange,
-  type ReportResult,
   runReport,
   runReportTotals,
   runReportWithTotals,
@@ -62,17 +61,6 @@ function changes(current: Values, previous: Values): Record<string, number | nul
       return [k, valid ? Math.round(((now - before) / before) * 10_000) / 100 : null];
     }),
   );
-}
-
-/** CSV with money in exactly 6 decimals (derived money metrics arrive as rounded doubles). */
-function csvOf(result: ReportResult): string {
-  const money = result.columns.filter((c) => c.kind === 'metric' && c.money).map((c) => c.name);
-  const rows = result.rows.map((r) => {
-    const out = { ...r };
-    for (const m of money) if (out[m] !== null) out[m] = Number(out[m]).toFixed(6);
-    return out;
-  });
-  return toCsv({ ...result, rows });
 }
 
 /** Aborted when the client closes the connection before its answer is sent. */
@@ -133,7 +121,7 @@ export async function reportRoutes(app: FastifyInstance, ctx: ServerContext, rea
             return reply
               .type('text/csv; charset=utf-8')
               .header('content-disposition', `attachment; filename="${file}"`)
-              .send(csvOf(result));
+              .send(formatReport(result, 'csv'));
           }
           const body: Record<string, unknown> = { ...result, from: q.from ?? null, to: q.to ?? null };
           if (totals) body.totals = totals;

@@ -7,7 +7,7 @@
 import { type AdEvent, ID_FIELDS, MONEY_FIELDS, TEXT_FIELDS } from '../../events/contract.js';
 import { stringifyDeep } from '../../events/json-depth.js';
 import { plainLineEvent, type Validation, validateEvent, validateParsedText } from '../../events/validate.js';
-import { micros } from '../../stream/live-counters.js';
+import { parseMicros } from '../../money.js';
 import { idHash } from './recent-ids.js';
 
 export interface BatchError {
@@ -165,7 +165,7 @@ function pack(sorted: Sorted, spool?: Uint8Array, made?: Uint8Array): ValidatedB
     }
     // Ad revenue only: a conversion's money is the advertiser's order value.
     if (kinds[i] !== 0 && ev.revenue !== ZERO) {
-      const m = micros(ev.revenue);
+      const m = parseMicros(ev.revenue);
       revenueMicros[i] = m;
       live.revenueMicros += m;
     }

@@ -7,7 +7,8 @@
 // the sink as the difference it makes on the days it is in force.
 
 import { compileReport, type ReportRequest } from '../../reports/query.js';
-import { sqlIdent as id, sqlString, type Warehouse } from '../../warehouse/warehouse.js';
+import { sqlIdent as id, sqlString } from '../../warehouse/quote.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
 import { columnsOf, DATE_FIELD, type SinkTable } from './table.js';
 
 /** Local dates (in tz) of the events of batches in (after, upTo]; undefined when they have none. */

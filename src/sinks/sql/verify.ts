@@ -1,25 +1,19 @@
 // `adpipe sink verify` for SQL sinks: compare a sink's tables with the embedded reports (same zone,
 // all dates) to the micro-unit.
 
+import { formatMicros, MICROS, parseMicros } from '../../money.js';
 import { runReport } from '../../reports/query.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import type { Difference } from '../sink.js';
 import { columnsOf, type SinkTable } from './table.js';
-
-/** A count or a decimal as an exact integer of millionths, so '1.5' and '1.500000' compare equal. */
-export function micros(value: string): bigint {
-  const m = /^(-?)(\d*)(?:\.(\d{0,6})(\d*))?$/.exec(value.trim());
-  if (!m || /[1-9]/.test(m[4] ?? '')) throw new Error(`not a number with at most 6 decimals: ${value}`);
-  const units = BigInt(m[2] || '0') * 1_000_000n + BigInt((m[3] ?? '').padEnd(6, '0'));
-  return m[1] ? -units : units;
-}
 
 type Rows = Map<string, bigint[]>;
 
 function keyed(rows: string[][], keyCount: number): Rows {
   const out: Rows = new Map();
   for (const r of rows) {
-    const values = r.slice(keyCount).map(micros);
+    // Databases may pad a decimal's text; '1.5' and '1.500000' are the same millionths.
+    const values = r.slice(keyCount).map((v) => parseMicros(v.trim()));
     // A key whose measures are all zero is no row in a report.
     if (values.some((v) => v !== 0n)) out.set(JSON.stringify(r.slice(0, keyCount)), values);
   }
@@ -59,8 +53,8 @@ export async function differences(
             table: t.name,
             key: JSON.parse(key),
             column: m.name,
-            embedded: e ? formatMicros(ev, m.role === 'money') : null,
-            sink: s ? formatMicros(sv, m.role === 'money') : null,
+            embedded: e ? shown(ev, m.role === 'money') : null,
+            sink: s ? shown(sv, m.role === 'money') : null,
           });
       });
     }
@@ -68,8 +62,7 @@ export async function differences(
   return diffs;
 }
 
-function formatMicros(v: bigint, money: boolean): string {
-  if (!money) return (v / 1_000_000n).toString();
-  const abs = v < 0n ? -v : v;
-  return `${v < 0n ? '-' : ''}${abs / 1_000_000n}.${(abs % 1_000_000n).toString().padStart(6, '0')}`;
+/** A compared value as text: money with 6 decimals, a count whole. */
+function shown(v: bigint, money: boolean): string {
+  return money ? formatMicros(v) : (v / MICROS).toString();
 }

@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { sqlIdent, sqlString } from '../../warehouse/warehouse.js';
+import { sqlIdent, sqlString } from '../../warehouse/quote.js';
 
 export type FileFormat = 'jsonl' | 'json' | 'csv' | 'parquet';
 

@@ -5,7 +5,8 @@
 import { lakeRelation } from '../lake/lake.js';
 import { REPORTS, rollupDimensions, rollupTable, storedMeasures } from '../reports/model.js';
 import { rollupSelectSql, SUMMED_MONEY_TYPE } from '../reports/rollup.js';
-import { sqlIdent as id, type Warehouse } from '../warehouse/warehouse.js';
+import { sqlIdent as id } from '../warehouse/quote.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 
 export interface VerifyResult {
   ok: boolean;
