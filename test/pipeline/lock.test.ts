@@ -39,7 +39,8 @@ const waitFor = async (cond: () => boolean, ms: number) => {
 describe('run lock', () => {
   const sim = path.join(root, 'sim');
   beforeAll(async () => {
-    await generate({ out: sim, events: 8000, files: 16, hours: 6, seed: 5, format: 'jsonl.gz' });
+    // Enough one-file batches that the holder is still loading while three other commands start.
+    await generate({ out: sim, events: 24000, files: 48, hours: 6, seed: 5, format: 'jsonl.gz' });
   }, 60_000);
 
   it('a second writer exits at once naming the holder; a dead holder’s lock is taken over', async () => {
@@ -78,7 +79,7 @@ describe('run lock', () => {
     writeFileSync(lockFile, '2147483646\n');
     const again = await runCli(dataDir, args);
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain('files read 0 / skipped 16 / set aside 0');
+    expect(again.stdout).toContain('files read 0 / skipped 48 / set aside 0');
     expect(again.stdout).toContain('events accepted 0 / duplicates 0 / rejected 0');
   });
 });
