@@ -8,7 +8,7 @@ import { RANGE_END, RANGE_START } from '../reports/query.js';
 import { col, defineAnalysis, type Row } from './analysis.js';
 import { findExperiment } from './assign.js';
 import { rangeParams } from './params.js';
-import { ratio6, select, toMicros, userEvents } from './sql.js';
+import { ratio6, select, toMicros } from './sql.js';
 import { chiSquareFit, rateDifferenceCi, twoProportionZ, welch } from './stats.js';
 
 /** Below this p-value the user counts do not fit the weights: the split itself is broken. */
@@ -33,13 +33,13 @@ export const ab = defineAnalysis({
   name: 'ab',
   title: 'A/B test: conversion and revenue per variant against the control, with the SRM check',
   params: rangeParams.extend({ experiment: z.string().min(1) }),
-  async run({ wh, config, lake, range }, params) {
+  async run({ wh, config, activity, range }, params) {
     const experiment = findExperiment(config.experiments, params.experiment);
     const sql = `WITH per_user AS (
-  SELECT user_id, coalesce(variant, '(none)') AS variant, max((type = 'conversion')::INT) AS converted,
+  SELECT user_id, coalesce(variant, '(none)') AS variant, max((conversions > 0)::INT) AS converted,
     sum(revenue)::DECIMAL(38,6) AS revenue
-  FROM ${userEvents(lake)}
-  WHERE experiment = $experiment AND ts >= ${RANGE_START} AND ts < ${RANGE_END}
+  FROM ${activity.quarters}
+  WHERE user_id IS NOT NULL AND experiment = $experiment AND quarter >= ${RANGE_START} AND quarter < ${RANGE_END}
   GROUP BY ALL
 )
 SELECT variant, count(*) AS users, sum(converted) AS converters,

@@ -43,15 +43,17 @@ export const attribution = defineAnalysis({
     lookback: duration.prefault('24h'),
     half_life: duration.prefault('7d'),
   }),
-  async run({ wh, lake, range }, { model, lookback, half_life }) {
-    const sql = `WITH ev AS MATERIALIZED (
-  SELECT * FROM ${userEvents(lake)} WHERE ts >= ${RANGE_START} - to_microseconds($lookback) AND ts < ${RANGE_END}
-),
-conv AS (
+  async run({ wh, lake, activity, range }, { model, lookback, half_life }) {
+    // Conversions first: only their users' touches are read, a small part of the lake.
+    const sql = `WITH conv AS MATERIALIZED (
   SELECT event_id AS conv_id, user_id, ts AS conv_ts, ${toMicros('coalesce(revenue, 0)')} AS rev
-  FROM ev WHERE type = 'conversion' AND ts >= ${RANGE_START}
+  FROM ${userEvents(lake)} WHERE type = 'conversion' AND ts >= ${RANGE_START} AND ts < ${RANGE_END}
 ),
-touch AS (SELECT user_id, event_id, ts, coalesce(campaign_id, '${NO_CAMPAIGN}') AS campaign FROM ev WHERE type IN ('impression', 'click')),
+touch AS (
+  SELECT user_id, event_id, ts, coalesce(campaign_id, '${NO_CAMPAIGN}') AS campaign FROM ${lake}
+  WHERE type IN ('impression', 'click') AND ts >= ${RANGE_START} - to_microseconds($lookback) AND ts < ${RANGE_END}
+    AND user_id IN (SELECT user_id FROM conv)
+),
 paths AS (
   SELECT conv_id, conv_ts, rev, t.ts AS touch_ts, coalesce(t.campaign, '${NO_TOUCH}') AS campaign_id,
     row_number() OVER (PARTITION BY conv_id ORDER BY t.ts, t.event_id) AS n,
@@ -78,7 +80,8 @@ SELECT campaign_id, ${fromMicros('sum(c)')} AS conversions, ${fromMicros('sum(r)
 FROM credited GROUP BY campaign_id ORDER BY campaign_id`;
     const [total] = await select<{ n: string }>(
       wh,
-      `SELECT count(*) AS n FROM ${userEvents(lake)} WHERE type = 'conversion' AND ts >= ${RANGE_START} AND ts < ${RANGE_END}`,
+      `SELECT coalesce(sum(conversions), 0) AS n FROM ${activity.quarters}
+       WHERE user_id IS NOT NULL AND quarter >= ${RANGE_START} AND quarter < ${RANGE_END}`,
       range,
     );
     return {
