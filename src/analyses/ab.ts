@@ -24,6 +24,15 @@ type VariantStats = {
   variance: number | null;
 };
 
+/** mean and variance (sample) of a column of integer micro-units, NULLs left out, as DOUBLE units. */
+function moments(micros: string): string {
+  const n = `count(${micros})::HUGEINT`;
+  const s1 = `sum(${micros})::HUGEINT`;
+  const s2 = `sum((${micros}) * (${micros}))::HUGEINT`;
+  return `${s1}::DOUBLE / nullif(${n}, 0) / 1e6 AS mean,
+  CASE WHEN ${n} > 1 THEN (${n} * ${s2} - ${s1} * ${s1})::DOUBLE / (${n} * (${n} - 1)) / 1e12 END AS variance`;
+}
+
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 const round6 = (x: number) => finite(Math.round(x * 1e6) / 1e6);
 /** p-values keep 6 significant digits: a tiny p must not print as 0. */
@@ -45,7 +54,9 @@ export const ab = defineAnalysis({
 SELECT variant, count(*) AS users, sum(converted) AS converters,
   ${ratio6('sum(converted)', 'count(*)')} AS conversion_rate,
   ${ratio6(toMicros('sum(revenue)'), 'count(*) * 1000000')} AS revenue_per_user,
-  avg(revenue::DOUBLE) AS mean, var_samp(revenue::DOUBLE) AS variance,
+  -- Mean and sample variance from exact sums of micro-units: the same figures whatever the order of
+  -- the rows, which floating-point sums in parallel would not give.
+  ${moments(toMicros('revenue'))},
   (SELECT count(*) FROM (SELECT user_id FROM per_user GROUP BY user_id HAVING count(*) > 1)) AS in_several
 FROM per_user GROUP BY variant ORDER BY variant`;
     const found = await select<VariantStats & { in_several: string }>(wh, sql, {

@@ -6,6 +6,8 @@
 // - activity_runs: per level (a gap) and user, the runs of events no more than that gap apart: at
 //   1 minute (bursts; a session of any longer gap is a union of whole bursts) and at the default
 //   session gap (the sessions themselves).
+// - activity_touches: the impressions and clicks of users (attribution's touchpoints), and
+//   activity_conversions: their conversions, each a narrow copy of a small part of the lake.
 // A lake row carries the batch that accepted it, keeps it through compaction and is never removed:
 // the tables as of the watermark plus the lake's rows of later batches are exact. A writable
 // connection folds those rows in first (late events merge the runs they fall between); a read-only
@@ -26,6 +28,10 @@ const QUARTER_US = 900_000_000;
 export interface Activity {
   /** user_id, quarter, media_id, app_type, country, experiment, variant, events, conversions, revenue; a key may repeat (sum it). */
   quarters: string;
+  /** Impressions and clicks of users: user_id, ts, event_id, campaign_id. */
+  touches: string;
+  /** Conversions of users: user_id, ts, event_id, revenue. */
+  conversions: string;
   /** Sessions (user_id, started, ended, events) for a gap of at least BURST_GAP_US, in SQL. */
   sessions(gapUs: number): string;
 }
@@ -35,6 +41,12 @@ const TABLES = [
   `CREATE TABLE IF NOT EXISTS activity_quarters (
     user_id VARCHAR, quarter TIMESTAMPTZ NOT NULL, media_id VARCHAR, app_type VARCHAR, country VARCHAR,
     experiment VARCHAR, variant VARCHAR, events BIGINT NOT NULL, conversions BIGINT NOT NULL, revenue DECIMAL(38,6)
+  )`,
+  `CREATE TABLE IF NOT EXISTS activity_touches (
+    user_id VARCHAR NOT NULL, ts TIMESTAMPTZ NOT NULL, event_id VARCHAR NOT NULL, campaign_id VARCHAR
+  )`,
+  `CREATE TABLE IF NOT EXISTS activity_conversions (
+    user_id VARCHAR NOT NULL, ts TIMESTAMPTZ NOT NULL, event_id VARCHAR NOT NULL, revenue DECIMAL(18,6)
   )`,
   `CREATE TABLE IF NOT EXISTS activity_runs (
     gap_us BIGINT NOT NULL, user_id VARCHAR NOT NULL, started TIMESTAMPTZ NOT NULL, ended TIMESTAMPTZ NOT NULL,
@@ -55,6 +67,15 @@ function quartersOf(events: string): string {
     count(*) FILTER (WHERE type = 'conversion') AS conversions, sum(revenue)::DECIMAL(38,6) AS revenue
   FROM ${events} GROUP BY ALL)`;
 }
+
+/** The users' impressions and clicks, as activity_touches holds them. */
+const touchesOf = (events: string) =>
+  `(SELECT user_id, ts, event_id, campaign_id FROM ${events}
+    WHERE type IN ('impression', 'click') AND coalesce(user_id, '') <> '')`;
+
+/** The users' conversions, as activity_conversions holds them. */
+const conversionsOf = (events: string) =>
+  `(SELECT user_id, ts, event_id, revenue FROM ${events} WHERE type = 'conversion' AND coalesce(user_id, '') <> '')`;
 
 /** A user's events as intervals of one instant. */
 export function pointsOf(events: string): string {
@@ -118,6 +139,8 @@ export async function refreshActivity(wh: Warehouse): Promise<void> {
     if (upTo <= watermark) return;
     const rows = await newRows(wh, watermark);
     await wh.run(`INSERT INTO activity_quarters SELECT * FROM ${quartersOf(rows)}`);
+    await wh.run(`INSERT INTO activity_touches SELECT * FROM ${touchesOf(rows)}`);
+    await wh.run(`INSERT INTO activity_conversions SELECT * FROM ${conversionsOf(rows)}`);
     await wh.run(`CREATE OR REPLACE TEMP TABLE activity_new AS SELECT * FROM ${minutesOf(rows)}`);
     // The new events' users' runs are merged again with the new events: a late event may join two.
     const touched = 'user_id IN (SELECT user_id FROM activity_new)';
@@ -165,14 +188,19 @@ export async function activityOf(wh: Warehouse): Promise<Activity> {
   const watermark = await watermarkOf(wh);
   const rows = await newRows(wh, watermark ?? 0);
   const current = watermark !== undefined && !(await hasRows(wh, watermark));
-  const quarters = quartersOf(rows);
   const runs = (gap: number) =>
     `(SELECT user_id, started, ended, events FROM activity_runs WHERE gap_us = ${gap})`;
+  // The stored table (when there is one) and the newer rows.
+  const both = (table: string, newer: string) =>
+    current
+      ? table
+      : watermark === undefined
+        ? newer
+        : `(SELECT * FROM ${table} UNION ALL SELECT * FROM ${newer})`;
   return {
-    quarters:
-      watermark === undefined
-        ? quarters
-        : `(SELECT * FROM activity_quarters UNION ALL SELECT * FROM ${quarters})`,
+    quarters: both('activity_quarters', quartersOf(rows)),
+    touches: both('activity_touches', touchesOf(rows)),
+    conversions: both('activity_conversions', conversionsOf(rows)),
     sessions(gapUs) {
       if (current && LEVELS.includes(gapUs)) return runs(gapUs);
       const level = Math.max(...LEVELS.filter((l) => l <= gapUs));

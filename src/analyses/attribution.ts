@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { RANGE_END, RANGE_START } from '../reports/query.js';
 import { col, defineAnalysis } from './analysis.js';
 import { duration, rangeParams } from './params.js';
-import { fromMicros, select, toMicros, userEvents } from './sql.js';
+import { fromMicros, select, toMicros } from './sql.js';
 
 export const MODELS = ['first', 'last', 'linear', 'time-decay', 'position'] as const;
 export type Model = (typeof MODELS)[number];
@@ -43,16 +43,14 @@ export const attribution = defineAnalysis({
     lookback: duration.prefault('24h'),
     half_life: duration.prefault('7d'),
   }),
-  async run({ wh, lake, activity, range }, { model, lookback, half_life }) {
-    // Conversions first: only their users' touches are read, a small part of the lake.
-    const sql = `WITH conv AS MATERIALIZED (
+  async run({ wh, activity, range }, { model, lookback, half_life }) {
+    const sql = `WITH conv AS (
   SELECT event_id AS conv_id, user_id, ts AS conv_ts, ${toMicros('coalesce(revenue, 0)')} AS rev
-  FROM ${userEvents(lake)} WHERE type = 'conversion' AND ts >= ${RANGE_START} AND ts < ${RANGE_END}
+  FROM ${activity.conversions} WHERE ts >= ${RANGE_START} AND ts < ${RANGE_END}
 ),
 touch AS (
-  SELECT user_id, event_id, ts, coalesce(campaign_id, '${NO_CAMPAIGN}') AS campaign FROM ${lake}
-  WHERE type IN ('impression', 'click') AND ts >= ${RANGE_START} - to_microseconds($lookback) AND ts < ${RANGE_END}
-    AND user_id IN (SELECT user_id FROM conv)
+  SELECT user_id, event_id, ts, coalesce(campaign_id, '${NO_CAMPAIGN}') AS campaign FROM ${activity.touches}
+  WHERE ts >= ${RANGE_START} - to_microseconds($lookback) AND ts < ${RANGE_END}
 ),
 paths AS (
   SELECT conv_id, conv_ts, rev, t.ts AS touch_ts, coalesce(t.campaign, '${NO_TOUCH}') AS campaign_id,
@@ -80,8 +78,7 @@ SELECT campaign_id, ${fromMicros('sum(c)')} AS conversions, ${fromMicros('sum(r)
 FROM credited GROUP BY campaign_id ORDER BY campaign_id`;
     const [total] = await select<{ n: string }>(
       wh,
-      `SELECT coalesce(sum(conversions), 0) AS n FROM ${activity.quarters}
-       WHERE user_id IS NOT NULL AND quarter >= ${RANGE_START} AND quarter < ${RANGE_END}`,
+      `SELECT count(*) AS n FROM ${activity.conversions} WHERE ts >= ${RANGE_START} AND ts < ${RANGE_END}`,
       range,
     );
     return {

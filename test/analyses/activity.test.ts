@@ -55,7 +55,12 @@ async function ingest(wh: Warehouse, dir: string, name: string, events: readonly
 
 /** The tables' content, with repeated quarter keys summed. */
 async function tables(wh: Warehouse) {
+  const rows = (sql: string) => wh.all(`${sql} ORDER BY ALL`);
   return {
+    touches: await rows('SELECT user_id, ts::VARCHAR AS ts, event_id, campaign_id FROM activity_touches'),
+    conversions: await rows(
+      'SELECT user_id, ts::VARCHAR AS ts, event_id, revenue::VARCHAR AS revenue FROM activity_conversions',
+    ),
     quarters: await wh.all(
       `SELECT user_id, quarter::VARCHAR AS quarter, experiment, variant, sum(events)::VARCHAR AS events,
          sum(conversions)::VARCHAR AS conversions, sum(revenue)::VARCHAR AS revenue
@@ -73,7 +78,13 @@ async function tables(wh: Warehouse) {
 }
 
 async function rebuilt(wh: Warehouse) {
-  for (const t of ['activity_watermark', 'activity_quarters', 'activity_runs'])
+  for (const t of [
+    'activity_watermark',
+    'activity_quarters',
+    'activity_runs',
+    'activity_touches',
+    'activity_conversions',
+  ])
     await wh.run(`DROP TABLE ${t}`);
   await refreshActivity(wh);
   return tables(wh);
@@ -101,6 +112,8 @@ describe('activity tables', () => {
         { user_id: 'u1', started: '2025-01-06 10:00:00+00', ended: '2025-01-06 10:15:10+00', events: '6' },
         ...incremental.bursts.slice(2),
       ]);
+      expect(incremental.conversions.map((c) => c.event_id)).toEqual(['a3', 'd1']);
+      expect(incremental.touches).toHaveLength(9);
       expect(incremental.quarters).toContainEqual({
         user_id: 'u1',
         quarter: '2025-01-06 10:00:00+00',
