@@ -36,8 +36,13 @@ export interface Activity {
   sessions(gapUs: number): string;
 }
 
+/** Bump when a table's definition changes: tables of another definition are rebuilt from the lake. */
+const DEFINITION = 1;
+const TABLE_NAMES = ['activity_quarters', 'activity_touches', 'activity_conversions', 'activity_runs'];
+
 const TABLES = [
-  'CREATE TABLE IF NOT EXISTS activity_watermark (batch_id BIGINT NOT NULL)',
+  // The batch the tables are folded up to, under the definition they were built with.
+  'CREATE TABLE IF NOT EXISTS activity_watermark (batch_id BIGINT NOT NULL, definition INTEGER NOT NULL)',
   `CREATE TABLE IF NOT EXISTS activity_quarters (
     user_id VARCHAR, quarter TIMESTAMPTZ NOT NULL, media_id VARCHAR, app_type VARCHAR, country VARCHAR,
     experiment VARCHAR, variant VARCHAR, events BIGINT NOT NULL, conversions BIGINT NOT NULL, revenue DECIMAL(38,6)
@@ -118,19 +123,23 @@ export function userDays(quarters: string, group: string, where: string): string
   ) JOIN (SELECT quarter, timezone($tz, quarter)::DATE AS d FROM (SELECT DISTINCT quarter FROM ${quarters})) USING (quarter))`;
 }
 
+/** The batch the tables hold up to; undefined when there are none, or of another definition. */
 async function watermarkOf(wh: Warehouse): Promise<number | undefined> {
   const tables = await wh.one<{ n: string }>(
     "SELECT count(*)::VARCHAR AS n FROM duckdb_tables() WHERE table_name = 'activity_watermark' AND NOT temporary",
   );
   if (tables?.n === '0') return undefined;
-  const row = await wh.one<{ b: string | null }>(
-    'SELECT max(batch_id)::VARCHAR AS b FROM activity_watermark',
+  const row = await wh.one<{ b: string | null; d: number | null }>(
+    'SELECT max(batch_id)::VARCHAR AS b, max(definition) AS d FROM activity_watermark',
   );
+  if (row?.d !== null && row?.d !== DEFINITION) return undefined;
   return Number(row?.b ?? 0);
 }
 
 /** Folds the batches committed after the watermark into the tables, in one transaction. */
 export async function refreshActivity(wh: Warehouse): Promise<void> {
+  if ((await watermarkOf(wh)) === undefined)
+    for (const table of ['activity_watermark', ...TABLE_NAMES]) await wh.run(`DROP TABLE IF EXISTS ${table}`);
   for (const ddl of TABLES) await wh.run(ddl);
   await wh.transaction(async () => {
     const watermark = (await watermarkOf(wh)) ?? 0;
@@ -156,7 +165,7 @@ export async function refreshActivity(wh: Warehouse): Promise<void> {
       await wh.run('INSERT INTO activity_runs SELECT * FROM activity_merged');
     }
     await wh.run('DELETE FROM activity_watermark');
-    await wh.run(`INSERT INTO activity_watermark VALUES (${upTo})`);
+    await wh.run(`INSERT INTO activity_watermark VALUES (${upTo}, ${DEFINITION})`);
     await wh.run('DROP TABLE activity_new');
     await wh.run('DROP TABLE activity_merged');
   });

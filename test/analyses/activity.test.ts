@@ -125,6 +125,11 @@ describe('activity tables', () => {
       });
       expect(incremental.quarters.filter((q) => q.user_id === null).map((q) => q.events)).toEqual(['1', '1']);
       expect(await rebuilt(wh)).toEqual(incremental);
+      // Tables of another definition are rebuilt, whatever they hold.
+      await wh.run('DELETE FROM activity_touches');
+      await wh.run('UPDATE activity_watermark SET definition = definition + 1');
+      await refreshActivity(wh);
+      expect(await tables(wh)).toEqual(incremental);
       // Nothing new: a refresh changes nothing.
       await refreshActivity(wh);
       expect(await tables(wh)).toEqual(incremental);
