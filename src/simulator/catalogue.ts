@@ -25,13 +25,13 @@ export const FORMAT_FILL: Readonly<Record<AdFormat, number>> = {
 
 /**
  * Each user likes LIKED_TOPICS of the TOPICS: an ad of a campaign on one of them draws clicks at
- * LIKED_CTR_FACTOR × the format's CTR, any other at OTHER_CTR_FACTOR × — on average the format's
- * CTR (2/8 × 2.5 + 6/8 × 0.5 = 1), with stable preferences that recommendations can learn.
+ * LIKED_CTR_FACTOR / OTHER_CTR_FACTOR (8) times the rate of any other, both scaled so that the mean
+ * over the campaigns a user is shown is the format's CTR: stable preferences recommendations can learn.
  */
 export const LIKED_TOPICS = 2;
 /** Interest targeting: a partner that fills picks a campaign on a liked topic this many times as often. */
-export const LIKED_TARGETING_WEIGHT = 3;
-export const LIKED_CTR_FACTOR = 2.5;
+export const LIKED_TARGETING_WEIGHT = 4;
+export const LIKED_CTR_FACTOR = 4;
 export const OTHER_CTR_FACTOR = 0.5;
 
 /** Share of responses that render as an impression. */

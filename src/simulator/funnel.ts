@@ -155,15 +155,35 @@ function likedTopics(h: number): number {
 
 const likes = (liked: number, campaign: Campaign) => (liked & (1 << TOPICS.indexOf(campaign.topic))) !== 0;
 
-/** A partner's campaign for a user (r uniform in [0, 1)), those on liked topics weighted up. */
-function targeted(campaigns: readonly Campaign[], liked: number, r: number): Campaign {
+/**
+ * A partner's campaign for a user (r uniform in [0, 1)), those on liked topics weighted up, and the
+ * factor on the format's CTR: liked or not, divided by its mean over this pick, so that clicks per
+ * impression by format stay seed 004's for every user and partner.
+ */
+function targeted(
+  campaigns: readonly Campaign[],
+  liked: number,
+  r: number,
+): { campaign: Campaign; ctrFactor: number } {
   const weight = (c: Campaign) => (likes(liked, c) ? LIKED_TARGETING_WEIGHT : 1);
-  let left = r * campaigns.reduce((sum, c) => sum + weight(c), 0);
+  const factor = (c: Campaign) => (likes(liked, c) ? LIKED_CTR_FACTOR : OTHER_CTR_FACTOR);
+  let total = 0;
+  let mean = 0;
+  for (const c of campaigns) {
+    total += weight(c);
+    mean += weight(c) * factor(c);
+  }
+  mean /= total;
+  let left = r * total;
+  let campaign = campaigns[campaigns.length - 1]!;
   for (const c of campaigns) {
     left -= weight(c);
-    if (left < 0) return c;
+    if (left < 0) {
+      campaign = c;
+      break;
+    }
   }
-  return campaigns[campaigns.length - 1]!;
+  return { campaign, ctrFactor: factor(campaign) / mean };
 }
 
 /** A chunk's events. The objects are reused from chunk to chunk: a consumer copies what it keeps. */
@@ -256,7 +276,11 @@ export function generateChunk(world: World, chunkIndex: number, block: EventBloc
     const filled = waterfall(t0, FORMAT_FILL[inv.format] * (variantB ? VARIANT_B_FILL_FACTOR : 1));
     if (!filled) return null;
     const { demand, at: tAnswer } = filled;
-    const campaign = targeted(catalogue.campaignsByDemand.get(demand.id)!, user.likes, rng.float());
+    const { campaign, ctrFactor } = targeted(
+      catalogue.campaignsByDemand.get(demand.id)!,
+      user.likes,
+      rng.float(),
+    );
     const ad = rng.pick(world.creatives.get(campaign.id)!);
     const [lo, hi] = COUNTRIES[c]!.ecpmMicros;
     const floor = lo + (variantB ? Math.ceil((hi - lo) * VARIANT_B_FLOOR) : 0);
@@ -278,8 +302,7 @@ export function generateChunk(world: World, chunkIndex: number, block: EventBloc
         done.creative = ad;
       }
     }
-    const affinity = likes(user.likes, campaign) ? LIKED_CTR_FACTOR : OTHER_CTR_FACTOR;
-    if (rng.float() < FORMAT_CTR[inv.format] * affinity) {
+    if (rng.float() < FORMAT_CTR[inv.format] * ctrFactor) {
       const click = emit(TYPE.click, imp.ts + rng.between(1000, 30_000));
       if (click) {
         click.creative = ad;
