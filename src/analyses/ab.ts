@@ -9,7 +9,7 @@ import { RANGE_END, RANGE_START } from '../reports/query.js';
 import { col, defineAnalysis, type Row } from './analysis.js';
 import { findExperiment } from './assign.js';
 import { rangeParams } from './params.js';
-import { ratio6, select, userEvents } from './sql.js';
+import { ratio6, select } from './sql.js';
 import { chiSquareFit, rateDifferenceCi, twoProportionZ, welch } from './stats.js';
 
 /** Below this p-value the user counts do not fit the weights: the split itself is broken. */
@@ -25,6 +25,15 @@ type VariantStats = {
   variance: number | null;
 };
 
+/** mean and variance (sample) of a column of integer micro-units, NULLs left out, as DOUBLE units. */
+function moments(micros: string): string {
+  const n = `count(${micros})::HUGEINT`;
+  const s1 = `sum(${micros})::HUGEINT`;
+  const s2 = `sum((${micros}) * (${micros}))::HUGEINT`;
+  return `${s1}::DOUBLE / nullif(${n}, 0) / 1e6 AS mean,
+  CASE WHEN ${n} > 1 THEN (${n} * ${s2} - ${s1} * ${s1})::DOUBLE / (${n} * (${n} - 1)) / 1e12 END AS variance`;
+}
+
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 const round6 = (x: number) => finite(Math.round(x * 1e6) / 1e6);
 /** p-values keep 6 significant digits: a tiny p must not print as 0. */
@@ -34,19 +43,21 @@ export const ab = defineAnalysis({
   name: 'ab',
   title: 'A/B test: conversion and revenue per variant against the control, with the SRM check',
   params: rangeParams.extend({ experiment: z.string().min(1) }),
-  async run({ wh, config, lake, range }, params) {
+  async run({ wh, config, activity, range }, params) {
     const experiment = findExperiment(config.experiments, params.experiment);
     const sql = `WITH per_user AS (
-  SELECT user_id, coalesce(variant, '(none)') AS variant, max((type = 'conversion')::INT) AS converted,
+  SELECT user_id, coalesce(variant, '(none)') AS variant, max((conversions > 0)::INT) AS converted,
     sum(revenue)::DECIMAL(38,6) AS revenue
-  FROM ${userEvents(lake)}
-  WHERE experiment = $experiment AND ts >= ${RANGE_START} AND ts < ${RANGE_END}
+  FROM ${activity.quarters}
+  WHERE user_id IS NOT NULL AND experiment = $experiment AND quarter >= ${RANGE_START} AND quarter < ${RANGE_END}
   GROUP BY ALL
 )
 SELECT variant, count(*) AS users, sum(converted) AS converters,
   ${ratio6('sum(converted)', 'count(*)')} AS conversion_rate,
   ${ratio6(microsSql('sum(revenue)'), 'count(*) * 1000000')} AS revenue_per_user,
-  avg(revenue::DOUBLE) AS mean, var_samp(revenue::DOUBLE) AS variance,
+  -- Mean and sample variance from exact sums of micro-units: the same figures whatever the order of
+  -- the rows, which floating-point sums in parallel would not give.
+  ${moments(microsSql('revenue'))},
   (SELECT count(*) FROM (SELECT user_id FROM per_user GROUP BY user_id HAVING count(*) > 1)) AS in_several
 FROM per_user GROUP BY variant ORDER BY variant`;
     const found = await select<VariantStats & { in_several: string }>(wh, sql, {

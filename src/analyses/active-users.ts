@@ -4,9 +4,10 @@
 import { z } from 'zod';
 import { RANGE_END } from '../reports/query.js';
 import { sqlIdent } from '../warehouse/quote.js';
+import { userDays } from './activity.js';
 import { col, defineAnalysis } from './analysis.js';
 import { rangeParams } from './params.js';
-import { localDate, ratio6, select, userEvents } from './sql.js';
+import { localDate, ratio6, select } from './sql.js';
 
 export const ACTIVE_USERS_BY = ['media_id', 'app_type', 'country'] as const;
 
@@ -14,19 +15,23 @@ export const activeUsers = defineAnalysis({
   name: 'active-users',
   title: 'Daily, weekly and monthly active users, stickiness and new users per local date',
   params: rangeParams.extend({ by: z.enum(ACTIVE_USERS_BY).optional() }),
-  async run({ wh, lake, range }, { by }) {
+  async run({ wh, activity, range }, { by }) {
     const group = by ? `coalesce(${sqlIdent(by)}, '(none)')` : `''`;
     // Each user-day counts for itself and the 29 days after: k is how many days before `day` the
     // user was last active, so DAU is k = 0, WAU k < 7 and MAU every user. The 7- and 30-day
     // windows of the first dates reach back 29 days before `from`.
-    const sql = `WITH days AS (
-  SELECT DISTINCT user_id, ${group} AS g, ${localDate()} AS d FROM ${userEvents(lake)}
-  WHERE ts >= timezone($tz, ($from::DATE - 29)::TIMESTAMP) AND ts < ${RANGE_END}
+    const sql = `WITH days AS ${userDays(
+      activity.quarters,
+      group,
+      `quarter >= timezone($tz, ($from::DATE - 29)::TIMESTAMP) AND quarter < ${RANGE_END}`,
+    )},
+firsts AS (
+  SELECT user_id, ${localDate('min(quarter)')} AS first FROM ${activity.quarters} WHERE user_id IS NOT NULL GROUP BY user_id
 ),
-firsts AS (SELECT user_id, ${localDate('min(ts)')} AS first FROM ${userEvents(lake)} GROUP BY user_id),
 last_seen AS (
-  SELECT d + k AS day, g, user_id, min(k) AS k FROM days, (SELECT unnest(range(30))::INTEGER AS k)
-  WHERE d + k BETWEEN $from::DATE AND $to::DATE GROUP BY ALL
+  SELECT d + k AS day, g, user_id, min(k) AS k
+  FROM (SELECT *, unnest(range(greatest(0, $from::DATE - d), least(29, $to::DATE - d) + 1))::INTEGER AS k FROM days)
+  GROUP BY ALL
 ),
 counts AS (
   SELECT day, g, count(*) FILTER (WHERE k = 0) AS dau, count(*) FILTER (WHERE k < 7) AS wau,

@@ -8,6 +8,7 @@ import { AdpipeError } from '../errors.js';
 import { lakeRelation } from '../lake/lake.js';
 import { RANGE_END, RANGE_START } from '../reports/query.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { type Activity, activityOf } from './activity.js';
 import type { rangeParams } from './params.js';
 import { localDate, select, userEvents } from './sql.js';
 
@@ -35,6 +36,8 @@ export interface AnalysisInput {
   config: Config;
   /** The lake as a relation (all committed files). */
   lake: string;
+  /** The derived activity tables, as of the same batches. */
+  activity: Activity;
   /** Also the SQL parameters $tz, $from and $to of RANGE_START and RANGE_END. */
   range: DateRange;
 }
@@ -85,16 +88,19 @@ export function parseParams<S extends z.ZodObject>(
   throw bad(issue.path.join('.') || '(params)', issue.message);
 }
 
-/** The first and last local dates with user events, for a range given only in part (or not at all). */
+/**
+ * The first and last local dates with user events, for a range given only in part (or not at all).
+ * `events` has user_id and ts: the lake, or the activity's quarters (each in one local date).
+ */
 async function dataDates(
   wh: Warehouse,
-  lake: string,
+  events: string,
   tz: string,
 ): Promise<{ first?: string; last?: string }> {
   const [row] = await select<{ first: string | null; last: string | null }>(
     wh,
     `SELECT strftime(${localDate('min(ts)')}, '%Y-%m-%d') AS first, strftime(${localDate('max(ts)')}, '%Y-%m-%d') AS last
-     FROM ${userEvents(lake)}`,
+     FROM ${userEvents(events)}`,
     { tz },
   );
   return { first: row?.first ?? undefined, last: row?.last ?? undefined };
@@ -106,7 +112,7 @@ async function dataDates(
  */
 export async function resolveRange(
   wh: Warehouse,
-  lake: string,
+  events: string,
   tz: string,
   given: { from?: string; to?: string },
 ): Promise<DateRange> {
@@ -114,7 +120,7 @@ export async function resolveRange(
     if (given.from > given.to) throw bad('from', 'must not be after to');
     return { tz, from: given.from, to: given.to };
   }
-  const data = await dataDates(wh, lake, tz);
+  const data = await dataDates(wh, events, tz);
   const today = new Intl.DateTimeFormat('en-CA', { timeZone: tz }).format(new Date());
   const earlier = (a: string, b: string) => (a < b ? a : b);
   const from = given.from ?? (given.to ? earlier(data.first ?? given.to, given.to) : (data.first ?? today));
@@ -132,13 +138,16 @@ export function defineAnalysis<S extends z.ZodObject>(spec: AnalysisSpec<S>): An
       const params = parseParams(spec.name, spec.params, raw);
       const given = params as z.output<typeof rangeParams>;
       const lake = await lakeRelation(wh);
-      const range = await resolveRange(wh, lake, given.tz ?? config.tz, given);
+      const activity = await activityOf(wh);
+      const quarters = `(SELECT user_id, quarter AS ts FROM ${activity.quarters})`;
+      const range = await resolveRange(wh, quarters, given.tz ?? config.tz, given);
       const [left] = await select<{ n: string }>(
         wh,
-        `SELECT count(*) AS n FROM ${lake} WHERE coalesce(user_id, '') = '' AND ts >= ${RANGE_START} AND ts < ${RANGE_END}`,
+        `SELECT coalesce(sum(events), 0) AS n FROM ${activity.quarters}
+         WHERE user_id IS NULL AND quarter >= ${RANGE_START} AND quarter < ${RANGE_END}`,
         range,
       );
-      const out = await spec.run({ wh, config, lake, range }, params);
+      const out = await spec.run({ wh, config, lake, activity, range }, params);
       const counts = out.columns.filter((c) => c.type === 'count').map((c) => c.name);
       const rows = out.rows.map((r) => {
         const row = { ...r };

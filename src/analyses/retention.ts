@@ -3,9 +3,10 @@
 // of `to`: a week still running then is partial, a week starting after it is empty (null).
 
 import { RANGE_END } from '../reports/query.js';
+import { userDays } from './activity.js';
 import { type AnalysisColumn, col, defineAnalysis } from './analysis.js';
 import { rangeParams } from './params.js';
-import { localDate, ratio6, select, userEvents } from './sql.js';
+import { ratio6, select } from './sql.js';
 
 export const RETENTION_WEEKS = 8;
 
@@ -15,15 +16,13 @@ export const retention = defineAnalysis({
   name: 'retention',
   title: 'Weekly cohorts by first-seen week and the share of each active in the weeks after',
   params: rangeParams,
-  async run({ wh, lake, range }) {
+  async run({ wh, activity, range }) {
     // Cohorts: every week that overlaps [from, to]; activity: every event up to the end of `to`.
     const shares = weeks.map(
       (k) =>
         `CASE WHEN cohort + ${7 * k} > $to::DATE THEN NULL ELSE ${ratio6(`count(DISTINCT user_id) FILTER (WHERE week = ${k})`, 'count(DISTINCT user_id)')} END AS week_${k}`,
     );
-    const sql = `WITH days AS (
-  SELECT DISTINCT user_id, ${localDate()} AS d FROM ${userEvents(lake)} WHERE ts < ${RANGE_END}
-),
+    const sql = `WITH days AS ${userDays(activity.quarters, "''", `quarter < ${RANGE_END}`)},
 cohorts AS (SELECT user_id, date_trunc('week', min(d))::DATE AS cohort FROM days GROUP BY user_id),
 active AS (
   SELECT user_id, cohort, date_diff('day', cohort, date_trunc('week', d)::DATE) // 7 AS week

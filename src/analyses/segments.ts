@@ -4,6 +4,7 @@
 import type { SegmentRules } from '../config.js';
 import { RANGE_END, RANGE_START } from '../reports/query.js';
 import { sqlString } from '../warehouse/quote.js';
+import { pointsOf } from './activity.js';
 import { col, defineAnalysis } from './analysis.js';
 import { duration, flag, rangeParams } from './params.js';
 import { DEFAULT_GAP, sessionsOf } from './sessions.js';
@@ -53,7 +54,7 @@ activity AS (
 ),
 users AS (
   SELECT user_id, sessions, events, impressions, clicks, conversions, campaigns, revenue, ${segmentCase()} AS segment
-  FROM activity JOIN (SELECT user_id, count(*) AS sessions FROM ${sessionsOf('ev')} GROUP BY user_id) USING (user_id)
+  FROM activity JOIN (SELECT user_id, count(*) AS sessions FROM ${sessionsOf(pointsOf('ev'))} GROUP BY user_id) USING (user_id)
 )`;
     const params = { ...range, gap, ...thresholds(config.analyses.segments) };
     if (summary) {

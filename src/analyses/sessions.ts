@@ -1,38 +1,34 @@
 // Sessions (seed 001): a user's session ends when the next event comes more than --gap after the
 // previous one (a gap of exactly --gap continues it, as the seed's `> 1800`). A session is dated by
-// its first event's local date.
+// its first event's local date. The activity tables keep the sessions of the default gap and the
+// bursts (runs of events at most a minute apart) that sessions of any longer gap are unions of; a
+// gap below a minute needs the events themselves.
 
+import { BURST_GAP_US, mergeIntervals, pointsOf } from './activity.js';
 import { col, defineAnalysis } from './analysis.js';
 import { duration, rangeParams } from './params.js';
-import { localDate, ratio6, select, userEvents } from './sql.js';
+import { localDate, ratio6, select } from './sql.js';
 
 export const DEFAULT_GAP = '30m';
 
 /**
- * One row per session of the events in `events` (user_id, ts, event_id): its user, first and last
- * time and event count. $gap is the gap in microseconds; events are ordered by ts, then event_id.
+ * One row per session (user_id, started, ended, events) of a relation of intervals of a user's
+ * events (user_id, started, ended, events), such as events as points; $gap is the gap in
+ * microseconds.
  */
-export function sessionsOf(events: string): string {
-  return `(SELECT user_id, min(ts) AS started, max(ts) AS ended, count(*) AS events FROM (
-  SELECT *, sum(starts) OVER (PARTITION BY user_id ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS session
-  FROM (
-    SELECT user_id, ts, event_id,
-      CASE WHEN epoch_us(ts) - epoch_us(lag(ts) OVER w) <= $gap THEN 0 ELSE 1 END AS starts
-    FROM ${events} WINDOW w AS (PARTITION BY user_id ORDER BY ts, event_id)
-  )
-) GROUP BY user_id, session)`;
-}
+export const sessionsOf = (intervals: string) => mergeIntervals(intervals, '$gap');
 
 export const sessions = defineAnalysis({
   name: 'sessions',
   title: 'Sessions per local date: count, users, average length and events per session',
   params: rangeParams.extend({ gap: duration.prefault(DEFAULT_GAP) }),
-  async run({ wh, lake, range }, { gap }) {
+  async run({ wh, lake, activity, range }, { gap }) {
     // Every event of a user, not just the range's: a session starting on `from` may continue one
     // that began before it, and one starting on `to` may run past it.
+    const all = gap >= BURST_GAP_US ? activity.sessions(gap) : sessionsOf(pointsOf(lake));
     const sql = `WITH s AS (
   SELECT ${localDate('started')} AS day, user_id, events, epoch_us(ended) - epoch_us(started) AS us
-  FROM ${sessionsOf(userEvents(lake))}
+  FROM ${all}
 ),
 per_day AS (
   SELECT day, count(*) AS sessions, count(DISTINCT user_id) AS users, sum(us) AS us, sum(events) AS events

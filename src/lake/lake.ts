@@ -115,9 +115,15 @@ export async function recordFiles(
   await wh.run(`INSERT INTO lake_files VALUES ${values}`);
 }
 
-/** A relation over every committed lake file (empty-safe), with dt and hour from the path. */
-export async function lakeRelation(wh: Warehouse): Promise<string> {
-  const files = await wh.all<{ path: string }>('SELECT path FROM lake_files ORDER BY path');
+/**
+ * A relation over every committed lake file (empty-safe), with dt and hour from the path; with
+ * `afterBatch`, only the files that may hold rows of later batches (a compacted file is recorded
+ * under the latest batch it holds), so filter the rows on batch_id too.
+ */
+export async function lakeRelation(wh: Warehouse, afterBatch?: number): Promise<string> {
+  const files = await wh.all<{ path: string }>(
+    `SELECT path FROM lake_files ${afterBatch === undefined ? '' : `WHERE batch_id > ${afterBatch}`} ORDER BY path`,
+  );
   if (files.length === 0) {
     const cols = LAKE_COLUMNS.map(([n, t]) => `NULL::${t} AS ${sqlIdent(n)}`).join(', ');
     return `(SELECT ${cols}, NULL::VARCHAR AS dt, NULL::VARCHAR AS hour WHERE false)`;

@@ -23,6 +23,17 @@ export const FORMAT_FILL: Readonly<Record<AdFormat, number>> = {
   rewarded_video: 0.85,
 };
 
+/**
+ * Each user likes LIKED_TOPICS of the TOPICS: an ad of a campaign on one of them draws clicks at
+ * LIKED_CTR_FACTOR / OTHER_CTR_FACTOR (8) times the rate of any other, both scaled so that the mean
+ * over the campaigns a user is shown is the format's CTR: stable preferences recommendations can learn.
+ */
+export const LIKED_TOPICS = 2;
+/** Interest targeting: a partner that fills picks a campaign on a liked topic this many times as often. */
+export const LIKED_TARGETING_WEIGHT = 4;
+export const LIKED_CTR_FACTOR = 4;
+export const OTHER_CTR_FACTOR = 0.5;
+
 /** Share of responses that render as an impression. */
 export const RENDER_RATE = 0.92;
 /** Share of rewarded-video impressions watched to the end (a `custom` video_complete event). */
@@ -102,6 +113,8 @@ export interface Demand {
 export interface Campaign {
   id: string;
   name: string;
+  /** What the campaign advertises, one of TOPICS: users click more on the topics they like. */
+  topic: string;
   advertiserId: string;
   demandId: string;
   adIds: readonly string[];
@@ -131,7 +144,7 @@ const ORG_NAMES = [
   'Pixel Forge',
   'Maple Studio',
 ];
-const TOPICS = ['News', 'Sports', 'Puzzle', 'Weather', 'Recipes', 'Finance', 'Music', 'Travel'];
+export const TOPICS = ['News', 'Sports', 'Puzzle', 'Weather', 'Recipes', 'Finance', 'Music', 'Travel'];
 const DEMAND_NAMES = ['AdNova DSP', 'BidStream', 'Crimson Exchange', 'Delta Ads', 'Everbid', 'Fathom Media'];
 const ADVERTISERS = 10;
 const CAMPAIGNS = 24;
@@ -188,9 +201,11 @@ export function buildCatalogue(seed: number): Catalogue {
   const campaigns: Campaign[] = [];
   for (let c = 0; c < CAMPAIGNS; c++) {
     const id = String(5001 + c);
+    const topic = rng.pick(TOPICS);
     campaigns.push({
       id,
-      name: `Campaign ${id} ${rng.pick(TOPICS)}`,
+      name: `Campaign ${id} ${topic}`,
+      topic,
       advertiserId: String(701 + (c % ADVERTISERS)),
       demandId: demand[c % demand.length]!.id,
       adIds: Array.from({ length: ADS_PER_CAMPAIGN }, (_, a) => String(60001 + c * ADS_PER_CAMPAIGN + a)),

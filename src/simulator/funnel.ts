@@ -5,15 +5,21 @@
 // converting at the campaign's rate. A small share of visits are fraud bursts instead.
 
 import {
+  type Campaign,
   type Catalogue,
   COUNTRIES,
   type Demand,
   FORMAT_CTR,
   FORMAT_FILL,
   type Inventory,
+  LIKED_CTR_FACTOR,
+  LIKED_TARGETING_WEIGHT,
+  LIKED_TOPICS,
+  OTHER_CTR_FACTOR,
   PLATFORM_SHARE,
   type Platform,
   RENDER_RATE,
+  TOPICS,
   VARIANT_B_FILL_FACTOR,
   VARIANT_B_FLOOR,
   VIDEO_COMPLETE_RATE,
@@ -93,6 +99,8 @@ interface User {
   ip: number;
   variant: string;
   sessionPhase: number;
+  /** The topics the user likes (LIKED_TOPICS distinct ones), as bits of their indices in TOPICS. */
+  likes: number;
 }
 
 /** A user's traits are a pure function of (seed, index), so they agree across chunks and workers. */
@@ -128,7 +136,54 @@ function userOf(seed: number, index: number): User {
       0,
     variant: (h >>> 19) & 1 ? 'B' : 'A',
     sessionPhase: hash32(seed, index, 0x5e55) % SESSION_MS,
+    likes: likedTopics(hash32(seed, index, 0x70b1c)),
   };
+}
+
+/** LIKED_TOPICS distinct topics from a hash, as bits: successive picks among the topics not yet taken. */
+function likedTopics(h: number): number {
+  let liked = 0;
+  for (let i = 0; i < LIKED_TOPICS; i++) {
+    let k = h % (TOPICS.length - i);
+    h = Math.floor(h / TOPICS.length);
+    let t = 0;
+    for (; liked & (1 << t) || k-- > 0; t++);
+    liked |= 1 << t;
+  }
+  return liked;
+}
+
+const likes = (liked: number, campaign: Campaign) => (liked & (1 << TOPICS.indexOf(campaign.topic))) !== 0;
+
+/**
+ * A partner's campaign for a user (r uniform in [0, 1)), those on liked topics weighted up, and the
+ * factor on the format's CTR: liked or not, divided by its mean over this pick, so that clicks per
+ * impression by format stay seed 004's for every user and partner.
+ */
+function targeted(
+  campaigns: readonly Campaign[],
+  liked: number,
+  r: number,
+): { campaign: Campaign; ctrFactor: number } {
+  const weight = (c: Campaign) => (likes(liked, c) ? LIKED_TARGETING_WEIGHT : 1);
+  const factor = (c: Campaign) => (likes(liked, c) ? LIKED_CTR_FACTOR : OTHER_CTR_FACTOR);
+  let total = 0;
+  let mean = 0;
+  for (const c of campaigns) {
+    total += weight(c);
+    mean += weight(c) * factor(c);
+  }
+  mean /= total;
+  let left = r * total;
+  let campaign = campaigns[campaigns.length - 1]!;
+  for (const c of campaigns) {
+    left -= weight(c);
+    if (left < 0) {
+      campaign = c;
+      break;
+    }
+  }
+  return { campaign, ctrFactor: factor(campaign) / mean };
 }
 
 /** A chunk's events. The objects are reused from chunk to chunk: a consumer copies what it keeps. */
@@ -221,7 +276,11 @@ export function generateChunk(world: World, chunkIndex: number, block: EventBloc
     const filled = waterfall(t0, FORMAT_FILL[inv.format] * (variantB ? VARIANT_B_FILL_FACTOR : 1));
     if (!filled) return null;
     const { demand, at: tAnswer } = filled;
-    const campaign = rng.pick(catalogue.campaignsByDemand.get(demand.id)!);
+    const { campaign, ctrFactor } = targeted(
+      catalogue.campaignsByDemand.get(demand.id)!,
+      user.likes,
+      rng.float(),
+    );
     const ad = rng.pick(world.creatives.get(campaign.id)!);
     const [lo, hi] = COUNTRIES[c]!.ecpmMicros;
     const floor = lo + (variantB ? Math.ceil((hi - lo) * VARIANT_B_FLOOR) : 0);
@@ -243,7 +302,7 @@ export function generateChunk(world: World, chunkIndex: number, block: EventBloc
         done.creative = ad;
       }
     }
-    if (rng.float() < FORMAT_CTR[inv.format]) {
+    if (rng.float() < FORMAT_CTR[inv.format] * ctrFactor) {
       const click = emit(TYPE.click, imp.ts + rng.between(1000, 30_000));
       if (click) {
         click.creative = ad;

@@ -3,6 +3,7 @@
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { expect } from 'vitest';
 import type { AnalysisResult } from '../../src/analyses/analysis.js';
 import { ANALYSES } from '../../src/analyses/registry.js';
 import { parseConfig } from '../../src/config.js';
@@ -31,7 +32,11 @@ export async function lakeOf(prefix: string, events: readonly TestEvent[]): Prom
   return dataDir;
 }
 
-/** Runs an analysis on a data dir, as `adpipe analyze` does. */
+/**
+ * Runs an analysis on a data dir read-only (on the activity tables as far as they go, and the
+ * lake's newer rows), then as `adpipe analyze` does (folding the new batches into the activity
+ * tables first), and expects the same result both ways.
+ */
 export async function analyze(
   dataDir: string,
   name: string,
@@ -39,10 +44,15 @@ export async function analyze(
   config: object = {},
 ): Promise<AnalysisResult> {
   const analysis = ANALYSES.find((a) => a.name === name)!;
-  const wh = await Warehouse.open(dataDir, { readOnly: true });
-  try {
-    return await analysis.run(wh, parseConfig(config), params);
-  } finally {
-    wh.close();
-  }
+  const runOn = async (readOnly: boolean) => {
+    const wh = await Warehouse.open(dataDir, { readOnly });
+    try {
+      return await analysis.run(wh, parseConfig(config), params);
+    } finally {
+      wh.close();
+    }
+  };
+  const result = await runOn(true);
+  expect(await runOn(false)).toEqual(result);
+  return result;
 }

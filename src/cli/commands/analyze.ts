@@ -1,11 +1,13 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { AnalysisResult } from '../../analyses/analysis.js';
 import { ANALYSES, findAnalysis, formatAnalysis } from '../../analyses/registry.js';
-import { usage } from '../../errors.js';
+import { AdpipeError, usage } from '../../errors.js';
 import type { OutputFormat } from '../../reports/format.js';
-import { Warehouse } from '../../warehouse/warehouse.js';
 import { contextOf } from '../context.js';
 import { ask, onServerOr } from '../remote.js';
+import { withWriter } from '../writer.js';
 
 /** commander's camelCase option names as the analyses' snake_case parameters (halfLife → half_life). */
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -45,12 +47,12 @@ export function register(program: Command): void {
           return ask<AnalysisResult>(server, 'GET', `/v1/analysis/${encodeURIComponent(analysis.name)}?${q}`);
         },
         async () => {
-          const wh = await Warehouse.open(dataDir, { readOnly: true });
-          try {
-            return await analysis.run(wh, config, params);
-          } finally {
-            wh.close();
-          }
+          // Nothing to analyse is the reader's answer, not a new empty warehouse.
+          if (!existsSync(path.join(dataDir, 'warehouse.duckdb')))
+            throw new AdpipeError('ADP_ERR_WAREHOUSE_NO_DATA', [dataDir]);
+          // As the data dir's writer: the analysis folds the batches committed since the last one into
+          // the activity tables (src/analyses/activity.ts) before reading them.
+          return withWriter(dataDir, (wh) => analysis.run(wh, config, params));
         },
       );
       process.stdout.write(formatAnalysis(result, format as OutputFormat));

@@ -102,7 +102,7 @@ export function register(program: Command): void {
       options: [
         ['--factors <n>', 'latent factors (default 10)'],
         ['--iterations <n>', 'ALS sweeps (default 15)'],
-        ['--l2 <lambda>', 'ridge on the factors (default 0.1)'],
+        ['--l2 <lambda>', 'ridge on the factors (default 100)'],
         ['--alpha <a>', 'confidence 1 + alpha × strength (default 10)'],
         ['--seed <n>', 'seed of the initial factors (default 42)'],
       ],
