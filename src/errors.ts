@@ -70,6 +70,7 @@ export const ERRORS = {
   ADP_ERR_NO_DATA: { status: 404, message: 'no data in %s yet: run adpipe ingest first' },
   ADP_ERR_NO_MODEL: { status: 404, message: 'no %s model trained yet: run adpipe model %s train' },
   ADP_ERR_NOTHING_TO_TRAIN: { status: 400, message: 'nothing to train the %s model on: %s' },
+  ADP_ERR_MAPPING_INVALID: { status: 500, message: 'invalid mapping %s: %s' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,0 +1,134 @@
+// A mapping compiled to DuckDB SQL, for files and streams: one set-based query over the raw
+// records, the same rules as js.ts (test/events/mapping.test.ts runs both on one table of cases).
+// Values are moved as JSON (json_extract keeps their types), `values` become CASE tables, a local
+// time is read in the zone with ICU's timezone(), and the record is rebuilt with one
+// json_merge_patch: null for each key dropped, the mapped value (null when absent) for each field.
+
+import { sqlString } from '../../warehouse/warehouse.js';
+import { KNOWN_FIELDS } from '../contract.js';
+import { EPOCH_TEXT_PATTERN, ISO_TIME_PATTERN } from '../validate.js';
+import { validatedEventsSql } from '../validate-sql.js';
+import { jsonPathOf } from './paths.js';
+import { type MappedField, mappingPlan } from './plan.js';
+import type { Mapping } from './schema.js';
+import { LOCAL_TIME_FORMAT, type TimeFormat } from './time.js';
+
+const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+/** foldAscii in SQL. */
+const foldAscii = (e: string) => `translate(${e}, '${UPPER}', '${UPPER.toLowerCase()}')`;
+const jsonText = (v: string) => `${sqlString(JSON.stringify(v))}::JSON`;
+const col = (f: string) => `"v_${f}"`;
+
+/** A mapped field's value as JSON, SQL NULL when absent or JSON null. */
+function valueSql({ paths, table }: MappedField): string {
+  const reads = paths.map((p) => `nullif(json_extract(j, ${sqlString(jsonPathOf(p))}), 'null'::JSON)`);
+  const v = reads.length === 1 ? reads[0]! : `coalesce(${reads.join(', ')})`;
+  if (!table || table.size === 0) return v;
+  const cases = [...table].map(([from, to]) => `WHEN ${sqlString(from)} THEN ${jsonText(to)}`).join(' ');
+  return `(SELECT CASE WHEN json_type(x) = 'VARCHAR' THEN CASE ${foldAscii("x ->> '$'")} ${cases} ELSE x END ELSE x END FROM (SELECT ${v} AS x))`;
+}
+
+const int = (e: string) => `coalesce(try_cast(nullif(${e}, '') AS BIGINT), 0)`;
+
+/** partsMs in SQL over the struct `tp` of a format's parts (NULL when a part is out of range). */
+function partsMsSql(format: TimeFormat): string {
+  const p = (k: string) => (format.parts.includes(k as never) ? `tp.${k}` : `''`);
+  const n = (k: string) => int(p(k));
+  const year = format.parts.includes('y') ? n('y') : `2000 + ${n('yy')}`;
+  return `CASE WHEN ${n('h')} <= 23 AND ${n('mi')} <= 59 AND ${n('s')} <= 59 AND ${n('oh')} <= 23 AND ${n('om')} <= 59
+      THEN (try(make_date(${year}, ${n('mo')}, ${n('d')})) - DATE '1970-01-01') * 86400000
+        + ${n('h')} * 3600000 + ${n('mi')} * 60000 + ${n('s')} * 1000 + ${int(`left(rpad(${p('f')}, 3, '0'), 3)`)}
+        - (CASE WHEN ${p('sg')} = '-' THEN -1 ELSE 1 END) * (${n('oh')} * 60 + ${n('om')}) * 60000
+    END`;
+}
+
+/**
+ * The ts columns over `ts_s` (the trimmed string, NULL for other types) and `ts_blank`: `ts_kind`
+ * (fmt, local, bad or NULL to pass through), `ts_local` (wall-clock ms) and `ts_at` (the instant's
+ * ms, NULL in a DST gap). One query level per step, each over the one before.
+ */
+function timeSteps(m: Mapping): { kind: string; local: string; at: string } | undefined {
+  const { timeZone, timeFormat } = m;
+  if (!timeZone && !timeFormat) return undefined;
+  const matches = (f: TimeFormat) => `regexp_matches(ts_s, ${sqlString(f.pattern)})`;
+  const parts = (f: TimeFormat) =>
+    `regexp_extract(ts_s, ${sqlString(f.pattern)}, [${f.parts.map((x) => sqlString(x)).join(', ')}])`;
+  const localOk = timeZone ? matches(LOCAL_TIME_FORMAT) : 'false';
+  const kinds = [
+    timeFormat && `WHEN ${matches(timeFormat)} THEN 'fmt'`,
+    timeFormat &&
+      `WHEN NOT (regexp_matches(ts_s, ${sqlString(ISO_TIME_PATTERN)}) OR regexp_matches(ts_s, ${sqlString(EPOCH_TEXT_PATTERN)}) OR ${localOk}) THEN 'bad'`,
+    timeZone && `WHEN ${localOk} THEN 'local'`,
+  ].filter(Boolean);
+  const kind = `CASE WHEN ts_s IS NULL OR ts_blank THEN NULL ${kinds.join(' ')} END`;
+  const msOf = (f: TimeFormat) => `(SELECT ${partsMsSql(f)} FROM (SELECT ${parts(f)} AS tp))`;
+  const local = `CASE ts_kind ${timeFormat ? `WHEN 'fmt' THEN ${msOf(timeFormat)}` : ''} ${
+    timeZone ? `WHEN 'local' THEN ${msOf(LOCAL_TIME_FORMAT)}` : ''
+  } END`;
+  const zone = sqlString(timeZone ?? 'UTC');
+  const naive = 'make_timestamp(ts_local * 1000)';
+  // Read in the zone, an instant whose wall clock differs from the time read is in the gap.
+  const inZone = `CASE WHEN timezone(${zone}, timezone(${zone}, ${naive})) = ${naive} THEN epoch_ms(timezone(${zone}, ${naive})) END`;
+  const at =
+    timeFormat?.zoned === true ? `CASE WHEN ts_kind = 'fmt' THEN ts_local ELSE ${inZone} END` : inZone;
+  return { kind, local, at };
+}
+
+/**
+ * The mapping over `raw`, a relation (file_seq, line, text): the same rows with `text` the contract
+ * record to validate (NULL where `reject` is set), `original` the text as read, and `reject` the
+ * mapping rule a value broke as `code@field`, or NULL. A text that is not a JSON object is passed
+ * through for the contract to reject as it would unmapped.
+ */
+export function compileMappingSql(m: Mapping, raw: string): string {
+  const plan = mappingPlan(m);
+  const time = timeSteps(m);
+  const base = plan.keepOnlyKnown
+    ? `json_merge_patch('{}', json_object(${KNOWN_FIELDS.filter((k) => !plan.dropped.has(k))
+        .map((k) => `${sqlString(k)}, json_extract(j, ${sqlString(jsonPathOf([k]))})`)
+        .join(', ')}))`
+    : 'j';
+  const eventId = m.idFromContent ? `coalesce(${col('event_id')}, to_json(sha256(original)))` : undefined;
+  const tsOut = time
+    ? `CASE WHEN ts_kind IN ('fmt', 'local') THEN to_json(strftime(make_timestamp(ts_at * 1000), '%Y-%m-%dT%H:%M:%S.%gZ')) ELSE ${col('ts')} END`
+    : undefined;
+  const out = (f: string) => (f === 'ts' && tsOut) || (f === 'event_id' && eventId) || col(f);
+  const patch = `json_object(${[
+    ...[...plan.dropped].map((k) => `${sqlString(k)}, NULL::JSON`),
+    ...plan.mapped.map(({ field }) => `${sqlString(field)}, ${out(field)}`),
+  ].join(', ')})`;
+  // Keys set by the mapping are also in dropped: json_object keeps the last of a repeated key.
+  const record = `json_merge_patch(${base}, ${patch})::VARCHAR`;
+  const reject = time
+    ? `CASE WHEN ts_kind = 'bad' OR (ts_kind = 'fmt' AND ts_local IS NULL) THEN 'mapping.time_format@ts'
+        WHEN ts_kind = 'local' AND ts_local IS NULL THEN 'ts.invalid@ts'
+        WHEN ts_kind IS NOT NULL AND ts_at IS NULL THEN 'mapping.dst_gap@ts' END`
+    : 'NULL::VARCHAR';
+  const values = plan.mapped.map((f) => `${valueSql(f)} AS ${col(f.field)}`).join(',\n        ');
+  const tsCols = time
+    ? [
+        `CASE WHEN json_type(${col('ts')}) = 'VARCHAR' THEN trim(${col('ts')} ->> '$') END AS ts_s`,
+        `coalesce(${col('ts')} ->> '$' = '', false) AS ts_blank`,
+      ]
+    : [];
+  const steps = time ? [`${time.kind} AS ts_kind`, `${time.local} AS ts_local`, `${time.at} AS ts_at`] : [];
+  let sql = `(SELECT file_seq, line, original, j, obj${values ? `,\n        ${values}` : ''}
+      FROM (SELECT file_seq, line, text AS original, j, coalesce(json_type(j) = 'OBJECT', false) AS obj
+            FROM (SELECT file_seq, line, text, try_cast(text AS JSON) AS j FROM ${raw})))`;
+  for (const step of [tsCols.join(', '), ...steps].filter((s) => s !== ''))
+    sql = `(SELECT *, ${step} FROM ${sql})`;
+  return `SELECT file_seq, line, original, reject, CASE WHEN NOT obj THEN original WHEN reject IS NULL THEN ${record} END AS text
+    FROM (SELECT *, CASE WHEN obj THEN ${reject} END AS reject FROM ${sql})`;
+}
+
+/**
+ * validatedEventsSql over mapped records: `raw` is (file_seq, source, line, text) as there, and the
+ * result has its columns, with a mapping rule's rejection before the contract's and `text` always
+ * the original (the caller keeps it where a dead letter needs it).
+ */
+export function mappedEventsSql(m: Mapping, raw: string): string {
+  const mapped = `(SELECT file_seq, NULL::VARCHAR AS source, line, text FROM mapped)`;
+  return `WITH mapped AS MATERIALIZED (${compileMappingSql(m, raw)})
+    SELECT v.* REPLACE (coalesce(mp.reject, v.reject) AS reject, mp.original AS text)
+    FROM (${validatedEventsSql(mapped)}) v JOIN mapped mp USING (file_seq, line)`;
+}
