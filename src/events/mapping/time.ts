@@ -5,6 +5,7 @@
 // Intl here), and both read an ambiguous local time (the hour repeated when clocks go back) as the
 // later instant, standard time, as ICU does.
 
+import { zoneOffsetMs } from '../../util/zoned.js';
 import { daysFromCivil, daysInMonth } from '../validate.js';
 
 /** The parts a time may have; a part the format lacks is '' (and reads as 0, or year 2000+yy). */
@@ -104,34 +105,6 @@ export function partsMs(p: Parts): number {
   return daysFromCivil(y, mo, d) * 86400000 + h * 3600000 + mi * 60000 + s * 1000 + milli - offset;
 }
 
-const zoneFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** The zone's offset from UTC at instant `ms`, in milliseconds (local = UTC + offset). */
-function offsetAt(zone: string, ms: number): number {
-  let f = zoneFormats.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    zoneFormats.set(zone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(ms)) p[part.type] = Number(part.value);
-  const local =
-    daysFromCivil(p.year!, p.month!, p.day!) * 86400000 +
-    p.hour! * 3600000 +
-    p.minute! * 60000 +
-    p.second! * 1000;
-  return local - (ms - (((ms % 1000) + 1000) % 1000));
-}
-
 /**
  * The instant of local time `localMs` (milliseconds of the wall clock read as UTC) in `zone`, or
  * undefined when the wall clock skips it (the hour lost when clocks go forward).
@@ -139,9 +112,9 @@ function offsetAt(zone: string, ms: number): number {
 export function localToInstant(zone: string, localMs: number): number | undefined {
   const day = 86400000;
   let found: number | undefined;
-  for (const offset of [offsetAt(zone, localMs - day), offsetAt(zone, localMs + day)]) {
+  for (const offset of [zoneOffsetMs(localMs - day, zone), zoneOffsetMs(localMs + day, zone)]) {
     const t = localMs - offset;
-    if (offsetAt(zone, t) === offset && (found === undefined || t > found)) found = t;
+    if (zoneOffsetMs(t, zone) === offset && (found === undefined || t > found)) found = t;
   }
   return found;
 }
