@@ -19,20 +19,25 @@ const foldAscii = (e: string) => `translate(${e}, '${UPPER}', '${UPPER.toLowerCa
 const jsonText = (v: string) => `${sqlString(JSON.stringify(v))}::JSON`;
 const col = (f: string) => `"v_${f}"`;
 
-/** A mapped field's value as JSON, SQL NULL when absent or JSON null. */
-function valueSql({ paths, table }: MappedField): string {
+/** A mapped field's source value as JSON (column r_<field>), SQL NULL when absent or JSON null. */
+function readSql({ paths }: MappedField): string {
   const reads = paths.map((p) => `nullif(json_extract(j, ${sqlString(jsonPathOf(p))}), 'null'::JSON)`);
-  const v = reads.length === 1 ? reads[0]! : `coalesce(${reads.join(', ')})`;
-  if (!table || table.size === 0) return v;
+  return reads.length === 1 ? reads[0]! : `coalesce(${reads.join(', ')})`;
+}
+
+/** Its value after `values`: the CASE table over a string's folded text, else as read. */
+function valueSql({ field, table }: MappedField): string {
+  const r = `"r_${field}"`;
+  if (!table || table.size === 0) return r;
   const cases = [...table].map(([from, to]) => `WHEN ${sqlString(from)} THEN ${jsonText(to)}`).join(' ');
-  return `(SELECT CASE WHEN json_type(x) = 'VARCHAR' THEN CASE ${foldAscii("x ->> '$'")} ${cases} ELSE x END ELSE x END FROM (SELECT ${v} AS x))`;
+  return `CASE WHEN json_type(${r}) = 'VARCHAR' THEN CASE ${foldAscii(`${r} ->> '$'`)} ${cases} ELSE ${r} END ELSE ${r} END`;
 }
 
 const int = (e: string) => `coalesce(try_cast(nullif(${e}, '') AS BIGINT), 0)`;
 
-/** partsMs in SQL over the struct `tp` of a format's parts (NULL when a part is out of range). */
-function partsMsSql(format: TimeFormat): string {
-  const p = (k: string) => (format.parts.includes(k as never) ? `tp.${k}` : `''`);
+/** partsMs in SQL over the struct column `tp` of a format's parts (NULL when a part is out of range). */
+function partsMsSql(format: TimeFormat, tp: string): string {
+  const p = (k: string) => (format.parts.includes(k as never) ? `${tp}.${k}` : `''`);
   const n = (k: string) => int(p(k));
   const year = format.parts.includes('y') ? n('y') : `2000 + ${n('yy')}`;
   return `CASE WHEN ${n('h')} <= 23 AND ${n('mi')} <= 59 AND ${n('s')} <= 59 AND ${n('oh')} <= 23 AND ${n('om')} <= 59
@@ -47,7 +52,7 @@ function partsMsSql(format: TimeFormat): string {
  * (fmt, local, bad or NULL to pass through), `ts_local` (wall-clock ms) and `ts_at` (the instant's
  * ms, NULL in a DST gap). One query level per step, each over the one before.
  */
-function timeSteps(m: Mapping): { kind: string; local: string; at: string } | undefined {
+function timeSteps(m: Mapping): { kind: string; parts: string; local: string; at: string } | undefined {
   const { timeZone, timeFormat } = m;
   if (!timeZone && !timeFormat) return undefined;
   const matches = (f: TimeFormat) => `regexp_matches(ts_s, ${sqlString(f.pattern)})`;
@@ -61,9 +66,13 @@ function timeSteps(m: Mapping): { kind: string; local: string; at: string } | un
     timeZone && `WHEN ${localOk} THEN 'local'`,
   ].filter(Boolean);
   const kind = `CASE WHEN ts_s IS NULL OR ts_blank THEN NULL ${kinds.join(' ')} END`;
-  const msOf = (f: TimeFormat) => `(SELECT ${partsMsSql(f)} FROM (SELECT ${parts(f)} AS tp))`;
-  const local = `CASE ts_kind ${timeFormat ? `WHEN 'fmt' THEN ${msOf(timeFormat)}` : ''} ${
-    timeZone ? `WHEN 'local' THEN ${msOf(LOCAL_TIME_FORMAT)}` : ''
+  // The parts of each format read, as struct columns ts_fp (time_format) and ts_lp (local ISO).
+  const partCols = [
+    timeFormat && `CASE WHEN ts_kind = 'fmt' THEN ${parts(timeFormat)} END AS ts_fp`,
+    timeZone && `CASE WHEN ts_kind = 'local' THEN ${parts(LOCAL_TIME_FORMAT)} END AS ts_lp`,
+  ].filter(Boolean);
+  const local = `CASE ts_kind ${timeFormat ? `WHEN 'fmt' THEN ${partsMsSql(timeFormat, 'ts_fp')}` : ''} ${
+    timeZone ? `WHEN 'local' THEN ${partsMsSql(LOCAL_TIME_FORMAT, 'ts_lp')}` : ''
   } END`;
   const zone = sqlString(timeZone ?? 'UTC');
   const naive = 'make_timestamp(ts_local * 1000)';
@@ -71,7 +80,7 @@ function timeSteps(m: Mapping): { kind: string; local: string; at: string } | un
   const inZone = `CASE WHEN timezone(${zone}, timezone(${zone}, ${naive})) = ${naive} THEN epoch_ms(timezone(${zone}, ${naive})) END`;
   const at =
     timeFormat?.zoned === true ? `CASE WHEN ts_kind = 'fmt' THEN ts_local ELSE ${inZone} END` : inZone;
-  return { kind, local, at };
+  return { kind, parts: partCols.join(', '), local, at };
 }
 
 /**
@@ -104,18 +113,22 @@ export function compileMappingSql(m: Mapping, raw: string): string {
         WHEN ts_kind = 'local' AND ts_local IS NULL THEN 'ts.invalid@ts'
         WHEN ts_kind IS NOT NULL AND ts_at IS NULL THEN 'mapping.dst_gap@ts' END`
     : 'NULL::VARCHAR';
-  const values = plan.mapped.map((f) => `${valueSql(f)} AS ${col(f.field)}`).join(',\n        ');
+  const reads = plan.mapped.map((f) => `${readSql(f)} AS "r_${f.field}"`);
+  const values = plan.mapped.map((f) => `${valueSql(f)} AS ${col(f.field)}`);
   const tsCols = time
     ? [
         `CASE WHEN json_type(${col('ts')}) = 'VARCHAR' THEN trim(${col('ts')} ->> '$') END AS ts_s`,
         `coalesce(${col('ts')} ->> '$' = '', false) AS ts_blank`,
       ]
     : [];
-  const steps = time ? [`${time.kind} AS ts_kind`, `${time.local} AS ts_local`, `${time.at} AS ts_at`] : [];
-  let sql = `(SELECT file_seq, line, original, j, obj${values ? `,\n        ${values}` : ''}
-      FROM (SELECT file_seq, line, text AS original, j, coalesce(json_type(j) = 'OBJECT', false) AS obj
-            FROM (SELECT file_seq, line, text, try_cast(text AS JSON) AS j FROM ${raw})))`;
-  for (const step of [tsCols.join(', '), ...steps].filter((s) => s !== ''))
+  const steps = time
+    ? [`${time.kind} AS ts_kind`, time.parts, `${time.local} AS ts_local`, `${time.at} AS ts_at`]
+    : [];
+  let sql = `(SELECT file_seq, line, text AS original, j, coalesce(json_type(j) = 'OBJECT', false) AS obj
+      FROM (SELECT file_seq, line, text, try_cast(text AS JSON) AS j FROM ${raw}))`;
+  for (const step of [reads.join(', '), values.join(', '), tsCols.join(', '), ...steps].filter(
+    (s) => s !== '',
+  ))
     sql = `(SELECT *, ${step} FROM ${sql})`;
   return `SELECT file_seq, line, original, reject, CASE WHEN NOT obj THEN original WHEN reject IS NULL THEN ${record} END AS text
     FROM (SELECT *, CASE WHEN obj THEN ${reject} END AS reject FROM ${sql})`;
