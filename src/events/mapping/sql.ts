@@ -7,7 +7,7 @@
 import { sqlString } from '../../warehouse/warehouse.js';
 import { KNOWN_FIELDS } from '../contract.js';
 import { EPOCH_TEXT_PATTERN, ISO_TIME_PATTERN } from '../validate.js';
-import { validatedEventsSql } from '../validate-sql.js';
+import { validatedEventsSql, validatedLinesSql } from '../validate-sql.js';
 import { jsonPathOf } from './paths.js';
 import { type MappedField, mappingPlan } from './plan.js';
 import type { Mapping } from './schema.js';
@@ -19,10 +19,22 @@ const foldAscii = (e: string) => `translate(${e}, '${UPPER}', '${UPPER.toLowerCa
 const jsonText = (v: string) => `${sqlString(JSON.stringify(v))}::JSON`;
 const col = (f: string) => `"v_${f}"`;
 
-/** A mapped field's source value as JSON (column r_<field>), SQL NULL when absent or JSON null. */
-function readSql({ paths }: MappedField): string {
-  const reads = paths.map((p) => `nullif(json_extract(j, ${sqlString(jsonPathOf(p))}), 'null'::JSON)`);
-  return reads.length === 1 ? reads[0]! : `coalesce(${reads.join(', ')})`;
+/**
+ * Every path the mapping reads, in one json_extract (one parse of the record, a list of values),
+ * and each mapped field's source value (column r_<field>) from that list: the first of its paths
+ * present and not JSON null, else SQL NULL.
+ */
+function readsSql(mapped: readonly MappedField[]): { paths: string; reads: string[] } {
+  const all: string[] = [];
+  const at = (p: string) => {
+    if (!all.includes(p)) all.push(p);
+    return all.indexOf(p) + 1;
+  };
+  const reads = mapped.map(({ field, paths }) => {
+    const values = paths.map((p) => `nullif(jr[${at(jsonPathOf(p))}], 'null'::JSON)`);
+    return `${values.length === 1 ? values[0] : `coalesce(${values.join(', ')})`} AS "r_${field}"`;
+  });
+  return { paths: `json_extract(j, [${all.map(sqlString).join(', ')}]) AS jr`, reads };
 }
 
 /** Its value after `values`: the CASE table over a string's folded text, else as read. */
@@ -113,7 +125,7 @@ export function compileMappingSql(m: Mapping, raw: string): string {
         WHEN ts_kind = 'local' AND ts_local IS NULL THEN 'ts.invalid@ts'
         WHEN ts_kind IS NOT NULL AND ts_at IS NULL THEN 'mapping.dst_gap@ts' END`
     : 'NULL::VARCHAR';
-  const reads = plan.mapped.map((f) => `${readSql(f)} AS "r_${f.field}"`);
+  const { paths, reads } = readsSql(plan.mapped);
   const values = plan.mapped.map((f) => `${valueSql(f)} AS ${col(f.field)}`);
   const tsCols = time
     ? [
@@ -126,9 +138,8 @@ export function compileMappingSql(m: Mapping, raw: string): string {
     : [];
   let sql = `(SELECT file_seq, line, text AS original, j, coalesce(json_type(j) = 'OBJECT', false) AS obj
       FROM (SELECT file_seq, line, text, try_cast(text AS JSON) AS j FROM ${raw}))`;
-  for (const step of [reads.join(', '), values.join(', '), tsCols.join(', '), ...steps].filter(
-    (s) => s !== '',
-  ))
+  const levels = plan.mapped.length ? [paths, reads.join(', '), values.join(', ')] : [];
+  for (const step of [...levels, tsCols.join(', '), ...steps].filter((s) => s !== ''))
     sql = `(SELECT *, ${step} FROM ${sql})`;
   return `SELECT file_seq, line, original, reject, CASE WHEN NOT obj THEN original WHEN reject IS NULL THEN ${record} END AS text
     FROM (SELECT *, CASE WHEN obj THEN ${reject} END AS reject FROM ${sql})`;
@@ -136,12 +147,21 @@ export function compileMappingSql(m: Mapping, raw: string): string {
 
 /**
  * validatedEventsSql over mapped records: `raw` is (file_seq, source, line, text) as there, and the
- * result has its columns, with a mapping rule's rejection before the contract's and `text` always
- * the original (the caller keeps it where a dead letter needs it).
+ * result has its columns, with a mapping rule's rejection before the contract's and `text` the
+ * original wherever a record is rejected (the caller keeps it for the dead letter). Mapped records
+ * that are plain lines (validatedLinesSql) take its one-pass path, as unmapped lines do; only the
+ * rejected ones are joined back to their original text.
  */
 export function mappedEventsSql(m: Mapping, raw: string): string {
-  const mapped = `(SELECT file_seq, NULL::VARCHAR AS source, line, text FROM mapped)`;
-  return `WITH mapped AS MATERIALIZED (${compileMappingSql(m, raw)})
-    SELECT v.* REPLACE (coalesce(mp.reject, v.reject) AS reject, mp.original AS text)
-    FROM (${validatedEventsSql(mapped)}) v JOIN mapped mp USING (file_seq, line)`;
+  return `WITH mapped AS MATERIALIZED (${compileMappingSql(m, raw)}),
+    lines AS MATERIALIZED (${validatedLinesSql('(SELECT file_seq, line, text FROM mapped)')}),
+    checked AS (
+      SELECT * EXCLUDE (general, record_bytes) FROM lines WHERE NOT general
+      UNION ALL BY NAME
+      SELECT * FROM (${validatedEventsSql('(SELECT file_seq, source, line, text FROM lines WHERE general)')})
+    )
+    SELECT * FROM checked WHERE reject IS NULL
+    UNION ALL BY NAME
+    SELECT c.* REPLACE (coalesce(mp.reject, c.reject) AS reject, mp.original AS text)
+    FROM (SELECT * FROM checked WHERE reject IS NOT NULL) c JOIN mapped mp USING (file_seq, line)`;
 }
