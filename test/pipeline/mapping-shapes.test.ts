@@ -4,6 +4,7 @@
 // the lines' own wall-clock text), in the mapping's zone, across a DST change where the zone has
 // one; money exact.
 
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -222,5 +223,42 @@ describe('a value the mapping cannot convert', () => {
     }
     const [httpDead] = deadLetters(httpDir);
     expect(JSON.parse(String(httpDead!.text))).toEqual(JSON.parse(gap));
+  });
+});
+
+describe('the CLI', () => {
+  const adpipe = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', path.resolve('test/collector/cli.ts'), ...args], {
+      encoding: 'utf8',
+    });
+
+  it('generate --shape writes a shape that ingest --mapping reads whole; a bad mapping names its key', () => {
+    const dir = makeTempDir('shape-cli');
+    const gen = adpipe('generate', '--out', dir, '--events', '500', '--files', '1', '--shape', 'seed003');
+    expect(gen.stderr).toBe('');
+    const lines = readFileSync(path.join(dir, 'events', 'events-00000.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
+    expect(Object.keys(JSON.parse(lines[0]!))).toEqual(['user_id', 'method', 'url', 'inDate']);
+    const dataDir = path.join(dir, 'data');
+    const mapping = path.join(EXAMPLES, 'seed003.yaml');
+    const run = adpipe('--data-dir', dataDir, 'ingest', path.join(dir, 'events'), '--mapping', mapping);
+    expect(run.stdout).toMatch(/rejected 0;/);
+    const accepted = Number(/events accepted (\d+)/.exec(run.stdout)?.[1]);
+    const duplicates = Number(/duplicates (\d+)/.exec(run.stdout)?.[1]);
+    expect(accepted + duplicates).toBe(lines.length);
+    expect(accepted).toBe(new Set(lines).size);
+
+    writeFileSync(path.join(dir, 'bad.yaml'), 'time_zone: Asia/Seoul\nfields: { media: mid }\n');
+    const bad = adpipe(
+      '--data-dir',
+      dataDir,
+      'ingest',
+      path.join(dir, 'events'),
+      '--mapping',
+      path.join(dir, 'bad.yaml'),
+    );
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/ADP_ERR_MAPPING_INVALID.*fields\.media: not a contract field/);
   });
 });
