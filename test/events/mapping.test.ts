@@ -87,6 +87,18 @@ const CASES: readonly MappingCase[] = [
     expect: { ts: '2026-01-10T05:00:00.000Z', device: 'MOBILE', app_type: 'IOS', os: 'IOS' },
   },
   {
+    name: 'values: an escaped string is compared by its text',
+    mapping: SEED004,
+    text: s004('2026-01-10T00:00:00', 'i\\u004fS'),
+    expect: { device: 'MOBILE', app_type: 'IOS', os: 'iOS' },
+  },
+  {
+    name: 'values: only ASCII letters fold (the Kelvin sign is not k)',
+    mapping: { ...SEED004, values: { device: { k: 'PC' } } },
+    text: s004('2026-01-10T00:00:00', '\u212a'),
+    expect: { reject: 'device.invalid@device' },
+  },
+  {
     name: 'seed 004: an unlisted value passes through, and the contract rejects it',
     mapping: SEED004,
     text: s004('2026-01-10T00:00:00', 'Tizen'),

@@ -37,12 +37,19 @@ function readsSql(mapped: readonly MappedField[]): { paths: string; reads: strin
   return { paths: `json_extract(j, [${all.map(sqlString).join(', ')}]) AS jr`, reads };
 }
 
-/** Its value after `values`: the CASE table over a string's folded text, else as read. */
+/**
+ * Its value after `values`: the CASE table over a string's folded text, else as read. A string of
+ * ASCII without escapes (nearly all) is looked up by its JSON text, where lower() is ASCII
+ * folding; others are unquoted and folded first.
+ */
 function valueSql({ field, table }: MappedField): string {
   const r = `"r_${field}"`;
   if (!table || table.size === 0) return r;
-  const cases = [...table].map(([from, to]) => `WHEN ${sqlString(from)} THEN ${jsonText(to)}`).join(' ');
-  return `CASE WHEN json_type(${r}) = 'VARCHAR' THEN CASE ${foldAscii(`${r} ->> '$'`)} ${cases} ELSE ${r} END ELSE ${r} END`;
+  const when = (key: (from: string) => string) =>
+    [...table].map(([from, to]) => `WHEN ${sqlString(key(from))} THEN ${jsonText(to)}`).join(' ');
+  return `CASE WHEN NOT starts_with(${r}, '"') THEN ${r}
+      WHEN strlen(${r}) = length(${r}) AND NOT contains(${r}, '\\') THEN CASE lower(${r}) ${when(JSON.stringify)} ELSE ${r} END
+      ELSE CASE ${foldAscii(`${r} ->> '$'`)} ${when((f) => f)} ELSE ${r} END END`;
 }
 
 const int = (e: string) => `coalesce(try_cast(nullif(${e}, '') AS BIGINT), 0)`;
@@ -77,7 +84,9 @@ function timeSteps(m: Mapping): { kind: string; parts: string; local: string; at
       `WHEN NOT (regexp_matches(ts_s, ${sqlString(ISO_TIME_PATTERN)}) OR regexp_matches(ts_s, ${sqlString(EPOCH_TEXT_PATTERN)}) OR ${localOk}) THEN 'bad'`,
     timeZone && `WHEN ${localOk} THEN 'local'`,
   ].filter(Boolean);
-  const kind = `CASE WHEN ts_s IS NULL OR ts_blank THEN NULL ${kinds.join(' ')} END`;
+  // A time ending in Z (the common spelling) has a zone: no pattern needs trying unless a format might match.
+  const zoned = timeFormat ? '' : ` OR right(ts_s, 1) IN ('Z', 'z')`;
+  const kind = `CASE WHEN ts_s IS NULL OR ts_blank${zoned} THEN NULL ${kinds.join(' ')} END`;
   // The parts of each format read, as struct columns ts_fp (time_format) and ts_lp (local ISO).
   const partCols = [
     timeFormat && `CASE WHEN ts_kind = 'fmt' THEN ${parts(timeFormat)} END AS ts_fp`,
@@ -129,14 +138,17 @@ export function compileMappingSql(m: Mapping, raw: string): string {
   const values = plan.mapped.map((f) => `${valueSql(f)} AS ${col(f.field)}`);
   const tsCols = time
     ? [
-        `CASE WHEN json_type(${col('ts')}) = 'VARCHAR' THEN trim(${col('ts')} ->> '$') END AS ts_s`,
-        `coalesce(${col('ts')} ->> '$' = '', false) AS ts_blank`,
+        // A string's text off its JSON text where it has no escape, as validate-sql.ts reads them.
+        `CASE WHEN NOT starts_with(${col('ts')}, '"') THEN NULL
+          WHEN contains(${col('ts')}, '\\') THEN trim(${col('ts')} ->> '$')
+          ELSE trim(substr(${col('ts')}, 2, strlen(${col('ts')}) - 2)) END AS ts_s`,
+        `coalesce(${col('ts')} = '""', false) AS ts_blank`,
       ]
     : [];
   const steps = time
     ? [`${time.kind} AS ts_kind`, time.parts, `${time.local} AS ts_local`, `${time.at} AS ts_at`]
     : [];
-  let sql = `(SELECT file_seq, line, text AS original, j, coalesce(json_type(j) = 'OBJECT', false) AS obj
+  let sql = `(SELECT file_seq, line, text AS original, j, coalesce(starts_with(ltrim(j, ' ' || chr(9) || chr(10) || chr(13)), '{'), false) AS obj
       FROM (SELECT file_seq, line, text, try_cast(text AS JSON) AS j FROM ${raw}))`;
   const levels = plan.mapped.length ? [paths, reads.join(', '), values.join(', ')] : [];
   for (const step of [...levels, tsCols.join(', '), ...steps].filter((s) => s !== ''))
