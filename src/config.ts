@@ -56,6 +56,8 @@ export const serverSchema = z
     /** Worker threads validating NDJSON batches and groups of pixels and clicks; 0 validates on the event loop. */
     validator_threads: z.number().int().min(0).default(2),
     segment_events: z.record(z.string(), z.string()).default({}),
+    /** A mapping file (YAML) for POST /v1/events bodies: records in a source's shape, mapped before validation. */
+    mapping: z.string().min(1).optional(),
     query_sql: z.boolean().default(false),
     query_timeout_ms: z.number().int().positive().default(10_000),
     query_max_rows: z.number().int().positive().default(10_000),

@@ -16,6 +16,7 @@ export const ERRORS = {
     status: 409,
     message: 'file %s was already ingested with different content; pass --reprocess to ingest it again',
   },
+  ADP_ERR_SOURCE_MAPPING_INVALID: { status: 500, message: 'invalid mapping %s: %s' },
   ADP_ERR_SOURCE_FEED_TOKEN: { status: 400, message: 'feed token rejected: %s' },
   ADP_ERR_SOURCE_FEED_KEY: { status: 500, message: 'feed key unusable: %s' },
   ADP_ERR_SOURCE_FEED_PAYLOAD: {

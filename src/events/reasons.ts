@@ -23,6 +23,10 @@ export const REJECT_REASONS = {
   'money.negative': 'a money field must be >= 0',
   'money.scale': 'a money field may have at most 6 fractional digits',
   'money.range': 'a money field must be below 1e9',
+  // A source's mapping (src/events/mapping) could not convert a value: the rule named is the mapping's.
+  'mapping.time_format':
+    "ts matches neither the mapping's time_format nor ISO-8601 nor an epoch, or names an impossible time",
+  'mapping.dst_gap': "ts is a local time the mapping's time_zone skips (clocks went forward)",
 } as const;
 
 export type RejectCode = keyof typeof REJECT_REASONS;

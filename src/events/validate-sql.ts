@@ -297,8 +297,9 @@ const PLAIN_SIZE = `1 + ${EXTRACTED.map((f) => `coalesce(strlen(${sqlIdent(f)}) 
  * Plain is proven per line, cheaply: no backslash (so every string's bytes are its text's), every
  * key directly followed by a quoted value, and the line exactly as long as the compact object of
  * the known fields read: any other key, space, repeated key or trailing text would add bytes.
+ * `allGeneral` makes every line general (lines a mapping must turn into contract records first).
  */
-export function validatedLinesSql(lines: string): string {
+export function validatedLinesSql(lines: string, allGeneral = false): string {
   // Only lines that look plain and are valid JSON are transformed: json_transform fails on invalid
   // JSON, and try() would redo every vector holding one bad line row by row (3x slower on 5 % dirt).
   const shaped = `starts_with(text, '{') AND NOT contains(text, '\\') AND NOT regexp_matches(text, '":[^"]')`;
@@ -309,7 +310,7 @@ export function validatedLinesSql(lines: string): string {
         ${FIELDS.map((f) => `${present('', f)} AS j_${f}`).join(',\n        ')}
       FROM (SELECT file_seq, line, text, readable,
               unnest(CASE WHEN readable THEN json_transform(text, ${struct('VARCHAR')}) END)
-            FROM (SELECT file_seq, line, text, coalesce(${shaped} AND json_valid(text), false) AS readable FROM ${lines})))`,
+            FROM (SELECT file_seq, line, text, ${allGeneral ? 'false' : `coalesce(${shaped} AND json_valid(text), false)`} AS readable FROM ${lines})))`,
     true,
     ['general', 'record_bytes'],
   )})`;

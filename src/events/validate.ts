@@ -126,7 +126,7 @@ function epochToMs(n: number): number {
 }
 
 /** Days from 1970-01-01 to a proleptic Gregorian date (exact integer arithmetic, any year). */
-function daysFromCivil(y: number, m: number, d: number): number {
+export function daysFromCivil(y: number, m: number, d: number): number {
   const yy = m <= 2 ? y - 1 : y;
   const era = Math.floor(yy / 400);
   const yoe = yy - era * 400;
@@ -135,7 +135,7 @@ function daysFromCivil(y: number, m: number, d: number): number {
   return era * 146097 + doe - 719468;
 }
 
-function daysInMonth(y: number, m: number): number {
+export function daysInMonth(y: number, m: number): number {
   if (m === 2) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
   return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
@@ -239,13 +239,22 @@ export function validateEventText(text: string): Validation {
 
 /** validateEventText for a line plainLineEvent has already turned down: JSON.parse, then the rules. */
 export function validateParsedText(text: string): Validation {
-  let input: unknown;
+  const parsed = parseJsonText(text);
+  return parsed.ok ? validateEvent(parsed.value) : parsed;
+}
+
+/** JSON.parse as the contract reads a line: a lone surrogate escape is invalid JSON, as in DuckDB. */
+export function parseJsonText(
+  text: string,
+): { ok: true; value: unknown } | { ok: false; rejection: Rejection } {
   try {
-    input = JSON.parse(text, SURROGATE_ESCAPE.test(text) ? rejectLoneSurrogates : undefined);
+    return {
+      ok: true,
+      value: JSON.parse(text, SURROGATE_ESCAPE.test(text) ? rejectLoneSurrogates : undefined),
+    };
   } catch {
     return { ok: false, rejection: rejection('record.invalid_json', 'record') };
   }
-  return validateEvent(input);
 }
 
 /** Checks one parsed record against the contract and returns the normalised event or the first rule it breaks. */

@@ -7,6 +7,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { AdpipeError } from '../errors.js';
+import { type Mapping, mappedEventsSql } from '../events/mapping/index.js';
 import { REJECT_REASONS } from '../events/reasons.js';
 import { acceptedLinesSql, validatedEventsSql, validatedLinesSql } from '../events/validate-sql.js';
 import { recordFiles, writePartitions } from '../lake/lake.js';
@@ -39,6 +40,8 @@ export interface IngestOptions {
   onCommitted?: (batch: BatchResult) => Promise<void>;
   /** Called as input is read and each stage of a group ends, so progress moves within a group too. */
   onProgress?: (progress: IngestProgress) => void;
+  /** Turns the inputs' records into contract records before validation (docs/events.md, "Mapping your data"). */
+  mapping?: Mapping;
 }
 
 export interface IngestProgress {
@@ -163,7 +166,7 @@ async function ingestGroup(
       fresh.push({ input, hash: fetched.hash, seq: fresh.length + 1, localPath: fetched.localPath });
     }
     if (fresh.length === 0) return undefined;
-    const setAside = await timed(batchId, 'validate', () => stage(wh, fresh), onStage);
+    const setAside = await timed(batchId, 'validate', () => stage(wh, fresh, options.mapping), onStage);
     const staged = fresh.filter((f) => !setAside.some((s) => s.key === f.input.key));
     summary.setAside.push(...setAside);
     summary.filesRead += staged.length;
@@ -193,7 +196,7 @@ async function ingestGroup(
  * validator from the temp table raw. If the scan fails, each file is probed alone so only the
  * unreadable ones are set aside whole.
  */
-async function stage(wh: Warehouse, all: readonly Staged[]): Promise<SetAside[]> {
+async function stage(wh: Warehouse, all: readonly Staged[], mapping?: Mapping): Promise<SetAside[]> {
   await wh.run('CREATE OR REPLACE TEMP TABLE raw (file_seq INTEGER, line BIGINT, text VARCHAR)');
   const setAside: SetAside[] = [];
   const fail = (f: Staged, err: unknown) => {
@@ -214,10 +217,12 @@ async function stage(wh: Warehouse, all: readonly Staged[]): Promise<SetAside[]>
   });
   let lines = files.filter((f) => f.input.info.format === 'jsonl');
   const accepted = lines.length > 0 && lines.every((f) => f.input.accepted);
-  const stageLines = (readable: readonly Staged[], linesSql = validatedLinesSql) =>
+  // Mapping hook (#18): with a mapping every line takes the general path, where it is mapped.
+  const generalLines = mapping ? (rel: string) => validatedLinesSql(rel, true) : validatedLinesSql;
+  const stageLines = (readable: readonly Staged[], linesSql = generalLines) =>
     wh.run(`CREATE OR REPLACE TEMP TABLE staged AS ${linesSql(linesRelation(readable))}`);
   try {
-    await stageLines(lines, accepted ? acceptedLinesSql : validatedLinesSql);
+    await stageLines(lines, accepted && !mapping ? acceptedLinesSql : generalLines);
   } catch {
     // Units that cannot be read are set aside; the rest are validated in full, accepted or not (an
     // accepted unit the trusted read failed on is not what the collector wrote).
@@ -259,9 +264,11 @@ async function stage(wh: Warehouse, all: readonly Staged[]): Promise<SetAside[]>
   // Planning the general validator alone takes ~50 ms: skipped when every line was plain.
   if (!(await wh.one('SELECT 1 AS one FROM raw LIMIT 1'))) return setAside;
   // Validation needs each record's source only for dead letters; it is a constant per file.
+  const records = '(SELECT file_seq, NULL::VARCHAR AS source, line, text FROM raw)';
+  // Mapping hook (#18): mapped, then validated; a rejected record keeps its original text.
   await wh.run(`INSERT INTO staged BY NAME
     SELECT * REPLACE (CASE WHEN reject IS NOT NULL THEN text END AS text)
-    FROM (${validatedEventsSql('(SELECT file_seq, NULL::VARCHAR AS source, line, text FROM raw)')})`);
+    FROM (${mapping ? mappedEventsSql(mapping, records) : validatedEventsSql(records)})`);
   return setAside;
 }
 

@@ -6,10 +6,14 @@ export function isCalendarDate(v: string): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(v);
 }
 
+const formats = new Map<string, Intl.DateTimeFormat>();
+
 /** How far local time in `tz` is ahead of UTC at the instant `ms`. */
 export function zoneOffsetMs(ms: number, tz: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
+  // One formatter per zone: building one costs far more than formatting (mappings call this per record).
+  let format = formats.get(tz);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
       timeZone: tz,
       hourCycle: 'h23',
       year: 'numeric',
@@ -18,19 +22,17 @@ export function zoneOffsetMs(ms: number, tz: string): number {
       hour: 'numeric',
       minute: 'numeric',
       second: 'numeric',
-    })
-      .formatToParts(new Date(ms))
-      .map((p) => [p.type, Number(p.value)]),
+    });
+    formats.set(tz, format);
+  }
+  const parts = Object.fromEntries(
+    format.formatToParts(new Date(ms)).map((p) => [p.type, Number(p.value)]),
   ) as Record<string, number>;
-  const local = Date.UTC(
-    parts.year!,
-    parts.month! - 1,
-    parts.day!,
-    parts.hour!,
-    parts.minute!,
-    parts.second!,
-  );
-  return local - Math.floor(ms / 1000) * 1000;
+  // setUTCFullYear, not Date.UTC, which reads years 0-99 as 1900-1999.
+  const local = new Date(0);
+  local.setUTCFullYear(parts.year!, parts.month! - 1, parts.day!);
+  local.setUTCHours(parts.hour!, parts.minute!, parts.second!, 0);
+  return local.getTime() - Math.floor(ms / 1000) * 1000;
 }
 
 /** The instant local midnight starts `date` (YYYY-MM-DD) in `tz`; twice corrected, for days that change offset. */

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { AdpipeError, usage } from '../../errors.js';
 import { sendToCollector } from '../../simulator/http-target.js';
@@ -8,6 +9,7 @@ import {
   type OutputFormat,
   startEndingNow,
 } from '../../simulator/index.js';
+import { reshapeFiles, SHAPE_NAMES } from '../../simulator/shapes.js';
 import { intOption } from '../context.js';
 
 function rateOption(name: string) {
@@ -43,6 +45,11 @@ export function register(program: Command): void {
     .option('--files <n>', 'number of event files (arrival order)', intOption('--files'), DEFAULTS.files)
     .option('--format <format>', `one of ${OUTPUT_FORMATS.join(', ')}`, DEFAULTS.format)
     .option(
+      '--shape <name>',
+      `events as another system logs them, for mappings (examples/mappings/<name>.yaml): ${SHAPE_NAMES.join(', ')}; JSON lines only`,
+      'adpipe',
+    )
+    .option(
       '--dirty <rate>',
       'rate of duplicates, late, alternative-form and malformed records',
       rateOption('--dirty'),
@@ -67,10 +74,16 @@ export function register(program: Command): void {
         hours: number;
         files: number;
         format: string;
+        shape: string;
         dirty: number;
         fraud: number;
         workers?: number;
       }) => {
+        const shaped = opts.shape !== 'adpipe';
+        if (shaped && !SHAPE_NAMES.includes(opts.shape as never))
+          throw usage(`--shape must be one of ${SHAPE_NAMES.join(', ')}`);
+        if (shaped && (opts.to || !['jsonl', DEFAULTS.format].includes(opts.format)))
+          throw usage('--shape writes JSON-lines files: it takes neither --to nor another --format');
         if (opts.to) {
           // A live collector is sent traffic of the hours just gone, so the dashboard shows it as recent.
           const start = opts.start ?? startEndingNow(opts.hours);
@@ -83,7 +96,18 @@ export function register(program: Command): void {
         }
         if (!opts.out) throw usage('either --out <dir> or --to <url> is required');
         const started = performance.now();
-        const manifest = await generate({ ...opts, out: opts.out, format: opts.format as OutputFormat });
+        const format = (shaped ? 'jsonl' : opts.format) as OutputFormat;
+        const manifest = await generate({ ...opts, out: opts.out, format });
+        if (shaped) {
+          const lines = await reshapeFiles(
+            path.join(opts.out, 'events'),
+            manifest.files.map((f) => f.name),
+            opts.shape,
+          );
+          console.log(
+            `reshaped the events as ${opts.shape} logs them: ${lines} lines (manifest.json counts the contract events)`,
+          );
+        }
         const seconds = (performance.now() - started) / 1000;
         const records = manifest.files.reduce((a, f) => a + f.records, 0);
         console.log(

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { loadMapping } from '../../events/mapping/index.js';
 import { rejectionCounts } from '../../pipeline/deadletter.js';
 import { type IngestSummary, ingestFiles } from '../../pipeline/ingest.js';
 import { loadMetadata } from '../../pipeline/metadata.js';
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .option('-m, --metadata <dir>', 'folder of metadata CSVs (orgs, media, inventory, demand, campaigns)')
     .option('--batch-files <n>', 'files per atomic group', intOption('--batch-files'))
     .option('--reprocess', 'ingest files again whose content changed since they were ingested', false)
+    .option('--mapping <file>', "a mapping file (YAML) turning the files' records into contract events")
     .addHelpText(
       'after',
       `\nExit status: ${EXIT.setAside} when a file was set aside, ${EXIT.nothingAccepted} when records were read but none accepted.`,
@@ -31,7 +33,7 @@ export function register(program: Command): void {
     .action(
       async (
         paths: string[],
-        opts: { metadata?: string; batchFiles?: number; reprocess: boolean },
+        opts: { metadata?: string; batchFiles?: number; reprocess: boolean; mapping?: string },
         cmd: Command,
       ) => {
         const { config, dataDir } = contextOf(cmd);
@@ -44,6 +46,7 @@ export function register(program: Command): void {
             const summary = await ingestFiles(wh, inputs, {
               batchFiles: opts.batchFiles ?? config.ingest.batch_files,
               reprocess: opts.reprocess,
+              mapping: opts.mapping ? loadMapping(opts.mapping) : undefined,
               // Sinks catch up after each committed group; one that is down never stops the ingest.
               onCommitted: syncAfterCommit(wh, config),
               onProgress: (p) => bar?.update(p),

@@ -8,6 +8,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AdpipeError } from '../../errors.js';
 import { RECORD_MAX_DEPTH } from '../../events/contract.js';
 import { deeperThan } from '../../events/json-depth.js';
+import { compileMappingJs, loadMapping } from '../../events/mapping/index.js';
 import { rejection } from '../../events/reasons.js';
 import { startSinkSubscribers } from '../../sinks/subscriber.js';
 import { checkKey, keyRing, presentedKey, requireKey } from '../auth.js';
@@ -16,6 +17,7 @@ import { Refused } from './batch.js';
 import { parseBatch, parseJson, readBody } from './body.js';
 import { Collector } from './collector.js';
 import { Drainer } from './drainer.js';
+import { mappedRecords } from './mapped.js';
 import { metricsFor } from './metrics.js';
 import { HitQueue, pixelFastPath, registerPixels } from './pixels.js';
 import { addressBucket, RateLimiter } from './rate-limit.js';
@@ -153,8 +155,15 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
       throw new AdpipeError('ADP_ERR_COLLECTOR_BATCH_TOO_LARGE', [n, cfg.max_batch_events]);
   };
 
+  // Mapping hook (#18): bodies in a source's shape are mapped, then validated as records.
+  const mapping = cfg.mapping ? compileMappingJs(loadMapping(cfg.mapping)) : undefined;
   app.post('/v1/events', { preHandler: guards }, async (req) => {
     const batch = parseBatch(req.headers['content-type'], bodyOf(req));
+    if (mapping) {
+      const records = mappedRecords(mapping, batch);
+      checkCount(records.length);
+      return accept.acceptObjects(records, 'events');
+    }
     if ('ndjson' in batch) return accept.acceptNdjson(batch.ndjson, cfg.max_batch_events, 'events');
     checkCount(batch.records.length);
     return accept.acceptObjects(batch.records, 'events');
