@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { findAnalysis } from '../src/analyses/registry.js';
 import { parseConfig } from '../src/config.js';
 import { lakeRelation } from '../src/lake/lake.js';
-import { ingestFiles } from '../src/pipeline/ingest.js';
+import { loadUnits } from '../src/loader/loader.js';
 import { loadMetadata } from '../src/pipeline/metadata.js';
 import { EXPERIMENT } from '../src/simulator/catalogue.js';
 import { generate } from '../src/simulator/index.js';
@@ -84,7 +84,7 @@ export async function run(args: string[]): Promise<void> {
   rmSync(dataDir, { recursive: true, force: true });
   const wh = await Warehouse.open(dataDir);
   await loadMetadata(wh, path.join(input, 'metadata'));
-  const summary = await ingestFiles(wh, await discoverInputs([path.join(input, 'events')]));
+  const summary = await loadUnits(wh, await discoverInputs([path.join(input, 'events')]));
   const users = await wh.one<{ n: bigint }>(
     `SELECT count(DISTINCT user_id) AS n FROM ${await lakeRelation(wh)}`,
   );

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CANONICAL_FIELDS } from '../src/events/contract.js';
 import { removeOrphans } from '../src/lake/lake.js';
-import { ingestFiles } from '../src/pipeline/ingest.js';
+import { loadUnits } from '../src/loader/loader.js';
 import { loadMetadata } from '../src/pipeline/metadata.js';
 import { verifyWarehouse } from '../src/pipeline/verify.js';
 import { generate } from '../src/simulator/index.js';
@@ -94,7 +94,7 @@ export async function run(args: string[]): Promise<void> {
   await removeOrphans(wh);
   const started = performance.now();
   await loadMetadata(wh, path.join(input, 'metadata'));
-  const summary = await ingestFiles(wh, await discoverInputs([eventsDir]), {
+  const summary = await loadUnits(wh, await discoverInputs([eventsDir]), {
     batchFiles: Number(values['batch-files']),
   });
   const seconds = (performance.now() - started) / 1000;

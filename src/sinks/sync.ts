@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { AdpipeError } from '../errors.js';
 import { componentLogger } from '../logger.js';
-import type { BatchResult } from '../pipeline/ingest.js';
+import type { BatchResult } from '../loader/loader.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { latestBatch, writeDelta } from './delta.js';
 import {

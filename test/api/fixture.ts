@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Config, parseConfig } from '../../src/config.js';
-import { ingestFiles } from '../../src/pipeline/ingest.js';
+import { loadUnits } from '../../src/loader/loader.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { buildServer } from '../../src/server/app.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
@@ -79,7 +79,7 @@ export async function buildFixture(prefix = 'api'): Promise<string> {
   const wh = await Warehouse.open(dataDir);
   try {
     await loadMetadata(wh, path.join(input, 'metadata'));
-    await ingestFiles(wh, await discoverInputs([path.join(input, 'events.jsonl')]));
+    await loadUnits(wh, await discoverInputs([path.join(input, 'events.jsonl')]));
   } finally {
     wh.close();
   }

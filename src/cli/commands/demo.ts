@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ingestFiles } from '../../pipeline/ingest.js';
+import { loadUnits } from '../../loader/loader.js';
 import { loadMetadata } from '../../pipeline/metadata.js';
 import { verifyWarehouse } from '../../pipeline/verify.js';
 import { formatReport } from '../../reports/format.js';
@@ -65,7 +65,7 @@ export function register(program: Command): void {
       await withWriter(dataDir, async (wh) => {
         step('2/4 ingesting: validate → dedup → enrich → Parquet lake + rollups, exactly once per file');
         await loadMetadata(wh, path.join(input, 'metadata'), { tz: config.tz });
-        const summary = await ingestFiles(wh, await discoverInputs([path.join(input, 'events')]), {
+        const summary = await loadUnits(wh, await discoverInputs([path.join(input, 'events')]), {
           batchFiles: opts.days * 2,
         });
         console.log(`    ${summaryLine(summary)}`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { rejectionCounts } from '../../pipeline/deadletter.js';
-import { type IngestSummary, ingestFiles } from '../../pipeline/ingest.js';
+import { type LoadSummary, loadUnits } from '../../loader/loader.js';
 import { loadMetadata } from '../../pipeline/metadata.js';
 import { notify } from '../../pipeline/notify.js';
 import { syncAfterCommit } from '../../sinks/sync.js';
@@ -41,7 +41,7 @@ export function register(program: Command): void {
             if (metadata) await loadMetadata(wh, metadata, { tz: config.tz });
             const inputs = await discoverInputs(paths);
             const bar = ingestProgressBar(inputs.reduce((n, f) => n + f.size, 0));
-            const summary = await ingestFiles(wh, inputs, {
+            const summary = await loadUnits(wh, inputs, {
               batchFiles: opts.batchFiles ?? config.ingest.batch_files,
               reprocess: opts.reprocess,
               // Sinks catch up after each committed group; one that is down never stops the ingest.
@@ -68,7 +68,7 @@ export function register(program: Command): void {
     );
 }
 
-export function summaryLine(s: IngestSummary): string {
+export function summaryLine(s: LoadSummary): string {
   return (
     `files read ${s.filesRead} / skipped ${s.filesSkipped} / set aside ${s.setAside.length}; ` +
     `events accepted ${s.accepted} / duplicates ${s.duplicates} / rejected ${s.rejected}; ` +
@@ -77,14 +77,14 @@ export function summaryLine(s: IngestSummary): string {
 }
 
 /** Records (or whole files) came in and none of them made it: a wrong format, a wrong clock, … */
-function nothingAccepted(s: IngestSummary): boolean {
+function nothingAccepted(s: LoadSummary): boolean {
   return s.accepted === 0 && s.duplicates === 0 && (s.rejected > 0 || s.setAside.length > 0);
 }
 
 const TOP_REASONS = 5;
 
 /** The run's rejections by reason (top 5) and where their dead letters are. */
-export async function rejectionLines(wh: Warehouse, s: IngestSummary): Promise<string[]> {
+export async function rejectionLines(wh: Warehouse, s: LoadSummary): Promise<string[]> {
   if (s.rejected === 0) return [];
   const batches = s.batches.filter((b) => b.rejected > 0).map((b) => b.batchId);
   const counts = await rejectionCounts(wh, { batches });

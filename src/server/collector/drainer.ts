@@ -1,5 +1,5 @@
 // The drainer moves sealed spool segments into the lake through the same code path as
-// `adpipe ingest` (ingestFiles, kind 'http'): each drain is one atomic batch, the ledger records
+// `adpipe ingest` (loadUnits, kind 'http'): each drain is one atomic batch, the ledger records
 // every segment by path and hash, and only then are the segments deleted. A crash between commit
 // and delete leaves segments the ledger already knows; the next drain skips and deletes them.
 // A drain that fails anyway (ingest dead-letters bad data itself, so this is the disk, DuckDB, a
@@ -10,7 +10,7 @@ import { renameSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { componentLogger } from '../../logger.js';
-import { ingestFiles } from '../../pipeline/ingest.js';
+import { loadUnits } from '../../loader/loader.js';
 import { hashFile, type InputFile } from '../../sources/files/discover.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import type { Readiness } from '../readiness.js';
@@ -130,7 +130,7 @@ export class Drainer {
       events += seg.events;
     }
     if (segments.length === 0) return false;
-    const summary = await ingestFiles(this.wh, segments.map(inputOf), {
+    const summary = await loadUnits(this.wh, segments.map(inputOf), {
       kind: 'http',
       batchFiles: segments.length,
     });

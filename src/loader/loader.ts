@@ -1,9 +1,10 @@
-// Ingest: input units (files, spool segments) → validate → dedup → enrich → lake + rollups, in groups.
-// Each group commits atomically: the Parquet files it wrote, its rollup rows, the dedup ids and the
-// ledger entries become visible in one warehouse transaction, or not at all (files of a group that
-// died before its commit are orphans that removeOrphans deletes on the next run). Rollup rows are
-// computed before the commit (rollup-stage.ts), so an event they cannot take is dead-lettered there
-// instead of failing the group, and with it every later one, for good.
+// The loader: a source's units (files, spool segments, stream ranges) → validate → dedup → enrich →
+// lake + rollups → ledger and source positions, in groups. Each group commits atomically: the
+// Parquet files it wrote, its rollup rows, the dedup ids, the ledger entries and the positions the
+// source resumes from become visible in one warehouse transaction, or not at all (files of a group
+// that died before its commit are orphans that removeOrphans deletes on the next run). Rollup rows
+// are computed before the commit (rollup-stage.ts), so an event they cannot take is dead-lettered
+// there instead of failing the group, and with it every later one, for good.
 
 import { mkdirSync } from 'node:fs';
 import { AdpipeError } from '../errors.js';
@@ -11,7 +12,6 @@ import { REJECT_REASONS } from '../events/reasons.js';
 import { acceptedLinesSql, validatedEventsSql, validatedLinesSql } from '../events/validate-sql.js';
 import { recordFiles, writePartitions } from '../lake/lake.js';
 import { componentLogger } from '../logger.js';
-import type { InputFile } from '../sources/files/discover.js';
 import {
   firstLine,
   gzipProblem,
@@ -21,13 +21,14 @@ import {
   type RawInput,
   recordsSql,
 } from '../sources/files/formats.js';
+import type { Positions, Unit } from '../sources/source.js';
 import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
-import { deadLetterFile } from './deadletter.js';
+import { deadLetterFile } from '../pipeline/deadletter.js';
 import { commitRollups, dropStagedRollups, stageRollups } from './rollup-stage.js';
 
-const log = componentLogger('ingest');
+const log = componentLogger('loader');
 
-export interface IngestOptions {
+export interface LoadOptions {
   /** Input units per atomic group (seed 000 took 10 files at a time). */
   batchFiles?: number;
   /** Re-read files whose content changed since they were ingested. */
@@ -36,11 +37,13 @@ export interface IngestOptions {
   kind?: string;
   /** Called after each group commits, e.g. to push deltas to sinks. */
   onCommitted?: (batch: BatchResult) => Promise<void>;
+  /** The source's positions once these units are committed (source_positions), written with the last group. */
+  positions?: { source: string; positions: Positions };
   /** Called as input is read and each stage of a group ends, so progress moves within a group too. */
-  onProgress?: (progress: IngestProgress) => void;
+  onProgress?: (progress: LoadProgress) => void;
 }
 
-export interface IngestProgress {
+export interface LoadProgress {
   /** Input bytes through the pipeline: whole groups, plus the current group's share by stage. */
   bytes: number;
   totalBytes: number;
@@ -73,7 +76,7 @@ export interface BatchResult {
   rejected: number;
 }
 
-export interface IngestSummary {
+export interface LoadSummary {
   filesRead: number;
   filesSkipped: number;
   setAside: SetAside[];
@@ -89,20 +92,21 @@ export interface IngestSummary {
 type OnStage = (stage: string, share?: number) => void;
 
 interface Staged {
-  input: InputFile;
+  input: Unit;
   hash: string;
   seq: number;
   localPath: string;
 }
 
-export async function ingestFiles(
+/** Loads units in groups of `batchFiles`, one commit each. */
+export async function loadUnits(
   wh: Warehouse,
-  inputs: readonly InputFile[],
-  options: IngestOptions = {},
-): Promise<IngestSummary> {
+  inputs: readonly Unit[],
+  options: LoadOptions = {},
+): Promise<LoadSummary> {
   const started = process.hrtime.bigint();
   const groupSize = options.batchFiles ?? 10;
-  const summary: IngestSummary = {
+  const summary: LoadSummary = {
     filesRead: 0,
     filesSkipped: 0,
     setAside: [],
@@ -120,7 +124,9 @@ export async function ingestFiles(
     const groupBytes = group.reduce((n, f) => n + f.size, 0);
     const onStage = (stage: string, share = STAGE_DONE[stage] ?? 0) =>
       options.onProgress?.({ bytes: bytesBefore + Math.round(groupBytes * share), totalBytes, stage });
-    const result = await ingestGroup(wh, group, options, summary, onStage);
+    const last = i + groupSize >= inputs.length;
+    const positions = last ? options.positions : undefined;
+    const result = await loadGroup(wh, group, { ...options, positions }, summary, onStage);
     onStage('done', 1); // also when every file of the group was skipped
     bytesBefore += groupBytes;
     if (result) {
@@ -137,11 +143,11 @@ export async function ingestFiles(
   return summary;
 }
 
-async function ingestGroup(
+async function loadGroup(
   wh: Warehouse,
-  group: readonly InputFile[],
-  options: IngestOptions,
-  summary: IngestSummary,
+  group: readonly Unit[],
+  options: LoadOptions,
+  summary: LoadSummary,
   onStage: OnStage,
 ): Promise<BatchResult | undefined> {
   const batchId = await nextBatchId(wh);
@@ -161,7 +167,11 @@ async function ingestGroup(
       if (previous && !options.reprocess) throw new AdpipeError('ADP_ERR_FILE_CHANGED', [input.key]);
       fresh.push({ input, hash: fetched.hash, seq: fresh.length + 1, localPath: fetched.localPath });
     }
-    if (fresh.length === 0) return undefined;
+    if (fresh.length === 0) {
+      // Every unit was committed before; a stream may still have moved on (e.g. past messages it skips).
+      if (options.positions) await wh.transaction(() => recordPositions(wh, options.positions!, undefined));
+      return undefined;
+    }
     const setAside = await timed(batchId, 'validate', () => stage(wh, fresh), onStage);
     const staged = fresh.filter((f) => !setAside.some((s) => s.key === f.input.key));
     summary.setAside.push(...setAside);
@@ -176,6 +186,7 @@ async function ingestGroup(
       sources,
       options.kind ?? 'files',
       onStage,
+      options.positions,
     );
   } finally {
     await wh.run('DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS staged; DROP TABLE IF EXISTS rejected');
@@ -370,6 +381,7 @@ async function commitGroup(
   sources: readonly string[],
   kind: string,
   onStage: OnStage,
+  positions: LoadOptions['positions'],
 ): Promise<BatchResult> {
   const counts = await wh.all<{ seq: number; records: string }>(
     'SELECT file_seq AS seq, count(*)::VARCHAR AS records FROM staged GROUP BY ALL',
@@ -427,9 +439,34 @@ async function commitGroup(
       `INSERT INTO batches SELECT $1, $2, $3::TIMESTAMPTZ, now(), $4, $5, $6, $7, min(ts), max(ts) FROM staged`,
       [batchId, kind, startedAt, staged.length, accepted, duplicates, rejected],
     );
+    if (positions) await recordPositions(wh, positions, batchId);
   });
   log.info({ batchId, files: staged.length, accepted, duplicates, rejected }, 'batch committed');
   return { batchId, files: staged.length, accepted, duplicates, rejected };
+}
+
+/** A source's stream positions, inside the caller's transaction. */
+async function recordPositions(
+  wh: Warehouse,
+  { source, positions }: NonNullable<LoadOptions['positions']>,
+  batchId: number | undefined,
+): Promise<void> {
+  for (const [stream, position] of Object.entries(positions))
+    await wh.run('INSERT OR REPLACE INTO source_positions VALUES ($1, $2, $3, $4, now())', [
+      source,
+      stream,
+      position,
+      batchId ?? null,
+    ]);
+}
+
+/** The positions committed for a source, by stream. */
+export async function committedPositions(wh: Warehouse, source: string): Promise<Positions> {
+  const rows = await wh.all<{ stream: string; position: string }>(
+    'SELECT stream, position FROM source_positions WHERE source = $1',
+    [source],
+  );
+  return Object.fromEntries(rows.map((r) => [r.stream, r.position]));
 }
 
 const REASONS_SQL = `(VALUES ${Object.entries(REJECT_REASONS)
