@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AdpipeError } from './errors.js';
 import { CANONICAL_FIELDS, EVENT_TYPES, MONEY_FIELDS } from './events/contract.js';
+import { sourceRegistry } from './sources/registry.js';
 
 /** Types a keyless pixel may be let record (server.pixel_types): all but click, which needs a signed /c. */
 export const PIXEL_TYPE_CHOICES: readonly string[] = EVENT_TYPES.filter((t) => t !== 'click');
@@ -136,6 +137,8 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /** Inputs the server loads beside its HTTP intake (configured by `server:`). */
+    sources: z.array(sourceRegistry.configSchema()).default([]),
     sinks: z.array(sinkSchema).default([]),
     server: serverSchema.default(() => serverSchema.parse({})),
     analyses: analysesSchema.default(() => analysesSchema.parse({})),

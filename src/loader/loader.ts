@@ -12,6 +12,7 @@ import { REJECT_REASONS } from '../events/reasons.js';
 import { acceptedLinesSql, validatedEventsSql, validatedLinesSql } from '../events/validate-sql.js';
 import { recordFiles, writePartitions } from '../lake/lake.js';
 import { componentLogger } from '../logger.js';
+import { deadLetterFile } from '../pipeline/deadletter.js';
 import {
   firstLine,
   gzipProblem,
@@ -23,7 +24,6 @@ import {
 } from '../sources/files/formats.js';
 import type { Positions, Unit } from '../sources/source.js';
 import { sqlString, type Warehouse } from '../warehouse/warehouse.js';
-import { deadLetterFile } from '../pipeline/deadletter.js';
 import { commitRollups, dropStagedRollups, stageRollups } from './rollup-stage.js';
 
 const log = componentLogger('loader');
@@ -98,15 +98,9 @@ interface Staged {
   localPath: string;
 }
 
-/** Loads units in groups of `batchFiles`, one commit each. */
-export async function loadUnits(
-  wh: Warehouse,
-  inputs: readonly Unit[],
-  options: LoadOptions = {},
-): Promise<LoadSummary> {
-  const started = process.hrtime.bigint();
-  const groupSize = options.batchFiles ?? 10;
-  const summary: LoadSummary = {
+/** A summary of nothing loaded yet, to add batches to (addToSummary) and finish (finishSummary). */
+export function emptySummary(): LoadSummary {
+  return {
     filesRead: 0,
     filesSkipped: 0,
     setAside: [],
@@ -117,9 +111,42 @@ export async function loadUnits(
     eventsPerSecond: 0,
     batches: [],
   };
+}
+
+/** Adds a load's counts to a running total (the runtime's, over many source batches). */
+export function addToSummary(total: LoadSummary, part: LoadSummary): void {
+  total.filesRead += part.filesRead;
+  total.filesSkipped += part.filesSkipped;
+  total.setAside.push(...part.setAside);
+  total.accepted += part.accepted;
+  total.duplicates += part.duplicates;
+  total.rejected += part.rejected;
+  total.batches.push(...part.batches);
+}
+
+/** Sets the time taken since `started` (process.hrtime.bigint()) and the rate. */
+export function finishSummary(summary: LoadSummary, started: bigint): LoadSummary {
+  summary.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const events = summary.accepted + summary.duplicates + summary.rejected;
+  summary.eventsPerSecond = summary.seconds > 0 ? Math.round(events / summary.seconds) : 0;
+  return summary;
+}
+
+/**
+ * Loads units in groups of `batchFiles`, one commit each; the positions, if any, go with the last
+ * group (or alone when there are no units, e.g. a stream range of messages that carried no events).
+ */
+export async function loadUnits(
+  wh: Warehouse,
+  inputs: readonly Unit[],
+  options: LoadOptions = {},
+): Promise<LoadSummary> {
+  const started = process.hrtime.bigint();
+  const groupSize = options.batchFiles ?? 10;
+  const summary = emptySummary();
   const totalBytes = inputs.reduce((n, f) => n + f.size, 0);
   let bytesBefore = 0;
-  for (let i = 0; i < inputs.length; i += groupSize) {
+  for (let i = 0; i < inputs.length || (i === 0 && options.positions); i += groupSize) {
     const group = inputs.slice(i, i + groupSize);
     const groupBytes = group.reduce((n, f) => n + f.size, 0);
     const onStage = (stage: string, share = STAGE_DONE[stage] ?? 0) =>
@@ -137,10 +164,7 @@ export async function loadUnits(
       await options.onCommitted?.(result);
     }
   }
-  summary.seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const events = summary.accepted + summary.duplicates + summary.rejected;
-  summary.eventsPerSecond = summary.seconds > 0 ? Math.round(events / summary.seconds) : 0;
-  return summary;
+  return finishSummary(summary, started);
 }
 
 async function loadGroup(

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { Readiness } from './readiness.js';
 
@@ -7,6 +8,8 @@ export interface ServerContext {
   config: Config;
   dataDir: string;
   warehouse: Warehouse;
+  /** Loads the sources (the collector's HTTP intake among them) and tells the subscribers. */
+  runtime: Runtime;
   /** Work to finish before the process exits (flush spools, stop timers), run on shutdown in order. */
   onShutdown(fn: () => Promise<void>): void;
   /** Conditions that make /readyz fail while they last. */

@@ -7,8 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { AdpipeError } from '../errors.js';
-import { componentLogger } from '../logger.js';
 import type { BatchResult } from '../loader/loader.js';
+import { componentLogger } from '../logger.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { latestBatch, writeDelta } from './delta.js';
 import {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
 import { runReport } from '../../src/reports/query.js';
-import { Spool } from '../../src/server/collector/spool.js';
+import { Spool } from '../../src/sources/spool/spool.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { makeTempDir } from '../helpers/tmp.js';
 

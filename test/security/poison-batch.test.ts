@@ -10,7 +10,7 @@ import { lakeRelation } from '../../src/lake/lake.js';
 import { verifyWarehouse } from '../../src/pipeline/verify.js';
 import { REPORTS, rollupTable, storedMeasures } from '../../src/reports/model.js';
 import { runReportTotals } from '../../src/reports/query.js';
-import { retryDelay } from '../../src/server/collector/drainer.js';
+import { retryDelay } from '../../src/runtime/runtime.js';
 import { sqlIdent, type Warehouse } from '../../src/warehouse/warehouse.js';
 import { startServer, type TestServer } from '../collector/server.js';
 import { makeTempDir } from '../helpers/tmp.js';

@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
+import type { LoadSummary } from '../../loader/loader.js';
 import { rejectionCounts } from '../../pipeline/deadletter.js';
-import { type LoadSummary, loadUnits } from '../../loader/loader.js';
 import { loadMetadata } from '../../pipeline/metadata.js';
 import { notify } from '../../pipeline/notify.js';
-import { syncAfterCommit } from '../../sinks/sync.js';
-import { discoverInputs } from '../../sources/files/discover.js';
+import { Runtime } from '../../runtime/runtime.js';
+import { FilesSource } from '../../sources/files/source.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import { contextOf, intOption } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { ingestProgressBar } from '../progress.js';
+import { sinkSyncSubscriber } from '../sink-subscriber.js';
 import { withWriter } from '../writer.js';
 
 export function register(program: Command): void {
@@ -39,16 +40,24 @@ export function register(program: Command): void {
           await withWriter(dataDir, async (wh) => {
             const metadata = opts.metadata ?? config.metadata;
             if (metadata) await loadMetadata(wh, metadata, { tz: config.tz });
-            const inputs = await discoverInputs(paths);
-            const bar = ingestProgressBar(inputs.reduce((n, f) => n + f.size, 0));
-            const summary = await loadUnits(wh, inputs, {
-              batchFiles: opts.batchFiles ?? config.ingest.batch_files,
+            const source = await FilesSource.create({
+              type: 'files',
+              name: 'files',
+              paths,
+              batch_files: opts.batchFiles ?? config.ingest.batch_files,
               reprocess: opts.reprocess,
-              // Sinks catch up after each committed group; one that is down never stops the ingest.
-              onCommitted: syncAfterCommit(wh, config),
-              onProgress: (p) => bar?.update(p),
             });
-            bar?.stop();
+            // Sinks catch up after each commit, beside the load; one that is down never stops it.
+            const sinks = await sinkSyncSubscriber(wh, config);
+            const runtime = await Runtime.open(wh, sinks ? [sinks] : []);
+            const bar = ingestProgressBar(source.totalBytes);
+            let summary: LoadSummary;
+            try {
+              summary = await runtime.run(source, { onProgress: (p) => bar?.update(p) });
+            } finally {
+              bar?.stop();
+              await runtime.close(); // waits for the sinks' last sync
+            }
             const line = summaryLine(summary);
             console.log(line);
             for (const s of summary.setAside) console.log(`  set aside: ${s.key}: ${s.reason}`);

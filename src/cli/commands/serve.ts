@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runServer } from '../../server/run.js';
 import { contextOf, intOption } from '../context.js';
+import { sinkSyncSubscriber } from '../sink-subscriber.js';
 import { withWriter } from '../writer.js';
 
 export function register(program: Command): void {
@@ -11,15 +12,18 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on (default: config server.host)')
     .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
-      await withWriter(dataDir, (warehouse) =>
-        runServer({
+      await withWriter(dataDir, async (warehouse) => {
+        // Sinks sync after each commit of the intake, in the background: intake never waits on them.
+        const sinks = await sinkSyncSubscriber(warehouse, config);
+        await runServer({
           config,
           dataDir,
           warehouse,
+          subscribers: sinks ? [sinks] : [],
           port: opts.port ?? config.server.port,
           host: opts.host ?? config.server.host,
           onListening: (address) => console.log(`adpipe serving on ${address} (data dir ${dataDir})`),
-        }),
-      );
+        });
+      });
     });
 }
