@@ -185,8 +185,11 @@ class SourceLoop {
     do {
       this.again = false;
       try {
-        for (let batch = await this.source.poll(); batch; batch = await this.source.poll())
-          this.hooks.loaded?.(batch, await this.load(batch));
+        for (let batch = await this.source.poll(); batch; batch = await this.source.poll()) {
+          // Not inside `loaded?.(…)`: an optional call skips its arguments when there is no hook.
+          const summary = await this.load(batch);
+          this.hooks.loaded?.(batch, summary);
+        }
       } catch (err) {
         this.failed(err);
         return;
