@@ -14,8 +14,8 @@ import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 export interface SourceUnderTest {
-  /** Puts a unit of NDJSON bytes where the source finds it (a file; a sealed spool segment). */
-  offer(dataDir: string, inputDir: string, name: string, data: string | Buffer): void;
+  /** Puts a unit of NDJSON bytes where the source finds it (a file; a sealed spool segment); returns its path. */
+  offer(dataDir: string, inputDir: string, name: string, data: string | Buffer): string;
   /** The source, in this process. */
   create(dataDir: string, inputDir: string): Promise<Source>;
   /** The adpipe command line that runs it (after --data-dir); a finite one ends by itself. */
@@ -130,8 +130,18 @@ export function sourceConformance(s: SourceUnderTest): void {
     const inputDir = makeTempDir('src-poison-in');
     s.offer(dataDir, inputDir, 'a-good', events('g', 10));
     // Not UTF-8: DuckDB cannot read the unit at all.
-    s.offer(dataDir, inputDir, 'b-unreadable', Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]));
-    s.offer(dataDir, inputDir, 'c-bad-line', `${events('p', 2)}{"event_id": "p-x", "type": "nope"}\n`);
+    const unreadableUnit = s.offer(
+      dataDir,
+      inputDir,
+      'b-unreadable',
+      Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]),
+    );
+    const badLineUnit = s.offer(
+      dataDir,
+      inputDir,
+      'c-bad-line',
+      `${events('p', 2)}{"event_id": "p-x", "type": "nope"}\n`,
+    );
     const wh = await Warehouse.open(dataDir);
     try {
       await loadAll(s, wh, dataDir, inputDir);
@@ -148,11 +158,11 @@ export function sourceConformance(s: SourceUnderTest): void {
         );
       const unreadable = letters.filter((l) => l.code === 'file.unreadable');
       expect(unreadable).toHaveLength(1);
-      expect(unreadable[0]!.source).toContain('b-unreadable');
+      expect(unreadable[0]!.source).toBe(unreadableUnit);
       expect(unreadable[0]!.message).toMatch(/^file set aside: \S/);
       const record = letters.filter((l) => l.code !== 'file.unreadable');
       expect(record).toHaveLength(1);
-      expect(record[0]!.source).toContain('c-bad-line');
+      expect(record[0]!.source).toBe(badLineUnit);
       expect(record[0]!.line).toBe(3);
       expect(record[0]!.message).toMatch(/type/);
     } finally {

@@ -8,7 +8,11 @@ import { sourceConformance } from './conformance.js';
 
 describe('files source conformance', () => {
   sourceConformance({
-    offer: (_dataDir, inputDir, name, data) => writeFileSync(path.join(inputDir, `${name}.jsonl`), data),
+    offer: (_dataDir, inputDir, name, data) => {
+      const file = path.join(inputDir, `${name}.jsonl`);
+      writeFileSync(file, data);
+      return file;
+    },
     create: (_dataDir, inputDir) =>
       FilesSource.create({
         type: 'files',

@@ -14,7 +14,9 @@ describe('http intake conformance', () => {
     offer: (dataDir, _inputDir, _name, data) => {
       mkdirSync(spoolDir(dataDir), { recursive: true });
       const name = `seg-${String(Date.now()).padStart(13, '0')}-1-${String(++seq).padStart(6, '0')}.ndjson`;
-      writeFileSync(path.join(spoolDir(dataDir), name), data);
+      const file = path.join(spoolDir(dataDir), name);
+      writeFileSync(file, data);
+      return file;
     },
     create: (dataDir) =>
       SpoolSource.create({
