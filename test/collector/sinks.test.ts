@@ -1,6 +1,5 @@
 // Events sent to a running `adpipe serve` reach its SQL sinks after each drain commit, while it
 // runs (#17: the drain used to sync nothing until an `adpipe sink sync`).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -9,22 +8,7 @@ import { parseConfig } from '../../src/config.js';
 import { configuredSinks } from '../../src/sinks/sink.js';
 import { describeWith, testServices } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
-
-const CLI = path.resolve('test/collector/cli.ts');
-
-function serve(dataDir: string, config: string): Promise<{ child: ChildProcess; url: string }> {
-  const args = ['--import', 'tsx', CLI, '--config', config, '--data-dir', dataDir, 'serve', '--port', '0'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /serving on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited early with ${code}: ${out}`)));
-  });
-}
+import { serve } from './serve.js';
 
 (await describeWith('postgres'))('sinks of a running server', () => {
   it('syncs each drain commit into the sink while the server runs', async () => {
