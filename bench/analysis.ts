@@ -16,9 +16,9 @@ import { refreshActivity } from '../src/analyses/activity.js';
 import { findAnalysis } from '../src/analyses/registry.js';
 import { parseConfig } from '../src/config.js';
 import { lakeRelation } from '../src/lake/lake.js';
+import { loadUnits } from '../src/loader/loader.js';
 import { trainCtr } from '../src/models/ctr.js';
 import { trainRecommend } from '../src/models/recommend.js';
-import { ingestFiles } from '../src/pipeline/ingest.js';
 import { loadMetadata } from '../src/pipeline/metadata.js';
 import { EXPERIMENT } from '../src/simulator/catalogue.js';
 import { generate } from '../src/simulator/index.js';
@@ -115,14 +115,14 @@ export async function run(args: string[]): Promise<void> {
   await loadMetadata(wh, path.join(input, 'metadata'));
   const inputs = await discoverInputs([path.join(input, 'events')]);
   const last = inputs.slice(Math.floor(inputs.length * 0.9));
-  const summary = await ingestFiles(wh, inputs.slice(0, inputs.length - last.length));
+  const summary = await loadUnits(wh, inputs.slice(0, inputs.length - last.length));
   const refresh = async () => {
     const started = performance.now();
     await refreshActivity(wh);
     return Number(((performance.now() - started) / 1000).toFixed(3));
   };
   const refreshSeconds = { first_nine_tenths: await refresh(), last_tenth: 0 };
-  summary.accepted += (await ingestFiles(wh, last)).accepted;
+  summary.accepted += (await loadUnits(wh, last)).accepted;
   refreshSeconds.last_tenth = await refresh();
   console.log(`activity tables: ${JSON.stringify(refreshSeconds)} s`);
   const users = await wh.one<{ n: bigint }>(

@@ -13,7 +13,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { CANONICAL_FIELDS } from '../src/events/contract.js';
 import { loadMapping } from '../src/events/mapping/index.js';
 import { removeOrphans } from '../src/lake/lake.js';
-import { type IngestOptions, type IngestSummary, ingestFiles } from '../src/pipeline/ingest.js';
+import { type LoadOptions, type LoadSummary, loadUnits } from '../src/loader/loader.js';
 import { loadMetadata } from '../src/pipeline/metadata.js';
 import { verifyWarehouse } from '../src/pipeline/verify-warehouse.js';
 import { generate } from '../src/simulator/index.js';
@@ -149,9 +149,9 @@ export async function run(args: string[]): Promise<void> {
 async function timedIngest(
   input: string,
   name: string,
-  options: IngestOptions,
+  options: LoadOptions,
   verify = false,
-): Promise<{ summary: IngestSummary; seconds: number; cpuSeconds: number; verified?: boolean }> {
+): Promise<{ summary: LoadSummary; seconds: number; cpuSeconds: number; verified?: boolean }> {
   const dataDir = path.join(benchDir, 'data', name);
   rmSync(dataDir, { recursive: true, force: true });
   const wh = await Warehouse.open(dataDir);
@@ -160,7 +160,7 @@ async function timedIngest(
     const started = performance.now();
     const cpu = process.cpuUsage();
     await loadMetadata(wh, path.join(input, 'metadata'));
-    const summary = await ingestFiles(wh, await discoverInputs([path.join(input, 'events')]), options);
+    const summary = await loadUnits(wh, await discoverInputs([path.join(input, 'events')]), options);
     const seconds = (performance.now() - started) / 1000;
     // CPU time of every thread (DuckDB's too): moves less than wall time with the machine's load.
     const { user, system } = process.cpuUsage(cpu);

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PARQUET_OPTIONS } from '../src/lake/lake.js';
-import { ingestFiles } from '../src/pipeline/ingest.js';
+import { loadUnits } from '../src/loader/loader.js';
 import { Prng } from '../src/simulator/prng.js';
 import { fetchFeedPage, writeFeedRecords } from '../src/sources/feed/client.js';
 import { fernetEncrypt, generateFernetKey, parseFernetKey } from '../src/sources/feed/fernet.js';
@@ -128,7 +128,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const pullSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     server.close();
-    const summary = await ingestFiles(wh, await discoverInputs([dirs.feed]));
+    const summary = await loadUnits(wh, await discoverInputs([dirs.feed]));
     const lake = await wh.one<{ bytes: string; files: string }>(
       'SELECT sum(bytes)::VARCHAR AS bytes, count(*)::VARCHAR AS files FROM lake_files',
     );

@@ -8,6 +8,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../src/config.js';
+import { Runtime } from '../src/runtime/runtime.js';
 import { buildServer } from '../src/server/app.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';
 import { numberArg as arg, benchDir, nearestRank, peakRssMiB, saveResults } from './util.js';
@@ -70,6 +71,7 @@ export async function run(args: string[]): Promise<void> {
     config: parseConfig({}),
     dataDir: dir,
     warehouse: wh,
+    runtime: await Runtime.open(wh),
     onShutdown: () => undefined,
   });
   await app.ready();

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { AdpipeError } from './errors.js';
 import { CANONICAL_FIELDS, EVENT_TYPES, MONEY_FIELDS } from './events/contract.js';
 import { sinkRegistry } from './sinks/registry.js';
+import { sourceRegistry } from './sources/registry.js';
 import { ianaZone } from './util/zone.js';
 
 /** Types a keyless pixel may be let record (server.pixel_types): all but click, which needs a signed /c. */
@@ -126,6 +127,8 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /** Inputs the server loads beside its HTTP intake (configured by `server:`). */
+    sources: z.array(sourceRegistry.configSchema()).default([]),
     sinks: z.array(sinkRegistry.configSchema()).default([]),
     server: serverSchema.default(() => serverSchema.parse({})),
     analyses: analysesSchema.default(() => analysesSchema.parse({})),

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { IngestProgress } from '../pipeline/ingest.js';
+import type { LoadProgress } from '../loader/loader.js';
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
@@ -9,7 +9,7 @@ const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
  */
 export function ingestProgressBar(
   totalBytes: number,
-): { update(p: IngestProgress): void; stop(): void } | undefined {
+): { update(p: LoadProgress): void; stop(): void } | undefined {
   if (!process.stderr.isTTY || totalBytes === 0) return undefined;
   const bar = new cliProgress.SingleBar(
     {

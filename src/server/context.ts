@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { SubscriberStatus } from '../runtime/subscriber.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { Readiness } from './readiness.js';
 
@@ -8,12 +8,12 @@ export interface ServerContext {
   config: Config;
   dataDir: string;
   warehouse: Warehouse;
+  /** Loads the sources (the collector's HTTP intake among them) and tells the subscribers. */
+  runtime: Runtime;
   /** Work to finish before the process exits (flush spools, stop timers), run on shutdown in order. */
   onShutdown(fn: () => Promise<void>): void;
   /** Conditions that make /readyz fail while they last. */
   readiness: Readiness;
-  /** The after-commit subscribers' states, for /v1/pipeline and /metrics, once they run. */
-  subscribers?: () => SubscriberStatus[];
 }
 
 /** What a caller of buildServer provides; the server makes the rest. */

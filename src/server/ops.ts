@@ -22,7 +22,7 @@ async function check(fn: () => Promise<unknown>): Promise<string> {
 
 const ops: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const metrics = metricsFor(ctx);
-  subscriberGauges(metrics.registry, () => ctx.subscribers?.() ?? []);
+  subscriberGauges(metrics.registry, () => ctx.runtime.subscriberStatus());
   // Counted per request into a plain map (a callback hook: no promise per request) and added to the
   // Prometheus counter when it is scraped, instead of hashing its labels on every request.
   app.addHook('onResponse', (req, reply, done) => {

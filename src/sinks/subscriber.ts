@@ -42,6 +42,8 @@ export class SinkSubscriber implements Subscriber {
   constructor(
     private readonly sink: Sink,
     private readonly opts: SinkSubscriberOptions,
+    /** Releases what the sink was made on (its warehouse connection), after the sink is closed. */
+    private readonly release: () => void = () => undefined,
   ) {}
 
   get name(): string {
@@ -88,6 +90,7 @@ export class SinkSubscriber implements Subscriber {
       clearTimeout(bound);
     }
     await this.sink.close();
+    this.release();
   }
 
   private schedule(delayMs: number): void {
@@ -133,45 +136,25 @@ export class SinkSubscriber implements Subscriber {
   }
 }
 
-/** The subscribers of every configured sink, and how to tell them, read them and stop them. */
-export interface SinkSubscribers {
-  committed(batch: CommittedBatch): void;
-  statuses(): SubscriberStatus[];
-  /** Finishes pending syncs (bounded), then closes the sinks and their connections. */
-  close(): Promise<void>;
-}
-
 /**
- * A subscriber per configured sink, each reading the warehouse on a connection of its own so
- * sinks sync side by side, all catching up with the latest batch at once.
+ * A subscriber per configured sink for the runtime, each reading the warehouse on a connection of
+ * its own (closed with it) so sinks sync side by side, all catching up with the latest batch at once.
  */
 export async function startSinkSubscribers(
   config: Config,
   warehouse: Warehouse,
   options: Partial<Omit<SinkSubscriberOptions, 'retryMaxMs'>> = {},
-): Promise<SinkSubscribers> {
-  const forks: Warehouse[] = [];
+): Promise<SinkSubscriber[]> {
   const subscribers: SinkSubscriber[] = [];
   for (const c of configuredSinks(config)) {
     const wh = await warehouse.fork();
-    forks.push(wh);
     const sink = await openSink(c, config, wh);
-    subscribers.push(
-      new SinkSubscriber(sink, { ...DEFAULTS, ...options, retryMaxMs: c.config.retry_max_ms }),
-    );
+    const opts = { ...DEFAULTS, ...options, retryMaxMs: c.config.retry_max_ms };
+    subscribers.push(new SinkSubscriber(sink, opts, () => wh.close()));
   }
   if (subscribers.length > 0) {
-    const latest = await latestBatch(forks[0]!);
+    const latest = await latestBatch(warehouse);
     for (const s of subscribers) s.start(latest);
   }
-  return {
-    committed: (batch) => {
-      for (const s of subscribers) s.committed(batch);
-    },
-    statuses: () => subscribers.map((s) => s.status()),
-    close: async () => {
-      await Promise.all(subscribers.map((s) => s.close()));
-      for (const wh of forks) wh.close();
-    },
-  };
+  return subscribers;
 }

@@ -4,8 +4,8 @@
 
 import type { Config } from '../config.js';
 import { AdpipeError } from '../errors.js';
+import type { BatchResult } from '../loader/loader.js';
 import { componentLogger } from '../logger.js';
-import type { BatchResult } from '../pipeline/ingest.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { openSinks } from './configured.js';
 import type { PartSync, Sink } from './sink.js';

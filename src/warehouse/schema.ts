@@ -36,6 +36,17 @@ const TABLES = [
     rejected BIGINT NOT NULL,
     ingested_at TIMESTAMPTZ NOT NULL
   )`,
+  // Where each stream-like source resumes (a Kafka partition's next offset, a Redis stream id, a feed
+  // cursor), written in the transaction of the batch that holds the events before it. File-like
+  // sources (files, S3, spool segments) use the ledger instead: key + hash is their position.
+  `CREATE TABLE IF NOT EXISTS source_positions (
+    source VARCHAR NOT NULL,
+    stream VARCHAR NOT NULL,
+    position VARCHAR NOT NULL,
+    batch_id BIGINT,
+    committed_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (source, stream)
+  )`,
   // The lake's manifest: readers use it, so files of uncommitted or compacted-away batches never count.
   `CREATE TABLE IF NOT EXISTS lake_files (
     path VARCHAR PRIMARY KEY,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BURST_GAP_US, refreshActivity, SESSION_GAP_US } from '../../src/analyses/activity.js';
 import { compactLake } from '../../src/lake/compact.js';
-import { ingestFiles } from '../../src/pipeline/ingest.js';
+import { loadUnits } from '../../src/loader/loader.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -49,7 +49,7 @@ const BATCHES = [
 async function ingest(wh: Warehouse, dir: string, name: string, events: readonly object[]) {
   const file = path.join(dir, `${name}.jsonl`);
   writeFileSync(file, `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
-  const summary = await ingestFiles(wh, await discoverInputs([file]));
+  const summary = await loadUnits(wh, await discoverInputs([file]));
   expect(summary.rejected).toBe(0);
 }
 

@@ -5,11 +5,11 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
+import { loadUnits } from '../../src/loader/loader.js';
 import { type CtrModel, predictCtr, trainCtr } from '../../src/models/ctr.js';
 import { fitLogistic } from '../../src/models/logistic.js';
 import { auc, calibration, logLoss } from '../../src/models/metrics.js';
 import { saveModel } from '../../src/models/store.js';
-import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { generate } from '../../src/simulator/index.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   dataDir = makeTempDir('ctr-data');
   const wh = await Warehouse.open(dataDir);
   try {
-    await ingestFiles(wh, await discoverInputs([path.join(out, 'events')]));
+    await loadUnits(wh, await discoverInputs([path.join(out, 'events')]));
     model = await trainCtr(wh, parseConfig({}), {});
   } finally {
     wh.close();

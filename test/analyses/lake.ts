@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import type { AnalysisResult } from '../../src/analyses/analysis.js';
 import { ANALYSES } from '../../src/analyses/registry.js';
 import { parseConfig } from '../../src/config.js';
-import { ingestFiles } from '../../src/pipeline/ingest.js';
+import { loadUnits } from '../../src/loader/loader.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -24,7 +24,7 @@ export async function lakeOf(prefix: string, events: readonly TestEvent[]): Prom
   );
   const wh = await Warehouse.open(dataDir);
   try {
-    const summary = await ingestFiles(wh, await discoverInputs([file]));
+    const summary = await loadUnits(wh, await discoverInputs([file]));
     if (summary.rejected > 0) throw new Error(`test events rejected: ${JSON.stringify(summary)}`);
   } finally {
     wh.close();

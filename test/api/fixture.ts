@@ -6,8 +6,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Config, parseConfig } from '../../src/config.js';
-import { ingestFiles } from '../../src/pipeline/ingest.js';
+import { loadUnits } from '../../src/loader/loader.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { buildServer } from '../../src/server/app.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
@@ -79,7 +80,7 @@ export async function buildFixture(prefix = 'api'): Promise<string> {
   const wh = await Warehouse.open(dataDir);
   try {
     await loadMetadata(wh, path.join(input, 'metadata'));
-    await ingestFiles(wh, await discoverInputs([path.join(input, 'events.jsonl')]));
+    await loadUnits(wh, await discoverInputs([path.join(input, 'events.jsonl')]));
   } finally {
     wh.close();
   }
@@ -97,7 +98,14 @@ export async function startServer(dataDir: string, config: object = {}): Promise
   const cfg = parseConfig(config);
   const warehouse = await Warehouse.open(dataDir);
   const hooks: Array<() => Promise<void>> = [];
-  const app = await buildServer({ config: cfg, dataDir, warehouse, onShutdown: (fn) => hooks.push(fn) });
+  const runtime = await Runtime.open(warehouse);
+  const app = await buildServer({
+    runtime,
+    config: cfg,
+    dataDir,
+    warehouse,
+    onShutdown: (fn) => hooks.push(fn),
+  });
   await app.ready();
   return {
     app,
@@ -107,6 +115,7 @@ export async function startServer(dataDir: string, config: object = {}): Promise
     async close() {
       await app.close();
       for (const fn of hooks) await fn();
+      await runtime.close();
       warehouse.close();
     },
   };

@@ -1,36 +1,16 @@
 // SIGKILL a real `adpipe serve` in the middle of a load, restart it, let clients retry what was not
 // acknowledged, and prove every event is in the lake and the reports exactly once.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
 import { formatMicros } from '../../src/money.js';
 import { runReport } from '../../src/reports/query.js';
-import { Spool } from '../../src/server/collector/spool.js';
+import { Spool } from '../../src/sources/spool/spool.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { makeTempDir } from '../helpers/tmp.js';
-
-const CLI = path.resolve('test/collector/cli.ts');
-
-function serve(dataDir: string, config: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', CLI, '--config', config, '--data-dir', dataDir, 'serve', '--port', '0'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /serving on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited early with ${code}: ${out}`)));
-  });
-}
+import { serve } from './serve.js';
 
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => {

@@ -2,7 +2,7 @@
 // with ids given as slices of batch strings (as the collector gives them).
 
 import { describe, expect, it } from 'vitest';
-import { idHash, RecentIds } from '../../src/server/collector/recent-ids.js';
+import { idHash, RecentIds } from '../../src/sources/spool/recent-ids.js';
 
 /** Adds ids as one joined string, the way keep() does. */
 function addBatch(r: RecentIds, ids: string[]): void {

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { parseConfig } from '../../src/config.js';
 import { lakeRelation } from '../../src/lake/lake.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { buildServer } from '../../src/server/app.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -24,7 +25,14 @@ export async function startServer(
   const config = parseConfig({ server: { drain_interval_ms: 200, ...server } });
   const warehouse = await Warehouse.open(dir);
   const hooks: Array<() => Promise<void>> = [];
-  const app = await buildServer({ config, dataDir: dir, warehouse, onShutdown: (fn) => hooks.push(fn) });
+  const runtime = await Runtime.open(warehouse);
+  const app = await buildServer({
+    runtime,
+    config,
+    dataDir: dir,
+    warehouse,
+    onShutdown: (fn) => hooks.push(fn),
+  });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     url,
@@ -34,6 +42,7 @@ export async function startServer(
     async stop() {
       await app.close();
       for (const fn of hooks) await fn();
+      await runtime.close();
       warehouse.close();
     },
   };

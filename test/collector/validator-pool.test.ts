@@ -3,8 +3,8 @@
 
 import type { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type TooManyEvents, type ValidatedBatch, validateNdjson } from '../../src/server/collector/batch.js';
 import { ValidatorPool } from '../../src/server/collector/validator-pool.js';
+import { type TooManyEvents, type ValidatedBatch, validateNdjson } from '../../src/sources/spool/batch.js';
 import { CONTRACT_CASES } from '../events/contract-cases.js';
 
 const pool = new ValidatorPool(2);

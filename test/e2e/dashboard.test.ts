@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ingestFiles } from '../../src/pipeline/ingest.js';
+import { loadUnits } from '../../src/loader/loader.js';
 import { WEB_DIST } from '../../src/server/dashboard.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { liveCounters } from '../../src/stream/live-counters.js';
@@ -256,7 +256,7 @@ const ARGS = [
       file,
       `${JSON.stringify({ event_id: 'late1', type: 'request', ts: '2024-05-03T08:00:00Z', org_id: 'o1', media_id: 'm1' })}\n`,
     );
-    await ingestFiles(server.warehouse, await discoverInputs([file]));
+    await loadUnits(server.warehouse, await discoverInputs([file]));
     await page.clock.runFor(31_000);
     await expect
       .poll(() => page.locator('#range-label').textContent(), { timeout: 20_000 })

@@ -7,7 +7,7 @@
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptedLinesSql, validatedEventsSql } from '../../src/events/validate-sql.js';
-import { validateNdjson } from '../../src/server/collector/batch.js';
+import { validateNdjson } from '../../src/sources/spool/batch.js';
 import { CONTRACT_CASES, canonicalJson, EVENT_COLUMNS } from './contract-cases.js';
 import { generatedLines } from './generated-lines.js';
 

@@ -1,5 +1,5 @@
 // lake push against the real S3 server: a lake pushed as dt=/hour= partitions, then read back by
-// `adpipe ingest s3://…` (discoverInputs + ingestFiles, the command's code path) into an empty
+// `adpipe ingest s3://…` (discoverInputs + loadUnits, the command's code path) into an empty
 // data dir gives identical reports; a second push uploads nothing; after a compaction the bucket
 // mirrors the manifest again (no event twice).
 
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { compactLake } from '../../src/lake/compact.js';
 import { listKeys, pushLake } from '../../src/lake/push.js';
-import { ingestFiles } from '../../src/pipeline/ingest.js';
+import { loadUnits } from '../../src/loader/loader.js';
 import { runReport } from '../../src/reports/query.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
@@ -50,7 +50,7 @@ async function reports(wh: Warehouse) {
 
 async function ingestFromS3(url: string) {
   const wh = await Warehouse.open(makeTempDir('push-from-s3'));
-  const summary = await ingestFiles(wh, await discoverInputs([url]));
+  const summary = await loadUnits(wh, await discoverInputs([url]));
   return { wh, summary };
 }
 
@@ -64,7 +64,7 @@ async function ingestFromS3(url: string) {
     const input = makeTempDir('push-input');
     const wh = await Warehouse.open(makeTempDir('push-lake'));
     try {
-      await ingestFiles(wh, await discoverInputs([eventsFile(input, 'a', 0, HOURS, 8)]));
+      await loadUnits(wh, await discoverInputs([eventsFile(input, 'a', 0, HOURS, 8)]));
       const url = `s3://${s3.bucket}/lake`;
       const first = await pushLake(wh, url, s3.client);
       expect(first).toMatchObject({ from: 0, to: 1, partitions: HOURS, uploaded: HOURS, deleted: 0 });
@@ -96,7 +96,7 @@ async function ingestFromS3(url: string) {
 
       // More events in two old hours and one new hour, then a compaction that rewrites partitions
       // into c-files: the next push touches only those partitions and leaves no file twice.
-      await ingestFiles(wh, await discoverInputs([eventsFile(input, 'b', HOURS - 2, 3, 4)]));
+      await loadUnits(wh, await discoverInputs([eventsFile(input, 'b', HOURS - 2, 3, 4)]));
       const compacted = await compactLake(wh);
       const second = await pushLake(wh, url, s3.client);
       expect(second.from).toBe(1);

@@ -6,12 +6,13 @@ import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
-import { ingestFiles } from '../../src/pipeline/ingest.js';
-import { hashFile, type InputFile } from '../../src/sources/files/discover.js';
+import { loadUnits } from '../../src/loader/loader.js';
+import { hashFile } from '../../src/sources/files/discover.js';
+import type { Unit } from '../../src/sources/source.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
-function acceptedInput(file: string): InputFile {
+function acceptedInput(file: string): Unit {
   return {
     key: file,
     size: statSync(file).size,
@@ -30,7 +31,7 @@ describe('accepted input', () => {
     writeFileSync(file, `${ok('a')}\n{"event_id":"b","type":"click",\n${ok('c')}\n`);
     const wh = await Warehouse.open(path.join(dir, 'data'));
     try {
-      const summary = await ingestFiles(wh, [acceptedInput(file)], { kind: 'http' });
+      const summary = await loadUnits(wh, [acceptedInput(file)], { kind: 'http' });
       expect(summary).toMatchObject({ accepted: 2, rejected: 1, setAside: [] });
       const ids = await wh.all<{ event_id: string }>('SELECT event_id FROM seen_ids ORDER BY 1');
       expect(ids.map((r) => r.event_id)).toEqual(['a', 'c']);
@@ -53,7 +54,7 @@ describe('accepted input', () => {
     writeFileSync(second, `${half(n, 'later')}\n${half(2 * n, 'second')}\n`);
     const wh = await Warehouse.open(path.join(dir, 'data'));
     try {
-      const summary = await ingestFiles(wh, [acceptedInput(first), acceptedInput(second)], {
+      const summary = await loadUnits(wh, [acceptedInput(first), acceptedInput(second)], {
         kind: 'http',
         batchFiles: 2,
       });
@@ -79,7 +80,7 @@ describe('accepted input', () => {
     writeFileSync(file, `${line}\n`);
     const wh = await Warehouse.open(path.join(dir, 'data'));
     try {
-      expect(await ingestFiles(wh, [acceptedInput(file)], { kind: 'http' })).toMatchObject({ accepted: 1 });
+      expect(await loadUnits(wh, [acceptedInput(file)], { kind: 'http' })).toMatchObject({ accepted: 1 });
       const rows = await wh.all<{ device: string; revenue: string }>(
         'SELECT device, sum(gross_revenue)::VARCHAR AS revenue FROM rollup_media GROUP BY ALL',
       );

@@ -4,7 +4,7 @@
 // exactly, and equal a from-scratch run of the same files into a fresh data dir.
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { IngestSummary } from '../../src/pipeline/ingest.js';
+import type { LoadSummary } from '../../src/loader/loader.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import {
   actualReport,
@@ -44,8 +44,8 @@ const RUN1 = [
 ];
 const RUN2 = [f('07-late.jsonl'), f('08-late.csv')];
 
-let run1: IngestSummary;
-let run2: IngestSummary;
+let run1: LoadSummary;
+let run2: LoadSummary;
 let oracle1: { accepted: number; duplicates: number; rejected: number };
 let oracle: OracleState;
 const incremental = path.join(root, 'incremental');

@@ -12,8 +12,8 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { TS_MAX_MS } from '../../src/events/validate.js';
+import { type LoadOptions, type LoadSummary, loadUnits } from '../../src/loader/loader.js';
 import { divRound, formatMicros, MICROS } from '../../src/money.js';
-import { type IngestOptions, type IngestSummary, ingestFiles } from '../../src/pipeline/ingest.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { type Grain, runReport } from '../../src/reports/query.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
@@ -1006,12 +1006,12 @@ export async function actualReport(wh: Warehouse, report: string, q: ReportQuery
 export async function ingestInProcess(
   dataDir: string,
   paths: readonly string[],
-  options: IngestOptions & { metadata?: string } = {},
-): Promise<IngestSummary> {
+  options: LoadOptions & { metadata?: string } = {},
+): Promise<LoadSummary> {
   const wh = await Warehouse.open(dataDir);
   try {
     if (options.metadata) await loadMetadata(wh, options.metadata);
-    return await ingestFiles(wh, await discoverInputs(paths), options);
+    return await loadUnits(wh, await discoverInputs(paths), options);
   } finally {
     wh.close();
   }

@@ -6,8 +6,8 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Config, parseConfig } from '../../src/config.js';
+import { loadUnits } from '../../src/loader/loader.js';
 import { divRound, formatMicros, MICROS, parseMicros } from '../../src/money.js';
-import { ingestFiles } from '../../src/pipeline/ingest.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { runReport } from '../../src/reports/query.js';
 import { generate } from '../../src/simulator/index.js';
@@ -67,7 +67,7 @@ export function sinkConformance(o: ConformanceOptions): void {
   let gen: string;
 
   const ingest = async (paths: string[], cfg?: Config) =>
-    ingestFiles(wh, await discoverInputs(paths), {
+    loadUnits(wh, await discoverInputs(paths), {
       batchFiles: 1,
       onCommitted: cfg ? syncAfterCommit(wh, cfg, { attempts: 1 }) : undefined,
     });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import mysql2 from 'mysql2/promise';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { ingestFiles } from '../../src/pipeline/ingest.js';
+import { loadUnits } from '../../src/loader/loader.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { generate } from '../../src/simulator/index.js';
 import { openSinks } from '../../src/sinks/configured.js';
@@ -44,7 +44,7 @@ import { uniquePrefix } from './conformance.js';
     wh = await Warehouse.open(path.join(dir, 'data'));
     await loadMetadata(wh, path.join(dir, 'gen', 'metadata'));
     const files = manifest.files.map((f) => path.join(dir, 'gen', 'events', f.name));
-    await ingestFiles(wh, await discoverInputs(files), { batchFiles: 1 });
+    await loadUnits(wh, await discoverInputs(files), { batchFiles: 1 });
   });
 
   afterAll(async () => {

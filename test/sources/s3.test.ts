@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingestFiles } from '../../src/pipeline/ingest.js';
+import { loadUnits } from '../../src/loader/loader.js';
 import { runReport } from '../../src/reports/query.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
@@ -67,13 +67,13 @@ describe('S3 input', () => {
   it('ingests objects exactly once, with exact money, and skips them on the next run', async () => {
     const wh = await Warehouse.open(makeTempDir('s3-wh'));
     try {
-      const first = await ingestFiles(wh, await discoverInputs(['s3://logs/2026/03/01/']));
+      const first = await loadUnits(wh, await discoverInputs(['s3://logs/2026/03/01/']));
       expect(first).toMatchObject({ filesRead: 2, accepted: 3, duplicates: 1, rejected: 1 });
       const report = await runReport(wh, { report: 'ad', grain: 'total', by: ['media_id'] });
       expect(report.rows).toEqual([
         expect.objectContaining({ media_id: 'm1', impressions: 2, clicks: 1, revenue: '0.300001' }),
       ]);
-      const again = await ingestFiles(wh, await discoverInputs(['s3://logs/2026/03/01/']));
+      const again = await loadUnits(wh, await discoverInputs(['s3://logs/2026/03/01/']));
       expect(again).toMatchObject({ filesRead: 0, filesSkipped: 2, accepted: 0 });
       const ledger = await wh.all<{ path: string }>('SELECT path FROM ledger ORDER BY path');
       expect(ledger.map((r) => r.path)).toEqual([

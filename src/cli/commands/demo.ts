@@ -1,14 +1,14 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ingestFiles } from '../../pipeline/ingest.js';
 import { loadMetadata } from '../../pipeline/metadata.js';
 import { verifyWarehouse } from '../../pipeline/verify-warehouse.js';
 import { formatReport } from '../../reports/format.js';
 import { runReport } from '../../reports/query.js';
+import { Runtime } from '../../runtime/runtime.js';
 import { runServer } from '../../server/run.js';
 import { generate, startEndingNow } from '../../simulator/index.js';
-import { discoverInputs } from '../../sources/files/discover.js';
+import { FilesSource } from '../../sources/files/source.js';
 import { contextOf, intOption } from '../context.js';
 import { withWriter } from '../writer.js';
 import { rejectionLines, summaryLine } from './ingest.js';
@@ -65,9 +65,15 @@ export function register(program: Command): void {
       await withWriter(dataDir, async (wh) => {
         step('2/4 ingesting: validate → dedup → enrich → Parquet lake + rollups, exactly once per file');
         await loadMetadata(wh, path.join(input, 'metadata'), { tz: config.tz });
-        const summary = await ingestFiles(wh, await discoverInputs([path.join(input, 'events')]), {
-          batchFiles: opts.days * 2,
+        const source = await FilesSource.create({
+          type: 'files',
+          name: 'files',
+          paths: [path.join(input, 'events')],
+          batch_files: opts.days * 2,
+          reprocess: false,
         });
+        const runtime = await Runtime.open(wh);
+        const summary = await runtime.run(source).finally(() => runtime.close());
         console.log(`    ${summaryLine(summary)}`);
         for (const line of await rejectionLines(wh, summary)) console.log(`  ${line}`);
 

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { loadMapping } from '../../events/mapping/index.js';
+import type { LoadSummary } from '../../loader/loader.js';
 import { rejectionCounts } from '../../pipeline/deadletter.js';
-import { type IngestSummary, ingestFiles } from '../../pipeline/ingest.js';
 import { loadMetadata } from '../../pipeline/metadata.js';
 import { notify } from '../../pipeline/notify.js';
-import { syncAfterCommit } from '../../sinks/sync.js';
-import { discoverInputs } from '../../sources/files/discover.js';
+import { Runtime } from '../../runtime/runtime.js';
+import { startSinkSubscribers } from '../../sinks/subscriber.js';
+import { FilesSource } from '../../sources/files/source.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import { contextOf, intOption } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -41,17 +41,26 @@ export function register(program: Command): void {
           await withWriter(dataDir, async (wh) => {
             const metadata = opts.metadata ?? config.metadata;
             if (metadata) await loadMetadata(wh, metadata, { tz: config.tz });
-            const inputs = await discoverInputs(paths);
-            const bar = ingestProgressBar(inputs.reduce((n, f) => n + f.size, 0));
-            const summary = await ingestFiles(wh, inputs, {
-              batchFiles: opts.batchFiles ?? config.ingest.batch_files,
+            const source = await FilesSource.create({
+              type: 'files',
+              name: 'files',
+              paths,
+              batch_files: opts.batchFiles ?? config.ingest.batch_files,
               reprocess: opts.reprocess,
-              mapping: opts.mapping ? loadMapping(opts.mapping) : undefined,
-              // Sinks catch up after each committed group; one that is down never stops the ingest.
-              onCommitted: syncAfterCommit(wh, config),
-              onProgress: (p) => bar?.update(p),
+              mapping: opts.mapping,
             });
-            bar?.stop();
+            // Sinks catch up after each commit, beside the load; one that is down never stops it. The
+            // last sync may be long (a first ingest): closing waits for it, up to an hour.
+            const sinks = await startSinkSubscribers(config, wh, { closeTimeoutMs: 3_600_000 });
+            const runtime = await Runtime.open(wh, sinks);
+            const bar = ingestProgressBar(source.totalBytes);
+            let summary: LoadSummary;
+            try {
+              summary = await runtime.run(source, { onProgress: (p) => bar?.update(p) });
+            } finally {
+              bar?.stop();
+              await runtime.close(); // waits for the sinks' last sync
+            }
             const line = summaryLine(summary);
             console.log(line);
             for (const s of summary.setAside) console.log(`  set aside: ${s.key}: ${s.reason}`);
@@ -71,7 +80,7 @@ export function register(program: Command): void {
     );
 }
 
-export function summaryLine(s: IngestSummary): string {
+export function summaryLine(s: LoadSummary): string {
   return (
     `files read ${s.filesRead} / skipped ${s.filesSkipped} / set aside ${s.setAside.length}; ` +
     `events accepted ${s.accepted} / duplicates ${s.duplicates} / rejected ${s.rejected}; ` +
@@ -80,14 +89,14 @@ export function summaryLine(s: IngestSummary): string {
 }
 
 /** Records (or whole files) came in and none of them made it: a wrong format, a wrong clock, … */
-function nothingAccepted(s: IngestSummary): boolean {
+function nothingAccepted(s: LoadSummary): boolean {
   return s.accepted === 0 && s.duplicates === 0 && (s.rejected > 0 || s.setAside.length > 0);
 }
 
 const TOP_REASONS = 5;
 
 /** The run's rejections by reason (top 5) and where their dead letters are. */
-export async function rejectionLines(wh: Warehouse, s: IngestSummary): Promise<string[]> {
+export async function rejectionLines(wh: Warehouse, s: LoadSummary): Promise<string[]> {
   if (s.rejected === 0) return [];
   const batches = s.batches.filter((b) => b.rejected > 0).map((b) => b.batchId);
   const counts = await rejectionCounts(wh, { batches });

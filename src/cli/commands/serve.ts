@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runServer } from '../../server/run.js';
+import { startSinkSubscribers } from '../../sinks/subscriber.js';
 import { contextOf, intOption } from '../context.js';
 import { withWriter } from '../writer.js';
 
@@ -11,15 +12,17 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on (default: config server.host)')
     .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
-      await withWriter(dataDir, (warehouse) =>
-        runServer({
+      await withWriter(dataDir, async (warehouse) => {
+        await runServer({
           config,
           dataDir,
           warehouse,
+          // Each sink syncs after the commits, in the background: intake never waits on a sink.
+          subscribers: await startSinkSubscribers(config, warehouse),
           port: opts.port ?? config.server.port,
           host: opts.host ?? config.server.host,
           onListening: (address) => console.log(`adpipe serving on ${address} (data dir ${dataDir})`),
-        }),
-      );
+        });
+      });
     });
 }

@@ -50,7 +50,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext, r
           rejections,
           lag: numbers(lag!),
           // Sinks and other after-commit subscribers: how far each has got, and why not further.
-          subscribers: ctx.subscribers?.() ?? [],
+          subscribers: ctx.runtime.subscriberStatus(),
         };
       }),
   );

@@ -5,7 +5,7 @@
 // as answering the request.
 
 import querystring from 'node:querystring';
-import { Refused, type ValidatedBatch, validateObjects } from './batch.js';
+import { Refused, type ValidatedBatch, validateObjects } from '../../sources/spool/batch.js';
 import { uuidv7 } from './event-id.js';
 import { type PixelPolicy, PixelRules } from './pixel-policy.js';
 

@@ -1,6 +1,8 @@
 // The HTTP collector plugin: POST /v1/events, Segment's /v1/{track,page,screen,identify,group,alias,batch},
-// the pixel GET /i and the signed click GET /c. Everything lands in the spool (acknowledged once
-// fsynced) and the drainer moves it into the lake. See docs/collector.md.
+// the pixel GET /i and the signed click GET /c. Everything goes to the HTTP intake, a source of the
+// runtime (src/sources/spool): acknowledged once fsynced in its spool, loaded into the lake by the
+// runtime. This plugin keeps only HTTP: routes, limits, auth and the Segment/pixel/click framing.
+// See docs/collector.md.
 
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
@@ -10,19 +12,17 @@ import { RECORD_MAX_DEPTH } from '../../events/contract.js';
 import { deeperThan } from '../../events/json-depth.js';
 import { compileMappingJs, loadMapping } from '../../events/mapping/index.js';
 import { rejection } from '../../events/reasons.js';
-import { startSinkSubscribers } from '../../sinks/subscriber.js';
+import { Refused } from '../../sources/spool/batch.js';
+import { SpoolSource } from '../../sources/spool/source.js';
 import { checkKey, keyRing, presentedKey, requireKey } from '../auth.js';
 import type { ServerContext } from '../context.js';
-import { Refused } from './batch.js';
 import { parseBatch, parseJson, readBody } from './body.js';
 import { Collector } from './collector.js';
-import { Drainer } from './drainer.js';
 import { mappedRecords } from './mapped.js';
 import { metricsFor } from './metrics.js';
 import { HitQueue, pixelFastPath, registerPixels } from './pixels.js';
 import { addressBucket, RateLimiter } from './rate-limit.js';
 import { type SegmentCall, SegmentMapper } from './segment.js';
-import { Spool } from './spool.js';
 import { ValidatorPool } from './validator-pool.js';
 
 const SEGMENT_CALLS: readonly SegmentCall[] = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
@@ -46,32 +46,20 @@ const MINUTE_MS = 60_000;
 const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const cfg = ctx.config.server;
   const metrics = metricsFor(ctx);
-  const drainWh = await ctx.warehouse.fork();
-  // #17 sink hook (moves into the runtime): a subscriber per sink, told after each drain commit.
-  const sinks = await startSinkSubscribers(ctx.config, ctx.warehouse);
-  ctx.subscribers = sinks.statuses;
-  let drainer: Drainer | undefined;
-  const spool = await Spool.open(path.join(ctx.dataDir, 'spool'), {
+  const source = await SpoolSource.create({
+    dir: path.join(ctx.dataDir, 'spool'),
     segmentEvents: cfg.drain_events,
+    intervalMs: cfg.drain_interval_ms,
+    retryMaxMs: cfg.drain_retry_max_ms,
+    highWater: cfg.spool_high_water,
+    events: metrics.events,
+    health: ctx.readiness,
     onFsync: (s) => metrics.fsync.observe(s),
-    onSealed: () => drainer?.kick(),
   });
-  drainer = new Drainer(
-    spool,
-    drainWh,
-    metrics,
-    ctx.readiness,
-    cfg.drain_interval_ms,
-    cfg.drain_retry_max_ms,
-    sinks.committed,
-  );
-  metrics.spoolDepth = () => spool.depth();
+  metrics.spoolDepth = () => source.spool.depth();
+  const intake = source.intake;
   const accept = new Collector(
-    spool,
-    path.join(ctx.dataDir, 'deadletter'),
-    metrics,
-    cfg.spool_high_water,
-    ctx.readiness,
+    intake,
     cfg.validator_threads > 0 ? new ValidatorPool(cfg.validator_threads) : undefined,
   );
   const segment = new SegmentMapper(cfg.segment_events);
@@ -86,16 +74,33 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
       return new Refused(message, rejection('record.too_deep', 'record'));
     return segment.map(call as SegmentCall, message, context);
   };
-  // Replays whatever a previous run left in the spool right away.
-  drainer.start();
+  // Loads whatever a previous run left in the spool right away.
+  await ctx.runtime.start(source, {
+    loaded: (batch) => {
+      metrics.drains.inc({ result: 'ok' });
+      const now = Date.now();
+      for (const seg of batch.segments) metrics.ingestLag.observe(Math.max(0, (now - seg.createdMs) / 1000));
+    },
+    failed: (err, failures, retryMs) => {
+      metrics.drains.inc({ result: 'error' });
+      metrics.drainFailures.set(failures);
+      const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+      ctx.readiness.fail(
+        'drain',
+        `drain failed ${failures} time(s) in a row, retrying in ${Math.ceil(retryMs / 1000)} s: ${reason}`,
+      );
+    },
+    recovered: () => {
+      metrics.drainFailures.set(0);
+      ctx.readiness.clear('drain');
+    },
+  });
   if (!cfg.secret) app.log.warn('server.secret is not set: every click on /c is refused');
 
   ctx.onShutdown(async () => {
-    // Requests are finished (the server closed first); drain everything durable, then let go.
-    await drainer.stop();
-    await sinks.close();
+    // Requests are finished (the server closed first): the runtime loads everything durable.
+    await ctx.runtime.stop(source);
     await accept.close();
-    drainWh.close();
   });
 
   const perAddress = new RateLimiter(cfg.rate_limit_per_address, MINUTE_MS);
@@ -120,9 +125,9 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
       return;
     }
     try {
-      accept.checkCapacity();
+      intake.checkCapacity();
     } catch (err) {
-      reply.header('retry-after', String(accept.retryAfterSeconds));
+      reply.header('retry-after', String(intake.retryAfterSeconds));
       done(err as Error);
       return;
     }
@@ -228,7 +233,7 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
       app,
       pixels,
       metrics,
-      (req) => !accept.overloaded() && perAddress.take(addressBucket(req.socket.remoteAddress ?? '')) === 0,
+      (req) => !intake.overloaded() && perAddress.take(addressBucket(req.socket.remoteAddress ?? '')) === 0,
     );
 };
 

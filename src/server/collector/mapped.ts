@@ -3,7 +3,7 @@
 
 import type { MapRecord } from '../../events/mapping/index.js';
 import { parseJsonText, validateEvent } from '../../events/validate.js';
-import { Refused } from './batch.js';
+import { Refused } from '../../sources/spool/batch.js';
 import type { BatchBody } from './body.js';
 
 /**

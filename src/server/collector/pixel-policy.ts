@@ -7,7 +7,7 @@
 
 import type { ParsedUrlQuery } from 'node:querystring';
 import { ALIASES, CANONICAL_FIELDS, MONEY_FIELDS } from '../../events/contract.js';
-import type { Refusal } from './batch.js';
+import type { Refusal } from '../../sources/spool/batch.js';
 import { type ClickParams, verifyClick } from './click-signature.js';
 
 export interface PixelPolicy {

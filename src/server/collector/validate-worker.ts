@@ -2,7 +2,7 @@
 // event loop, and hands the packed spool bytes back without a copy.
 
 import { parentPort } from 'node:worker_threads';
-import { type TooManyEvents, type ValidatedBatch, validateNdjson } from './batch.js';
+import { type TooManyEvents, type ValidatedBatch, validateNdjson } from '../../sources/spool/batch.js';
 import { type HitGroup, validateHits } from './hits.js';
 
 export interface NdjsonJob {

@@ -10,8 +10,8 @@
 import type { Worker } from 'node:worker_threads';
 import { AdpipeError } from '../../errors.js';
 import { componentLogger } from '../../logger.js';
+import type { TooManyEvents, ValidatedBatch } from '../../sources/spool/batch.js';
 import { startWorker } from '../../util/worker.js';
-import type { TooManyEvents, ValidatedBatch } from './batch.js';
 import type { HitGroup } from './hits.js';
 import type { ValidateAnswer, ValidateJob } from './validate-worker.js';
 

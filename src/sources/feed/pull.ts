@@ -1,6 +1,6 @@
 // A provisional `adpipe feed pull` until the runtime's Source contract wraps the feed client:
 // pages from the stored cursor until the feed has no more, each page's records ingested with
-// ingestFiles, its dead letters written to the dead-letter store, then the cursor stored.
+// loadUnits, its dead letters written to the dead-letter store, then the cursor stored.
 // The cursor is stored after the warehouse commit, not inside it: a crash between the two
 // re-pulls the page, and the repeat is dropped by the ledger (same records = same file) and by
 // event ids (content hashes for feeds without ids), so nothing is counted twice.
@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type IngestOptions, type IngestSummary, ingestFiles } from '../../pipeline/ingest.js';
+import { type LoadOptions, type LoadSummary, loadUnits } from '../../loader/loader.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import { discoverInputs } from '../files/discover.js';
 import { type FeedOptions, feedDeadLetterRows, fetchFeedPage, writeFeedRecords } from './client.js';
@@ -31,7 +31,7 @@ export async function pullFeed(
   wh: Warehouse,
   url: string,
   options: FeedOptions,
-  ingest: IngestOptions = {},
+  ingest: LoadOptions = {},
 ): Promise<PullResult> {
   const state = path.join(wh.dataDir, 'feeds', createHash('sha256').update(url).digest('hex').slice(0, 16));
   mkdirSync(state, { recursive: true });
@@ -43,7 +43,7 @@ export async function pullFeed(
     result.pages++;
     const file = await writeFeedRecords(page, state);
     if (file !== undefined) {
-      add(result, await ingestFiles(wh, await discoverInputs([file]), { ...ingest, kind: 'feed' }));
+      add(result, await loadUnits(wh, await discoverInputs([file]), { ...ingest, kind: 'feed' }));
       rmSync(file); // the ledger keeps its path and hash: the same records again are skipped
     }
     const rows = feedDeadLetterRows(page);
@@ -64,7 +64,7 @@ export async function pullFeed(
   return result;
 }
 
-function add(result: PullResult, s: IngestSummary): void {
+function add(result: PullResult, s: LoadSummary): void {
   result.accepted += s.accepted;
   result.duplicates += s.duplicates;
   result.rejected += s.rejected;

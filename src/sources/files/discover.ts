@@ -6,25 +6,12 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AdpipeError } from '../../errors.js';
+import type { Unit } from '../source.js';
 import { type FormatInfo, formatOf } from './formats.js';
 import { isS3Url, listS3 } from './s3.js';
 
-export interface InputFile {
-  /** The ledger key: an absolute local path or an s3:// URL. */
-  key: string;
-  size: number;
-  info: FormatInfo;
-  /**
-   * Every line already accepted by the collector's JS validator (its spool segments): plain lines
-   * are then normalised without testing the rules again (acceptedLinesSql).
-   */
-  accepted?: boolean;
-  /** Where DuckDB reads it; S3 objects are fetched to a local temp file first. */
-  fetch(): Promise<{ localPath: string; hash: string; release(): Promise<void> }>;
-}
-
-export async function discoverInputs(paths: readonly string[]): Promise<InputFile[]> {
-  const found: InputFile[] = [];
+export async function discoverInputs(paths: readonly string[]): Promise<Unit[]> {
+  const found: Unit[] = [];
   for (const p of paths) {
     if (isS3Url(p)) found.push(...(await listS3(p)));
     else found.push(...(await listLocal(path.resolve(p))));
@@ -33,7 +20,7 @@ export async function discoverInputs(paths: readonly string[]): Promise<InputFil
   return found.filter((f) => !seen.has(f.key) && seen.add(f.key)).sort((a, b) => a.key.localeCompare(b.key));
 }
 
-async function listLocal(p: string): Promise<InputFile[]> {
+async function listLocal(p: string): Promise<Unit[]> {
   let st: Awaited<ReturnType<typeof stat>>;
   try {
     st = await stat(p);
@@ -53,7 +40,7 @@ async function listLocal(p: string): Promise<InputFile[]> {
   const entries = await readdir(p, { recursive: true, withFileTypes: true }).catch((err: Error) => {
     throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [p, err.message], { cause: err });
   });
-  const files: InputFile[] = [];
+  const files: Unit[] = [];
   for (const e of entries) {
     if (!e.isFile() || e.name.startsWith('.')) continue;
     const info = formatOf(e.name);
@@ -64,7 +51,7 @@ async function listLocal(p: string): Promise<InputFile[]> {
   return files;
 }
 
-function localFile(p: string, size: number, info: FormatInfo): InputFile {
+function localFile(p: string, size: number, info: FormatInfo): Unit {
   return {
     key: p,
     size,

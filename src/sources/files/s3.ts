@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { AdpipeError } from '../../errors.js';
-import type { InputFile } from './discover.js';
+import type { Unit } from '../source.js';
 import { formatOf } from './formats.js';
 
 export function isS3Url(p: string): boolean {
@@ -33,9 +33,9 @@ function parseUrl(url: string): { bucket: string; prefix: string } {
     : { bucket: rest.slice(0, slash), prefix: rest.slice(slash + 1) };
 }
 
-export async function listS3(url: string): Promise<InputFile[]> {
+export async function listS3(url: string): Promise<Unit[]> {
   const { bucket, prefix } = parseUrl(url);
-  const files: InputFile[] = [];
+  const files: Unit[] = [];
   let token: string | undefined;
   try {
     do {

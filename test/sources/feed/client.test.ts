@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingestFiles } from '../../../src/pipeline/ingest.js';
+import { loadUnits } from '../../../src/loader/loader.js';
 import { runReport } from '../../../src/reports/query.js';
 import {
   type FeedDeadLetter,
@@ -114,14 +114,14 @@ describe('feed client', () => {
         line: 2,
         code: 'feed.bad_mac',
       });
-      const loaded = await ingestFiles(wh, await discoverInputs([dir]));
+      const loaded = await loadUnits(wh, await discoverInputs([dir]));
       expect(loaded).toMatchObject({ filesRead: 2, accepted: 3, duplicates: 1, rejected: 0 });
 
       // A second pull from the committed cursor: page 2 again (the feed's last page), unchanged
       // content → the same file, skipped by the ledger; then one new and one repeated record.
       const again = await pull(first.cursor, dir);
       expect(again.deadLetters).toHaveLength(4);
-      expect(await ingestFiles(wh, await discoverInputs([dir]))).toMatchObject({ filesRead: 0, accepted: 0 });
+      expect(await loadUnits(wh, await discoverInputs([dir]))).toMatchObject({ filesRead: 0, accepted: 0 });
       pages.set('/link?page=2', {
         body: JSON.stringify({
           items: [
@@ -131,7 +131,7 @@ describe('feed client', () => {
         }),
       });
       await pull(first.cursor, dir);
-      expect(await ingestFiles(wh, await discoverInputs([dir]))).toMatchObject({
+      expect(await loadUnits(wh, await discoverInputs([dir]))).toMatchObject({
         filesRead: 1,
         accepted: 1,
         duplicates: 1,

@@ -1,9 +1,9 @@
 // The write-ahead spool: <data-dir>/spool/seg-<ms>-<pid>-<seq>.ndjson, append-only NDJSON of
 // normalised events. The collector acknowledges a request only after its lines are fsynced here.
-// The open segment is sealed by size, by event count or by the drainer's clock; sealed segments are
-// immutable input units that the drainer ingests like any file (the ledger makes that exactly once)
-// and then deletes. On startup every segment left over is sealed; a torn last line (a write that
-// was never acknowledged) is cut off.
+// The open segment is sealed by size, by event count or by the source's clock; sealed segments are
+// immutable units that the runtime loads like any file (the ledger makes that exactly once) and the
+// source's ack then deletes. On startup every segment left over is sealed; a torn last line (a
+// write that was never acknowledged) is cut off.
 
 import { readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -27,7 +27,7 @@ export interface SpoolOptions {
   /** Seal the open segment once it holds this many events. */
   segmentEvents: number;
   onFsync?: (seconds: number) => void;
-  /** Called when a segment is sealed by size or count, so the drainer can start at once. */
+  /** Called when a segment is sealed by size or count, so the runtime can load it at once. */
   onSealed?: () => void;
 }
 

@@ -1,9 +1,10 @@
-// Ingest: input units (files, spool segments) → validate → dedup → enrich → lake + rollups, in groups.
-// Each group commits atomically: the Parquet files it wrote, its rollup rows, the dedup ids and the
-// ledger entries become visible in one warehouse transaction, or not at all (files of a group that
-// died before its commit are orphans that removeOrphans deletes on the next run). Rollup rows are
-// computed before the commit (rollup-stage.ts), so an event they cannot take is dead-lettered there
-// instead of failing the group, and with it every later one, for good.
+// The loader: a source's units (files, spool segments, stream ranges) → validate → dedup → enrich →
+// lake + rollups → ledger and source positions, in groups. Each group commits atomically: the
+// Parquet files it wrote, its rollup rows, the dedup ids, the ledger entries and the positions the
+// source resumes from become visible in one warehouse transaction, or not at all (files of a group
+// that died before its commit are orphans that removeOrphans deletes on the next run). Rollup rows
+// are computed before the commit (rollup-stage.ts), so an event they cannot take is dead-lettered
+// there instead of failing the group, and with it every later one, for good.
 
 import { mkdirSync } from 'node:fs';
 import { AdpipeError } from '../errors.js';
@@ -12,7 +13,7 @@ import { REJECT_REASONS } from '../events/reasons.js';
 import { acceptedLinesSql, validatedEventsSql, validatedLinesSql } from '../events/validate-sql.js';
 import { recordFiles, writePartitions } from '../lake/lake.js';
 import { componentLogger } from '../logger.js';
-import type { InputFile } from '../sources/files/discover.js';
+import { deadLetterFile } from '../pipeline/deadletter.js';
 import {
   firstLine,
   gzipProblem,
@@ -22,14 +23,14 @@ import {
   type RawInput,
   recordsSql,
 } from '../sources/files/formats.js';
+import type { Positions, Unit } from '../sources/source.js';
 import { sqlString } from '../warehouse/quote.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import { deadLetterFile } from './deadletter.js';
 import { commitRollups, dropStagedRollups, stageRollups } from './rollup-stage.js';
 
-const log = componentLogger('ingest');
+const log = componentLogger('loader');
 
-export interface IngestOptions {
+export interface LoadOptions {
   /** Input units per atomic group (seed 000 took 10 files at a time). */
   batchFiles?: number;
   /** Re-read files whose content changed since they were ingested. */
@@ -38,13 +39,15 @@ export interface IngestOptions {
   kind?: string;
   /** Called after each group commits, e.g. to push deltas to sinks. */
   onCommitted?: (batch: BatchResult) => Promise<void>;
+  /** The source's positions once these units are committed (source_positions), written with the last group. */
+  positions?: { source: string; positions: Positions };
   /** Called as input is read and each stage of a group ends, so progress moves within a group too. */
-  onProgress?: (progress: IngestProgress) => void;
+  onProgress?: (progress: LoadProgress) => void;
   /** Turns the inputs' records into contract records before validation (docs/events.md, "Mapping your data"). */
   mapping?: Mapping;
 }
 
-export interface IngestProgress {
+export interface LoadProgress {
   /** Input bytes through the pipeline: whole groups, plus the current group's share by stage. */
   bytes: number;
   totalBytes: number;
@@ -77,7 +80,7 @@ export interface BatchResult {
   rejected: number;
 }
 
-export interface IngestSummary {
+export interface LoadSummary {
   filesRead: number;
   filesSkipped: number;
   setAside: SetAside[];
@@ -93,20 +96,15 @@ export interface IngestSummary {
 type OnStage = (stage: string, share?: number) => void;
 
 interface Staged {
-  input: InputFile;
+  input: Unit;
   hash: string;
   seq: number;
   localPath: string;
 }
 
-export async function ingestFiles(
-  wh: Warehouse,
-  inputs: readonly InputFile[],
-  options: IngestOptions = {},
-): Promise<IngestSummary> {
-  const started = process.hrtime.bigint();
-  const groupSize = options.batchFiles ?? 10;
-  const summary: IngestSummary = {
+/** A summary of nothing loaded yet, to add batches to (addToSummary) and finish (finishSummary). */
+export function emptySummary(): LoadSummary {
+  return {
     filesRead: 0,
     filesSkipped: 0,
     setAside: [],
@@ -117,14 +115,49 @@ export async function ingestFiles(
     eventsPerSecond: 0,
     batches: [],
   };
+}
+
+/** Adds a load's counts to a running total (the runtime's, over many source batches). */
+export function addToSummary(total: LoadSummary, part: LoadSummary): void {
+  total.filesRead += part.filesRead;
+  total.filesSkipped += part.filesSkipped;
+  total.setAside.push(...part.setAside);
+  total.accepted += part.accepted;
+  total.duplicates += part.duplicates;
+  total.rejected += part.rejected;
+  total.batches.push(...part.batches);
+}
+
+/** Sets the time taken since `started` (process.hrtime.bigint()) and the rate. */
+export function finishSummary(summary: LoadSummary, started: bigint): LoadSummary {
+  summary.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const events = summary.accepted + summary.duplicates + summary.rejected;
+  summary.eventsPerSecond = summary.seconds > 0 ? Math.round(events / summary.seconds) : 0;
+  return summary;
+}
+
+/**
+ * Loads units in groups of `batchFiles`, one commit each; the positions, if any, go with the last
+ * group (or alone when there are no units, e.g. a stream range of messages that carried no events).
+ */
+export async function loadUnits(
+  wh: Warehouse,
+  inputs: readonly Unit[],
+  options: LoadOptions = {},
+): Promise<LoadSummary> {
+  const started = process.hrtime.bigint();
+  const groupSize = options.batchFiles ?? 10;
+  const summary = emptySummary();
   const totalBytes = inputs.reduce((n, f) => n + f.size, 0);
   let bytesBefore = 0;
-  for (let i = 0; i < inputs.length; i += groupSize) {
+  for (let i = 0; i < inputs.length || (i === 0 && options.positions); i += groupSize) {
     const group = inputs.slice(i, i + groupSize);
     const groupBytes = group.reduce((n, f) => n + f.size, 0);
     const onStage = (stage: string, share = STAGE_DONE[stage] ?? 0) =>
       options.onProgress?.({ bytes: bytesBefore + Math.round(groupBytes * share), totalBytes, stage });
-    const result = await ingestGroup(wh, group, options, summary, onStage);
+    const last = i + groupSize >= inputs.length;
+    const positions = last ? options.positions : undefined;
+    const result = await loadGroup(wh, group, { ...options, positions }, summary, onStage);
     onStage('done', 1); // also when every file of the group was skipped
     bytesBefore += groupBytes;
     if (result) {
@@ -135,17 +168,14 @@ export async function ingestFiles(
       await options.onCommitted?.(result);
     }
   }
-  summary.seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const events = summary.accepted + summary.duplicates + summary.rejected;
-  summary.eventsPerSecond = summary.seconds > 0 ? Math.round(events / summary.seconds) : 0;
-  return summary;
+  return finishSummary(summary, started);
 }
 
-async function ingestGroup(
+async function loadGroup(
   wh: Warehouse,
-  group: readonly InputFile[],
-  options: IngestOptions,
-  summary: IngestSummary,
+  group: readonly Unit[],
+  options: LoadOptions,
+  summary: LoadSummary,
   onStage: OnStage,
 ): Promise<BatchResult | undefined> {
   const batchId = await nextBatchId(wh);
@@ -165,7 +195,11 @@ async function ingestGroup(
       if (previous && !options.reprocess) throw new AdpipeError('ADP_ERR_SOURCE_CHANGED', [input.key]);
       fresh.push({ input, hash: fetched.hash, seq: fresh.length + 1, localPath: fetched.localPath });
     }
-    if (fresh.length === 0) return undefined;
+    if (fresh.length === 0) {
+      // Every unit was committed before; a stream may still have moved on (e.g. past messages it skips).
+      if (options.positions) await wh.transaction(() => recordPositions(wh, options.positions!, undefined));
+      return undefined;
+    }
     const setAside = await timed(batchId, 'validate', () => stage(wh, fresh, options.mapping), onStage);
     const staged = fresh.filter((f) => !setAside.some((s) => s.key === f.input.key));
     summary.setAside.push(...setAside);
@@ -180,6 +214,7 @@ async function ingestGroup(
       sources,
       options.kind ?? 'files',
       onStage,
+      options.positions,
     );
   } finally {
     await wh.run('DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS staged; DROP TABLE IF EXISTS rejected');
@@ -378,6 +413,7 @@ async function commitGroup(
   sources: readonly string[],
   kind: string,
   onStage: OnStage,
+  positions: LoadOptions['positions'],
 ): Promise<BatchResult> {
   const counts = await wh.all<{ seq: number; records: string }>(
     'SELECT file_seq AS seq, count(*)::VARCHAR AS records FROM staged GROUP BY ALL',
@@ -435,9 +471,34 @@ async function commitGroup(
       `INSERT INTO batches SELECT $1, $2, $3::TIMESTAMPTZ, now(), $4, $5, $6, $7, min(ts), max(ts) FROM staged`,
       [batchId, kind, startedAt, staged.length, accepted, duplicates, rejected],
     );
+    if (positions) await recordPositions(wh, positions, batchId);
   });
   log.info({ batchId, files: staged.length, accepted, duplicates, rejected }, 'batch committed');
   return { batchId, files: staged.length, accepted, duplicates, rejected };
+}
+
+/** A source's stream positions, inside the caller's transaction. */
+async function recordPositions(
+  wh: Warehouse,
+  { source, positions }: NonNullable<LoadOptions['positions']>,
+  batchId: number | undefined,
+): Promise<void> {
+  for (const [stream, position] of Object.entries(positions))
+    await wh.run('INSERT OR REPLACE INTO source_positions VALUES ($1, $2, $3, $4, now())', [
+      source,
+      stream,
+      position,
+      batchId ?? null,
+    ]);
+}
+
+/** The positions committed for a source, by stream. */
+export async function committedPositions(wh: Warehouse, source: string): Promise<Positions> {
+  const rows = await wh.all<{ stream: string; position: string }>(
+    'SELECT stream, position FROM source_positions WHERE source = $1',
+    [source],
+  );
+  return Object.fromEntries(rows.map((r) => [r.stream, r.position]));
 }
 
 const REASONS_SQL = `(VALUES ${Object.entries(REJECT_REASONS)
