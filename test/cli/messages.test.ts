@@ -194,18 +194,18 @@ describe('log lines', () => {
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { msg: string; component: string });
-    expect(logged).toContainEqual(expect.objectContaining({ component: 'ingest', msg: 'batch committed' }));
+    expect(logged).toContainEqual(expect.objectContaining({ component: 'loader', msg: 'batch committed' }));
     const pretty = prettyLine(
       JSON.stringify({
         level: 40,
         time: Date.UTC(2026, 0, 1, 12, 0, 1),
         app: 'adpipe',
-        component: 'ingest',
+        component: 'loader',
         msg: 'file set aside',
         file: 'a.gz',
         reason: 'cut off',
       }),
     );
-    expect(pretty).toMatch(/^\d\d:\d\d:\d\d warn ingest: file set aside file=a\.gz reason=cut off\n$/);
+    expect(pretty).toMatch(/^\d\d:\d\d:\d\d warn loader: file set aside file=a\.gz reason=cut off\n$/);
   });
 });
