@@ -1,6 +1,6 @@
 // One page of an encrypted feed (docs/feeds.md): fetch → decrypt each token → parse each payload
 // → NDJSON records for the loader, dead letters for the tokens that failed, and the cursor to
-// commit with the records. The runtime's Source wraps `pullFeedPage`; it keeps no state itself.
+// commit with the records. The runtime's FeedSource (source.ts) wraps `fetchFeedPage`; it keeps no state itself.
 
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
