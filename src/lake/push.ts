@@ -41,22 +41,28 @@ export interface PushResult {
   readonly bytes: number;
 }
 
+export interface PushOptions extends UploadOptions {
+  /** Push up to this batch (a sink's sync); default the newest committed. */
+  readonly upTo?: number;
+}
+
 export async function pushLake(
   wh: Warehouse,
   url: string,
   client: S3Client,
-  options: UploadOptions = {},
+  options: PushOptions = {},
 ): Promise<PushResult> {
   const at = parseS3Url(url);
   const retry = options.retry ?? DEFAULT_RETRY;
   const from = await readWatermark(client, at, options);
+  // A sink's upTo may be a batch that wrote no lake file (all duplicates): the watermark moves past it.
   const newest = await wh.one<{ b: string | null }>('SELECT max(batch_id)::VARCHAR AS b FROM lake_files');
-  const to = Number(newest?.b ?? 0);
+  const to = options.upTo ?? Number(newest?.b ?? 0);
   const result = { from, to: Math.max(from, to), partitions: 0, uploaded: 0, deleted: 0, bytes: 0 };
   if (to <= from) return result;
   const touched = await wh.all<{ dt: string; hour: string }>(
-    'SELECT DISTINCT dt, hour FROM lake_files WHERE batch_id > $from ORDER BY dt, hour',
-    { from },
+    'SELECT DISTINCT dt, hour FROM lake_files WHERE batch_id > $from AND batch_id <= $to ORDER BY dt, hour',
+    { from, to },
   );
   for (const { dt, hour } of touched) {
     const partition = `dt=${dt}/hour=${hour}/`;
@@ -97,7 +103,12 @@ export async function pushLake(
   return result;
 }
 
-async function readWatermark(client: S3Client, at: S3Location, options: UploadOptions): Promise<number> {
+/** The newest batch pushed to `url`, read from the bucket (0 before the first push). */
+export async function readWatermark(
+  client: S3Client,
+  at: S3Location,
+  options: UploadOptions,
+): Promise<number> {
   try {
     const res = await withRetry(
       'GET watermark',

@@ -1,4 +1,5 @@
-// `adpipe lake push s3://bucket/prefix` (provisional, until lake push is a Sink of the runtime).
+// `adpipe lake push s3://bucket/prefix`: one push now, the code the lake sink (src/sinks/lake) runs
+// after each commit; `adpipe lake prune` deletes old partitions.
 
 import type { Command } from 'commander';
 import { s3ClientFromEnv } from '../../lake/object-store.js';
@@ -11,7 +12,7 @@ export function register(program: Command): void {
   lake
     .command('push')
     .description(
-      "Upload committed lake partitions new since the bucket's watermark, as dt=/hour= Parquet (provisional)",
+      "Upload committed lake partitions new since the bucket's watermark, as dt=/hour= Parquet",
     )
     .argument('<url>', 's3://bucket/prefix; endpoint, region and credentials from the AWS variables')
     .action(async (url: string, _opts: unknown, cmd: Command) => {
