@@ -11,9 +11,7 @@ export function register(program: Command): void {
   const lake = program.command('lake').description('The Parquet lake on object storage (docs/feeds.md)');
   lake
     .command('push')
-    .description(
-      "Upload committed lake partitions new since the bucket's watermark, as dt=/hour= Parquet",
-    )
+    .description("Upload committed lake partitions new since the bucket's watermark, as dt=/hour= Parquet")
     .argument('<url>', 's3://bucket/prefix; endpoint, region and credentials from the AWS variables')
     .action(async (url: string, _opts: unknown, cmd: Command) => {
       const client = s3ClientFromEnv();
