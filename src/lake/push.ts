@@ -7,17 +7,12 @@
 // re-uploading a file is harmless (same key, same bytes).
 
 import path from 'node:path';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { componentLogger } from '../logger.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import {
   DEFAULT_RETRY,
+  deleteObject,
   parseS3Url,
   type S3Location,
   type UploadOptions,
@@ -79,15 +74,9 @@ export async function pushLake(
       result.uploaded++;
       result.bytes += Number(file.bytes);
     }
-    // One DELETE per key: Swift's s3api wants Content-MD5 on a multi-object delete, which the SDK
-    // no longer sends (it sends a CRC32), and a partition has few stale files (after a compaction).
     for (const key of remote.keys()) {
       if (wanted.has(key)) continue;
-      await withRetry(
-        `DELETE ${key}`,
-        () => client.send(new DeleteObjectCommand({ Bucket: at.bucket, Key: key })),
-        retry,
-      );
+      await deleteObject(client, at.bucket, key, retry);
       result.deleted++;
     }
     result.partitions++;
