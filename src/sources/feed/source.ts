@@ -7,16 +7,15 @@
 // until the feed has no more. With `every`: pulls again on that clock (±10 % jitter), backing off
 // exponentially while fetches fail (`adpipe serve`, `feed pull --every`).
 
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { loadMapping, type Mapping } from '../../events/mapping/index.js';
 import { componentLogger } from '../../logger.js';
 import { INTERVAL_PATTERN, nextWait, parseInterval } from '../../util/every.js';
-import type { Positions, PreRejected, Source, SourceBatch, SourceContext, Unit } from '../source.js';
-import { type FeedOptions, type FeedPage, fetchFeedPage } from './client.js';
+import type { Source, SourceBatch, SourceContext, Unit } from '../source.js';
+import { type FeedOptions, type FeedPage, feedRejected, fetchFeedPage, writeFeedRecords } from './client.js';
 import type { FernetKey } from './fernet.js';
 import { loadFeedKey } from './key.js';
 
@@ -133,26 +132,15 @@ export class FeedSource implements Source<FeedBatch> {
 
   /** The page as one unit: its records as NDJSON, its failed tokens pre-rejected at their position. */
   private async batchOf(page: FeedPage): Promise<FeedBatch> {
-    const body = page.lines.length === 0 ? '' : `${page.lines.join('\n')}\n`;
-    const hash = createHash('sha256').update(body).digest('hex');
-    const file = path.join(tmpDir(this.ctx!), `feed-${hash.slice(0, 32)}.ndjson`);
-    await writeFile(file, body);
-    const key = `feed:${this.name}@${page.cursor}`;
-    const rejected: PreRejected[] = page.deadLetters.map((d) => ({
-      line: d.position.index + 1,
-      code: `feed.${d.reason}`,
-      field: 'token',
-      message: `token ${d.position.index + 1} of ${page.cursor}: ${d.detail}`,
-    }));
+    const { file, hash, size } = await writeFeedRecords(page, tmpDir(this.ctx!));
     const unit: Unit = {
-      key,
-      size: body.length,
+      key: `feed:${this.name}@${page.cursor}`,
+      size,
       info: { format: 'jsonl', gzip: false },
-      rejected,
+      rejected: feedRejected(page),
       fetch: async () => ({ localPath: file, hash, release: async () => undefined }),
     };
-    const positions: Positions = { [CURSOR]: page.nextCursor };
-    return { units: [unit], positions, page, file };
+    return { units: [unit], positions: { [CURSOR]: page.nextCursor }, page, file };
   }
 
   async ack(batch: FeedBatch): Promise<void> {
