@@ -56,6 +56,11 @@ interface FeedBatch extends SourceBatch {
 
 export class FeedSource implements Source<FeedBatch> {
   readonly kind = 'feed';
+  /**
+   * A page fetched again with other records (a feed without pagination, a last page that grew) is
+   * the same key with new content: read it again; the records' ids drop what it repeats.
+   */
+  readonly reprocess = true;
   readonly finite: boolean;
   readonly mapping: Mapping | undefined;
   private readonly options: FeedOptions;
