@@ -1,5 +1,7 @@
 // The feed source passes the source conformance suite: each unit offered is a page of Fernet tokens
-// (one per line) on a local HTTP feed paged by `?since=` cursors; `adpipe feed pull` runs it.
+// (one per line) on a local HTTP feed paged by `?since=` cursors. Finite, `adpipe feed pull` runs it;
+// continuous (`every`), `adpipe serve` runs it from adpipe.yaml's `sources:`.
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { fernetEncrypt, generateFernetKey, parseFernetKey } from '../../src/sources/feed/fernet.js';
@@ -51,19 +53,61 @@ describe('feed source conformance', () => {
     await server?.close();
   });
 
-  sourceConformance({
-    offer: (_dataDir, inputDir, _name, data) => {
-      const name = path.basename(inputDir);
-      const pages = feeds.get(name) ?? [];
-      feeds.set(name, pages);
-      pages.push(tokens(data));
-      return `feed:feed@${feedUrl(inputDir, pages.length - 1)}`;
-    },
-    create: (_dataDir, inputDir) =>
-      FeedSource.create({ type: 'feed', name: 'feed', url: feedUrl(inputDir), key_env: KEY_ENV }),
-    command: (inputDir) => ['feed', 'pull', '--url', feedUrl(inputDir), '--key-env', KEY_ENV],
-    finite: true,
-    idle: () => true,
-    unreadable: { code: 'feed.not_utf8', message: /^token 1 of http:\/\/\S+: \S/ },
+  const offer = (_dataDir: string, inputDir: string, _name: string, data: string | Buffer) => {
+    const name = path.basename(inputDir);
+    const pages = feeds.get(name) ?? [];
+    feeds.set(name, pages);
+    pages.push(tokens(data));
+    return `feed:feed@${feedUrl(inputDir, pages.length - 1)}`;
+  };
+  const unreadable = { code: 'feed.not_utf8', message: /^token 1 of http:\/\/\S+: \S/ };
+
+  describe('finite: adpipe feed pull', () => {
+    sourceConformance({
+      offer,
+      create: (_dataDir, inputDir) =>
+        FeedSource.create({ type: 'feed', name: 'feed', url: feedUrl(inputDir), key_env: KEY_ENV }),
+      command: (inputDir) => ['feed', 'pull', '--url', feedUrl(inputDir), '--key-env', KEY_ENV],
+      finite: true,
+      idle: () => true,
+      unreadable,
+    });
+  });
+
+  describe('continuous: adpipe serve with a configured feed source', () => {
+    /** The input dir of the data dir each test's source runs on (the two are made together). */
+    const inputOf = new Map<string, string>();
+    sourceConformance({
+      offer: (dataDir, inputDir, name, data) => {
+        inputOf.set(dataDir, inputDir);
+        return offer(dataDir, inputDir, name, data);
+      },
+      create: (_dataDir, inputDir) =>
+        FeedSource.create({
+          type: 'feed',
+          name: 'feed',
+          url: feedUrl(inputDir),
+          key_env: KEY_ENV,
+          every: '1s',
+        }),
+      command: (inputDir) => {
+        const config = path.join(inputDir, 'adpipe.yaml');
+        const source = { type: 'feed', name: 'feed', url: feedUrl(inputDir), key_env: KEY_ENV, every: '1s' };
+        writeFileSync(config, JSON.stringify({ sources: [source] }));
+        return ['--config', config, 'serve', '--port', '0'];
+      },
+      finite: false,
+      // Everything offered is committed once the source has asked for the page after the last one:
+      // it fetches a page only after the one before is acknowledged.
+      idle: (dataDir) => {
+        const inputDir = inputOf.get(dataDir) ?? '';
+        const past = feedUrl(inputDir, feeds.get(path.basename(inputDir))?.length ?? 0).replace(
+          server.url,
+          '',
+        );
+        return server.requests.includes(past);
+      },
+      unreadable,
+    });
   });
 });
