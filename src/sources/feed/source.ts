@@ -7,7 +7,7 @@
 // until the feed has no more. With `every`: pulls again on that clock (±10 % jitter), backing off
 // exponentially while fetches fail (`adpipe serve`, `feed pull --every`).
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -104,7 +104,9 @@ export class FeedSource implements Source<FeedBatch> {
   async open(ctx: SourceContext): Promise<void> {
     this.ctx = ctx;
     this.cursor = ctx.positions[CURSOR] ?? this.config.url;
-    mkdirSync(tmpDir(ctx), { recursive: true });
+    // Pages left by a run that died before their ack: fetched again from the committed cursor.
+    rmSync(this.tmpDir(), { recursive: true, force: true });
+    mkdirSync(this.tmpDir(), { recursive: true });
   }
 
   async poll(): Promise<FeedBatch | undefined> {
@@ -137,7 +139,7 @@ export class FeedSource implements Source<FeedBatch> {
 
   /** The page as one unit: its records as NDJSON, its failed tokens pre-rejected at their position. */
   private async batchOf(page: FeedPage): Promise<FeedBatch> {
-    const { file, hash, size } = await writeFeedRecords(page, tmpDir(this.ctx!));
+    const { file, hash, size } = await writeFeedRecords(page, this.tmpDir());
     const unit: Unit = {
       key: `feed:${this.name}@${page.cursor}`,
       size,
@@ -175,6 +177,11 @@ export class FeedSource implements Source<FeedBatch> {
     this.timer.unref();
   }
 
+  /** This source's own temp folder: names are unique in a runtime, so sources never clear each other's. */
+  private tmpDir(): string {
+    return path.join(this.ctx!.dataDir, 'tmp', `feed-${encodeURIComponent(this.name)}`);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -182,5 +189,3 @@ export class FeedSource implements Source<FeedBatch> {
 
   async close(): Promise<void> {}
 }
-
-const tmpDir = (ctx: SourceContext) => path.join(ctx.dataDir, 'tmp');
