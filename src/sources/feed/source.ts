@@ -11,6 +11,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { AdpipeError } from '../../errors.js';
 import { loadMapping, type Mapping } from '../../events/mapping/index.js';
 import { componentLogger } from '../../logger.js';
 import { INTERVAL_PATTERN, nextWait, parseInterval } from '../../util/every.js';
@@ -90,7 +91,9 @@ export class FeedSource implements Source<FeedBatch> {
   /** Reads the key now (env or file): a missing key fails here, before anything is fetched. */
   static async create(config: FeedSourceConfig): Promise<FeedSource> {
     if ((config.key_env === undefined) === (config.key_file === undefined))
-      throw new Error(`feed source ${config.name}: give exactly one of key_env or key_file`);
+      throw new AdpipeError('ADP_ERR_CONFIG', [
+        `feed source ${config.name}: give exactly one of key_env or key_file`,
+      ]);
     const key = loadFeedKey(
       config.key_env !== undefined ? { env: config.key_env } : { file: config.key_file as string },
     );
