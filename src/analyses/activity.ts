@@ -8,7 +8,8 @@
 //   session gap (the sessions themselves).
 // - activity_touches: the impressions and clicks of users (attribution's touchpoints), and
 //   activity_conversions: their conversions, each a narrow copy of a small part of the lake.
-// A lake row carries the batch that accepted it, keeps it through compaction and is never removed:
+// A lake row carries the batch that accepted it, keeps it through compaction and is removed only by
+// `lake prune`, which drops these tables (forgetActivity) so they are rebuilt from what is left:
 // the tables as of the watermark plus the lake's rows of later batches are exact. A writable
 // connection folds those rows in first (late events merge the runs they fall between); a read-only
 // one reads them beside the tables.
@@ -136,10 +137,17 @@ async function watermarkOf(wh: Warehouse): Promise<number | undefined> {
   return Number(row?.b ?? 0);
 }
 
+/**
+ * Drops the tables, inside the caller's transaction, so the next refresh rebuilds them from the lake:
+ * after `lake prune` removed rows, which the tables' incremental folding assumes never happens.
+ */
+export async function forgetActivity(wh: Warehouse): Promise<void> {
+  for (const table of ['activity_watermark', ...TABLE_NAMES]) await wh.run(`DROP TABLE IF EXISTS ${table}`);
+}
+
 /** Folds the batches committed after the watermark into the tables, in one transaction. */
 export async function refreshActivity(wh: Warehouse): Promise<void> {
-  if ((await watermarkOf(wh)) === undefined)
-    for (const table of ['activity_watermark', ...TABLE_NAMES]) await wh.run(`DROP TABLE IF EXISTS ${table}`);
+  if ((await watermarkOf(wh)) === undefined) await forgetActivity(wh);
   for (const ddl of TABLES) await wh.run(ddl);
   await wh.transaction(async () => {
     const watermark = (await watermarkOf(wh)) ?? 0;

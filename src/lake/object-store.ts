@@ -7,6 +7,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -75,6 +76,23 @@ export async function withRetry<T>(what: string, call: () => Promise<T>, policy 
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
+}
+
+/**
+ * Deletes one object, with retries. One DELETE per key: Swift's s3api wants Content-MD5 on a
+ * multi-object delete, which the SDK no longer sends (it sends a CRC32).
+ */
+export async function deleteObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  retry = DEFAULT_RETRY,
+): Promise<void> {
+  await withRetry(
+    `DELETE ${key}`,
+    () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })),
+    retry,
+  );
 }
 
 export interface UploadOptions {

@@ -7,17 +7,12 @@
 // re-uploading a file is harmless (same key, same bytes).
 
 import path from 'node:path';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { componentLogger } from '../logger.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import {
   DEFAULT_RETRY,
+  deleteObject,
   parseS3Url,
   type S3Location,
   type UploadOptions,
@@ -41,22 +36,28 @@ export interface PushResult {
   readonly bytes: number;
 }
 
+export interface PushOptions extends UploadOptions {
+  /** Push up to this batch (a sink's sync); default the newest committed. */
+  readonly upTo?: number;
+}
+
 export async function pushLake(
   wh: Warehouse,
   url: string,
   client: S3Client,
-  options: UploadOptions = {},
+  options: PushOptions = {},
 ): Promise<PushResult> {
   const at = parseS3Url(url);
   const retry = options.retry ?? DEFAULT_RETRY;
   const from = await readWatermark(client, at, options);
+  // A sink's upTo may be a batch that wrote no lake file (all duplicates): the watermark moves past it.
   const newest = await wh.one<{ b: string | null }>('SELECT max(batch_id)::VARCHAR AS b FROM lake_files');
-  const to = Number(newest?.b ?? 0);
+  const to = options.upTo ?? Number(newest?.b ?? 0);
   const result = { from, to: Math.max(from, to), partitions: 0, uploaded: 0, deleted: 0, bytes: 0 };
   if (to <= from) return result;
   const touched = await wh.all<{ dt: string; hour: string }>(
-    'SELECT DISTINCT dt, hour FROM lake_files WHERE batch_id > $from ORDER BY dt, hour',
-    { from },
+    'SELECT DISTINCT dt, hour FROM lake_files WHERE batch_id > $from AND batch_id <= $to ORDER BY dt, hour',
+    { from, to },
   );
   for (const { dt, hour } of touched) {
     const partition = `dt=${dt}/hour=${hour}/`;
@@ -73,15 +74,9 @@ export async function pushLake(
       result.uploaded++;
       result.bytes += Number(file.bytes);
     }
-    // One DELETE per key: Swift's s3api wants Content-MD5 on a multi-object delete, which the SDK
-    // no longer sends (it sends a CRC32), and a partition has few stale files (after a compaction).
     for (const key of remote.keys()) {
       if (wanted.has(key)) continue;
-      await withRetry(
-        `DELETE ${key}`,
-        () => client.send(new DeleteObjectCommand({ Bucket: at.bucket, Key: key })),
-        retry,
-      );
+      await deleteObject(client, at.bucket, key, retry);
       result.deleted++;
     }
     result.partitions++;
@@ -97,7 +92,12 @@ export async function pushLake(
   return result;
 }
 
-async function readWatermark(client: S3Client, at: S3Location, options: UploadOptions): Promise<number> {
+/** The newest batch pushed to `url`, read from the bucket (0 before the first push). */
+export async function readWatermark(
+  client: S3Client,
+  at: S3Location,
+  options: UploadOptions,
+): Promise<number> {
   try {
     const res = await withRetry(
       'GET watermark',

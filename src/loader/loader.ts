@@ -23,7 +23,7 @@ import {
   type RawInput,
   recordsSql,
 } from '../sources/files/formats.js';
-import type { Positions, Unit } from '../sources/source.js';
+import type { Positions, PreRejected, Unit } from '../sources/source.js';
 import { sqlString } from '../warehouse/quote.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { commitRollups, dropStagedRollups, stageRollups } from './rollup-stage.js';
@@ -433,10 +433,14 @@ async function commitGroup(
   for (const r of kept)
     Object.assign(stats.get(Number(r.seq))!, { accepted: Number(r.accepted), rejected: Number(r.rejected) });
   const accepted = total('accepted');
-  const rejected = total('rejected');
-  await writeDeadLetters(wh, batchId, rejected, setAside, sources);
   const records = total('records');
-  const duplicates = records - accepted - rejected;
+  const duplicates = records - accepted - total('rejected');
+  // Records their source rejected before they became lines (a feed's undecryptable tokens).
+  const preRejected = staged.flatMap((s) =>
+    (s.input.rejected ?? []).map((r) => ({ ...r, source: s.input.key })),
+  );
+  const rejected = total('rejected') + preRejected.length;
+  await writeDeadLetters(wh, batchId, rejected, setAside, sources, preRejected);
 
   // The lake's rows carry their input unit and batch.
   const events = `(SELECT * REPLACE (${sourceOf(sources, 'file_seq')} AS source), ${batchId}::BIGINT AS batch_id FROM staged)`;
@@ -455,7 +459,7 @@ async function commitGroup(
       const st = stats.get(s.seq);
       const rec = st?.records ?? 0;
       const acc = st?.accepted ?? 0;
-      const rej = st?.rejected ?? 0;
+      const rej = (st?.rejected ?? 0) + (s.input.rejected?.length ?? 0);
       await wh.run('INSERT OR REPLACE INTO ledger VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())', [
         s.input.key,
         s.input.size,
@@ -463,7 +467,7 @@ async function commitGroup(
         batchId,
         rec,
         acc,
-        rec - acc - rej,
+        rec - acc - (st?.rejected ?? 0),
         rej,
       ]);
     }
@@ -512,6 +516,7 @@ async function writeDeadLetters(
   rejected: number,
   setAside: readonly SetAside[],
   sources: readonly string[],
+  preRejected: ReadonlyArray<PreRejected & { source: string }>,
 ): Promise<void> {
   if (rejected === 0 && setAside.length === 0) return;
   mkdirSync(wh.deadLetterDir, { recursive: true });
@@ -523,8 +528,20 @@ async function writeDeadLetters(
   const records = `SELECT ${batchId} AS batch_id, ${sourceOf(sources, 'file_seq')} AS source, line, text, split_part(reject, '@', 1) AS code,
       split_part(reject, '@', 2) AS field, split_part(reject, '@', 2) || ': ' || coalesce(detail, reasons.message) AS message
     FROM rejected LEFT JOIN ${REASONS_SQL} ON reasons.code = split_part(reject, '@', 1)`;
+  const early =
+    preRejected.length === 0
+      ? []
+      : [
+          `SELECT ${batchId} AS batch_id, source, line::BIGINT AS line, NULL::VARCHAR AS text, code, field, message
+           FROM (VALUES ${preRejected
+             .map(
+               (r) =>
+                 `(${[r.source, r.line, r.code, r.field, r.message].map((v) => (typeof v === 'number' ? v : sqlString(v))).join(', ')})`,
+             )
+             .join(', ')}) AS early(source, line, code, field, message)`,
+        ];
   const target = deadLetterFile(wh, batchId);
   await wh.run(
-    `COPY (${[records, ...files].join(' UNION ALL ')} ORDER BY source, line) TO ${sqlString(target)} (FORMAT json)`,
+    `COPY (${[records, ...files, ...early].join(' UNION ALL ')} ORDER BY source, line) TO ${sqlString(target)} (FORMAT json)`,
   );
 }

@@ -2,6 +2,7 @@
 // name, its zod config schema (made with sinkConfigSchema) and a factory.
 
 import { Registry } from '../util/registry.js';
+import { lakeSinkSchema } from './lake/config.js';
 import type { Sink, SinkContext } from './sink.js';
 import { sqlSinkComponent } from './sql/component.js';
 
@@ -28,3 +29,9 @@ sinkRegistry.register(
     async () => (await import('./clickhouse/index.js')).clickhouseDriver,
   ),
 );
+sinkRegistry.register({
+  type: 'lake',
+  summary: "the Parquet lake's copy on S3 as dt=/hour= partitions, pushed after each commit",
+  schema: lakeSinkSchema,
+  create: async (config, ctx) => new (await import('./lake/sink.js')).LakeSink(config, ctx),
+});

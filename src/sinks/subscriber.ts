@@ -79,16 +79,19 @@ export class SinkSubscriber implements Subscriber {
     this.closed = true;
     clearTimeout(this.timer);
     // The last commits' sync, unless the sink is down: then it stays behind until the next start.
-    if (!this.inFlight && this.failures === 0 && this.handled !== this.latest) this.inFlight = this.run();
-    if (this.inFlight) {
-      let bound: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<boolean>((resolve) => {
-        bound = setTimeout(() => resolve(true), this.opts.closeTimeoutMs);
-      });
-      if (await Promise.race([this.inFlight.then(() => false), timedOut]))
-        log.warn({ sink: this.name, waitedMs: this.opts.closeTimeoutMs }, 'sink sync still running at close');
-      clearTimeout(bound);
-    }
+    // After the one in flight, which may have started before the last commit.
+    const inFlight = this.inFlight;
+    const last = (async () => {
+      await inFlight;
+      if (this.failures === 0 && this.handled !== this.latest) await this.run();
+    })();
+    let bound: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      bound = setTimeout(() => resolve(true), this.opts.closeTimeoutMs);
+    });
+    if (await Promise.race([last.then(() => false), timedOut]))
+      log.warn({ sink: this.name, waitedMs: this.opts.closeTimeoutMs }, 'sink sync still running at close');
+    clearTimeout(bound);
     await this.sink.close();
     this.release();
   }

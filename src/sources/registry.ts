@@ -2,6 +2,7 @@
 // HTTP intake is not among them: it is configured by `server:` and started by the collector.
 
 import { Registry } from '../util/registry.js';
+import { FeedSource, feedSourceSchema } from './feed/source.js';
 import { FilesSource, filesSourceSchema } from './files/source.js';
 import type { Source } from './source.js';
 
@@ -16,6 +17,13 @@ sourceRegistry.register({
   summary: 'local files and folders, s3:// prefixes (jsonl, ndjson, json, csv, optionally .gz, parquet)',
   schema: filesSourceSchema,
   create: (config) => FilesSource.create(config),
+});
+
+sourceRegistry.register({
+  type: 'feed',
+  summary: 'a Fernet-encrypted log feed over HTTP, pulled page by page, its cursor committed with its events',
+  schema: feedSourceSchema,
+  create: (config) => FeedSource.create(config),
 });
 
 /** A `sources:` entry, validated against its type's schema by the config. */

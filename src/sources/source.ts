@@ -18,8 +18,22 @@ export interface Unit {
    * then normalised without testing the rules again (acceptedLinesSql).
    */
   accepted?: boolean;
+  /**
+   * Records the source itself could not turn into lines (a feed token with a bad MAC): the loader
+   * writes them to the batch's dead letters, with the unit's key as their source, and counts them
+   * as rejected. The unit's file holds only the other records.
+   */
+  rejected?: readonly PreRejected[];
   /** Where DuckDB reads it, and its content hash; S3 objects are fetched to a local temp file first. */
   fetch(): Promise<{ localPath: string; hash: string; release(): Promise<void> }>;
+}
+
+/** A record rejected by its source, at its position in the unit (1-based), with a `<kind>.<reason>` code. */
+export interface PreRejected {
+  line: number;
+  code: string;
+  field: string;
+  message: string;
 }
 
 /** A stream's committed position: the next offset, id or cursor to read from, as text. */

@@ -42,3 +42,15 @@ export async function runEvery(
     });
   }
 }
+
+const INTERVAL_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** The interval syntax of `every:` / `--every` / `--older-than`: a whole number and s, m, h or d. */
+export const INTERVAL_PATTERN = /^(\d+)([smhd])$/;
+
+/** `30s`, `5m`, `1h`, `90d` → milliseconds. */
+export function parseInterval(value: string): number {
+  const m = INTERVAL_PATTERN.exec(value);
+  if (m === null) throw new Error(`expected a number and s, m, h or d (e.g. 5m), got ${value}`);
+  return Number(m[1]) * (INTERVAL_UNITS[m[2] as string] as number);
+}

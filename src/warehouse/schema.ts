@@ -56,6 +56,14 @@ const TABLES = [
     rows BIGINT NOT NULL,
     bytes BIGINT NOT NULL
   )`,
+  // Hour partitions `adpipe lake prune` deleted: their rows stay in the rollups (and seen_ids), so
+  // verify compares the lake with the rollups outside them only.
+  `CREATE TABLE IF NOT EXISTS lake_pruned (
+    dt VARCHAR NOT NULL,
+    hour VARCHAR NOT NULL,
+    rows BIGINT NOT NULL,
+    pruned_at TIMESTAMPTZ NOT NULL
+  )`,
   // Every event id ever accepted, for dedup across all of history.
   'CREATE TABLE IF NOT EXISTS seen_ids (event_id VARCHAR NOT NULL)',
   'CREATE TABLE IF NOT EXISTS dim_org (org_id VARCHAR PRIMARY KEY, name VARCHAR)',

@@ -20,7 +20,12 @@ describe('adpipe.yaml JSON Schema', () => {
       additionalProperties: boolean;
       description: string;
     }>;
-    expect(variants.map((v) => v.properties.type!.const).sort()).toEqual(['clickhouse', 'mysql', 'postgres']);
+    expect(variants.map((v) => v.properties.type!.const).sort()).toEqual([
+      'clickhouse',
+      'lake',
+      'mysql',
+      'postgres',
+    ]);
     for (const v of variants) {
       expect(v.additionalProperties).toBe(false);
       expect(v.required.sort()).toEqual(['type', 'url']);

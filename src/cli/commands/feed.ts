@@ -1,32 +1,30 @@
-// `adpipe feed pull` (provisional, see src/sources/feed/pull.ts): once, or every --every with
-// jitter and exponential backoff on failures (src/util/every.ts), taking the run lock for each pull only.
+// `adpipe feed pull`: the runtime with one feed source (src/sources/feed/source.ts), under the run
+// lock. Once: pages from the committed cursor until the feed has no more. With --every: a
+// continuous source pulling on that clock (jitter, backoff on failures) until SIGINT/SIGTERM.
 
 import type { Command } from 'commander';
 import { usage } from '../../errors.js';
-import { componentLogger } from '../../logger.js';
-import { loadFeedKey } from '../../sources/feed/key.js';
-import { pullFeed } from '../../sources/feed/pull.js';
-import { runEvery } from '../../util/every.js';
+import { Runtime } from '../../runtime/runtime.js';
+import { FeedSource } from '../../sources/feed/source.js';
+import { INTERVAL_PATTERN } from '../../util/every.js';
 import { contextOf, intOption } from '../context.js';
 import { withWriter } from '../writer.js';
-
-const log = componentLogger('feed');
-
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000 };
-
-/** `30s`, `5m`, `1h` → milliseconds. */
-function interval(value: string): number {
-  const m = /^(\d+)([smh])$/.exec(value);
-  if (m === null) throw new Error(`--every takes a number and s, m or h (e.g. 5m), got ${value}`);
-  return Number(m[1]) * (UNITS[m[2] as string] as number);
-}
+import { summaryLine } from './ingest.js';
 
 interface PullOpts {
   url: string;
+  name: string;
   keyEnv?: string;
   keyFile?: string;
   ttl?: number;
-  every?: number;
+  every?: string;
+  mapping?: string;
+}
+
+function interval(value: string): string {
+  if (!INTERVAL_PATTERN.test(value))
+    throw usage(`--every takes a number and s, m or h (e.g. 5m), got ${value}`);
+  return value;
 }
 
 export function register(program: Command): void {
@@ -35,10 +33,9 @@ export function register(program: Command): void {
     .description('Encrypted log feeds (Fernet), as in seed 003 (docs/feeds.md)');
   feed
     .command('pull')
-    .description(
-      'Pull a Fernet-encrypted feed from its stored cursor and ingest its records exactly once (provisional)',
-    )
-    .requiredOption('--url <url>', 'the feed URL (first page; later pulls start from the stored cursor)')
+    .description('Pull a Fernet-encrypted feed from its committed cursor and load its records exactly once')
+    .requiredOption('--url <url>', 'the feed URL (first page; later pulls start from the committed cursor)')
+    .option('--name <name>', 'the source name its cursor is committed under', 'feed')
     .option('--key-env <name>', 'environment variable holding the Fernet key')
     .option('--key-file <file>', 'file holding the Fernet key')
     .option('--ttl <seconds>', 'refuse tokens older than this (Fernet TTL)', intOption('--ttl'))
@@ -47,29 +44,39 @@ export function register(program: Command): void {
       'pull again every interval (30s, 5m, 1h), with jitter and backoff',
       interval,
     )
+    .option('--mapping <file>', "a mapping file turning the feed's records into contract events")
     .action(async (opts: PullOpts, cmd: Command) => {
       if ((opts.keyEnv === undefined) === (opts.keyFile === undefined)) {
         throw usage(
           'give the key with exactly one of --key-env NAME or --key-file FILE (never on the command line)',
         );
       }
-      const key = loadFeedKey(
-        opts.keyEnv !== undefined ? { env: opts.keyEnv } : { file: opts.keyFile as string },
-      );
+      const source = await FeedSource.create({
+        type: 'feed',
+        name: opts.name,
+        url: opts.url,
+        key_env: opts.keyEnv,
+        key_file: opts.keyFile,
+        ttl: opts.ttl,
+        every: opts.every,
+        mapping: opts.mapping,
+      });
       const { dataDir } = contextOf(cmd);
-      const once = async () => {
-        const r = await withWriter(dataDir, (wh) => pullFeed(wh, opts.url, { key, ttl: opts.ttl }));
-        console.log(
-          `pages ${r.pages}; events accepted ${r.accepted} / duplicates ${r.duplicates} / rejected ${r.rejected}; dead letters ${r.deadLetters}`,
-        );
-      };
-      if (opts.every === undefined) return once();
-      const stop = new AbortController();
-      process.once('SIGINT', () => stop.abort());
-      process.once('SIGTERM', () => stop.abort());
-      await runEvery(opts.every, once, {
-        signal: stop.signal,
-        onError: (err, failures) => log.error({ err: (err as Error).message, failures }, 'feed pull failed'),
+      await withWriter(dataDir, async (wh) => {
+        const runtime = await Runtime.open(wh);
+        try {
+          if (source.finite) {
+            console.log(summaryLine(await runtime.run(source)));
+            return;
+          }
+          await runtime.start(source);
+          await new Promise<void>((resolve) => {
+            process.once('SIGINT', resolve);
+            process.once('SIGTERM', resolve);
+          });
+        } finally {
+          await runtime.close();
+        }
       });
     });
 }

@@ -1,12 +1,12 @@
 // One page of an encrypted feed (docs/feeds.md): fetch → decrypt each token → parse each payload
 // → NDJSON records for the loader, dead letters for the tokens that failed, and the cursor to
-// commit with the records. The runtime's Source wraps `pullFeedPage`; it keeps no state itself.
+// commit with the records. The runtime's FeedSource (source.ts) wraps `fetchFeedPage`; it keeps no state itself.
 
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AdpipeError } from '../../errors.js';
-import type { DeadLetter } from '../../pipeline/deadletter.js';
+import type { PreRejected } from '../source.js';
 import { FernetError, type FernetKey, fernetDecrypt } from './fernet.js';
 import { type LiteralValue, literalToJson, NumberText, parseLiteral } from './py-literal.js';
 
@@ -191,25 +191,27 @@ function withEventId(record: { [key: string]: LiteralValue }): { [key: string]: 
 }
 
 /**
- * Writes the page's records as NDJSON under `dir`, named by their content: a page pulled twice
- * with the same records is the same file, which the loader's ledger skips (none for an empty page).
+ * Writes the page's records as NDJSON under `dir`, named by their content: a page fetched twice
+ * with the same records is the same file with the same hash, which the loader's ledger skips. A
+ * page of failed tokens only is an empty file: the unit that carries their dead letters.
  */
-export async function writeFeedRecords(page: FeedPage, dir: string): Promise<string | undefined> {
-  if (page.lines.length === 0) return undefined;
-  const body = `${page.lines.join('\n')}\n`;
-  const file = path.join(dir, `feed-${createHash('sha256').update(body).digest('hex').slice(0, 32)}.ndjson`);
+export async function writeFeedRecords(
+  page: FeedPage,
+  dir: string,
+): Promise<{ file: string; hash: string; size: number }> {
+  const body = page.lines.length === 0 ? '' : `${page.lines.join('\n')}\n`;
+  const hash = createHash('sha256').update(body).digest('hex');
+  const file = path.join(dir, `feed-${hash.slice(0, 32)}.ndjson`);
   await writeFile(file, body);
-  return file;
+  return { file, hash, size: Buffer.byteLength(body) };
 }
 
-/** The page's dead letters in the dead-letter store's shape (src/pipeline/deadletter.ts), less the batch id. */
-export function feedDeadLetterRows(page: FeedPage): Array<Omit<DeadLetter, 'batch_id'>> {
+/** The page's failed tokens as records rejected by their source, at their 1-based position on the page. */
+export function feedRejected(page: FeedPage): PreRejected[] {
   return page.deadLetters.map((d) => ({
-    source: d.position.cursor,
-    line: d.position.index,
-    text: null,
+    line: d.position.index + 1,
     code: `feed.${d.reason}`,
-    field: '',
-    message: d.detail,
+    field: 'token',
+    message: `token ${d.position.index + 1} of ${d.position.cursor}: ${d.detail}`,
   }));
 }

@@ -9,7 +9,7 @@ import { runReport } from '../../../src/reports/query.js';
 import {
   type FeedDeadLetter,
   type FeedOptions,
-  feedDeadLetterRows,
+  feedRejected,
   fetchFeedPage,
   writeFeedRecords,
 } from '../../../src/sources/feed/client.js';
@@ -41,8 +41,7 @@ async function pull(cursor: string, dir: string) {
   let page = await fetchFeedPage(cursor, options);
   const files: string[] = [];
   for (;;) {
-    const file = await writeFeedRecords(page, dir);
-    if (file) files.push(file);
+    if (page.lines.length > 0) files.push((await writeFeedRecords(page, dir)).file);
     deadLetters.push(...page.deadLetters);
     if (!page.more) break;
     page = await fetchFeedPage(page.nextCursor, options);
@@ -108,10 +107,8 @@ describe('feed client', () => {
         ['/link?page=2', 4, 'not_an_object'],
         ['/link?page=2', 5, 'not_a_token'],
       ]);
-      expect(
-        feedDeadLetterRows({ ...(await fetchFeedPage(`${server.url}/link?page=1`, options)) })[0],
-      ).toMatchObject({
-        line: 2,
+      expect(feedRejected(await fetchFeedPage(`${server.url}/link?page=1`, options))[0]).toMatchObject({
+        line: 3,
         code: 'feed.bad_mac',
       });
       const loaded = await loadUnits(wh, await discoverInputs([dir]));
