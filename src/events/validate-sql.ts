@@ -303,7 +303,12 @@ export function validatedEventsSql(raw: string): string {
  * The length of a plain line holding the fields read into columns: each field given adds
  * `"key":"value",` (the last one's comma stands for the opening brace).
  */
-const PLAIN_SIZE = `1 + ${EXTRACTED.map((f) => `coalesce(strlen(${sqlIdent(f)}) + ${Buffer.byteLength(f) + 6}, 0)`).join(' + ')}`;
+export const plainSize = (keys: readonly string[], ref: (key: string) => string) =>
+  `1 + ${keys.map((k) => `coalesce(strlen(${ref(k)}) + ${Buffer.byteLength(k) + 6}, 0)`).join(' + ')}`;
+const PLAIN_SIZE = plainSize(EXTRACTED, sqlIdent);
+
+/** A line that may be plain: an object without escapes, every key followed by a quoted value. */
+export const PLAIN_SHAPED = `starts_with(text, '{') AND NOT contains(text, '\\') AND NOT regexp_matches(text, '":[^"]')`;
 
 /**
  * Validates JSON lines in one pass where they are plain: compact objects whose values are all
@@ -319,7 +324,6 @@ const PLAIN_SIZE = `1 + ${EXTRACTED.map((f) => `coalesce(strlen(${sqlIdent(f)}) 
 export function validatedLinesSql(lines: string): string {
   // Only lines that look plain and are valid JSON are transformed: json_transform fails on invalid
   // JSON, and try() would redo every vector holding one bad line row by row (3x slower on 5 % dirt).
-  const shaped = `starts_with(text, '{') AND NOT contains(text, '\\') AND NOT regexp_matches(text, '":[^"]')`;
   return `SELECT * REPLACE (CASE WHEN general OR reject IS NOT NULL THEN text END AS text) FROM (${rulesSql(
     `(SELECT file_seq, NULL::VARCHAR AS source, line, text, NULL::JSON AS j, true AS flat,
         NULL::VARCHAR AS shape, false AS has_unknown, strlen(text) AS record_bytes,
@@ -327,7 +331,7 @@ export function validatedLinesSql(lines: string): string {
         ${FIELDS.map((f) => `${present('', f)} AS j_${f}`).join(',\n        ')}
       FROM (SELECT file_seq, line, text, readable,
               unnest(CASE WHEN readable THEN json_transform(text, ${struct('VARCHAR')}) END)
-            FROM (SELECT file_seq, line, text, coalesce(${shaped} AND json_valid(text), false) AS readable FROM ${lines})))`,
+            FROM (SELECT file_seq, line, text, coalesce(${PLAIN_SHAPED} AND json_valid(text), false) AS readable FROM ${lines})))`,
     true,
     ['general', 'record_bytes'],
   )})`;

@@ -4,7 +4,7 @@
 // time is read in the zone with ICU's timezone(), and the mapped values go straight into the
 // columns the contract's rules read: no record is rebuilt as text and parsed again (#18's 1.3×).
 
-import { sqlString } from '../../warehouse/quote.js';
+import { sqlIdent, sqlString } from '../../warehouse/quote.js';
 import { KNOWN_FIELDS, RECORD_MAX_DEPTH } from '../contract.js';
 import { EPOCH_TEXT_PATTERN, ISO_TIME_PATTERN } from '../validate.js';
 import {
@@ -12,6 +12,8 @@ import {
   FIELDS,
   JSON_SPACE,
   nonFiniteAmong,
+  PLAIN_SHAPED,
+  plainSize,
   recordShapeSql,
   rulesSql,
   tooDeep,
@@ -30,13 +32,17 @@ const col = (f: string) => `"v_${f}"`;
 /**
  * Its value after `values`: the CASE table over a string's folded text, else as read. A string of
  * ASCII without escapes (nearly all) is looked up by its JSON text, where lower() is ASCII
- * folding; others are unquoted and folded first.
+ * folding; others are unquoted and folded first. In plain form the value is a string's text.
  */
-function valueSql({ field, table }: MappedField): string {
+function valueSql({ field, table }: MappedField, plain: boolean): string {
   const r = `"r_${field}"`;
   if (!table || table.size === 0) return r;
+  const to = (v: string) => (plain ? sqlString(v) : jsonText(v));
   const when = (key: (from: string) => string) =>
-    [...table].map(([from, to]) => `WHEN ${sqlString(key(from))} THEN ${jsonText(to)}`).join(' ');
+    [...table].map(([from, to_]) => `WHEN ${sqlString(key(from))} THEN ${to(to_)}`).join(' ');
+  if (plain)
+    return `CASE WHEN strlen(${r}) = length(${r}) THEN CASE lower(${r}) ${when((f) => f)} ELSE ${r} END
+      ELSE CASE ${foldAscii(r)} ${when((f) => f)} ELSE ${r} END END`;
   return `CASE WHEN NOT starts_with(${r}, '"') THEN ${r}
       WHEN strlen(${r}) = length(${r}) AND NOT contains(${r}, '\\') THEN CASE lower(${r}) ${when(JSON.stringify)} ELSE ${r} END
       ELSE CASE ${foldAscii(`${r} ->> '$'`)} ${when((f) => f)} ELSE ${r} END END`;
@@ -95,6 +101,72 @@ function timeSteps(m: Mapping): { kind: string; parts: string; local: string; at
 }
 
 /**
+ * How the mapping's steps read and write values: `json`, each value as its JSON text (any record),
+ * or plain, each a string's text (records of plain strings, which the rules read without type tests).
+ */
+interface Form {
+  /** The value of the first of these top-level keys or paths present and not null. */
+  read: (paths: readonly SourcePath[]) => string;
+  plain: boolean;
+}
+
+/**
+ * The mapping's columns over `base()` (a relation with `text` and what `form` reads, built once the
+ * steps have named every path they read): `j_<field>` for
+ * the rules' FIELDS, each value as the form writes it, and `mapping_reject`, the mapping rule a
+ * value broke (when `obj`, the record is an object).
+ */
+function mappingStepsSql(m: Mapping, plan: MappingPlan, form: Form, base: () => string): string {
+  const time = timeSteps(m);
+  const mappedSet = new Set(plan.mapped.map((f) => f.field));
+  const asValue = (e: string) => (form.plain ? e : `to_json(${e})`);
+  const reads = plan.mapped.map(({ field, paths }) => `${form.read(paths)} AS "r_${field}"`);
+  // Contract fields the mapping leaves alone are read from the record as they are, unless dropped.
+  const kept = FIELDS.filter((f) => !mappedSet.has(f)).map((f) => {
+    const keys = [f, ...aliasesOf(f)].filter((k) => !plan.dropped.has(k)).map((k) => [k]);
+    return `${keys.length ? form.read(keys) : `NULL::${form.plain ? 'VARCHAR' : 'JSON'}`} AS ${col(f)}`;
+  });
+  const eventId = m.idFromContent ? `coalesce(${col('event_id')}, ${asValue('sha256(text)')})` : undefined;
+  const tsOut = time
+    ? `CASE WHEN ts_kind IN ('fmt', 'local') THEN ${asValue(`strftime(make_timestamp(ts_at * 1000), '%Y-%m-%dT%H:%M:%S.%gZ')`)} ELSE ${col('ts')} END`
+    : undefined;
+  const out = (f: string) => (f === 'ts' && tsOut) || (f === 'event_id' && eventId) || col(f);
+  const value = (f: string) =>
+    `${form.plain ? out(f) : `nullif(${out(f)}, 'null'::JSON)::VARCHAR`} AS j_${f}`;
+  const reject = time
+    ? `CASE WHEN ts_kind = 'bad' OR (ts_kind = 'fmt' AND ts_local IS NULL) THEN 'mapping.time_format@ts'
+        WHEN ts_kind = 'local' AND ts_local IS NULL THEN 'ts.invalid@ts'
+        WHEN ts_kind IS NOT NULL AND ts_at IS NULL THEN 'mapping.dst_gap@ts' END`
+    : 'NULL::VARCHAR';
+  const values = plan.mapped.map((f) => `${valueSql(f, form.plain)} AS ${col(f.field)}`);
+  const ts = col('ts');
+  const tsCols = !time
+    ? []
+    : form.plain
+      ? [`trim(${ts}) AS ts_s`, `coalesce(${ts} = '', false) AS ts_blank`]
+      : [
+          // A string's text off its JSON text where it has no escape, as validate-sql.ts reads them.
+          `CASE WHEN NOT starts_with(${ts}, '"') THEN NULL
+          WHEN contains(${ts}, '\\') THEN trim(${ts} ->> '$')
+          ELSE trim(substr(${ts}, 2, strlen(${ts}) - 2)) END AS ts_s`,
+          `coalesce(${ts} = '""', false) AS ts_blank`,
+        ];
+  const steps = time
+    ? [`${time.kind} AS ts_kind`, time.parts, `${time.local} AS ts_local`, `${time.at} AS ts_at`]
+    : [];
+  const levels = [
+    [...reads, ...kept].join(', '),
+    values.join(', '),
+    tsCols.join(', '),
+    ...steps,
+    `${FIELDS.map(value).join(', ')}, CASE WHEN obj THEN ${reject} END AS mapping_reject`,
+  ];
+  let sql = base();
+  for (const step of levels.filter((x) => x !== '')) sql = `(SELECT *, ${step} FROM ${sql})`;
+  return sql;
+}
+
+/**
  * The mapping over `raw`, a relation (file_seq, source, line, text), as the columns the contract's
  * rules read (rulesSql in validate-sql.ts), so a mapped record is never written out as JSON text
  * and parsed again: one parse of the source record (the cast), one json_extract of every path read
@@ -107,8 +179,6 @@ function timeSteps(m: Mapping): { kind: string; parts: string; local: string; at
  */
 function mappedExtractedSql(m: Mapping, raw: string): string {
   const plan = mappingPlan(m);
-  const time = timeSteps(m);
-  const mappedSet = new Set(plan.mapped.map((f) => f.field));
   const paths: string[] = [];
   const at = (p: string) => {
     if (!paths.includes(p)) paths.push(p);
@@ -118,49 +188,18 @@ function mappedExtractedSql(m: Mapping, raw: string): string {
     const values = keys.map((k) => `nullif(${at(jsonPathOf(k))}, 'null'::JSON)`);
     return values.length === 1 ? values[0]! : `coalesce(${values.join(', ')})`;
   };
-  const reads = plan.mapped.map(({ field, paths: from }) => `${read(from)} AS "r_${field}"`);
-  // Contract fields the mapping leaves alone are read from the record as they are, unless dropped.
-  const kept = FIELDS.filter((f) => !mappedSet.has(f)).map((f) => {
-    const keys = [f, ...aliasesOf(f)].filter((k) => !plan.dropped.has(k)).map((k) => [k]);
-    return `${keys.length ? read(keys) : 'NULL::JSON'} AS ${col(f)}`;
-  });
-  const eventId = m.idFromContent ? `coalesce(${col('event_id')}, to_json(sha256(text)))` : undefined;
-  const tsOut = time
-    ? `CASE WHEN ts_kind IN ('fmt', 'local') THEN to_json(strftime(make_timestamp(ts_at * 1000), '%Y-%m-%dT%H:%M:%S.%gZ')) ELSE ${col('ts')} END`
-    : undefined;
-  const out = (f: string) => (f === 'ts' && tsOut) || (f === 'event_id' && eventId) || col(f);
-  const value = (f: string) => `nullif(${out(f)}, 'null'::JSON)::VARCHAR AS j_${f}`;
-  const reject = time
-    ? `CASE WHEN ts_kind = 'bad' OR (ts_kind = 'fmt' AND ts_local IS NULL) THEN 'mapping.time_format@ts'
-        WHEN ts_kind = 'local' AND ts_local IS NULL THEN 'ts.invalid@ts'
-        WHEN ts_kind IS NOT NULL AND ts_at IS NULL THEN 'mapping.dst_gap@ts' END`
-    : 'NULL::VARCHAR';
-  const values = plan.mapped.map((f) => `${valueSql(f)} AS ${col(f.field)}`);
-  const tsCols = time
-    ? [
-        // A string's text off its JSON text where it has no escape, as validate-sql.ts reads them.
-        `CASE WHEN NOT starts_with(${col('ts')}, '"') THEN NULL
-          WHEN contains(${col('ts')}, '\\') THEN trim(${col('ts')} ->> '$')
-          ELSE trim(substr(${col('ts')}, 2, strlen(${col('ts')}) - 2)) END AS ts_s`,
-        `coalesce(${col('ts')} = '""', false) AS ts_blank`,
-      ]
-    : [];
-  const steps = time
-    ? [`${time.kind} AS ts_kind`, time.parts, `${time.local} AS ts_local`, `${time.at} AS ts_at`]
-    : [];
   const unknown = hasUnknownSql(plan, at);
   const record = rebuiltSql(plan);
-  let sql = `(SELECT file_seq, source, line, text, sj, coalesce(starts_with(ltrim(sj, ${JSON_SPACE}), '{'), false) AS obj
+  const parsed = `(SELECT file_seq, source, line, text, sj, coalesce(starts_with(ltrim(sj, ${JSON_SPACE}), '{'), false) AS obj
       FROM (SELECT file_seq, source, line, text, try_cast(text AS JSON) AS sj FROM ${raw}))`;
-  const levels = [
-    `json_extract(sj, [${paths.map(sqlString).join(', ')}]) AS jr`,
-    [...reads, ...kept].join(', '),
-    values.join(', '),
-    tsCols.join(', '),
-    ...steps,
-    `${FIELDS.map(value).join(', ')}, CASE WHEN obj THEN ${reject} END AS mapping_reject, ${unknown} AS has_unknown`,
-  ];
-  for (const step of levels.filter((s) => s !== '')) sql = `(SELECT *, ${step} FROM ${sql})`;
+  const sql = mappingStepsSql(
+    m,
+    plan,
+    { read, plain: false },
+    () =>
+      `(SELECT *, ${unknown} AS has_unknown
+        FROM (SELECT *, json_extract(sj, [${paths.map(sqlString).join(', ')}]) AS jr FROM ${parsed}))`,
+  );
   // Flat: every value given is a string without escapes, read by dropping its quotes.
   const plain = (f: string) =>
     `(j_${f} IS NULL OR (starts_with(j_${f}, '"') AND NOT contains(j_${f}, '\\')))`;
@@ -169,7 +208,8 @@ function mappedExtractedSql(m: Mapping, raw: string): string {
   // Brackets of the rebuilt record are only measured where the text has that many at all.
   const opening = `strlen(text) - strlen(replace(replace(text, '{', ''), '[', ''))`;
   const deep = `CASE WHEN ${opening} > ${RECORD_MAX_DEPTH} THEN ${tooDeep(bracketsOf(`(${record})::VARCHAR`))} END`;
-  const shape = `coalesce(mapping_reject, ${recordShapeSql('sj', `CASE WHEN NOT flat THEN ${nonFiniteAmong(FIELDS.map((f) => `j_${f}`))} ELSE false END`, deep)})`;
+  const nonFinite = `CASE WHEN NOT flat THEN ${nonFiniteAmong(FIELDS.map((f) => `j_${f}`))} ELSE false END`;
+  const shape = `coalesce(mapping_reject, ${recordShapeSql('sj', nonFinite, deep)})`;
   return `(SELECT file_seq, source, line, text, flat, ${shape} AS shape, has_unknown,
       CASE WHEN has_unknown THEN ${record} END AS j,
       ${recordBytes(plan)} AS record_bytes,
@@ -231,11 +271,32 @@ export function mappedEventsSql(m: Mapping, raw: string): string {
 }
 
 /**
- * mappedEventsSql over JSON lines (file_seq, line, text), in the read pass, with validatedLinesSql's
- * `general` (blank lines, which are skipped) and `record_bytes` (the line's length, for gzip checks).
+ * mappedEventsSql over JSON lines (file_seq, line, text) in the read pass, as validatedLinesSql
+ * does for unmapped ones: plain lines (compact, strings without escapes, no keys but the contract's
+ * and the mapping's, proven by the length) are read with one json_transform into text and mapped
+ * and validated without type tests; the others are `general`, left (with their text) for
+ * mappedEventsSql. `record_bytes` is the line's length, for the gzip check. A mapping that reads
+ * into arrays or objects has no plain lines.
  */
 export function mappedLinesSql(m: Mapping, lines: string): string {
+  const plan = mappingPlan(m);
+  const keys = [...new Set([...KNOWN_FIELDS, ...plan.dropped])];
+  const nested = plan.mapped.some((f) => f.paths.some((p) => p.length > 1));
+  const w = (k: string) => `w.${sqlIdent(k)}`;
+  const read = (paths: readonly SourcePath[]) => {
+    const values = paths.map((p) => w(p[0] as string));
+    return values.length === 1 ? values[0]! : `coalesce(${values.join(', ')})`;
+  };
+  const struct = sqlString(JSON.stringify(Object.fromEntries(keys.map((k) => [k, 'VARCHAR']))));
+  const readable = nested ? 'false' : `coalesce(${PLAIN_SHAPED} AND json_valid(text), false)`;
+  const transformed = `(SELECT file_seq, line, text, true AS obj, w,
+        NOT coalesce(readable AND strlen(text) = ${plainSize(keys, w)}, false) AS general
+      FROM (SELECT file_seq, line, text, readable, CASE WHEN readable THEN json_transform(text, ${struct}) END AS w
+        FROM (SELECT file_seq, line, text, ${readable} AS readable FROM ${lines})))`;
+  const mapped = mappingStepsSql(m, plan, { read, plain: true }, () => transformed);
+  const extracted = `(SELECT file_seq, NULL::VARCHAR AS source, line, text, NULL::JSON AS j, true AS flat,
+      mapping_reject AS shape, false AS has_unknown, strlen(text) AS record_bytes, general,
+      ${FIELDS.map((f) => `j_${f}`).join(', ')} FROM ${mapped})`;
   return `SELECT * REPLACE (CASE WHEN general OR reject IS NOT NULL THEN text END AS text)
-    FROM (SELECT *, trim(text) = '' AS general, strlen(text) AS record_bytes
-      FROM (${mappedEventsSql(m, `(SELECT file_seq, NULL::VARCHAR AS source, line, text FROM ${lines})`)}))`;
+    FROM (${rulesSql(extracted, true, ['general', 'record_bytes'])})`;
 }
