@@ -397,7 +397,8 @@ function extractedFromTextSql(raw: string): string {
 /**
  * The rules over extracted records: file_seq, source, line, text, j, `flat` (every j_<field> is
  * already its string's text), `shape` (a record-level rejection or NULL), `has_unknown` (props to
- * keep from j), record_bytes and j_<field> for FIELDS.
+ * keep from j), record_bytes (at least any string's length) and j_<field> for FIELDS. Mappings
+ * (mapping/sql.ts) give their mapped values here too, never rebuilding a record as text.
  */
 export function rulesSql(extracted: string, plainStrings = false, keep: readonly string[] = []): string {
   // Where every value is known to be a plain string, types and integer texts are constants, which
