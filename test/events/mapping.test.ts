@@ -270,6 +270,12 @@ const CASES: readonly MappingCase[] = [
     text: s004('2026-01-10T00:00:00', 'ANDROİD').replace('"revenue":0.0', '"revenue":""'),
     expect: { reject: 'device.invalid@device' },
   },
+  {
+    name: 'plain: a value from `values` longer than the line is still held to the text limit',
+    mapping: { values: { os: { android: 'x'.repeat(2100) } } },
+    text: '{"event_id":"e","type":"click","ts":"2026-01-01T00:00:00Z","os":"Android"}',
+    expect: { reject: 'text.invalid@os' },
+  },
 ];
 
 function outcome(row: Record<string, unknown>): Outcome {

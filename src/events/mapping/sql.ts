@@ -275,7 +275,8 @@ export function mappedEventsSql(m: Mapping, raw: string): string {
  * does for unmapped ones: plain lines (compact, strings without escapes, no keys but the contract's
  * and the mapping's, proven by the length) are read with one json_transform into text and mapped
  * and validated without type tests; the others are `general`, left (with their text) for
- * mappedEventsSql. `record_bytes` is the line's length, for the gzip check. A mapping that reads
+ * mappedEventsSql. `record_bytes` is the line's length, for the gzip check (the rules are given a
+ * bound that also covers the mapping's own values). A mapping that reads
  * into arrays or objects has no plain lines.
  */
 export function mappedLinesSql(m: Mapping, lines: string): string {
@@ -295,8 +296,10 @@ export function mappedLinesSql(m: Mapping, lines: string): string {
         FROM (SELECT file_seq, line, text, ${readable} AS readable FROM ${lines})))`;
   const mapped = mappingStepsSql(m, plan, { read, plain: true }, () => transformed);
   const extracted = `(SELECT file_seq, NULL::VARCHAR AS source, line, text, NULL::JSON AS j, true AS flat,
-      mapping_reject AS shape, false AS has_unknown, strlen(text) AS record_bytes, general,
+      mapping_reject AS shape, false AS has_unknown, ${recordBytes(plan)} AS record_bytes,
+      strlen(text) AS line_bytes, general,
       ${FIELDS.map((f) => `j_${f}`).join(', ')} FROM ${mapped})`;
-  return `SELECT * REPLACE (CASE WHEN general OR reject IS NOT NULL THEN text END AS text)
-    FROM (${rulesSql(extracted, true, ['general', 'record_bytes'])})`;
+  return `SELECT * EXCLUDE (line_bytes) REPLACE (CASE WHEN general OR reject IS NOT NULL THEN text END AS text),
+      line_bytes AS record_bytes
+    FROM (${rulesSql(extracted, true, ['general', 'line_bytes'])})`;
 }
