@@ -276,6 +276,12 @@ const CASES: readonly MappingCase[] = [
     text: '{"event_id":"e","type":"click","ts":"2026-01-01T00:00:00Z","os":"Android"}',
     expect: { reject: 'text.invalid@os' },
   },
+  {
+    name: 'a kept field nested too deep is rejected as unmapped',
+    mapping: { time_zone: 'UTC' },
+    text: `{"event_id":"d","type":"click","ts":"2026-01-01T00:00:00","deep":${'['.repeat(70)}${']'.repeat(70)}}`,
+    expect: { reject: 'record.too_deep@record' },
+  },
 ];
 
 function outcome(row: Record<string, unknown>): Outcome {

@@ -111,10 +111,9 @@ interface Form {
 }
 
 /**
- * The mapping's columns over `base()` (a relation with `text` and what `form` reads, built once the
- * steps have named every path they read): `j_<field>` for
- * the rules' FIELDS, each value as the form writes it, and `mapping_reject`, the mapping rule a
- * value broke (when `obj`, the record is an object).
+ * The mapping's columns over `base()` (a relation with `text`, `obj` and what `form` reads, built
+ * once the steps have named every path they read): `j_<field>` for the rules' FIELDS, each value
+ * as the form writes it, and `mapping_reject`, the mapping rule a value broke (objects only).
  */
 function mappingStepsSql(m: Mapping, plan: MappingPlan, form: Form, base: () => string): string {
   const time = timeSteps(m);
@@ -171,10 +170,10 @@ function mappingStepsSql(m: Mapping, plan: MappingPlan, form: Form, base: () => 
  * rules read (rulesSql in validate-sql.ts), so a mapped record is never written out as JSON text
  * and parsed again: one parse of the source record (the cast), one json_extract of every path read
  * (the mapping's, the unmapped contract fields', the top-level keys that tell whether the record
- * has unknown ones), then each field's value as JSON text (`j_<field>`). A rule of the mapping a
- * value broke comes first, as the record's `shape`; `text` stays the text as read, for dead
- * letters. The rebuilt record (one json_merge_patch) is made only where props need it: records
- * with unknown fields, or brackets enough to be too deep. A text that is not a JSON object is
+ * is compact or has unknown ones), then each field's value as JSON text (`j_<field>`). A rule of
+ * the mapping a value broke comes first, as the record's `shape`; `text` stays the text as read,
+ * for dead letters. The rebuilt record (one json_merge_patch) is made only where props need it
+ * (records with unknown fields) or where it might be too deep. A text that is not a JSON object is
  * rejected as it would be unmapped.
  */
 function mappedExtractedSql(m: Mapping, raw: string): string {
@@ -188,7 +187,7 @@ function mappedExtractedSql(m: Mapping, raw: string): string {
     const values = keys.map((k) => `nullif(${at(jsonPathOf(k))}, 'null'::JSON)`);
     return values.length === 1 ? values[0]! : `coalesce(${values.join(', ')})`;
   };
-  const unknown = hasUnknownSql(plan, at);
+  const { compact, unknown } = compactSql(plan, at);
   const record = rebuiltSql(plan);
   const parsed = `(SELECT file_seq, source, line, text, sj, coalesce(starts_with(ltrim(sj, ${JSON_SPACE}), '{'), false) AS obj
       FROM (SELECT file_seq, source, line, text, try_cast(text AS JSON) AS sj FROM ${raw}))`;
@@ -197,17 +196,18 @@ function mappedExtractedSql(m: Mapping, raw: string): string {
     plan,
     { read, plain: false },
     () =>
-      `(SELECT *, ${unknown} AS has_unknown
-        FROM (SELECT *, json_extract(sj, [${paths.map(sqlString).join(', ')}]) AS jr FROM ${parsed}))`,
+      `(SELECT *, ${unknown} AS has_unknown FROM (SELECT *, ${compact} AS compact
+        FROM (SELECT *, json_extract(sj, [${paths.map(sqlString).join(', ')}]) AS jr FROM ${parsed})))`,
   );
   // Flat: every value given is a string without escapes, read by dropping its quotes.
   const plain = (f: string) =>
     `(j_${f} IS NULL OR (starts_with(j_${f}, '"') AND NOT contains(j_${f}, '\\')))`;
   const unquoted = (f: string) =>
     `CASE WHEN flat THEN substr(j_${f}, 2, length(j_${f}) - 2) ELSE j_${f} END AS j_${f}`;
-  // Brackets of the rebuilt record are only measured where the text has that many at all.
+  // Brackets of the rebuilt record are only measured where the text has that many at all (a
+  // compact record has one pair).
   const opening = `strlen(text) - strlen(replace(replace(text, '{', ''), '[', ''))`;
-  const deep = `CASE WHEN ${opening} > ${RECORD_MAX_DEPTH} THEN ${tooDeep(bracketsOf(`(${record})::VARCHAR`))} END`;
+  const deep = `CASE WHEN compact THEN false WHEN ${opening} > ${RECORD_MAX_DEPTH} THEN ${tooDeep(bracketsOf(`(${record})::VARCHAR`))} END`;
   const nonFinite = `CASE WHEN NOT flat THEN ${nonFiniteAmong(FIELDS.map((f) => `j_${f}`))} ELSE false END`;
   const shape = `coalesce(mapping_reject, ${recordShapeSql('sj', nonFinite, deep)})`;
   return `(SELECT file_seq, source, line, text, flat, ${shape} AS shape, has_unknown,
@@ -218,20 +218,22 @@ function mappedExtractedSql(m: Mapping, raw: string): string {
 }
 
 /**
- * Whether the record has keys that are neither contract fields nor dropped (they go to props). A
- * compact record of escape-free strings is proven not to by its length, as validatedLinesSql proves
- * a line plain; others count their keys.
+ * `compact` (the record is a compact object of escape-free strings, with no keys but the
+ * contract's and the dropped ones: proven by its length, as validatedLinesSql proves a line plain)
+ * and `has_unknown` (it has keys that are neither, for props), which only records not compact
+ * count their keys for.
  */
-function hasUnknownSql(plan: MappingPlan, at: (path: string) => string): string {
-  if (plan.keepOnlyKnown) return 'false';
+function compactSql(plan: MappingPlan, at: (path: string) => string): { compact: string; unknown: string } {
   const keys = [...new Set([...KNOWN_FIELDS, ...plan.dropped])];
   const v = (k: string) => at(jsonPathOf([k]));
   const size = `1 + ${keys.map((k) => `coalesce(strlen(${v(k)}) + ${Buffer.byteLength(k) + 4}, 0)`).join(' + ')}`;
   const strings = keys.map((k) => `coalesce(starts_with(${v(k)}, '"'), true)`).join(' AND ');
   const present = keys.map((k) => `(${v(k)} IS NOT NULL)::INTEGER`).join(' + ');
-  return `CASE WHEN NOT obj THEN false
-      WHEN NOT contains(text, '\\') AND strlen(text) = ${size} AND ${strings} THEN false
-      ELSE len(json_keys(sj)) <> ${present} END`;
+  const compact = `coalesce(obj AND NOT contains(text, '\\') AND strlen(text) = ${size} AND ${strings}, false)`;
+  const unknown = plan.keepOnlyKnown
+    ? 'false'
+    : `CASE WHEN NOT obj OR compact THEN false ELSE len(json_keys(sj)) <> ${present} END`;
+  return { compact, unknown };
 }
 
 /** The mapped record as JSON: the kept keys, null for each key dropped, each mapped field's value. */
