@@ -237,15 +237,33 @@ function rejectExpr(): string {
     END`;
 }
 
-const JSON_SPACE = `' ' || chr(9) || chr(10) || chr(13)`;
+export const JSON_SPACE = `' ' || chr(9) || chr(10) || chr(13)`;
 /** Fields that take an integer in place of a string. */
 const INTEGER_FIELDS = ['event_id', ...ID_FIELDS, ...TEXT_FIELDS];
 const KNOWN_AS_NULLS = sqlString(JSON.stringify(Object.fromEntries(KNOWN_FIELDS.map((f) => [f, null]))));
 /** NaN and Infinity literals: DuckDB's JSON reader takes them, JSON.parse (and the contract) does not. */
 const NON_FINITE = '(?i)[+-]?(nan|inf|infinity)';
 
+/** True when one of the JSON values is a bare NaN or Infinity. */
+export const nonFiniteAmong = (values: readonly string[]) =>
+  `len(list_filter([${values.join(', ')}], x -> regexp_full_match(x::VARCHAR, ${sqlString(NON_FINITE)}))) > 0`;
+
+/**
+ * The record-level rejection of `j`, a text cast to JSON (NULL when it is not JSON): not JSON, not
+ * an object, `nonFinite` (a bare NaN or Infinity) or `tooDeep`; NULL for a record the rules read.
+ */
+export function recordShapeSql(j: string, nonFinite: string, tooDeep: string): string {
+  return `CASE
+      WHEN ${j} IS NULL THEN 'record.invalid_json@record'
+      WHEN NOT starts_with(ltrim(${j}::VARCHAR, ${JSON_SPACE}), '{') THEN
+        CASE WHEN regexp_full_match(trim(${j}::VARCHAR, ${JSON_SPACE}), ${sqlString(NON_FINITE)}) THEN 'record.invalid_json@record' ELSE 'record.not_object@record' END
+      WHEN ${nonFinite} THEN 'record.invalid_json@record'
+      WHEN ${tooDeep} THEN 'record.too_deep@record'
+    END`;
+}
+
 /** A JSON text's brackets alone, its strings cut out: what tooDeep measures. */
-const bracketsOf = (text: string) =>
+export const bracketsOf = (text: string) =>
   `regexp_replace(regexp_replace(${text}, '"(?:[^"\\\\]|\\\\.)*"', '', 'g'), '[^\\[\\]{}]', '', 'g')`;
 
 /**
@@ -253,14 +271,14 @@ const bracketsOf = (text: string) =>
  * depth, the JS validator rejects it. Innermost pairs are removed RECORD_MAX_DEPTH times and what
  * remains is deeper; only a text with that many brackets pays for it.
  */
-const tooDeep = (brackets: string) => {
+export const tooDeep = (brackets: string) => {
   let inner = brackets;
   for (let i = 0; i < RECORD_MAX_DEPTH; i++) inner = `regexp_replace(${inner}, '\\[\\]|\\{\\}', '', 'g')`;
   return `CASE WHEN strlen(${brackets}) > ${2 * RECORD_MAX_DEPTH} THEN ${inner} <> '' END`;
 };
 
 /** The canonical fields the rules read, each from its extracted JSON value `j_<field>`. */
-const FIELDS = [
+export const FIELDS = [
   'event_id',
   'type',
   'name',
@@ -285,7 +303,12 @@ export function validatedEventsSql(raw: string): string {
  * The length of a plain line holding the fields read into columns: each field given adds
  * `"key":"value",` (the last one's comma stands for the opening brace).
  */
-const PLAIN_SIZE = `1 + ${EXTRACTED.map((f) => `coalesce(strlen(${sqlIdent(f)}) + ${Buffer.byteLength(f) + 6}, 0)`).join(' + ')}`;
+export const plainSize = (keys: readonly string[], ref: (key: string) => string) =>
+  `1 + ${keys.map((k) => `coalesce(strlen(${ref(k)}) + ${Buffer.byteLength(k) + 6}, 0)`).join(' + ')}`;
+const PLAIN_SIZE = plainSize(EXTRACTED, sqlIdent);
+
+/** A line that may be plain: an object without escapes, every key followed by a quoted value. */
+export const PLAIN_SHAPED = `starts_with(text, '{') AND NOT contains(text, '\\') AND NOT regexp_matches(text, '":[^"]')`;
 
 /**
  * Validates JSON lines in one pass where they are plain: compact objects whose values are all
@@ -297,12 +320,10 @@ const PLAIN_SIZE = `1 + ${EXTRACTED.map((f) => `coalesce(strlen(${sqlIdent(f)}) 
  * Plain is proven per line, cheaply: no backslash (so every string's bytes are its text's), every
  * key directly followed by a quoted value, and the line exactly as long as the compact object of
  * the known fields read: any other key, space, repeated key or trailing text would add bytes.
- * `allGeneral` makes every line general (lines a mapping must turn into contract records first).
  */
-export function validatedLinesSql(lines: string, allGeneral = false): string {
+export function validatedLinesSql(lines: string): string {
   // Only lines that look plain and are valid JSON are transformed: json_transform fails on invalid
   // JSON, and try() would redo every vector holding one bad line row by row (3x slower on 5 % dirt).
-  const shaped = `starts_with(text, '{') AND NOT contains(text, '\\') AND NOT regexp_matches(text, '":[^"]')`;
   return `SELECT * REPLACE (CASE WHEN general OR reject IS NOT NULL THEN text END AS text) FROM (${rulesSql(
     `(SELECT file_seq, NULL::VARCHAR AS source, line, text, NULL::JSON AS j, true AS flat,
         NULL::VARCHAR AS shape, false AS has_unknown, strlen(text) AS record_bytes,
@@ -310,7 +331,7 @@ export function validatedLinesSql(lines: string, allGeneral = false): string {
         ${FIELDS.map((f) => `${present('', f)} AS j_${f}`).join(',\n        ')}
       FROM (SELECT file_seq, line, text, readable,
               unnest(CASE WHEN readable THEN json_transform(text, ${struct('VARCHAR')}) END)
-            FROM (SELECT file_seq, line, text, ${allGeneral ? 'false' : `coalesce(${shaped} AND json_valid(text), false)`} AS readable FROM ${lines})))`,
+            FROM (SELECT file_seq, line, text, coalesce(${PLAIN_SHAPED} AND json_valid(text), false) AS readable FROM ${lines})))`,
     true,
     ['general', 'record_bytes'],
   )})`;
@@ -357,15 +378,8 @@ function extractedFromTextSql(raw: string): string {
     return names.length === 1 ? extract(field) : `coalesce(${names.map(extract).join(', ')})`;
   };
   // A bare NaN/Infinity can only hide in a value that is not a string.
-  const nonFinite = `CASE WHEN NOT flat THEN len(list_filter([${EXTRACTED.map((f) => `jw.${sqlIdent(f)}`).join(', ')}],
-        x -> regexp_full_match(x::VARCHAR, ${sqlString(NON_FINITE)}))) > 0 ELSE false END`;
-  const shape = `CASE
-      WHEN j IS NULL THEN 'record.invalid_json@record'
-      WHEN NOT starts_with(ltrim(j::VARCHAR, ${JSON_SPACE}), '{') THEN
-        CASE WHEN regexp_full_match(trim(j::VARCHAR, ${JSON_SPACE}), ${sqlString(NON_FINITE)}) THEN 'record.invalid_json@record' ELSE 'record.not_object@record' END
-      WHEN ${nonFinite} THEN 'record.invalid_json@record'
-      WHEN ${tooDeep('brackets')} THEN 'record.too_deep@record'
-    END`;
+  const nonFinite = `CASE WHEN NOT flat THEN ${nonFiniteAmong(EXTRACTED.map((f) => `jw.${sqlIdent(f)}`))} ELSE false END`;
+  const shape = recordShapeSql('j', nonFinite, tooDeep('brackets'));
   // A flat record has unknown fields unless every key was one of the known fields read (a repeated
   // key counts twice in json_keys, once in the struct).
   const knownCount = EXTRACTED.map((f) => `(w.${sqlIdent(f)} IS NOT NULL)::INTEGER`).join(' + ');
@@ -383,9 +397,10 @@ function extractedFromTextSql(raw: string): string {
 /**
  * The rules over extracted records: file_seq, source, line, text, j, `flat` (every j_<field> is
  * already its string's text), `shape` (a record-level rejection or NULL), `has_unknown` (props to
- * keep from j), record_bytes and j_<field> for FIELDS.
+ * keep from j), record_bytes (at least any string's length) and j_<field> for FIELDS. Mappings
+ * (mapping/sql.ts) give their mapped values here too, never rebuilding a record as text.
  */
-function rulesSql(extracted: string, plainStrings = false, keep: readonly string[] = []): string {
+export function rulesSql(extracted: string, plainStrings = false, keep: readonly string[] = []): string {
   // Where every value is known to be a plain string, types and integer texts are constants, which
   // DuckDB evaluates once per vector instead of once per row.
   const typed = (f: string) =>

@@ -8,7 +8,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { AdpipeError } from '../errors.js';
-import { type Mapping, mappedEventsSql } from '../events/mapping/index.js';
+import { type Mapping, mappedEventsSql, mappedLinesSql } from '../events/mapping/index.js';
 import { REJECT_REASONS } from '../events/reasons.js';
 import { acceptedLinesSql, validatedEventsSql, validatedLinesSql } from '../events/validate-sql.js';
 import { recordFiles, writePartitions } from '../lake/lake.js';
@@ -252,8 +252,8 @@ async function stage(wh: Warehouse, all: readonly Staged[], mapping?: Mapping): 
   });
   let lines = files.filter((f) => f.input.info.format === 'jsonl');
   const accepted = lines.length > 0 && lines.every((f) => f.input.accepted);
-  // Mapping hook (#18): with a mapping every line takes the general path, where it is mapped.
-  const generalLines = mapping ? (rel: string) => validatedLinesSql(rel, true) : validatedLinesSql;
+  // Mapping hook (#18): with a mapping lines are mapped and validated in the read pass.
+  const generalLines = mapping ? (rel: string) => mappedLinesSql(mapping, rel) : validatedLinesSql;
   const stageLines = (readable: readonly Staged[], linesSql = generalLines) =>
     wh.run(`CREATE OR REPLACE TEMP TABLE staged AS ${linesSql(linesRelation(readable))}`);
   try {

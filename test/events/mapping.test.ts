@@ -9,6 +9,7 @@ import {
   compileMappingJs,
   contentId,
   mappedEventsSql,
+  mappedLinesSql,
   parseMapping,
   validateMappedText,
 } from '../../src/events/mapping/index.js';
@@ -250,6 +251,37 @@ const CASES: readonly MappingCase[] = [
     text: '{"id":{"n":12},"type":"click","ts":"2026-01-01T00:00:00Z"}',
     expect: { event_id: '12', props: null },
   },
+  // Plain lines (strings only, no unknown keys): mapped in the read pass by mappedLinesSql.
+  {
+    name: 'plain: seed 004 with money as text, values folded',
+    mapping: SEED004,
+    text: s004('2026-01-10 00:00', 'iOS').replace('"revenue":0.0', '"revenue":"0.25"'),
+    expect: { ts: '2026-01-10T05:00:00.000Z', device: 'MOBILE', app_type: 'IOS', revenue: '0.250000' },
+  },
+  {
+    name: 'plain: the hour New York skips is a mapping rejection',
+    mapping: SEED004,
+    text: s004('2026-03-08T02:30:00').replace('"revenue":0.0', '"revenue":"0"'),
+    expect: { reject: 'mapping.dst_gap@ts' },
+  },
+  {
+    name: 'plain: a non-ASCII value is folded as ASCII only',
+    mapping: SEED004,
+    text: s004('2026-01-10T00:00:00', 'ANDROİD').replace('"revenue":0.0', '"revenue":""'),
+    expect: { reject: 'device.invalid@device' },
+  },
+  {
+    name: 'plain: a value from `values` longer than the line is still held to the text limit',
+    mapping: { values: { os: { android: 'x'.repeat(2100) } } },
+    text: '{"event_id":"e","type":"click","ts":"2026-01-01T00:00:00Z","os":"Android"}',
+    expect: { reject: 'text.invalid@os' },
+  },
+  {
+    name: 'a kept field nested too deep is rejected as unmapped',
+    mapping: { time_zone: 'UTC' },
+    text: `{"event_id":"d","type":"click","ts":"2026-01-01T00:00:00","deep":${'['.repeat(70)}${']'.repeat(70)}}`,
+    expect: { reject: 'record.too_deep@record' },
+  },
 ];
 
 function outcome(row: Record<string, unknown>): Outcome {
@@ -270,6 +302,9 @@ const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
 let instance: DuckDBInstance;
 let conn: DuckDBConnection;
 const sqlOutcomes: Outcome[] = [];
+/** Each case as ingest reads a line: mappedLinesSql, and mappedEventsSql where it leaves the line general. */
+const lineOutcomes: Outcome[] = [];
+const lineGeneral: boolean[] = [];
 
 beforeAll(async () => {
   instance = await DuckDBInstance.create(':memory:');
@@ -287,6 +322,13 @@ beforeAll(async () => {
       `SELECT reject, ${cols.join(', ')} FROM (${mappedEventsSql(parseMapping(c.mapping), raw)})`,
     );
     sqlOutcomes.push(outcome(reader.getRowObjectsJS()[0]!));
+    const lines = `(SELECT 1 AS file_seq, 1::BIGINT AS line, ${q(c.text)} AS text)`;
+    const line = await conn.runAndReadAll(
+      `SELECT general, reject, ${cols.join(', ')} FROM (${mappedLinesSql(parseMapping(c.mapping), lines)})`,
+    );
+    const row = line.getRowObjectsJS()[0]!;
+    lineOutcomes.push(row.general ? sqlOutcomes.at(-1)! : outcome(row));
+    lineGeneral.push(row.general === true);
   }
 });
 
@@ -311,6 +353,19 @@ describe('mapping cases through the SQL and the JS compiler', () => {
     };
     expect(pick(sqlOutcomes[i]!)).toEqual(JSON.parse(JSON.stringify(wanted)));
     expect(sqlOutcomes[i]).toEqual(js);
+  });
+});
+
+describe('mapping cases as lines (mappedLinesSql, then mappedEventsSql for general lines)', () => {
+  it.each(CASES.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
+    expect(lineOutcomes[i]).toEqual(sqlOutcomes[i]);
+  });
+
+  it('plain lines take the one-pass path', () => {
+    const plain = CASES.filter((_, i) => !lineGeneral[i]).map((c) => c.name);
+    expect(plain).toEqual(
+      expect.arrayContaining(CASES.filter((c) => c.name.startsWith('plain:')).map((c) => c.name)),
+    );
   });
 });
 

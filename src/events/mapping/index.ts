@@ -3,4 +3,4 @@
 
 export { compileMappingJs, contentId, type MappingResult, type MapRecord, validateMappedText } from './js.js';
 export { loadMapping, type Mapping, parseMapping } from './schema.js';
-export { compileMappingSql, mappedEventsSql } from './sql.js';
+export { mappedEventsSql, mappedLinesSql } from './sql.js';

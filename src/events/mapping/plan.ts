@@ -22,7 +22,8 @@ export interface MappingPlan {
   keepOnlyKnown: boolean;
 }
 
-const aliasesOf = (field: string) => Object.keys(ALIASES).filter((a) => ALIASES[a] === field);
+/** The aliases of a contract field. */
+export const aliasesOf = (field: string) => Object.keys(ALIASES).filter((a) => ALIASES[a] === field);
 
 export function mappingPlan(m: Mapping): MappingPlan {
   const set = new Set<string>([...m.fields.keys(), ...m.values.keys()]);

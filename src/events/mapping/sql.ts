@@ -1,15 +1,25 @@
 // A mapping compiled to DuckDB SQL, for files and streams: one set-based query over the raw
 // records, the same rules as js.ts (test/events/mapping.test.ts runs both on one table of cases).
 // Values are moved as JSON (json_extract keeps their types), `values` become CASE tables, a local
-// time is read in the zone with ICU's timezone(), and the record is rebuilt with one
-// json_merge_patch: null for each key dropped, the mapped value (null when absent) for each field.
+// time is read in the zone with ICU's timezone(), and the mapped values go straight into the
+// columns the contract's rules read: no record is rebuilt as text and parsed again (#18's 1.3×).
 
-import { sqlString } from '../../warehouse/quote.js';
-import { KNOWN_FIELDS } from '../contract.js';
+import { sqlIdent, sqlString } from '../../warehouse/quote.js';
+import { KNOWN_FIELDS, RECORD_MAX_DEPTH } from '../contract.js';
 import { EPOCH_TEXT_PATTERN, ISO_TIME_PATTERN } from '../validate.js';
-import { validatedEventsSql, validatedLinesSql } from '../validate-sql.js';
-import { jsonPathOf } from './paths.js';
-import { type MappedField, mappingPlan } from './plan.js';
+import {
+  bracketsOf,
+  FIELDS,
+  JSON_SPACE,
+  nonFiniteAmong,
+  PLAIN_SHAPED,
+  plainSize,
+  recordShapeSql,
+  rulesSql,
+  tooDeep,
+} from '../validate-sql.js';
+import { jsonPathOf, type SourcePath } from './paths.js';
+import { aliasesOf, type MappedField, type MappingPlan, mappingPlan } from './plan.js';
 import type { Mapping } from './schema.js';
 import { LOCAL_TIME_FORMAT, type TimeFormat } from './time.js';
 
@@ -20,33 +30,19 @@ const jsonText = (v: string) => `${sqlString(JSON.stringify(v))}::JSON`;
 const col = (f: string) => `"v_${f}"`;
 
 /**
- * Every path the mapping reads, in one json_extract (one parse of the record, a list of values),
- * and each mapped field's source value (column r_<field>) from that list: the first of its paths
- * present and not JSON null, else SQL NULL.
- */
-function readsSql(mapped: readonly MappedField[]): { paths: string; reads: string[] } {
-  const all: string[] = [];
-  const at = (p: string) => {
-    if (!all.includes(p)) all.push(p);
-    return all.indexOf(p) + 1;
-  };
-  const reads = mapped.map(({ field, paths }) => {
-    const values = paths.map((p) => `nullif(jr[${at(jsonPathOf(p))}], 'null'::JSON)`);
-    return `${values.length === 1 ? values[0] : `coalesce(${values.join(', ')})`} AS "r_${field}"`;
-  });
-  return { paths: `json_extract(j, [${all.map(sqlString).join(', ')}]) AS jr`, reads };
-}
-
-/**
  * Its value after `values`: the CASE table over a string's folded text, else as read. A string of
  * ASCII without escapes (nearly all) is looked up by its JSON text, where lower() is ASCII
- * folding; others are unquoted and folded first.
+ * folding; others are unquoted and folded first. In plain form the value is a string's text.
  */
-function valueSql({ field, table }: MappedField): string {
+function valueSql({ field, table }: MappedField, plain: boolean): string {
   const r = `"r_${field}"`;
   if (!table || table.size === 0) return r;
+  const to = (v: string) => (plain ? sqlString(v) : jsonText(v));
   const when = (key: (from: string) => string) =>
-    [...table].map(([from, to]) => `WHEN ${sqlString(key(from))} THEN ${jsonText(to)}`).join(' ');
+    [...table].map(([from, to_]) => `WHEN ${sqlString(key(from))} THEN ${to(to_)}`).join(' ');
+  if (plain)
+    return `CASE WHEN strlen(${r}) = length(${r}) THEN CASE lower(${r}) ${when((f) => f)} ELSE ${r} END
+      ELSE CASE ${foldAscii(r)} ${when((f) => f)} ELSE ${r} END END`;
   return `CASE WHEN NOT starts_with(${r}, '"') THEN ${r}
       WHEN strlen(${r}) = length(${r}) AND NOT contains(${r}, '\\') THEN CASE lower(${r}) ${when(JSON.stringify)} ELSE ${r} END
       ELSE CASE ${foldAscii(`${r} ->> '$'`)} ${when((f) => f)} ELSE ${r} END END`;
@@ -105,75 +101,207 @@ function timeSteps(m: Mapping): { kind: string; parts: string; local: string; at
 }
 
 /**
- * The mapping over `raw`, a relation (file_seq, line, text): the same rows with `text` the contract
- * record to validate (NULL where `reject` is set), `original` the text as read, and `reject` the
- * mapping rule a value broke as `code@field`, or NULL. A text that is not a JSON object is passed
- * through for the contract to reject as it would unmapped.
+ * How the mapping's steps read and write values: `json`, each value as its JSON text (any record),
+ * or plain, each a string's text (records of plain strings, which the rules read without type tests).
  */
-export function compileMappingSql(m: Mapping, raw: string): string {
-  const plan = mappingPlan(m);
+interface Form {
+  /** The value of the first of these top-level keys or paths present and not null. */
+  read: (paths: readonly SourcePath[]) => string;
+  plain: boolean;
+}
+
+/**
+ * The mapping's columns over `base()` (a relation with `text`, `obj` and what `form` reads, built
+ * once the steps have named every path they read): `j_<field>` for the rules' FIELDS, each value
+ * as the form writes it, and `mapping_reject`, the mapping rule a value broke (objects only).
+ */
+function mappingStepsSql(m: Mapping, plan: MappingPlan, form: Form, base: () => string): string {
   const time = timeSteps(m);
-  const base = plan.keepOnlyKnown
-    ? `json_merge_patch('{}', json_object(${KNOWN_FIELDS.filter((k) => !plan.dropped.has(k))
-        .map((k) => `${sqlString(k)}, json_extract(j, ${sqlString(jsonPathOf([k]))})`)
-        .join(', ')}))`
-    : 'j';
-  const eventId = m.idFromContent ? `coalesce(${col('event_id')}, to_json(sha256(original)))` : undefined;
+  const mappedSet = new Set(plan.mapped.map((f) => f.field));
+  const asValue = (e: string) => (form.plain ? e : `to_json(${e})`);
+  const reads = plan.mapped.map(({ field, paths }) => `${form.read(paths)} AS "r_${field}"`);
+  // Contract fields the mapping leaves alone are read from the record as they are, unless dropped.
+  const kept = FIELDS.filter((f) => !mappedSet.has(f)).map((f) => {
+    const keys = [f, ...aliasesOf(f)].filter((k) => !plan.dropped.has(k)).map((k) => [k]);
+    return `${keys.length ? form.read(keys) : `NULL::${form.plain ? 'VARCHAR' : 'JSON'}`} AS ${col(f)}`;
+  });
+  const eventId = m.idFromContent ? `coalesce(${col('event_id')}, ${asValue('sha256(text)')})` : undefined;
   const tsOut = time
-    ? `CASE WHEN ts_kind IN ('fmt', 'local') THEN to_json(strftime(make_timestamp(ts_at * 1000), '%Y-%m-%dT%H:%M:%S.%gZ')) ELSE ${col('ts')} END`
+    ? `CASE WHEN ts_kind IN ('fmt', 'local') THEN ${asValue(`strftime(make_timestamp(ts_at * 1000), '%Y-%m-%dT%H:%M:%S.%gZ')`)} ELSE ${col('ts')} END`
     : undefined;
   const out = (f: string) => (f === 'ts' && tsOut) || (f === 'event_id' && eventId) || col(f);
-  const patch = `json_object(${[
-    ...[...plan.dropped].map((k) => `${sqlString(k)}, NULL::JSON`),
-    ...plan.mapped.map(({ field }) => `${sqlString(field)}, ${out(field)}`),
-  ].join(', ')})`;
-  // Keys set by the mapping are also in dropped: json_object keeps the last of a repeated key.
-  const record = `json_merge_patch(${base}, ${patch})::VARCHAR`;
+  const value = (f: string) =>
+    `${form.plain ? out(f) : `nullif(${out(f)}, 'null'::JSON)::VARCHAR`} AS j_${f}`;
   const reject = time
     ? `CASE WHEN ts_kind = 'bad' OR (ts_kind = 'fmt' AND ts_local IS NULL) THEN 'mapping.time_format@ts'
         WHEN ts_kind = 'local' AND ts_local IS NULL THEN 'ts.invalid@ts'
         WHEN ts_kind IS NOT NULL AND ts_at IS NULL THEN 'mapping.dst_gap@ts' END`
     : 'NULL::VARCHAR';
-  const { paths, reads } = readsSql(plan.mapped);
-  const values = plan.mapped.map((f) => `${valueSql(f)} AS ${col(f.field)}`);
-  const tsCols = time
-    ? [
-        // A string's text off its JSON text where it has no escape, as validate-sql.ts reads them.
-        `CASE WHEN NOT starts_with(${col('ts')}, '"') THEN NULL
-          WHEN contains(${col('ts')}, '\\') THEN trim(${col('ts')} ->> '$')
-          ELSE trim(substr(${col('ts')}, 2, strlen(${col('ts')}) - 2)) END AS ts_s`,
-        `coalesce(${col('ts')} = '""', false) AS ts_blank`,
-      ]
-    : [];
+  const values = plan.mapped.map((f) => `${valueSql(f, form.plain)} AS ${col(f.field)}`);
+  const ts = col('ts');
+  const tsCols = !time
+    ? []
+    : form.plain
+      ? [`trim(${ts}) AS ts_s`, `coalesce(${ts} = '', false) AS ts_blank`]
+      : [
+          // A string's text off its JSON text where it has no escape, as validate-sql.ts reads them.
+          `CASE WHEN NOT starts_with(${ts}, '"') THEN NULL
+          WHEN contains(${ts}, '\\') THEN trim(${ts} ->> '$')
+          ELSE trim(substr(${ts}, 2, strlen(${ts}) - 2)) END AS ts_s`,
+          `coalesce(${ts} = '""', false) AS ts_blank`,
+        ];
   const steps = time
     ? [`${time.kind} AS ts_kind`, time.parts, `${time.local} AS ts_local`, `${time.at} AS ts_at`]
     : [];
-  let sql = `(SELECT file_seq, line, text AS original, j, coalesce(starts_with(ltrim(j, ' ' || chr(9) || chr(10) || chr(13)), '{'), false) AS obj
-      FROM (SELECT file_seq, line, text, try_cast(text AS JSON) AS j FROM ${raw}))`;
-  const levels = plan.mapped.length ? [paths, reads.join(', '), values.join(', ')] : [];
-  for (const step of [...levels, tsCols.join(', '), ...steps].filter((s) => s !== ''))
-    sql = `(SELECT *, ${step} FROM ${sql})`;
-  return `SELECT file_seq, line, original, reject, CASE WHEN NOT obj THEN original WHEN reject IS NULL THEN ${record} END AS text
-    FROM (SELECT *, CASE WHEN obj THEN ${reject} END AS reject FROM ${sql})`;
+  const levels = [
+    [...reads, ...kept].join(', '),
+    values.join(', '),
+    tsCols.join(', '),
+    ...steps,
+    `${FIELDS.map(value).join(', ')}, CASE WHEN obj THEN ${reject} END AS mapping_reject`,
+  ];
+  let sql = base();
+  for (const step of levels.filter((x) => x !== '')) sql = `(SELECT *, ${step} FROM ${sql})`;
+  return sql;
 }
 
 /**
- * validatedEventsSql over mapped records: `raw` is (file_seq, source, line, text) as there, and the
- * result has its columns, with a mapping rule's rejection before the contract's and `text` the
- * original wherever a record is rejected (the caller keeps it for the dead letter). Mapped records
- * that are plain lines (validatedLinesSql) take its one-pass path, as unmapped lines do; only the
- * rejected ones are joined back to their original text.
+ * The mapping over `raw`, a relation (file_seq, source, line, text), as the columns the contract's
+ * rules read (rulesSql in validate-sql.ts), so a mapped record is never written out as JSON text
+ * and parsed again: one parse of the source record (the cast), one json_extract of every path read
+ * (the mapping's, the unmapped contract fields', the top-level keys that tell whether the record
+ * is compact or has unknown ones), then each field's value as JSON text (`j_<field>`). A rule of
+ * the mapping a value broke comes first, as the record's `shape`; `text` stays the text as read,
+ * for dead letters. The rebuilt record (one json_merge_patch) is made only where props need it
+ * (records with unknown fields) or where it might be too deep. A text that is not a JSON object is
+ * rejected as it would be unmapped.
+ */
+function mappedExtractedSql(m: Mapping, raw: string): string {
+  const plan = mappingPlan(m);
+  const paths: string[] = [];
+  const at = (p: string) => {
+    if (!paths.includes(p)) paths.push(p);
+    return `jr[${paths.indexOf(p) + 1}]`;
+  };
+  const read = (keys: readonly SourcePath[]) => {
+    const values = keys.map((k) => `nullif(${at(jsonPathOf(k))}, 'null'::JSON)`);
+    return values.length === 1 ? values[0]! : `coalesce(${values.join(', ')})`;
+  };
+  const { compact, unknown } = compactSql(plan, at);
+  const record = rebuiltSql(plan);
+  const parsed = `(SELECT file_seq, source, line, text, sj, coalesce(starts_with(ltrim(sj, ${JSON_SPACE}), '{'), false) AS obj
+      FROM (SELECT file_seq, source, line, text, try_cast(text AS JSON) AS sj FROM ${raw}))`;
+  const sql = mappingStepsSql(
+    m,
+    plan,
+    { read, plain: false },
+    () =>
+      `(SELECT *, ${unknown} AS has_unknown FROM (SELECT *, ${compact} AS compact
+        FROM (SELECT *, json_extract(sj, [${paths.map(sqlString).join(', ')}]) AS jr FROM ${parsed})))`,
+  );
+  // Flat: every value given is a string without escapes, read by dropping its quotes.
+  const plain = (f: string) =>
+    `(j_${f} IS NULL OR (starts_with(j_${f}, '"') AND NOT contains(j_${f}, '\\')))`;
+  const unquoted = (f: string) =>
+    `CASE WHEN flat THEN substr(j_${f}, 2, length(j_${f}) - 2) ELSE j_${f} END AS j_${f}`;
+  // Brackets of the rebuilt record are only measured where the text has that many at all (a
+  // compact record has one pair).
+  const opening = `strlen(text) - strlen(replace(replace(text, '{', ''), '[', ''))`;
+  const deep = `CASE WHEN compact THEN false WHEN ${opening} > ${RECORD_MAX_DEPTH} THEN ${tooDeep(bracketsOf(`(${record})::VARCHAR`))} END`;
+  const nonFinite = `CASE WHEN NOT flat THEN ${nonFiniteAmong(FIELDS.map((f) => `j_${f}`))} ELSE false END`;
+  const shape = `coalesce(mapping_reject, ${recordShapeSql('sj', nonFinite, deep)})`;
+  return `(SELECT file_seq, source, line, text, flat, ${shape} AS shape, has_unknown,
+      CASE WHEN has_unknown THEN ${record} END AS j,
+      ${recordBytes(plan)} AS record_bytes,
+      ${FIELDS.map(unquoted).join(',\n      ')}
+    FROM (SELECT *, obj AND ${FIELDS.map(plain).join(' AND ')} AS flat FROM ${sql}))`;
+}
+
+/**
+ * `compact` (the record is a compact object of escape-free strings, with no keys but the
+ * contract's and the dropped ones: proven by its length, as validatedLinesSql proves a line plain)
+ * and `has_unknown` (it has keys that are neither, for props), which only records not compact
+ * count their keys for.
+ */
+function compactSql(plan: MappingPlan, at: (path: string) => string): { compact: string; unknown: string } {
+  const keys = [...new Set([...KNOWN_FIELDS, ...plan.dropped])];
+  const v = (k: string) => at(jsonPathOf([k]));
+  const size = `1 + ${keys.map((k) => `coalesce(strlen(${v(k)}) + ${Buffer.byteLength(k) + 4}, 0)`).join(' + ')}`;
+  const strings = keys.map((k) => `coalesce(starts_with(${v(k)}, '"'), true)`).join(' AND ');
+  const present = keys.map((k) => `(${v(k)} IS NOT NULL)::INTEGER`).join(' + ');
+  const compact = `coalesce(obj AND NOT contains(text, '\\') AND strlen(text) = ${size} AND ${strings}, false)`;
+  const unknown = plan.keepOnlyKnown
+    ? 'false'
+    : `CASE WHEN NOT obj OR compact THEN false ELSE len(json_keys(sj)) <> ${present} END`;
+  return { compact, unknown };
+}
+
+/** The mapped record as JSON: the kept keys, null for each key dropped, each mapped field's value. */
+function rebuiltSql(plan: MappingPlan): string {
+  const base = plan.keepOnlyKnown
+    ? `json_merge_patch('{}', json_object(${KNOWN_FIELDS.filter((k) => !plan.dropped.has(k))
+        .map((k) => `${sqlString(k)}, json_extract(sj, ${sqlString(jsonPathOf([k]))})`)
+        .join(', ')}))`
+    : 'sj';
+  // Keys set by the mapping are also in dropped: json_object keeps the last of a repeated key.
+  const patch = `json_object(${[
+    ...[...plan.dropped].map((k) => `${sqlString(k)}, NULL::JSON`),
+    ...plan.mapped.map(({ field }) => `${sqlString(field)}, j_${field}::JSON`),
+  ].join(', ')})`;
+  return `json_merge_patch(${base}, ${patch})`;
+}
+
+/**
+ * At least the length of any string value of the record (the rules skip length checks below their
+ * limits): a value is text of the record, a `values` entry, a time written out or a content hash.
+ */
+function recordBytes(plan: MappingPlan): string {
+  const longest = Math.max(
+    64,
+    ...plan.mapped.flatMap((f) => [...(f.table?.values() ?? [])].map((v) => Buffer.byteLength(v))),
+  );
+  return `strlen(text) + ${longest}`;
+}
+
+/**
+ * The contract validator over mapped records: `raw` is (file_seq, source, line, text) and the
+ * result has validatedEventsSql's columns, with a mapping rule's rejection before the contract's
+ * and `text` the original (the caller keeps it for dead letters).
  */
 export function mappedEventsSql(m: Mapping, raw: string): string {
-  return `WITH mapped AS MATERIALIZED (${compileMappingSql(m, raw)}),
-    lines AS MATERIALIZED (${validatedLinesSql('(SELECT file_seq, line, text FROM mapped)')}),
-    checked AS (
-      SELECT * EXCLUDE (general, record_bytes) FROM lines WHERE NOT general
-      UNION ALL BY NAME
-      SELECT * FROM (${validatedEventsSql('(SELECT file_seq, source, line, text FROM lines WHERE general)')})
-    )
-    SELECT * FROM checked WHERE reject IS NULL
-    UNION ALL BY NAME
-    SELECT c.* REPLACE (coalesce(mp.reject, c.reject) AS reject, mp.original AS text)
-    FROM (SELECT * FROM checked WHERE reject IS NOT NULL) c JOIN mapped mp USING (file_seq, line)`;
+  return rulesSql(mappedExtractedSql(m, raw));
+}
+
+/**
+ * mappedEventsSql over JSON lines (file_seq, line, text) in the read pass, as validatedLinesSql
+ * does for unmapped ones: plain lines (compact, strings without escapes, no keys but the contract's
+ * and the mapping's, proven by the length) are read with one json_transform into text and mapped
+ * and validated without type tests; the others are `general`, left (with their text) for
+ * mappedEventsSql. `record_bytes` is the line's length, for the gzip check (the rules are given a
+ * bound that also covers the mapping's own values). A mapping that reads
+ * into arrays or objects has no plain lines.
+ */
+export function mappedLinesSql(m: Mapping, lines: string): string {
+  const plan = mappingPlan(m);
+  const keys = [...new Set([...KNOWN_FIELDS, ...plan.dropped])];
+  const nested = plan.mapped.some((f) => f.paths.some((p) => p.length > 1));
+  const w = (k: string) => `w.${sqlIdent(k)}`;
+  const read = (paths: readonly SourcePath[]) => {
+    const values = paths.map((p) => w(p[0] as string));
+    return values.length === 1 ? values[0]! : `coalesce(${values.join(', ')})`;
+  };
+  const struct = sqlString(JSON.stringify(Object.fromEntries(keys.map((k) => [k, 'VARCHAR']))));
+  const readable = nested ? 'false' : `coalesce(${PLAIN_SHAPED} AND json_valid(text), false)`;
+  const transformed = `(SELECT file_seq, line, text, true AS obj, w,
+        NOT coalesce(readable AND strlen(text) = ${plainSize(keys, w)}, false) AS general
+      FROM (SELECT file_seq, line, text, readable, CASE WHEN readable THEN json_transform(text, ${struct}) END AS w
+        FROM (SELECT file_seq, line, text, ${readable} AS readable FROM ${lines})))`;
+  const mapped = mappingStepsSql(m, plan, { read, plain: true }, () => transformed);
+  const extracted = `(SELECT file_seq, NULL::VARCHAR AS source, line, text, NULL::JSON AS j, true AS flat,
+      mapping_reject AS shape, false AS has_unknown, ${recordBytes(plan)} AS record_bytes,
+      strlen(text) AS line_bytes, general,
+      ${FIELDS.map((f) => `j_${f}`).join(', ')} FROM ${mapped})`;
+  return `SELECT * EXCLUDE (line_bytes) REPLACE (CASE WHEN general OR reject IS NOT NULL THEN text END AS text),
+      line_bytes AS record_bytes
+    FROM (${rulesSql(extracted, true, ['general', 'line_bytes'])})`;
 }
