@@ -104,6 +104,7 @@ export const ERRORS = {
     status: 499,
     message: 'the client closed the connection before the answer was ready',
   },
+  ADP_ERR_HTTP_NOT_FOUND: { status: 404, message: 'no route %s %s' },
   ADP_ERR_HTTP_PORT_IN_USE: {
     status: 500,
     message: 'port %s on %s is in use: use --port or stop the other process',

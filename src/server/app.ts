@@ -2,6 +2,7 @@
 
 import querystring from 'node:querystring';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { AdpipeError } from '../errors.js';
 import { logDestination, logger } from '../logger.js';
 import type { ServerContext, ServerOptions } from './context.js';
 import { errorReply } from './error-body.js';
@@ -49,13 +50,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.status(status).send(body);
   });
   // Fastify's own 404 logs the URL as it came, keys and all.
-  app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send({
-      message: `Route ${req.method}:${redactKeys(req.url)} not found`,
-      error: 'Not Found',
-      statusCode: 404,
-    }),
-  );
+  // An unknown route answers in the same shape as every other error, so clients parse one shape.
+  app.setNotFoundHandler((req, reply) => {
+    const { status, body } = errorReply(
+      new AdpipeError('ADP_ERR_HTTP_NOT_FOUND', [req.method, redactKeys(req.url)]),
+      req.id,
+    );
+    return reply.status(status).send(body);
+  });
   // A log that cannot be written is a problem to see on /readyz (its lines are dropped meanwhile).
   const unwatch = logDestination.watch((problem) =>
     problem ? ctx.readiness.fail('log', problem) : ctx.readiness.clear('log'),

@@ -296,7 +296,17 @@ describe('keys only in headers, never in the logs', () => {
     // … but a key in a page's URL is public: it opens nothing beyond the pixel policy.
     expect((await pixel(`${url}/i?type=conversion&revenue=5&key=${WRITE}`)).rejected).toBe('pixel.type');
     expect((await fetch(`${url}/i?media_id=m1`)).status).toBe(401);
-    expect((await fetch(`${url}/nowhere?key=${READ}`)).status).toBe(404);
+    // An unknown route answers in the error shape of every route, its key redacted there too.
+    const nowhere = await fetch(`${url}/nowhere?key=${READ}`);
+    expect(nowhere.status).toBe(404);
+    const missing = (await nowhere.json()) as {
+      error: { code: string; message: string; request_id: string };
+    };
+    expect(missing.error).toMatchObject({
+      code: 'ADP_ERR_HTTP_NOT_FOUND',
+      message: 'no route GET /nowhere?key=[redacted]',
+    });
+    expect(missing.error.request_id).toBeTruthy();
 
     await expect.poll(() => logs.includes('request completed'), { timeout: 5000 }).toBe(true);
     await expect.poll(() => (logs.match(/incoming request/g) ?? []).length).toBeGreaterThanOrEqual(7);
