@@ -37,8 +37,6 @@ export interface LoadOptions {
   reprocess?: boolean;
   /** What produced the inputs, recorded on the batch (files, http, …). */
   kind?: string;
-  /** Called after each group commits, e.g. to push deltas to sinks. */
-  onCommitted?: (batch: BatchResult) => Promise<void>;
   /** The source's positions once these units are committed (source_positions), written with the last group. */
   positions?: { source: string; positions: Positions };
   /** Called as input is read and each stage of a group ends, so progress moves within a group too. */
@@ -165,7 +163,6 @@ export async function loadUnits(
       summary.accepted += result.accepted;
       summary.duplicates += result.duplicates;
       summary.rejected += result.rejected;
-      await options.onCommitted?.(result);
     }
   }
   return finishSummary(summary, started);

@@ -1,13 +1,10 @@
-// Bringing sinks up to date, whatever they are: one sync per sink at a time in a process, bounded
-// retries for the commands, and the after-commit hook of `adpipe ingest`. A sink that is down only
+// Bringing sinks up to date, whatever they are: one sync per sink at a time in a process, and bounded
+// retries for the commands (after commits, subscriber.ts keeps sinks in sync). A sink that is down only
 // falls behind: the warehouse keeps every batch, and the next sync catches up.
 
-import type { Config } from '../config.js';
 import { AdpipeError } from '../errors.js';
-import type { BatchResult } from '../loader/loader.js';
 import { componentLogger } from '../logger.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import { openSinks } from './configured.js';
 import type { PartSync, Sink } from './sink.js';
 
 const log = componentLogger('sink');
@@ -77,30 +74,4 @@ export async function syncWithRetry(
       await sleep(wait);
     }
   }
-}
-
-/**
- * For ingest's onCommitted: syncs every configured sink after each committed group. A sink that
- * stays down is logged and skipped, never failing the ingest; its deltas wait in the rollups.
- */
-export function syncAfterCommit(
-  wh: Warehouse,
-  config: Config,
-  options: RetryOptions = { attempts: 2, backoffMs: 500 },
-): ((batch: BatchResult) => Promise<void>) | undefined {
-  if (config.sinks.length === 0) return undefined;
-  let sinks: Promise<Sink[]> | undefined;
-  return async (batch) => {
-    sinks ??= openSinks(config, wh);
-    for (const sink of await sinks) {
-      try {
-        await syncWithRetry(sink, batch.batchId, options);
-      } catch (err) {
-        log.warn(
-          { sink: sink.name, batchId: batch.batchId, err: (err as Error).message },
-          'sink is behind; `adpipe sink sync` will catch up',
-        );
-      }
-    }
-  };
 }

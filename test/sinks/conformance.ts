@@ -10,14 +10,17 @@ import { loadUnits } from '../../src/loader/loader.js';
 import { divRound, formatMicros, MICROS, parseMicros } from '../../src/money.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { runReport } from '../../src/reports/query.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { generate } from '../../src/simulator/index.js';
 import { openSinks } from '../../src/sinks/configured.js';
 import { sinkLag } from '../../src/sinks/lag.js';
 import { type ApplyHooks, modelTableOf } from '../../src/sinks/sql/connection.js';
 import type { SqlReportSink } from '../../src/sinks/sql/sink.js';
 import { viewName } from '../../src/sinks/sql/table.js';
-import { latestBatch, rebuildSink, syncAfterCommit, syncWithRetry } from '../../src/sinks/sync.js';
+import { startSinkSubscribers } from '../../src/sinks/subscriber.js';
+import { latestBatch, rebuildSink, syncWithRetry } from '../../src/sinks/sync.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
+import { FilesSource } from '../../src/sources/files/source.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
@@ -66,11 +69,23 @@ export function sinkConformance(o: ConformanceOptions): void {
   let lateFiles: string[];
   let gen: string;
 
-  const ingest = async (paths: string[], cfg?: Config) =>
-    loadUnits(wh, await discoverInputs(paths), {
-      batchFiles: 1,
-      onCommitted: cfg ? syncAfterCommit(wh, cfg, { attempts: 1 }) : undefined,
-    });
+  /** Loads files one per batch; with cfg, as `adpipe ingest` does: its sinks subscribe to the commits. */
+  const ingest = async (paths: string[], cfg?: Config) => {
+    if (!cfg) return loadUnits(wh, await discoverInputs(paths), { batchFiles: 1 });
+    const runtime = await Runtime.open(wh, await startSinkSubscribers(cfg, wh));
+    try {
+      const source = await FilesSource.create({
+        type: 'files',
+        name: 'files',
+        paths,
+        batch_files: 1,
+        reprocess: false,
+      });
+      return await runtime.run(source);
+    } finally {
+      await runtime.close();
+    }
+  };
   const expectExact = async () => expect(await sink.verify()).toEqual([]);
   const sqlSink = async (cfg: Config) => (await openSinks(cfg, wh))[0] as SqlReportSink;
   const syncSink = async (s: SqlReportSink, hooks?: ApplyHooks) => s.sync(await latestBatch(wh), hooks);
