@@ -8,7 +8,8 @@ import { type VerifyResult, verifyWarehouse } from '../pipeline/verify-warehouse
 import { type ConfiguredSink, configuredSinks, openSink } from '../sinks/configured.js';
 import { type PartLag, sinkLag } from '../sinks/lag.js';
 import type { Difference, PartSync, Sink } from '../sinks/sink.js';
-import { latestBatch, syncWithRetry } from '../sinks/sync.js';
+import { syncWithRetry } from '../sinks/sync.js';
+import { latestBatch } from '../warehouse/batches.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 
 export type { Difference, PartLag as TableStatus, PartSync as TableSync, VerifyResult };

@@ -24,6 +24,7 @@ import {
   recordsSql,
 } from '../sources/files/formats.js';
 import type { Positions, PreRejected, Unit } from '../sources/source.js';
+import { nextBatchId } from '../warehouse/batches.js';
 import { sqlString } from '../warehouse/quote.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { commitRollups, dropStagedRollups, stageRollups } from './rollup-stage.js';
@@ -327,13 +328,6 @@ async function timed<T>(batchId: number, stage: string, fn: () => Promise<T>, on
   log.debug({ batchId, stage, ms, cpu_ms: (user + system) / 1000 }, 'stage done');
   onStage(stage);
   return result;
-}
-
-async function nextBatchId(wh: Warehouse): Promise<number> {
-  const row = await wh.one<{ id: string }>(
-    'SELECT (coalesce(max(batch_id), 0) + 1)::VARCHAR AS id FROM batches',
-  );
-  return Number(row!.id);
 }
 
 /**

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AdpipeError } from '../errors.js';
 import { componentLogger } from '../logger.js';
+import { nextBatchId } from '../warehouse/batches.js';
 import { sqlIdent, sqlString } from '../warehouse/quote.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 
@@ -141,9 +142,7 @@ function localToday(tz: string): string {
  * new rows are versioned by the next batch, so sinks apply the change like any other delta.
  */
 async function recordShares(wh: Warehouse, src: string, dated: boolean, today: string): Promise<void> {
-  const batch = await wh.one<{ id: string }>(
-    'SELECT (coalesce(max(batch_id), 0) + 1)::VARCHAR AS id FROM batches',
-  );
+  const batch = await nextBatchId(wh);
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE share_input AS
      SELECT ${text('media_id')} AS media_id, ${dated ? `CAST(${text('valid_from')} AS DATE)` : 'NULL::DATE'} AS valid_from,
@@ -185,13 +184,13 @@ async function recordShares(wh: Warehouse, src: string, dated: boolean, today: s
           `(${sqlString(c.media_id)}, DATE ${sqlString(c.valid_from)}, ${c.after}::DECIMAL(9,6), $batch::BIGINT)`,
       )
       .join(', ')}) v`,
-    { batch: batch!.id },
+    { batch: String(batch) },
   );
   // Reports may have been synced already: the change becomes a batch sinks sync. Before the first
   // batch, the next ingest's batch carries it.
-  if (batch!.id !== '1')
+  if (batch !== 1)
     await wh.run(
       `INSERT INTO batches VALUES ($batch::BIGINT, 'metadata', now(), now(), 0, 0, 0, 0, NULL, NULL)`,
-      { batch: batch!.id },
+      { batch: String(batch) },
     );
 }

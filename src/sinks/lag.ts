@@ -1,8 +1,8 @@
 // How far behind the warehouse each part of a sink is, for `adpipe sink status`.
 
+import { latestBatch } from '../warehouse/batches.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { Sink } from './sink.js';
-import { latestBatch } from './sync.js';
 
 export interface PartLag {
   sink: string;

@@ -8,10 +8,11 @@ import type { Config } from '../config.js';
 import { componentLogger } from '../logger.js';
 import type { CommittedBatch, Subscriber, SubscriberStatus } from '../runtime/subscriber.js';
 import { retryDelay } from '../util/backoff.js';
+import { latestBatch } from '../warehouse/batches.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { configuredSinks, openSink } from './configured.js';
 import type { Sink } from './sink.js';
-import { isRetryable, latestBatch, oneAtATime } from './sync.js';
+import { isRetryable, oneAtATime } from './sync.js';
 
 const log = componentLogger('sink');
 

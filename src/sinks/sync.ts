@@ -4,7 +4,6 @@
 
 import { AdpipeError } from '../errors.js';
 import { componentLogger } from '../logger.js';
-import type { Warehouse } from '../warehouse/warehouse.js';
 import type { PartSync, Sink } from './sink.js';
 
 const log = componentLogger('sink');
@@ -14,12 +13,6 @@ export interface RetryOptions {
   attempts?: number;
   /** First wait between attempts; doubles each time. */
   backoffMs?: number;
-}
-
-/** The last committed batch, which a sync brings sinks up to. */
-export async function latestBatch(wh: Warehouse): Promise<number> {
-  const row = await wh.one<{ b: string }>('SELECT coalesce(max(batch_id), 0)::VARCHAR AS b FROM batches');
-  return Number(row!.b);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

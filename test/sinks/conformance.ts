@@ -18,9 +18,10 @@ import { type ApplyHooks, modelTableOf } from '../../src/sinks/sql/connection.js
 import type { SqlReportSink } from '../../src/sinks/sql/sink.js';
 import { viewName } from '../../src/sinks/sql/table.js';
 import { startSinkSubscribers } from '../../src/sinks/subscriber.js';
-import { latestBatch, rebuildSink, syncWithRetry } from '../../src/sinks/sync.js';
+import { rebuildSink, syncWithRetry } from '../../src/sinks/sync.js';
 import { discoverInputs } from '../../src/sources/files/discover.js';
 import { FilesSource } from '../../src/sources/files/source.js';
+import { latestBatch } from '../../src/warehouse/batches.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { makeTempDir } from '../helpers/tmp.js';
 

@@ -10,7 +10,8 @@ import {
 } from '../../admin/operations.js';
 import { configuredSinks, openSinks } from '../../sinks/configured.js';
 import { sqlSinkDdl } from '../../sinks/sql/component.js';
-import { latestBatch, rebuildSink } from '../../sinks/sync.js';
+import { rebuildSink } from '../../sinks/sync.js';
+import { latestBatch } from '../../warehouse/batches.js';
 import { contextOf } from '../context.js';
 import { ask, onServerOr } from '../remote.js';
 import { withWriter } from '../writer.js';
