@@ -2,8 +2,7 @@
 // others' values. The CLI and the API hand the same raw strings to an analysis's zod schema.
 
 import { z } from 'zod';
-import { isTimeZone } from '../util/zone.js';
-import { isCalendarDate } from '../util/zoned.js';
+import { isCalendarDate, isTimeZone } from '../util/zoned.js';
 
 const date = z.string().refine(isCalendarDate, 'must be a date YYYY-MM-DD');
 

@@ -5,8 +5,7 @@
 import { listValue } from '@duckdb/node-api';
 import { AdpipeError } from '../errors.js';
 import { roundHalfEvenSql } from '../money.js';
-import { isTimeZone } from '../util/zone.js';
-import { isCalendarDate, localMidnightMs } from '../util/zoned.js';
+import { isCalendarDate, isTimeZone, localMidnightMs } from '../util/zoned.js';
 import { sqlIdent as id } from '../warehouse/quote.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AdpipeError } from '../../errors.js';
-import { isTimeZone } from '../../util/zone.js';
+import { ianaZone } from '../../util/zone.js';
 import { CANONICAL_FIELDS } from '../contract.js';
 import { parseSourcePath, type SourcePath } from './paths.js';
 import { parseTimeFormat, type TimeFormat } from './time.js';
@@ -20,7 +20,7 @@ const sourcePath = z.string().refine((p) => parseSourcePath(p) !== undefined, {
 
 export const mappingSchema = z
   .object({
-    time_zone: z.string().refine(isTimeZone, { message: 'not an IANA time zone' }).optional(),
+    time_zone: ianaZone.optional(),
     time_format: z
       .string()
       .refine((f) => parseTimeFormat(f) !== undefined, {
