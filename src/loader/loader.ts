@@ -23,7 +23,7 @@ import {
   type RawInput,
   recordsSql,
 } from '../sources/files/formats.js';
-import type { Positions, PreRejected, Unit } from '../sources/source.js';
+import type { Positions, Unit } from '../sources/source.js';
 import { nextBatchId } from '../warehouse/batches.js';
 import { sqlString } from '../warehouse/quote.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
@@ -426,12 +426,9 @@ async function commitGroup(
   const accepted = total('accepted');
   const records = total('records');
   const duplicates = records - accepted - total('rejected');
-  // Records their source rejected before they became lines (a feed's undecryptable tokens).
-  const preRejected = staged.flatMap((s) =>
-    (s.input.rejected ?? []).map((r) => ({ ...r, source: s.input.key })),
-  );
-  const rejected = total('rejected') + preRejected.length;
-  await writeDeadLetters(wh, batchId, rejected, setAside, sources, preRejected);
+  const preRejected = staged.reduce((n, s) => n + (s.input.rejected?.length ?? 0), 0);
+  const rejected = total('rejected') + preRejected;
+  await writeDeadLetters(wh, batchId, rejected, setAside, sources, staged);
 
   // The lake's rows carry their input unit and batch.
   const events = `(SELECT * REPLACE (${sourceOf(sources, 'file_seq')} AS source), ${batchId}::BIGINT AS batch_id FROM staged)`;
@@ -507,7 +504,7 @@ async function writeDeadLetters(
   rejected: number,
   setAside: readonly SetAside[],
   sources: readonly string[],
-  preRejected: ReadonlyArray<PreRejected & { source: string }>,
+  staged: readonly Staged[],
 ): Promise<void> {
   if (rejected === 0 && setAside.length === 0) return;
   mkdirSync(wh.deadLetterDir, { recursive: true });
@@ -516,23 +513,42 @@ async function writeDeadLetters(
       `SELECT ${batchId} AS batch_id, ${sqlString(s.key)} AS source, NULL::BIGINT AS line, NULL::VARCHAR AS text,
         'file.unreadable' AS code, 'file' AS field, ${sqlString(`file set aside: ${s.reason}`)} AS message`,
   );
-  const records = `SELECT ${batchId} AS batch_id, ${sourceOf(sources, 'file_seq')} AS source, line, text, split_part(reject, '@', 1) AS code,
+  const located = await locateRejected(wh, staged);
+  const records = `SELECT ${batchId} AS batch_id, coalesce(loc.source, ${sourceOf(sources, 'r.file_seq')}) AS source,
+      coalesce(loc.line, r.line) AS line, text, split_part(reject, '@', 1) AS code,
       split_part(reject, '@', 2) AS field, split_part(reject, '@', 2) || ': ' || coalesce(detail, reasons.message) AS message
-    FROM rejected LEFT JOIN ${REASONS_SQL} ON reasons.code = split_part(reject, '@', 1)`;
-  const early =
-    preRejected.length === 0
-      ? []
-      : [
-          `SELECT ${batchId} AS batch_id, source, line::BIGINT AS line, NULL::VARCHAR AS text, code, field, message
-           FROM (VALUES ${preRejected
-             .map(
-               (r) =>
-                 `(${[r.source, r.line, r.code, r.field, r.message].map((v) => (typeof v === 'number' ? v : sqlString(v))).join(', ')})`,
-             )
-             .join(', ')}) AS early(source, line, code, field, message)`,
-        ];
+    FROM rejected r LEFT JOIN ${REASONS_SQL} ON reasons.code = split_part(reject, '@', 1)
+    LEFT JOIN (SELECT unnest(from_json($located::JSON, '[{"file_seq":"INTEGER","at":"BIGINT","source":"VARCHAR","line":"BIGINT"}]'), recursive := true)) loc
+      ON loc.file_seq = r.file_seq AND loc.at = r.line`;
+  // Records their source rejected before they became lines (a feed's undecryptable tokens), as
+  // one JSON parameter: a page of many bad tokens is no longer a long statement.
+  const early = staged.flatMap((s) =>
+    (s.input.rejected ?? []).map((r) => ({ ...r, source: r.source ?? s.input.key })),
+  );
+  const earlyRows = `SELECT ${batchId} AS batch_id, source, line, NULL::VARCHAR AS text, code, field, message
+    FROM (SELECT unnest(from_json($early::JSON, '[{"source":"VARCHAR","line":"BIGINT","code":"VARCHAR","field":"VARCHAR","message":"VARCHAR"}]'), recursive := true))`;
   const target = deadLetterFile(wh, batchId);
   await wh.run(
-    `COPY (${[records, ...files, ...early].join(' UNION ALL ')} ORDER BY source, line) TO ${sqlString(target)} (FORMAT json)`,
+    `COPY (${[records, ...files, earlyRows].join(' UNION ALL ')} ORDER BY source, line) TO ${sqlString(target)} (FORMAT json)`,
+    { early: JSON.stringify(early), located },
   );
+}
+
+/**
+ * (file_seq, at, source, line) for the rejected lines of units that locate their lines (stream
+ * ranges: each line's own message), as JSON; rejections are few, so asking each in JS is cheap.
+ */
+async function locateRejected(wh: Warehouse, staged: readonly Staged[]): Promise<string> {
+  const locating = new Map(staged.filter((s) => s.input.locate).map((s) => [s.seq, s.input]));
+  const rows: Array<{ file_seq: number; at: number; source: string; line: number }> = [];
+  if (locating.size > 0) {
+    const lines = await wh.all<{ seq: number; line: string }>(
+      `SELECT file_seq AS seq, line::VARCHAR AS line FROM rejected WHERE file_seq IN (${[...locating.keys()].join(', ')})`,
+    );
+    for (const { seq, line } of lines) {
+      const at = Number(line);
+      rows.push({ file_seq: seq, at, ...locating.get(seq)!.locate!(at) });
+    }
+  }
+  return JSON.stringify(rows);
 }

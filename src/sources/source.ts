@@ -24,6 +24,12 @@ export interface Unit {
    * as rejected. The unit's file holds only the other records.
    */
   rejected?: readonly PreRejected[];
+  /**
+   * Where a line of the unit came from, for dead letters, when the unit's key alone does not say it:
+   * a stream range names each rejected record by its message (`kafka:ads/2@1034`, line 1 of that
+   * message) instead of by its line in the range. Called for rejected lines only.
+   */
+  locate?(line: number): { source: string; line: number };
   /** Where DuckDB reads it, and its content hash; S3 objects are fetched to a local temp file first. */
   fetch(): Promise<{ localPath: string; hash: string; release(): Promise<void> }>;
 }
@@ -31,6 +37,8 @@ export interface Unit {
 /** A record rejected by its source, at its position in the unit (1-based), with a `<kind>.<reason>` code. */
 export interface PreRejected {
   line: number;
+  /** The record's own address when it is not the unit's key (a stream message: `kafka:ads/2@1034`). */
+  source?: string;
   code: string;
   field: string;
   message: string;

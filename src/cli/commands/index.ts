@@ -13,6 +13,7 @@ export const commandModules: Array<() => Promise<{ register(program: Command): v
   () => import('./query.js'),
   () => import('./maintenance.js'),
   () => import('./feed.js'),
+  () => import('./stream.js'),
   () => import('./lake.js'),
   () => import('./sink.js'),
   () => import('./serve.js'),

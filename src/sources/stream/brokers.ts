@@ -1,0 +1,51 @@
+// The brokers adpipe reads and publishes to, by URL scheme, and their URLs' parsing: one module per
+// broker under src/sources/<kind>/ implements broker.ts.
+
+import { AdpipeError } from '../../errors.js';
+import type { Broker, StreamUrl } from './broker.js';
+
+const BROKERS: readonly Broker[] = [];
+
+export function brokerSchemes(): string[] {
+  return BROKERS.map((b) => b.scheme);
+}
+
+/** The broker of a URL's scheme, or ADP_ERR_CONFIG listing the known ones. */
+export function brokerOf(url: string): Broker {
+  const scheme = url.slice(0, Math.max(0, url.indexOf('://')));
+  const broker = BROKERS.find((b) => b.scheme === scheme);
+  if (!broker)
+    throw new AdpipeError('ADP_ERR_CONFIG', [
+      `${redact(url)}: not a stream URL (${BROKERS.map((b) => `${b.scheme}://`).join(', ')})`,
+    ]);
+  return broker;
+}
+
+/**
+ * `scheme://[user:pass@]host[:port][,host[:port]…]/name?params`: several hosts (Kafka's bootstrap
+ * list) are not one URL authority, so the authority is split by hand before URL parses the rest.
+ */
+export function parseStreamUrl(url: string, broker: Broker, allowed: readonly string[]): StreamUrl {
+  const bad = (why: string) => new AdpipeError('ADP_ERR_CONFIG', [`${redact(url)}: ${why}`]);
+  const rest = url.slice(broker.scheme.length + 3);
+  const slash = rest.search(/[/?]/);
+  const authority = slash === -1 ? rest : rest.slice(0, slash);
+  const at = authority.lastIndexOf('@');
+  const hostList = authority.slice(at + 1);
+  if (hostList === '') throw bad('no host');
+  const hosts = hostList.split(',').map((h) => (/:\d+$/.test(h) ? h : `${h}:${broker.defaultPort}`));
+  const parsed = new URL(
+    `${broker.scheme}://${authority.slice(0, at + 1)}placeholder${slash === -1 ? '' : rest.slice(slash)}`,
+  );
+  const name = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (name === '') throw bad('no topic, stream or subject after the host');
+  for (const key of parsed.searchParams.keys())
+    if (!allowed.includes(key))
+      throw bad(`unknown parameter ${key} (${allowed.length ? allowed.join(', ') : 'none taken'})`);
+  return { scheme: broker.scheme, hosts, name, params: parsed.searchParams, shown: redact(url) };
+}
+
+/** The URL without its password, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
+}
