@@ -172,9 +172,9 @@ export class StreamSource implements Source<StreamBatch> {
   private async batchOf(messages: readonly StreamMessage[]): Promise<StreamBatch> {
     const byStream = new Map<string, StreamMessage[]>();
     for (const m of messages) {
-      let list = byStream.get(m.stream);
-      if (!list) byStream.set(m.stream, (list = []));
-      list.push(m);
+      const list = byStream.get(m.stream);
+      if (list) list.push(m);
+      else byStream.set(m.stream, [m]);
     }
     const units: Unit[] = [];
     const files: string[] = [];
