@@ -16,9 +16,10 @@ import { makeTempDir } from '../helpers/tmp.js';
 export interface SourceUnderTest {
   /**
    * Puts a unit of NDJSON bytes where the source finds it (a file; a sealed spool segment; a feed
-   * page); returns its key, the source its dead letters name.
+   * page; messages on a stream); returns the source its dead letters name (a unit's key; a stream's
+   * first message published for it, which a small unit is whole).
    */
-  offer(dataDir: string, inputDir: string, name: string, data: string | Buffer): string;
+  offer(dataDir: string, inputDir: string, name: string, data: string | Buffer): string | Promise<string>;
   /** The source, in this process. */
   create(dataDir: string, inputDir: string): Promise<Source>;
   /** The adpipe command line that runs it (after --data-dir); a finite one ends by itself. */
@@ -106,7 +107,7 @@ export function sourceConformance(s: SourceUnderTest): void {
     const inputDir = makeTempDir('src-kill-in');
     const units = 8;
     const perUnit = 20_000;
-    for (let u = 0; u < units; u++) s.offer(dataDir, inputDir, `u${u}`, events(`k${u}`, perUnit));
+    for (let u = 0; u < units; u++) await s.offer(dataDir, inputDir, `u${u}`, events(`k${u}`, perUnit));
     const args = ['--data-dir', dataDir, ...s.command(inputDir)];
     // Killed at a random moment of each of two runs (starting, loading, committing, acking).
     for (let round = 0; round < 2; round++) {
@@ -136,15 +137,15 @@ export function sourceConformance(s: SourceUnderTest): void {
   it('dead-letters a unit it cannot read and a record it cannot take, with position and reason', async () => {
     const dataDir = makeTempDir('src-poison');
     const inputDir = makeTempDir('src-poison-in');
-    s.offer(dataDir, inputDir, 'a-good', events('g', 10));
+    await s.offer(dataDir, inputDir, 'a-good', events('g', 10));
     // Not UTF-8: DuckDB cannot read the unit at all.
-    const unreadableUnit = s.offer(
+    const unreadableUnit = await s.offer(
       dataDir,
       inputDir,
       'b-unreadable',
       Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]),
     );
-    const badLineUnit = s.offer(
+    const badLineUnit = await s.offer(
       dataDir,
       inputDir,
       'c-bad-line',
@@ -182,7 +183,7 @@ export function sourceConformance(s: SourceUnderTest): void {
   it('acknowledges a batch only once the commit holding it is visible, and resumes where it stopped', async () => {
     const dataDir = makeTempDir('src-ack');
     const inputDir = makeTempDir('src-ack-in');
-    for (let u = 0; u < 3; u++) s.offer(dataDir, inputDir, `a${u}`, events(`a${u}`, 100));
+    for (let u = 0; u < 3; u++) await s.offer(dataDir, inputDir, `a${u}`, events(`a${u}`, 100));
     const wh = await Warehouse.open(dataDir);
     const acks: Array<{ units: number; committed: number; batchId: number | undefined }> = [];
     // Reads the warehouse from the test's own connection at the moment of each ack.
@@ -212,7 +213,7 @@ export function sourceConformance(s: SourceUnderTest): void {
       // A restart with nothing new loads nothing; new input after it is loaded, and only it.
       await loadAll(s, wh, dataDir, inputDir);
       expect(await batches()).toBe(before);
-      s.offer(dataDir, inputDir, 'd-later', events('d', 50));
+      await s.offer(dataDir, inputDir, 'd-later', events('d', 50));
       await loadAll(s, wh, dataDir, inputDir);
       expect(await batches()).toBe(before + 1);
       expect(await lakeIds(wh)).toEqual({ events: 350, distinct: 350 });
