@@ -33,6 +33,8 @@ export interface SinkContext {
   tz: string;
   /** Where batches come from; the sink reads it, never writes it. */
   warehouse: Warehouse;
+  /** This data dir's loader id (src/warehouse/loader-id.ts), for sinks several loaders share. */
+  loaderId: string;
 }
 
 /** One part of a sink with its own watermark (a SQL sink's table). */
@@ -48,6 +50,8 @@ export interface SinkStatus {
   /** Every batch up to this one is in the sink: the lowest watermark of its parts. */
   watermark: number;
   parts: SinkPart[];
+  /** For a sink several loaders share: the loader whose watermarks these are. */
+  loader?: string;
 }
 
 /** What one sync did to one part. */

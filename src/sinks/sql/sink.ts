@@ -34,6 +34,7 @@ export class SqlReportSink implements Sink {
   readonly watermarkTable: string;
   private readonly wh: Warehouse;
   private readonly url: string;
+  private readonly loader: string;
 
   constructor(
     config: SqlSinkConfig,
@@ -47,13 +48,14 @@ export class SqlReportSink implements Sink {
     this.watermarkTable = watermarkTableOf(config);
     this.wh = ctx.warehouse;
     this.url = config.url;
+    this.loader = ctx.loaderId;
   }
 
   /** Connects, runs fn, closes; driver errors become ADP_ERR_SINK_FAILED naming the sink. */
   private async connected<T>(fn: (conn: SinkConnection) => Promise<T>): Promise<T> {
     let conn: SinkConnection;
     try {
-      conn = await this.driver.connect(this.url, this.watermarkTable);
+      conn = await this.driver.connect(this.url, this.watermarkTable, this.loader);
     } catch (err) {
       throw sinkError(this.name, err);
     }
@@ -75,7 +77,8 @@ export class SqlReportSink implements Sink {
       }
       return out;
     });
-    return { watermark: Math.min(...parts.map((p) => p.watermark)), parts };
+    const watermark = Math.min(...parts.map((p) => p.watermark));
+    return this.driver.tagsDeltaRows ? { watermark, parts, loader: this.loader } : { watermark, parts };
   }
 
   /** Creates absent tables, then applies every table's delta up to batch upTo; hooks inject faults in tests. */
@@ -98,7 +101,8 @@ export class SqlReportSink implements Sink {
           const started = performance.now();
           const file = path.join(dir, `${t.report.name}.csv`);
           const range = { after, upTo };
-          const rows = await writeDelta(this.wh, t, this.tz, range, file, this.driver.tagsDeltaRows);
+          const tag = this.driver.tagsDeltaRows ? { loader: this.loader } : undefined;
+          const rows = await writeDelta(this.wh, t, this.tz, range, file, tag);
           await conn.apply(t, { file, rows, ...range }, hooks);
           const seconds = (performance.now() - started) / 1000;
           const synced = { sink: this.name, table: t.name, after, upTo, rows, seconds };
