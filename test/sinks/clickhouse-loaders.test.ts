@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Config, parseConfig } from '../../src/config.js';
 import { loadUnits } from '../../src/loader/loader.js';
-import { MICROS, parseMicros } from '../../src/money.js';
+import { parseMicros } from '../../src/money.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { generate } from '../../src/simulator/index.js';
 import { clickhouse as ch, LOADER_COLUMN, summedSql } from '../../src/sinks/clickhouse/dialect.js';
@@ -268,4 +268,79 @@ const sinkYaml = (tablePrefix: string) => ({ type: 'clickhouse', url, tz: TZ, ta
     expect(await share(a)).not.toEqual(mine);
     await expectGlobalExact();
   });
+
+  it('a report model change: one loader rebuilds the whole table, the other refills its share by itself', async () => {
+    const t = a.sink.tables.find((x) => x.report.name === 'ad_request')!;
+    const others = a.sink.tables.filter((x) => x !== t);
+    const before = await share(b, others);
+    // A newer adpipe recorded another model for the table (the model table keeps the latest row).
+    await client.command({
+      query: `INSERT INTO ${ch.ident(modelTableOf(a.sink.watermarkTable))} (table_name, fingerprint, updated_at)
+              VALUES (${ch.literal(t.name)}, 'another model', now() + 60)`,
+    });
+    await expect(sync(a)).rejects.toMatchObject({ code: 'ADP_ERR_SINK_MODEL' });
+    await expect(sync(b)).rejects.toThrow(`adpipe sink rebuild ${b.sink.name}`);
+    await rebuildSink(a.sink, await latestBatch(a.wh));
+    expect(await a.sink.verify()).toEqual([]);
+    // b's rows of that table went with it, and its watermark: nothing else of b's moved.
+    expect((await share(b, [t]))[t.name]).toEqual([]);
+    const lag = await sinkLag(b.wh, b.sink);
+    expect(lag.map((l) => l.watermark)).toEqual(b.sink.tables.map((x) => (x.name === t.name ? 0 : 6)));
+    expect(await share(b, others)).toEqual(before);
+    const refilled = await sync(b);
+    expect(refilled.map((r) => [r.table, r.after])).toEqual([[t.name, 0]]);
+    expect(await b.sink.verify()).toEqual([]);
+    await expectGlobalExact();
+  });
+
+  it('a sink from before loaders: its tables are refused until rebuilt, its watermark table gains the loader column', async () => {
+    const old = `${prefix}old_`;
+    const config = parseConfig({
+      loader_id: 'part-a',
+      sinks: [{ ...sinkYaml(old), reports: ['ad_request'] }],
+    });
+    const [sink] = (await openSinks(config, a.wh)) as SqlReportSink[];
+    const t = sink!.tables[0]!;
+    // The tables as the single-loader sink made them: no loader column, watermarks per table.
+    const wm = ch.ident(sink!.watermarkTable);
+    const unlabelled = ch
+      .createTable(t)[0]!
+      .replace(`,\n  ${LOADER_COLUMN} String`, '')
+      .replace(`(${LOADER_COLUMN}, `, '(');
+    expect(unlabelled).not.toContain(LOADER_COLUMN);
+    await client.command({ query: unlabelled });
+    await client.command({
+      query: `CREATE TABLE ${wm} (table_name String, batch_id Int64, updated_at DateTime) ENGINE = ReplacingMergeTree(batch_id) ORDER BY table_name`,
+    });
+    await client.command({ query: `INSERT INTO ${wm} VALUES (${ch.literal(t.name)}, 3, now())` });
+    await expect(sink!.sync(await latestBatch(a.wh))).rejects.toMatchObject({ code: 'ADP_ERR_SINK_MODEL' });
+    expect(await query(`SELECT table_name, loader, toString(batch_id) FROM ${wm} FINAL`)).toEqual([
+      [t.name, '', '3'],
+    ]);
+    const rebuilt = await rebuildSink(sink!, await latestBatch(a.wh));
+    expect(rebuilt.map((r) => [r.after, r.upTo])).toEqual([[0, 6]]);
+    expect(await sink!.verify()).toEqual([]);
+    expect(await query(`SELECT DISTINCT ${LOADER_COLUMN} FROM ${ch.ident(t.name)}`)).toEqual([['part-a']]);
+  });
+
+  it('adpipe sink status shows the loader and its watermarks; sink verify compares its share', async () => {
+    const file = path.join(root, 'a.yaml');
+    writeFileSync(file, JSON.stringify({ tz: 'UTC', loader_id: 'part-a', sinks: [sinkYaml(prefix)] }));
+    a.wh.close();
+    try {
+      const status = await runCli(a.dir, ['-c', file, 'sink', 'status']);
+      expect(status.code, status.stderr).toBe(0);
+      const lines = status.stdout.trim().split('\n');
+      expect(lines.map((l) => l.split('\t').slice(0, 4))).toEqual(
+        a.sink.tables.map((t) => ['clickhouse', t.name, 'loader part-a', 'batch 6/6']),
+      );
+      const verify = await runCli(a.dir, ['-c', file, 'sink', 'verify', 'clickhouse']);
+      expect({ code: verify.code, stdout: verify.stdout }).toEqual({
+        code: 0,
+        stdout: 'clickhouse: 0 difference(s)\n',
+      });
+    } finally {
+      a.wh = await Warehouse.open(a.dir);
+    }
+  }, 60_000);
 });
