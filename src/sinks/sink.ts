@@ -94,8 +94,7 @@ export interface Sink {
 
 /** Wraps an error as ADP_ERR_SINK_FAILED naming the sink, unless it already is a sink error. */
 export function sinkError(sink: string, err: unknown): AdpipeError {
-  if (err instanceof AdpipeError && (err.code === 'ADP_ERR_SINK_FAILED' || err.code === 'ADP_ERR_SINK_MODEL'))
-    return err;
+  if (err instanceof AdpipeError && err.code.startsWith('ADP_ERR_SINK_')) return err;
   return new AdpipeError('ADP_ERR_SINK_FAILED', [sink, (err as Error).message ?? String(err)], {
     cause: err,
   });

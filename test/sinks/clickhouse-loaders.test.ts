@@ -343,4 +343,23 @@ const sinkYaml = (tablePrefix: string) => ({ type: 'clickhouse', url, tz: TZ, ta
       a.wh = await Warehouse.open(a.dir);
     }
   }, 60_000);
+
+  it("a new data dir under a lost loader's id is refused until its rebuild replaces that share", async () => {
+    const c = await open('c', { loader_id: 'part-a', sinks: [sinkYaml(prefix)] });
+    try {
+      const before = await share(b);
+      await ingest(c.wh, late.a.slice(0, 1));
+      const refused = sync(c);
+      await expect(refused).rejects.toMatchObject({ code: 'ADP_ERR_SINK_AHEAD' });
+      await expect(refused).rejects.toThrow(
+        'holds batches up to 6 of loader part-a, but this data dir has committed only up to 1',
+      );
+      await rebuildSink(c.sink, await latestBatch(c.wh));
+      expect(await c.sink.verify()).toEqual([]);
+      expect(await share(b)).toEqual(before);
+      expect(await b.sink.verify()).toEqual([]);
+    } finally {
+      c.wh.close();
+    }
+  });
 });

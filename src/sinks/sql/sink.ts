@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { AdpipeError } from '../../errors.js';
 import { componentLogger } from '../../logger.js';
+import { latestBatch } from '../../warehouse/batches.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import {
   type PartSync,
@@ -95,8 +96,19 @@ export class SqlReportSink implements Sink {
             this.name,
           ]);
         const done: PartSync[] = [];
+        const latest = await latestBatch(this.wh);
         for (const t of this.tables) {
           const after = (await conn.watermark(t)).batchId;
+          // Rows of batches this warehouse never made: adding ours onto them would count twice.
+          if (after > latest)
+            throw new AdpipeError('ADP_ERR_SINK_AHEAD', [
+              this.name,
+              t.name,
+              String(after),
+              this.loader,
+              String(latest),
+              this.name,
+            ]);
           if (after >= upTo) continue;
           const started = performance.now();
           const file = path.join(dir, `${t.report.name}.csv`);
