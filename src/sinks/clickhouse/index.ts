@@ -66,13 +66,15 @@ function connection(client: ClickHouseClient, watermarks: string, loader: string
   const wm = d.ident(watermarks);
   const models = modelTableOf(watermarks);
   const named = (t: SinkTable) => `table_name = ${d.literal(t.name)}`;
+  /** This loader's watermark rows, and its rows of a report table. */
   const mine = `loader = ${d.literal(loader)}`;
+  const myRows = `${LOADER_COLUMN} = ${d.literal(loader)}`;
   const exec = (query: string) => client.command({ query });
   const watermark = async (t: SinkTable): Promise<Watermark> => {
     const [[data, marked, updated]] = (await rows(
       client,
       [
-        `(SELECT max(${BATCH_COLUMN}) FROM ${d.ident(t.name)} WHERE ${LOADER_COLUMN} = ${d.literal(loader)})`,
+        `(SELECT max(${BATCH_COLUMN}) FROM ${d.ident(t.name)} WHERE ${myRows})`,
         'max(batch_id)',
         'max(updated_at)',
       ],
@@ -147,7 +149,7 @@ function connection(client: ClickHouseClient, watermarks: string, loader: string
         } else {
           // This loader's share only: the others' rows and watermarks stay as they are.
           for (const query of d.createTable(t)) await exec(query);
-          await exec(`ALTER TABLE ${d.ident(t.name)} DELETE WHERE ${LOADER_COLUMN} = ${d.literal(loader)}`);
+          await exec(`ALTER TABLE ${d.ident(t.name)} DELETE WHERE ${myRows}`);
           await exec(`ALTER TABLE ${wm} DELETE WHERE ${named(t)} AND ${mine}`);
         }
       }
