@@ -10,6 +10,7 @@ import { CANONICAL_FIELDS, EVENT_TYPES, MONEY_FIELDS } from './events/contract.j
 import { sinkRegistry } from './sinks/registry.js';
 import { sourceRegistry } from './sources/registry.js';
 import { ianaZone } from './util/zone.js';
+import { loaderIdSchema } from './warehouse/loader-id.js';
 
 /** Types a keyless pixel may be let record (server.pixel_types): all but click, which needs a signed /c. */
 export const PIXEL_TYPE_CHOICES: readonly string[] = EVENT_TYPES.filter((t) => t !== 'click');
@@ -112,6 +113,11 @@ export const experimentSchema = z
 export const configSchema = z
   .object({
     data_dir: z.string().optional(),
+    /**
+     * This data dir's name in shared sinks (several loaders feeding one ClickHouse): default, an id
+     * generated once and kept in the warehouse. Fixed once a sink has used it (see loaderId).
+     */
+    loader_id: loaderIdSchema.optional(),
     tz: ianaZone.default('UTC'),
     metadata: z.string().optional(),
     ingest: z

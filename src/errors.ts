@@ -78,6 +78,11 @@ export const ERRORS = {
     message:
       'sink %s: table %s was built by another report model (its columns or what they count changed); rebuild it from the rollups with: adpipe sink rebuild %s',
   },
+  ADP_ERR_SINK_AHEAD: {
+    status: 409,
+    message:
+      "sink %s: table %s holds batches up to %s of loader %s, but this data dir has committed only up to %s: another data dir synced under this loader id (a replaced data dir?); make the share this data dir's with: adpipe sink rebuild %s",
+  },
   ADP_ERR_SINK_OBJECT_STORE: { status: 502, message: 'object storage %s failed: %s' },
 
   // Analyses and trained models.

@@ -2,6 +2,7 @@
 
 import type { Config } from '../config.js';
 import { AdpipeError } from '../errors.js';
+import { loaderId } from '../warehouse/loader-id.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { sinkRegistry } from './registry.js';
 import type { Sink, SinkBaseConfig } from './sink.js';
@@ -28,10 +29,14 @@ export function configuredSinks(config: Config, name?: string): ConfiguredSink[]
   return found;
 }
 
-export function openSink(sink: ConfiguredSink, config: Config, warehouse: Warehouse): Promise<Sink> {
-  return sinkRegistry
-    .get(sink.config.type)
-    .create(sink.config, { name: sink.name, tz: config.tz, warehouse });
+export async function openSink(sink: ConfiguredSink, config: Config, warehouse: Warehouse): Promise<Sink> {
+  const ctx = {
+    name: sink.name,
+    tz: config.tz,
+    warehouse,
+    loaderId: await loaderId(warehouse, config.loader_id),
+  };
+  return sinkRegistry.get(sink.config.type).create(sink.config, ctx);
 }
 
 /** The configured sinks (or the one named), made. */

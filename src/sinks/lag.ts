@@ -7,6 +7,8 @@ import type { Sink } from './sink.js';
 export interface PartLag {
   sink: string;
   table: string;
+  /** The loader whose share the watermark is, for a sink several loaders share. */
+  loader?: string;
   watermark: number;
   latest: number;
   /** Batches committed in the warehouse but not yet in the sink. */
@@ -18,7 +20,7 @@ export interface PartLag {
 
 export async function sinkLag(wh: Warehouse, sink: Sink): Promise<PartLag[]> {
   const latest = await latestBatch(wh);
-  const { parts } = await sink.status();
+  const { parts, loader } = await sink.status();
   const out: PartLag[] = [];
   for (const p of parts) {
     const oldest = await wh.one<{ age: number | null }>(
@@ -27,6 +29,7 @@ export async function sinkLag(wh: Warehouse, sink: Sink): Promise<PartLag[]> {
     out.push({
       sink: sink.name,
       table: p.name,
+      loader,
       watermark: p.watermark,
       latest,
       lag: Math.max(0, latest - p.watermark),

@@ -33,6 +33,8 @@ export interface SinkContext {
   tz: string;
   /** Where batches come from; the sink reads it, never writes it. */
   warehouse: Warehouse;
+  /** This data dir's loader id (src/warehouse/loader-id.ts), for sinks several loaders share. */
+  loaderId: string;
 }
 
 /** One part of a sink with its own watermark (a SQL sink's table). */
@@ -48,6 +50,8 @@ export interface SinkStatus {
   /** Every batch up to this one is in the sink: the lowest watermark of its parts. */
   watermark: number;
   parts: SinkPart[];
+  /** For a sink several loaders share: the loader whose watermarks these are. */
+  loader?: string;
 }
 
 /** What one sync did to one part. */
@@ -90,8 +94,7 @@ export interface Sink {
 
 /** Wraps an error as ADP_ERR_SINK_FAILED naming the sink, unless it already is a sink error. */
 export function sinkError(sink: string, err: unknown): AdpipeError {
-  if (err instanceof AdpipeError && (err.code === 'ADP_ERR_SINK_FAILED' || err.code === 'ADP_ERR_SINK_MODEL'))
-    return err;
+  if (err instanceof AdpipeError && err.code.startsWith('ADP_ERR_SINK_')) return err;
   return new AdpipeError('ADP_ERR_SINK_FAILED', [sink, (err as Error).message ?? String(err)], {
     cause: err,
   });

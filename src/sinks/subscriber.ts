@@ -127,7 +127,8 @@ export class SinkSubscriber implements Subscriber {
     } catch (err) {
       this.failures++;
       this.lastError = (err as Error).message;
-      // A sink built by another report model needs `adpipe sink rebuild`: only look now and then.
+      // A sink built by another report model (or ahead of this data dir) needs `adpipe sink rebuild`:
+      // only look now and then.
       const delay = isRetryable(err)
         ? retryDelay(this.opts.retryBaseMs, this.opts.retryMaxMs, this.failures)
         : this.opts.retryMaxMs;

@@ -48,8 +48,10 @@ export function oneAtATime<T>(sink: string, fn: () => Promise<T>): Promise<T> {
   return mine;
 }
 
-/** A model change needs a rebuild, not another attempt. */
-export const isRetryable = (err: unknown) => (err as AdpipeError).code !== 'ADP_ERR_SINK_MODEL';
+/** Errors that need `adpipe sink rebuild`, not another attempt. */
+const NEEDS_REBUILD: ReadonlySet<string> = new Set(['ADP_ERR_SINK_MODEL', 'ADP_ERR_SINK_AHEAD']);
+
+export const isRetryable = (err: unknown) => !NEEDS_REBUILD.has((err as AdpipeError).code);
 
 /** sink.sync(upTo) with bounded retries and exponential backoff; throws the last error. */
 export async function syncWithRetry(

@@ -6,6 +6,7 @@ import { lakeRelation } from '../lake/lake.js';
 import { componentLogger } from '../logger.js';
 import { REPORTS, type ReportModel, rollupTable } from '../reports/model.js';
 import { rollupDdl, rollupSelectSql } from '../reports/rollup.js';
+import { LOADER_TABLE } from './loader-id.js';
 import { sqlIdent as id } from './quote.js';
 import type { Warehouse } from './warehouse.js';
 
@@ -83,6 +84,7 @@ const TABLES = [
   'CREATE TABLE IF NOT EXISTS dim_campaign (campaign_id VARCHAR PRIMARY KEY, name VARCHAR, advertiser VARCHAR)',
   // The definition each rollup was built with, so a changed report model rebuilds it.
   'CREATE TABLE IF NOT EXISTS rollup_fingerprints (report VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)',
+  LOADER_TABLE,
 ];
 
 export async function migrate(wh: Warehouse): Promise<void> {

@@ -119,7 +119,8 @@ async function until(what: string, limitMs: number, check: () => Promise<boolean
     if (pipeline.files.accepted !== sent) return `${pipeline.files.accepted} of ${sent} events committed`;
     const latest = pipeline.batches[0]!.batch_id;
     const tables = sinkTables(sqlSinkSchema(s.yaml.type).parse(s.yaml));
-    const conn = await s.driver.connect(s.yaml.url, watermarkTableOf(s.yaml));
+    // MySQL/PostgreSQL tables hold one loader's sums: the loader id means nothing to their drivers.
+    const conn = await s.driver.connect(s.yaml.url, watermarkTableOf(s.yaml), 'unused');
     try {
       for (const t of tables) {
         const w = (await conn.watermark(t)).batchId;

@@ -86,7 +86,9 @@ export function register(program: Command): void {
 
   sink
     .command('status')
-    .description("Show each sink table's watermark, lag behind the latest batch and its age")
+    .description(
+      "Show each sink table's watermark (this loader's, in a shared ClickHouse), lag behind the latest batch and its age",
+    )
     .argument('[name]', 'sink name (default: all)')
     .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd);
@@ -103,7 +105,7 @@ export function register(program: Command): void {
         }
         for (const t of r.result)
           console.log(
-            `${r.sink}\t${t.table}\tbatch ${t.watermark}/${t.latest}\tlag ${t.lag}\tage ${t.ageSeconds} s` +
+            `${r.sink}\t${t.table}${t.loader ? `\tloader ${t.loader}` : ''}\tbatch ${t.watermark}/${t.latest}\tlag ${t.lag}\tage ${t.ageSeconds} s` +
               (t.updatedAt ? `\tupdated ${t.updatedAt}` : ''),
           );
       }

@@ -1,7 +1,9 @@
 // ClickHouse, down to 18.16 (Debian's): no transactions, no query parameters, no CTEs, no insert
-// dedup tokens. A table keeps one row per key and per sync (tagged with the last batch it covers) in
-// a ReplacingMergeTree ordered by key + batch, so a repeated insert of the same sync replaces rather
-// than adds; reads sum the syncs with FINAL, exact before and after background merges.
+// dedup tokens. A table keeps one row per key, per loader and per sync (tagged with the loader id and
+// the last batch it covers) in a ReplacingMergeTree ordered by loader + key + batch, so a repeated
+// insert of the same sync replaces rather than adds, and loaders whose batch numbers coincide never
+// replace each other's rows; reads sum the syncs (and the loaders) with FINAL, exact before and
+// after background merges.
 
 import { DERIVED_SCALE } from '../../reports/model.js';
 import { columnDefs, type Dialect, metricSelect } from '../sql/dialect.js';
@@ -16,6 +18,8 @@ const TYPES: Record<ColumnRole, string> = {
 };
 
 export const BATCH_COLUMN = 'adpipe_batch_id';
+/** The loader whose share a row is (src/warehouse/loader-id.ts). */
+export const LOADER_COLUMN = 'adpipe_loader';
 
 const ESCAPES: Record<string, string> = {
   '\\': '\\\\',
@@ -35,11 +39,12 @@ export const clickhouse: Dialect = {
   type: (role) => TYPES[role],
   asText: (expr) => `toString(${expr})`,
   createTable(t) {
-    const order = [...t.keys.map((c) => clickhouse.ident(c.name)), BATCH_COLUMN].join(', ');
+    // The loader first: its share is a range of the index, for its watermark, verify and rebuild.
+    const order = [LOADER_COLUMN, ...t.keys.map((c) => clickhouse.ident(c.name)), BATCH_COLUMN].join(', ');
     // No PARTITION BY: one insert is one block is one part, so it lands whole or not at all.
     return [
       `CREATE TABLE IF NOT EXISTS ${clickhouse.ident(t.name)} (
-  ${[...columnDefs(clickhouse, t, ''), `${BATCH_COLUMN} Int64`].join(',\n  ')}
+  ${[...columnDefs(clickhouse, t, ''), `${BATCH_COLUMN} Int64`, `${LOADER_COLUMN} String`].join(',\n  ')}
 ) ENGINE = ReplacingMergeTree() ORDER BY (${order})`,
     ];
   },
@@ -57,9 +62,10 @@ FROM (${summedSql(t)})`,
   },
   createWatermark: (table) => `CREATE TABLE IF NOT EXISTS ${clickhouse.ident(table)} (
   table_name String,
+  loader String,
   batch_id Int64,
   updated_at DateTime
-) ENGINE = ReplacingMergeTree(batch_id) ORDER BY table_name`,
+) ENGINE = ReplacingMergeTree(batch_id) ORDER BY (table_name, loader)`,
   createModelTable: (table) => `CREATE TABLE IF NOT EXISTS ${clickhouse.ident(table)} (
   table_name String,
   fingerprint String,
@@ -71,9 +77,13 @@ FROM (${summedSql(t)})`,
   ],
 };
 
-/** The table as the report: every sync's rows summed per key (FINAL collapses repeated inserts). */
-export function summedSql(t: SinkTable): string {
+/**
+ * The table as the report: every sync's rows summed per key (FINAL collapses repeated inserts), of
+ * every loader (the global report) or of one (its share, what `adpipe sink verify` compares).
+ */
+export function summedSql(t: SinkTable, loader?: string): string {
   const keys = t.keys.map((c) => clickhouse.ident(c.name));
   const sums = t.measures.map((c) => `sum(${clickhouse.ident(c.name)}) AS ${clickhouse.ident(c.name)}`);
-  return `SELECT ${[...keys, ...sums].join(', ')} FROM ${clickhouse.ident(t.name)} FINAL GROUP BY ${keys.join(', ')}`;
+  const share = loader === undefined ? '' : ` WHERE ${LOADER_COLUMN} = ${clickhouse.literal(loader)}`;
+  return `SELECT ${[...keys, ...sums].join(', ')} FROM ${clickhouse.ident(t.name)} FINAL${share} GROUP BY ${keys.join(', ')}`;
 }

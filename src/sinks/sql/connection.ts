@@ -34,21 +34,30 @@ export interface SinkConnection {
    * built by another report model (see staleTables), which it leaves alone.
    */
   init(tables: readonly SinkTable[]): Promise<SinkTable[]>;
-  /** Drops the tables and views and forgets their watermarks, so the next sync refills them. */
+  /**
+   * Drops the tables and views and forgets their watermarks, so the next sync refills them. A
+   * table several loaders share loses only this loader's rows and watermarks, unless it was built
+   * by another report model: then every loader's, and each refills on its next sync.
+   */
   rebuild(tables: readonly SinkTable[]): Promise<void>;
   watermark(t: SinkTable): Promise<Watermark>;
   /** Applies a delta exactly once: afterwards the watermark is delta.upTo, or nothing changed. */
   apply(t: SinkTable, delta: Delta, hooks?: ApplyHooks): Promise<void>;
-  /** Every row of the table as the report sees it, values as text in the order of the table's columns. */
+  /** Every row of the table (this loader's share) as the report sees it, values as text in column order. */
   read(t: SinkTable): Promise<string[][]>;
   close(): Promise<void>;
 }
 
 export interface SinkDriver {
   readonly dialect: Dialect;
-  /** Whether delta rows end with the batch they were synced up to (ClickHouse's sync tag). */
+  /**
+   * Whether delta rows end with the batch they were synced up to and the loader id (ClickHouse's
+   * sync tag): a table several loaders share, each keeping its own rows and watermarks. Databases
+   * without it hold one loader's sums.
+   */
   readonly tagsDeltaRows: boolean;
-  connect(url: string, watermarkTable: string): Promise<SinkConnection>;
+  /** The loader's share is what `watermark`, `apply`, `read` and `rebuild` see, where tagsDeltaRows. */
+  connect(url: string, watermarkTable: string, loader: string): Promise<SinkConnection>;
 }
 
 export const WATERMARK_TABLE = 'adpipe_sink_watermark';

@@ -31,7 +31,7 @@ async function shareChangedFrom(wh: Warehouse, table: string, after: number, upT
 
 /**
  * Writes the delta of t for batches in (after, upTo] to file (CSV, no header, the table's columns in
- * order, plus upTo as a last column when tagged) and returns its row count.
+ * order, plus upTo and the loader id as last columns when tagged) and returns its row count.
  */
 export async function writeDelta(
   wh: Warehouse,
@@ -39,7 +39,7 @@ export async function writeDelta(
   tz: string,
   range: { after: number; upTo: number },
   file: string,
-  tagged: boolean,
+  tag?: { loader: string },
 ): Promise<number> {
   const base: ReportRequest = { report: t.report.name, grain: 'day', tz };
   const delta = compileReport({ ...base, batches: range });
@@ -74,7 +74,7 @@ export async function writeDelta(
     if (c.field === DATE_FIELD) return 'period';
     return c.role === 'dimension' ? id(c.field) : measure(c.field);
   });
-  if (tagged) select.push(String(range.upTo));
+  if (tag) select.push(String(range.upTo), sqlString(tag.loader));
   const keys = ['period', ...dims.map(id)];
   const result = await wh.one<{ Count: string }>(
     `COPY (SELECT ${select.join(', ')} FROM ${source} ORDER BY ${keys.join(', ')}) TO ${sqlString(file)} (FORMAT csv, HEADER false)`,

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { AdpipeError } from '../../errors.js';
 import { componentLogger } from '../../logger.js';
+import { latestBatch } from '../../warehouse/batches.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import {
   type PartSync,
@@ -34,6 +35,7 @@ export class SqlReportSink implements Sink {
   readonly watermarkTable: string;
   private readonly wh: Warehouse;
   private readonly url: string;
+  private readonly loader: string;
 
   constructor(
     config: SqlSinkConfig,
@@ -47,13 +49,14 @@ export class SqlReportSink implements Sink {
     this.watermarkTable = watermarkTableOf(config);
     this.wh = ctx.warehouse;
     this.url = config.url;
+    this.loader = ctx.loaderId;
   }
 
   /** Connects, runs fn, closes; driver errors become ADP_ERR_SINK_FAILED naming the sink. */
   private async connected<T>(fn: (conn: SinkConnection) => Promise<T>): Promise<T> {
     let conn: SinkConnection;
     try {
-      conn = await this.driver.connect(this.url, this.watermarkTable);
+      conn = await this.driver.connect(this.url, this.watermarkTable, this.loader);
     } catch (err) {
       throw sinkError(this.name, err);
     }
@@ -75,7 +78,8 @@ export class SqlReportSink implements Sink {
       }
       return out;
     });
-    return { watermark: Math.min(...parts.map((p) => p.watermark)), parts };
+    const watermark = Math.min(...parts.map((p) => p.watermark));
+    return this.driver.tagsDeltaRows ? { watermark, parts, loader: this.loader } : { watermark, parts };
   }
 
   /** Creates absent tables, then applies every table's delta up to batch upTo; hooks inject faults in tests. */
@@ -92,13 +96,25 @@ export class SqlReportSink implements Sink {
             this.name,
           ]);
         const done: PartSync[] = [];
+        const latest = await latestBatch(this.wh);
         for (const t of this.tables) {
           const after = (await conn.watermark(t)).batchId;
+          // Rows of batches this warehouse never made: adding ours onto them would count twice.
+          if (after > latest)
+            throw new AdpipeError('ADP_ERR_SINK_AHEAD', [
+              this.name,
+              t.name,
+              String(after),
+              this.loader,
+              String(latest),
+              this.name,
+            ]);
           if (after >= upTo) continue;
           const started = performance.now();
           const file = path.join(dir, `${t.report.name}.csv`);
           const range = { after, upTo };
-          const rows = await writeDelta(this.wh, t, this.tz, range, file, this.driver.tagsDeltaRows);
+          const tag = this.driver.tagsDeltaRows ? { loader: this.loader } : undefined;
+          const rows = await writeDelta(this.wh, t, this.tz, range, file, tag);
           await conn.apply(t, { file, rows, ...range }, hooks);
           const seconds = (performance.now() - started) / 1000;
           const synced = { sink: this.name, table: t.name, after, upTo, rows, seconds };
