@@ -53,6 +53,8 @@ export class StreamSource implements Source<StreamBatch> {
   /** When the oldest buffered message arrived (ms, performance.now()). */
   private oldestAt = 0;
   private lastMessageAt = 0;
+  /** The last read found nothing new: a finite run loads what it holds without waiting for batch_ms. */
+  private caughtUp = false;
   private pending: StreamBatch | undefined;
   private stopped = false;
   private readLoop: Promise<void> | undefined;
@@ -109,6 +111,7 @@ export class StreamSource implements Source<StreamBatch> {
         continue;
       }
       const now = performance.now();
+      this.caughtUp = messages.length === 0;
       if (messages.length > 0) {
         if (this.buffer.length === 0) {
           this.oldestAt = now;
@@ -140,6 +143,7 @@ export class StreamSource implements Source<StreamBatch> {
     if (this.buffer.length === 0) return false;
     return (
       this.stopped ||
+      (this.finite && this.caughtUp) ||
       this.buffer.length >= this.options.batchEvents ||
       performance.now() - this.oldestAt >= this.options.batchMs
     );
