@@ -367,6 +367,27 @@ const warehouseFacts = (dataDir: string) => withWarehouse(dataDir, facts);
     expect(await pendingCount(stream)).toBe(0);
   }, 120_000);
 
+  it("connects as the URL's user, and says which URL when it cannot", async () => {
+    const stream = streamOf(makeTempDir('redis-auth'));
+    const user = `adpipe-test-${path.basename(stream)}`;
+    const password = 'p@ss:w/rd';
+    await redis.sendCommand(['ACL', 'SETUSER', user, 'on', `>${password}`, `~${stream}`, '+@all']);
+    try {
+      await xadd(stream, [events('auth', 4)]);
+      const withUser = (pw: string) =>
+        urlOf(stream).replace('redis://', `redis://${encodeURIComponent(user)}:${encodeURIComponent(pw)}@`);
+      const dataDir = makeTempDir('redis-auth-data');
+      await load(dataDir, createStreamSource(streamConfig(withUser(password))));
+      expect((await warehouseFacts(dataDir)).accepted).toBe(4);
+      const refused = createStreamSource(streamConfig(withUser('wrong')));
+      await expect(load(makeTempDir('redis-auth-refused'), refused)).rejects.toThrow(
+        new RegExp(`^cannot read input redis://${user}:\\*\\*\\*@\\S+: WRONGPASS`),
+      );
+    } finally {
+      await redis.sendCommand(['ACL', 'DELUSER', user]);
+    }
+  }, 60_000);
+
   it('orders entry ids numerically, not as text', () => {
     expect(idAfter('10-0', '9-5')).toBe(true);
     expect(idAfter('5-10', '5-9')).toBe(true);

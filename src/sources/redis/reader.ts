@@ -6,6 +6,7 @@
 // and everything before it that this consumer was given".
 
 import { RESP_TYPES } from 'redis';
+import { AdpipeError } from '../../errors.js';
 import { componentLogger } from '../../logger.js';
 import type { Positions } from '../source.js';
 import type { StreamMessage, StreamReader } from '../stream/broker.js';
@@ -48,17 +49,28 @@ export class RedisStreamReader implements StreamReader {
   async open(committed: Positions): Promise<void> {
     const s = this.settings;
     this.committed = committed[s.key];
-    this.commands = await connectRedis(s, { offlineQueue: true });
-    // A read fails at once while disconnected (the source retries it) instead of holding up stop().
-    this.reads = await connectRedis(s, { offlineQueue: false });
     try {
-      await this.commands.sendCommand(['XGROUP', 'CREATE', s.key, s.group, '0', 'MKSTREAM']);
+      this.commands = await connectRedis(s, { offlineQueue: true });
+      // A read fails at once while disconnected (the source retries it) instead of holding up stop().
+      this.reads = await connectRedis(s, { offlineQueue: false });
+      await this.createGroup();
+      await this.claimStale();
+    } catch (err) {
+      await this.close().catch(() => undefined);
+      throw new AdpipeError('ADP_ERR_SOURCE_UNREADABLE', [s.shown, (err as Error).message], { cause: err });
+    }
+    this.cursor = '0';
+    this.last = undefined;
+  }
+
+  /** The group, from the stream's first entry, unless it exists (BUSYGROUP). */
+  private async createGroup(): Promise<void> {
+    const s = this.settings;
+    try {
+      await this.commands!.sendCommand(['XGROUP', 'CREATE', s.key, s.group, '0', 'MKSTREAM']);
     } catch (err) {
       if (!String((err as Error).message).startsWith('BUSYGROUP')) throw err;
     }
-    await this.claimStale();
-    this.cursor = '0';
-    this.last = undefined;
   }
 
   /**
