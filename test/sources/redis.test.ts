@@ -72,6 +72,16 @@ async function xadd(
   return Promise.all(values.map((v) => redis.sendCommand<string>(['XADD', stream, '*', field, v])));
 }
 
+/** n entries of `each` events, ids `<prefix><entry>-<event>`. */
+const entriesOfEvents = (prefix: string, n: number, each: number) =>
+  Array.from({ length: n }, (_, i) => events(`${prefix}${i}`, each));
+
+/** A stream and a data dir of one test's own. */
+const fresh = (prefix: string) => ({
+  stream: streamOf(makeTempDir(prefix)),
+  dataDir: makeTempDir(`${prefix}-data`),
+});
+
 const address = (stream: string, id: string) => `redis:${stream}/${stream}@${id}`;
 
 function streamConfig(url: string) {
@@ -153,13 +163,9 @@ const warehouseFacts = (dataDir: string) => withWarehouse(dataDir, facts);
   });
 
   it('re-reads its own pending entries after a crash and loads each once', async () => {
-    const stream = streamOf(makeTempDir('redis-own'));
-    const dataDir = makeTempDir('redis-own-data');
+    const { stream, dataDir } = fresh('redis-own');
     await xadd(stream, entriesOf(events('own', 3000)));
-    await xadd(
-      stream,
-      Array.from({ length: 100 }, (_, i) => events(`one${i}`, 1)),
-    );
+    await xadd(stream, entriesOfEvents('one', 100, 1));
     // A run that died before its first commit: 40 entries delivered to it, never acknowledged.
     const crashed = readerOf(urlOf(stream), `redis:${stream}`);
     await crashed.open({});
@@ -174,12 +180,8 @@ const warehouseFacts = (dataDir: string) => withWarehouse(dataDir, facts);
   }, 60_000);
 
   it('acknowledges entries at or before the committed id without loading them again', async () => {
-    const stream = streamOf(makeTempDir('redis-committed'));
-    const dataDir = makeTempDir('redis-committed-data');
-    const firstIds = await xadd(
-      stream,
-      Array.from({ length: 50 }, (_, i) => events(`c${i}`, 2)),
-    );
+    const { stream, dataDir } = fresh('redis-committed');
+    const firstIds = await xadd(stream, entriesOfEvents('c', 50, 2));
     // Committed, then the process died before XACK: everything stays pending.
     const unacked = readerOf(urlOf(stream), `redis:${stream}`);
     unacked.ack = async () => undefined;
@@ -188,10 +190,7 @@ const warehouseFacts = (dataDir: string) => withWarehouse(dataDir, facts);
     const committed = await warehouseFacts(dataDir);
     expect(committed.positions).toEqual([{ source: `redis:${stream}`, stream, position: firstIds[49] }]);
 
-    const laterIds = await xadd(
-      stream,
-      Array.from({ length: 5 }, (_, i) => events(`l${i}`, 2)),
-    );
+    const laterIds = await xadd(stream, entriesOfEvents('l', 5, 2));
     // The next run: the stale pending ones are acknowledged, only the new ones are loaded.
     // Each XACK sees its ids committed: the warehouse's position is the last of them already.
     const acks: Array<{ ids: string[]; committed: string | undefined }> = [];
@@ -225,12 +224,8 @@ const warehouseFacts = (dataDir: string) => withWarehouse(dataDir, facts);
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   it('claims the pending entries of a consumer that is gone, at open, unless it may be alive', async () => {
-    const stream = streamOf(makeTempDir('redis-claim'));
-    const dataDir = makeTempDir('redis-claim-data');
-    await xadd(
-      stream,
-      Array.from({ length: 30 }, (_, i) => events(`d${i}`, 3)),
-    );
+    const { stream, dataDir } = fresh('redis-claim');
+    await xadd(stream, entriesOfEvents('d', 30, 3));
     await dies(stream, 'gone', 20);
     await sleep(300);
     // Idle for less than claim_idle_ms: a consumer that may still be working keeps its entries.
@@ -246,20 +241,13 @@ const warehouseFacts = (dataDir: string) => withWarehouse(dataDir, facts);
   }, 60_000);
 
   it('claims only entries after its committed id: one before may be committed elsewhere, or not', async () => {
-    const stream = streamOf(makeTempDir('redis-renamed'));
-    const dataDir = makeTempDir('redis-renamed-data');
-    await xadd(
-      stream,
-      Array.from({ length: 20 }, (_, i) => events(`e${i}`, 3)),
-    );
+    const { stream, dataDir } = fresh('redis-renamed');
+    await xadd(stream, entriesOfEvents('e', 20, 3));
     // Consumer a commits all 20 and dies before XACK; it takes 5 of 10 later entries, dies again.
     const a = readerOf(urlOf(stream, '?consumer=a'), `redis:${stream}`);
     a.ack = async () => undefined;
     await load(dataDir, sourceOver(stream, a));
-    const later = await xadd(
-      stream,
-      Array.from({ length: 10 }, (_, i) => events(`f${i}`, 3)),
-    );
+    const later = await xadd(stream, entriesOfEvents('f', 10, 3));
     await dies(stream, 'a', 5);
     await sleep(300);
     // Renamed to b, same source: a's 5 uncommitted entries are claimed and loaded; its 20
@@ -281,8 +269,7 @@ const warehouseFacts = (dataDir: string) => withWarehouse(dataDir, facts);
   }, 60_000);
 
   it('dead-letters an entry without the field and one that is not JSON under their own ids', async () => {
-    const stream = streamOf(makeTempDir('redis-poison'));
-    const dataDir = makeTempDir('redis-poison-data');
+    const { stream, dataDir } = fresh('redis-poison');
     const [good] = await xadd(stream, [events('ok', 2)]);
     const [noField] = await xadd(stream, ['{"event_id":"x"}'], 'payload');
     const [notJson] = await xadd(stream, ['this is not json']);
