@@ -82,6 +82,8 @@ const fresh = (prefix: string) => ({
   dataDir: makeTempDir(`${prefix}-data`),
 });
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 const address = (stream: string, id: string) => `redis:${stream}/${stream}@${id}`;
 
 function streamConfig(url: string) {
@@ -221,8 +223,6 @@ const warehouseFacts = (dataDir: string) => withWarehouse(dataDir, facts);
     await reader.close();
   }
 
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
   it('claims the pending entries of a consumer that is gone, at open, unless it may be alive', async () => {
     const { stream, dataDir } = fresh('redis-claim');
     await xadd(stream, entriesOfEvents('d', 30, 3));
@@ -266,6 +266,48 @@ const warehouseFacts = (dataDir: string) => withWarehouse(dataDir, facts);
       '100',
     ]);
     expect(pending.map((p) => p[1])).toEqual(Array(20).fill('a'));
+  }, 60_000);
+
+  it('reads again what a read lost with its connection had been given, before anything newer', async () => {
+    const { stream } = fresh('redis-lost');
+    const name = `redis:${stream}`;
+    await xadd(stream, entriesOfEvents('a', 3, 1));
+    const reader = readerOf(urlOf(stream), name);
+    await reader.open({});
+    const got: string[] = [];
+    const take = async () => {
+      for (const m of await reader.read(100, 100)) got.push(m.position);
+    };
+    try {
+      await take();
+      expect(got).toHaveLength(3);
+      // The group gives entries to the consumer, and the reply never reaches the reader.
+      const lost = await xadd(stream, entriesOfEvents('b', 4, 1));
+      await redis.sendCommand([
+        'XREADGROUP',
+        'GROUP',
+        'adpipe',
+        name,
+        'COUNT',
+        '100',
+        'STREAMS',
+        stream,
+        '>',
+      ]);
+      const blocked = reader.read(100, 10_000);
+      await sleep(200);
+      const clients = await redis.sendCommand<string>(['CLIENT', 'LIST']);
+      const line = clients.split('\n').find((l) => l.includes(` name=adpipe-reads:adpipe:${name} `));
+      const id = /^id=(\d+) /.exec(line ?? '')?.[1];
+      expect(id).toBeDefined();
+      await redis.sendCommand(['CLIENT', 'KILL', 'ID', id!]);
+      await expect(blocked).rejects.toThrow();
+      const newer = await xadd(stream, entriesOfEvents('c', 2, 1));
+      for (let tries = 0; got.length < 9 && tries < 50; tries++) await take().catch(() => sleep(100));
+      expect(got.slice(3)).toEqual([...lost, ...newer]);
+    } finally {
+      await reader.close();
+    }
   }, 60_000);
 
   it('dead-letters an entry without the field and one that is not JSON under their own ids', async () => {

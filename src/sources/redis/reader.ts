@@ -50,9 +50,9 @@ export class RedisStreamReader implements StreamReader {
     const s = this.settings;
     this.committed = committed[s.key];
     try {
-      this.commands = await connectRedis(s, { offlineQueue: true });
+      this.commands = await connectRedis(s, { offlineQueue: true, role: 'commands' });
       // A read fails at once while disconnected (the source retries it) instead of holding up stop().
-      this.reads = await connectRedis(s, { offlineQueue: false });
+      this.reads = await connectRedis(s, { offlineQueue: false, role: 'reads' });
       await this.createGroup();
       await this.claimStale();
     } catch (err) {

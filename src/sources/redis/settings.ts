@@ -64,10 +64,15 @@ const FIRST_CONNECT_TRIES = 5;
  * Once connected it reconnects by itself with backoff; the first connection gives up after a few
  * tries, so a finite run against a Redis that is not there fails instead of waiting forever.
  */
-export async function connectRedis(settings: RedisSettings, options: { offlineQueue: boolean }) {
+export async function connectRedis(
+  settings: RedisSettings,
+  options: { offlineQueue: boolean; role: 'reads' | 'commands' | 'publish' },
+) {
   let ready = false;
   const client = createClient({
     RESP: 2,
+    // Shown by CLIENT LIST, so an operator sees which loader holds which connection.
+    name: `adpipe-${options.role}:${settings.group}:${settings.consumer}`.replace(/\s/g, '_'),
     username: settings.user,
     password: settings.password,
     disableOfflineQueue: !options.offlineQueue,
