@@ -6,11 +6,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { redisBroker } from '../../src/sources/redis/broker.js';
 import { idAfter } from '../../src/sources/redis/reader.js';
+import { redisSettings } from '../../src/sources/redis/settings.js';
 import type { StreamReader } from '../../src/sources/stream/broker.js';
 import { parseStreamUrl } from '../../src/sources/stream/brokers.js';
 import { createStreamSource } from '../../src/sources/stream/config.js';
@@ -423,5 +424,45 @@ const warehouseFacts = (dataDir: string) => withWarehouse(dataDir, facts);
     expect(idAfter('5-9', '5-9')).toBe(false);
     expect(idAfter('5-9', '5-10')).toBe(false);
     expect(idAfter('18446744073709551615-1', '18446744073709551614-99')).toBe(true);
+  });
+});
+
+describe('redis:// URLs', () => {
+  const settingsOf = (url: string) =>
+    redisSettings(parseStreamUrl(url, redisBroker, redisBroker.readerParams), 'redis:ads');
+
+  it('take the path as the stream key and default the group, consumer, field and claim idle time', () => {
+    expect(settingsOf('redis://u%40x:p%3Aw@cache.internal/ad%2Fevents')).toEqual({
+      host: 'cache.internal',
+      port: 6379,
+      user: 'u@x',
+      password: 'p:w',
+      key: 'ad/events',
+      group: 'adpipe',
+      consumer: 'redis:ads',
+      field: 'event',
+      claimIdleMs: 60_000,
+      shown: 'redis://u%40x:***@cache.internal/ad%2Fevents',
+    });
+    expect(settingsOf('redis://[::1]:6380/s?group=g&consumer=c&field=f&claim_idle_ms=0')).toMatchObject({
+      host: '::1',
+      port: 6380,
+      group: 'g',
+      consumer: 'c',
+      field: 'f',
+      claimIdleMs: 0,
+    });
+  });
+
+  it('are refused with what is wrong', () => {
+    expect(() => settingsOf('redis://a:6379,b:6379/s')).toThrow(/one Redis host only/);
+    expect(() => settingsOf('redis://a/s?claim_idle_ms=1m')).toThrow(
+      /claim_idle_ms takes milliseconds, got 1m/,
+    );
+    expect(() => settingsOf('redis://a/s?group=')).toThrow(/group is empty/);
+    expect(() => settingsOf('redis://a/s?db=2')).toThrow(
+      /unknown parameter db \(group, consumer, field, claim_idle_ms\)/,
+    );
+    expect(() => settingsOf('redis://a/')).toThrow(/no topic, stream or subject/);
   });
 });
