@@ -9,7 +9,7 @@ import { connectRedis, type RedisSettings } from './settings.js';
 const PUBLISH_CHUNK = 5_000;
 
 export async function redisPublisher(settings: RedisSettings): Promise<StreamPublisher> {
-  const client = await connectRedis(settings, { offlineQueue: true, role: 'publish' });
+  const client = await connectRedis(settings, 'publish');
   return {
     // One stream, so the record's key (its event_id) places nothing: Redis orders all entries.
     async publish(records: readonly PublishRecord[]): Promise<void> {

@@ -50,9 +50,8 @@ export class RedisStreamReader implements StreamReader {
     const s = this.settings;
     this.committed = committed[s.key];
     try {
-      this.commands = await connectRedis(s, { offlineQueue: true, role: 'commands' });
-      // A read fails at once while disconnected (the source retries it) instead of holding up stop().
-      this.reads = await connectRedis(s, { offlineQueue: false, role: 'reads' });
+      this.commands = await connectRedis(s, 'commands');
+      this.reads = await connectRedis(s, 'reads');
       await this.createGroup();
       await this.claimStale();
     } catch (err) {

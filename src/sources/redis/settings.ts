@@ -64,18 +64,18 @@ const FIRST_CONNECT_TRIES = 5;
  * Once connected it reconnects by itself with backoff; the first connection gives up after a few
  * tries, so a finite run against a Redis that is not there fails instead of waiting forever.
  */
-export async function connectRedis(
-  settings: RedisSettings,
-  options: { offlineQueue: boolean; role: 'reads' | 'commands' | 'publish' },
-) {
+export async function connectRedis(settings: RedisSettings, role: 'reads' | 'commands' | 'publish') {
   let ready = false;
   const client = createClient({
     RESP: 2,
     // Shown by CLIENT LIST, so an operator sees which loader holds which connection.
-    name: `adpipe-${options.role}:${settings.group}:${settings.consumer}`.replace(/\s/g, '_'),
+    name: `adpipe-${role}:${settings.group}:${settings.consumer}`.replace(/\s/g, '_'),
     username: settings.user,
     password: settings.password,
-    disableOfflineQueue: !options.offlineQueue,
+    // While disconnected a command fails at once, never waits for the reconnection: a read is
+    // retried by the source, an XACK is repeated at the next open, a publish is the caller's to
+    // retry, and stop() never waits for a Redis that is away.
+    disableOfflineQueue: true,
     socket: {
       host: settings.host,
       port: settings.port,
