@@ -63,6 +63,9 @@ export interface StreamUrl {
   /** The topic / stream / subject (the URL's path without its slash, decoded). */
   name: string;
   params: URLSearchParams;
+  /** The URL's credentials (`user:pass@`), decoded; undefined when absent. */
+  user?: string;
+  password?: string;
   /** The URL as given, credentials removed, for logs. */
   shown: string;
 }

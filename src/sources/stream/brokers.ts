@@ -2,9 +2,10 @@
 // broker under src/sources/<kind>/ implements broker.ts.
 
 import { AdpipeError } from '../../errors.js';
+import { redisBroker } from '../redis/broker.js';
 import type { Broker, StreamUrl } from './broker.js';
 
-const BROKERS: readonly Broker[] = [];
+const BROKERS: readonly Broker[] = [redisBroker];
 
 export function brokerSchemes(): string[] {
   return BROKERS.map((b) => b.scheme);
@@ -42,7 +43,16 @@ export function parseStreamUrl(url: string, broker: Broker, allowed: readonly st
   for (const key of parsed.searchParams.keys())
     if (!allowed.includes(key))
       throw bad(`unknown parameter ${key} (${allowed.length ? allowed.join(', ') : 'none taken'})`);
-  return { scheme: broker.scheme, hosts, name, params: parsed.searchParams, shown: redact(url) };
+  const credential = (part: string) => (part === '' ? undefined : decodeURIComponent(part));
+  return {
+    scheme: broker.scheme,
+    hosts,
+    name,
+    params: parsed.searchParams,
+    user: credential(parsed.username),
+    password: credential(parsed.password),
+    shown: redact(url),
+  };
 }
 
 /** The URL without its password, for messages and logs. */
