@@ -97,7 +97,12 @@ async function serveUntilStopped(
   // signal that finds no handler kills the process before anything is flushed.
   const stopped = new Promise<void>((resolve) => {
     const stop = async () => {
-      await app.close();
+      const closing = app.close();
+      // A keep-alive connection whose request finishes after the close began would hold the
+      // server open until its idle timeout: close each as soon as it is idle.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      await closing;
+      clearInterval(sweep);
       await shutdown();
       resolve();
     };

@@ -83,9 +83,18 @@ export class PublishIntake extends KeepingIntake {
     }
   }
 
-  /** Waits for every publish to settle, then closes the publisher and the dead-letter file. */
+  /**
+   * Waits for every publish to settle (at most the publish timeout: their clients have been answered
+   * by then), then closes the publisher and the dead-letter file.
+   */
   override async close(): Promise<void> {
-    await Promise.all(this.pending);
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.timeoutMs);
+    });
+    await Promise.race([Promise.all(this.pending), waited]);
+    clearTimeout(timer);
+    if (this.pending.size > 0) log.warn({ publishes: this.pending.size }, 'closing with publishes unsettled');
     await this.options.publisher.close();
     await super.close();
   }
