@@ -101,18 +101,23 @@ class BrokerProxy {
     return port;
   }
 
-  async open(): Promise<void> {
+  /** Forwards to the broker, or (`silent`) takes connections and never answers: a broker that hangs. */
+  async open(silent = false): Promise<void> {
     const [host, port] = kafkaBroker().split(':') as [string, string];
     this.server = createServer((client) => {
-      const upstream = connect({ host, port: Number(port) });
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
+      this.track(client);
+      if (silent) return;
+      const upstream = this.track(connect({ host, port: Number(port) }));
       client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
+  }
+
+  private track(s: Socket): Socket {
+    this.sockets.add(s);
+    s.on('close', () => this.sockets.delete(s));
+    s.on('error', () => undefined);
+    return s;
   }
 
   async close(): Promise<void> {
@@ -304,6 +309,39 @@ class BrokerProxy {
       await proxy.close();
     }
   }, 90_000);
+
+  it('waits for the broker: a hanging publish is answered 503 at its timeout, and requests over the bound of events in flight get 503 with Retry-After', async () => {
+    const proxy = new BrokerProxy(await BrokerProxy.freePort());
+    await proxy.open(true);
+    const c = await servePublishing(`kafka://127.0.0.1:${proxy.port}/${topic}`, {
+      publish_max_in_flight: 5,
+      publish_timeout_ms: 1500,
+    });
+    try {
+      const hanging = post(c, ndjson(Array.from({ length: 10 }, (_, i) => ev(`hang-${i}-${randomUUID()}`))));
+      await expect
+        .poll(async () => {
+          const res = await post(c, ndjson([ev(`over-${randomUUID()}`)]));
+          return { status: res.status, retry: res.headers.get('retry-after'), body: await res.json() };
+        })
+        .toMatchObject({
+          status: 503,
+          retry: '5',
+          body: { error: { code: 'ADP_ERR_COLLECTOR_OVERLOADED' } },
+        });
+      const timedOut = await hanging;
+      expect(timedOut.status).toBe(503);
+      expect(((await timedOut.json()) as { error: { code: string } }).error.code).toBe(
+        'ADP_ERR_COLLECTOR_BROKER_UNAVAILABLE',
+      );
+      // The broker takes connections, but the last publish failed: not ready.
+      const ready = (await (await fetch(`${c.url}/readyz`)).json()) as { checks: Record<string, string> };
+      expect(ready.checks).toMatchObject({ broker: 'ok', publish: expect.stringMatching(/failed/) });
+    } finally {
+      c.child.kill('SIGKILL');
+      await proxy.close();
+    }
+  });
 
   it('on SIGTERM finishes the request in flight, publishes it and exits 0', async () => {
     const ids = Array.from({ length: 5000 }, (_, i) => `term-${i}-${randomUUID()}`);

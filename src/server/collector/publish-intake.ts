@@ -34,6 +34,8 @@ export class PublishIntake extends KeepingIntake {
   /** Events handed to the publisher and not yet settled (acknowledged or failed). */
   private inFlightEvents = 0;
   private readonly pending = new Set<Promise<void>>();
+  /** Clears the readiness problem a failed publish raised, unless another fails meanwhile. */
+  private recovery: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PublishIntakeOptions) {
     super(options.deadLetterDir, options.events, options.health);
@@ -71,9 +73,11 @@ export class PublishIntake extends KeepingIntake {
     try {
       await Promise.race([publish, deadline]);
       this.options.onPublish?.(true, (performance.now() - started) / 1000);
+      this.published(undefined);
     } catch (err) {
       this.options.onPublish?.(false, (performance.now() - started) / 1000);
       log.warn({ err, broker: this.options.shown, events: records.length }, 'publishing failed');
+      this.published(err);
       throw new AdpipeError('ADP_ERR_COLLECTOR_BROKER_UNAVAILABLE', [BROKER_RETRY_SECONDS], {
         cause: err,
         retryAfterSeconds: BROKER_RETRY_SECONDS,
@@ -81,6 +85,23 @@ export class PublishIntake extends KeepingIntake {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A failed publish makes the collector not ready for as long as its clients are asked to wait
+   * (with no traffic, nothing else would tell it the broker is back); a publish that succeeds ends that.
+   */
+  private published(err: unknown): void {
+    clearTimeout(this.recovery);
+    if (err === undefined) {
+      this.readiness.clear('publish');
+      return;
+    }
+    this.readiness.fail(
+      'publish',
+      `the last publish to ${this.options.shown} failed: ${(err as Error).message}`,
+    );
+    this.recovery = setTimeout(() => this.readiness.clear('publish'), BROKER_RETRY_SECONDS * 1000).unref();
   }
 
   /**
@@ -94,6 +115,7 @@ export class PublishIntake extends KeepingIntake {
     });
     await Promise.race([Promise.all(this.pending), waited]);
     clearTimeout(timer);
+    clearTimeout(this.recovery);
     if (this.pending.size > 0) log.warn({ publishes: this.pending.size }, 'closing with publishes unsettled');
     await this.options.publisher.close();
     await super.close();

@@ -72,7 +72,7 @@ export abstract class KeepingIntake implements EventIntake {
   constructor(
     private readonly deadLetterDir: string,
     private readonly events: EventCounter,
-    private readonly readiness: Health,
+    protected readonly readiness: Health,
   ) {}
 
   abstract overloaded(): boolean;
