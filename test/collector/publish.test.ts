@@ -5,7 +5,7 @@
  * the broker has the records, answer rejects per record without publishing them, and answer 503
  * (not ready) while their broker is unreachable, until it is back.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signedClickUrl } from '../../src/server/collector/click-signature.js';
 import { describeWith, kafkaBroker } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { serve } from './serve.js';
 
 const PARTITIONS = 4;
 const SECRET = 'click-secret-0123456789abcdef';
@@ -36,33 +37,7 @@ function servePublishing(publish: string, server: Record<string, unknown> = {}):
       server: { secret: SECRET, write_keys: [WRITE_KEY], publish_timeout_ms: 4000, ...server },
     }),
   );
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      CLI,
-      '--config',
-      config,
-      '--data-dir',
-      dir,
-      'serve',
-      '--port',
-      '0',
-      '--publish',
-      publish,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /serving on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited early with ${code}: ${out}`)));
-  });
+  return serve(dir, config, { cli: CLI, args: ['--publish', publish] });
 }
 
 function stopped(c: Collector): Promise<number | null> {
