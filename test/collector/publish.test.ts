@@ -222,6 +222,19 @@ class BrokerProxy {
     }
   });
 
+  it('takes many concurrent requests, each published once (an idempotent producer allows no overtaking)', async () => {
+    const batches = Array.from({ length: 24 }, (_, r) =>
+      Array.from({ length: 500 }, (_, i) => ev(`conc-${r}-${i}-${randomUUID()}`)),
+    );
+    const before = await published();
+    const answers = await Promise.all(batches.map((batch) => post(b, ndjson(batch))));
+    expect(answers.map((res) => res.status)).toEqual(batches.map(() => 200));
+    const after = await published();
+    expect(after - before).toBe(24 * 500);
+    const got = await byId(after);
+    for (const batch of batches) for (const e of batch) expect(got.get(e.event_id)).toHaveLength(1);
+  });
+
   it('publishes pixels and signed clicks', async () => {
     const tag = `px-${randomUUID()}`;
     const before = await published();

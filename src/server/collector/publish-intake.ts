@@ -9,6 +9,7 @@ import { componentLogger } from '../../logger.js';
 import type { ValidatedBatch } from '../../sources/spool/batch.js';
 import { type EventCounter, type Health, KeepingIntake } from '../../sources/spool/intake.js';
 import type { PublishRecord, StreamPublisher } from '../../sources/stream/broker.js';
+import { GroupPublisher } from './group-publisher.js';
 
 const log = componentLogger('publish');
 
@@ -37,8 +38,11 @@ export class PublishIntake extends KeepingIntake {
   /** Clears the readiness problem a failed publish raised, unless another fails meanwhile. */
   private recovery: NodeJS.Timeout | undefined;
 
+  private readonly groups: GroupPublisher;
+
   constructor(private readonly options: PublishIntakeOptions) {
     super(options.deadLetterDir, options.events, options.health);
+    this.groups = new GroupPublisher(options.publisher);
   }
 
   get inFlight(): number {
@@ -54,7 +58,7 @@ export class PublishIntake extends KeepingIntake {
     const started = performance.now();
     this.inFlightEvents += records.length;
     // Counted until the broker answers, not until the client's deadline: memory stays bounded.
-    const publish = this.options.publisher.publish(records).finally(() => {
+    const publish = this.groups.publish(records).finally(() => {
       this.inFlightEvents -= records.length;
       this.pending.delete(settled);
     });
