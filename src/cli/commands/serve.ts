@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { logger } from '../../logger.js';
 import { openPublisher } from '../../server/publisher.js';
 import { runPublishServer, runServer } from '../../server/run.js';
 import { startSinkSubscribers } from '../../sinks/subscriber.js';
@@ -27,6 +28,9 @@ export function register(program: Command): void {
       const host = opts.host ?? config.server.host;
       const publish = opts.publish ?? config.server.publish;
       if (publish !== undefined) {
+        // Loading is the loaders' job (adpipe stream --from …): a publishing collector has no runtime.
+        if (config.sources.length > 0 || config.sinks.length > 0)
+          logger.warn('serve --publish loads nothing: the sources and sinks of the config are ignored');
         const { publisher, broker } = await openPublisher(publish);
         await runPublishServer({
           config,
