@@ -3,7 +3,7 @@
 // event_id. Only `publisher` is implemented; the stream source's reader is not this file's concern.
 // The lead removes this file (and test/collector/publish-cli.ts's use of it) at merge.
 
-import { ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
+import { ProduceAcks, Producer, stringSerializer } from '@platformatic/kafka';
 import type { Broker, PublishRecord, StreamPublisher, StreamUrl } from '../../src/sources/stream/broker.js';
 
 export const testKafkaBroker: Broker = {
@@ -17,7 +17,11 @@ export const testKafkaBroker: Broker = {
     const producer = new Producer({
       clientId: 'adpipe-test-collector',
       bootstrapBrokers: url.hosts,
-      serializers: stringSerializers,
+      // Values as they come: the collector's spool lines are Buffers already (no copy to a string and back).
+      serializers: {
+        key: stringSerializer,
+        value: (v?: Buffer | string) => (typeof v === 'string' ? Buffer.from(v) : v),
+      },
       idempotent: true,
       acks: ProduceAcks.ALL,
       // A broker that is down fails a send within seconds rather than after the default retries.
@@ -28,7 +32,7 @@ export const testKafkaBroker: Broker = {
     return {
       async publish(records: readonly PublishRecord[]) {
         await producer.send({
-          messages: records.map((r) => ({ topic: url.name, key: r.key, value: r.value.toString() })),
+          messages: records.map((r) => ({ topic: url.name, key: r.key, value: r.value })),
         });
       },
       close: () => producer.close(),
