@@ -7,7 +7,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { Admin, Consumer, type Message, stringDeserializers } from '@platformatic/kafka';
@@ -28,9 +28,12 @@ interface Collector {
 }
 
 /** `adpipe serve --publish URL` in a child process; resolves once it announces its address. */
-function servePublishing(publish: string, server: Record<string, unknown> = {}): Promise<Collector> {
-  const dir = makeTempDir('publish');
-  const config = path.join(dir, 'adpipe.yaml');
+function servePublishing(
+  publish: string,
+  server: Record<string, unknown> = {},
+  dir = makeTempDir('publish'),
+): Promise<Collector> {
+  const config = path.join(dir, `adpipe-${randomUUID()}.yaml`);
   writeFileSync(
     config,
     JSON.stringify({
@@ -112,6 +115,7 @@ class BrokerProxy {
   let reading: Promise<void> | undefined;
   let a: Collector;
   let b: Collector;
+  const shared = makeTempDir('publish');
 
   /** Records in the topic now, as the broker counts them (the sum of the partitions' end offsets). */
   const published = async (): Promise<number> => {
@@ -151,7 +155,11 @@ class BrokerProxy {
     reading = (async () => {
       for await (const m of stream) messages.push(m);
     })().catch(() => undefined);
-    [a, b] = await Promise.all([servePublishing(publishUrl), servePublishing(publishUrl)]);
+    // Side by side on one data dir: no lock, nothing but dead letters in it.
+    [a, b] = await Promise.all([
+      servePublishing(publishUrl, {}, shared),
+      servePublishing(publishUrl, {}, shared),
+    ]);
   }, 60_000);
 
   afterAll(async () => {
@@ -198,6 +206,15 @@ class BrokerProxy {
       expect(JSON.parse(got.get(id)![0]!.value)).toEqual({ ...sent.get(id), revenue: '0.001000' });
     expect(got.has('bad-1')).toBe(false);
     expect(got.has('bad-2')).toBe(false);
+    // …but in the collector's dead letters, with their reasons.
+    const deadDir = path.join(shared, 'deadletter');
+    const dead = readdirSync(deadDir).flatMap((f) =>
+      readFileSync(path.join(deadDir, f), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { text: string; code: string }),
+    );
+    expect(dead.map((d) => JSON.parse(d.text).event_id).sort()).toEqual(['bad-1', 'bad-2']);
     // Keys spread over the partitions.
     expect(new Set(ids.map((id) => got.get(id)![0]!.partition)).size).toBe(PARTITIONS);
   });
