@@ -58,6 +58,15 @@ export const serverSchema = z
     /** Worker threads validating NDJSON batches and groups of pixels and clicks; 0 validates on the event loop. */
     validator_threads: z.number().int().min(0).default(2),
     segment_events: z.record(z.string(), z.string()).default({}),
+    /**
+     * A broker URL (kafka://host:9092/topic, redis://…, nats://…): the server is then a stateless
+     * collector publishing to it (`serve --publish`), with no warehouse, runtime or data-dir lock.
+     */
+    publish: z.string().min(1).optional(),
+    /** `serve --publish`: events being published at most; over it requests get 503 with Retry-After. */
+    publish_max_in_flight: z.number().int().positive().default(100_000),
+    /** `serve --publish`: a publish the broker has not acknowledged by then is answered 503. */
+    publish_timeout_ms: z.number().int().positive().default(10_000),
     /** A mapping file (YAML) for POST /v1/events bodies: records in a source's shape, mapped before validation. */
     mapping: z.string().min(1).optional(),
     query_sql: z.boolean().default(false),

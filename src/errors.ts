@@ -30,10 +30,17 @@ export const ERRORS = {
     status: 413,
     message: 'batch has %s events, more than the limit of %s',
   },
-  ADP_ERR_COLLECTOR_OVERLOADED: { status: 503, message: 'spool behind high-water mark, retry after %s s' },
+  ADP_ERR_COLLECTOR_OVERLOADED: {
+    status: 503,
+    message: 'collector over its high-water mark (spool or publishes in flight), retry after %s s',
+  },
   ADP_ERR_COLLECTOR_DISK_FULL: { status: 503, message: 'no space left on the data disk, retry after %s s' },
   ADP_ERR_COLLECTOR_BAD_SIGNATURE: { status: 403, message: 'click URL signature is missing or invalid' },
   ADP_ERR_COLLECTOR_VALIDATION_FAILED: { status: 500, message: 'validating this request failed: %s' },
+  ADP_ERR_COLLECTOR_BROKER_UNAVAILABLE: {
+    status: 503,
+    message: 'the broker did not acknowledge the events, retry after %s s',
+  },
 
   // Warehouse: the data dir, its lock, its database and rollups.
   ADP_ERR_WAREHOUSE_LOCKED: {

@@ -4,9 +4,9 @@ import querystring from 'node:querystring';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { AdpipeError } from '../errors.js';
 import { logDestination, logger } from '../logger.js';
-import type { ServerContext, ServerOptions } from './context.js';
+import { type CollectorContext, publishing, type ServerContext, type ServerOptions } from './context.js';
 import { errorReply } from './error-body.js';
-import { pluginModules } from './plugins.js';
+import { collectorPluginModules, pluginModules } from './plugins.js';
 import { Readiness } from './readiness.js';
 
 /** A URL with the value of every `key` parameter (as the query parser decodes names) replaced. */
@@ -34,8 +34,9 @@ const serializers = {
   }),
 };
 
+/** The full server, or only the collector, health and metrics when it publishes to a broker. */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
-  const ctx: ServerContext = { ...options, readiness: new Readiness() };
+  const ctx: CollectorContext = { ...options, readiness: new Readiness() };
   const app = Fastify({
     loggerInstance: logger.child({ component: 'server' }, { serializers }) as unknown as FastifyBaseLogger,
     bodyLimit: ctx.config.server.body_limit,
@@ -65,6 +66,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onClose', async () => {
     unwatch();
   });
-  for (const load of pluginModules) await app.register((await load()).default, { ctx });
+  if (publishing(ctx))
+    for (const load of collectorPluginModules) await app.register((await load()).default, { ctx });
+  else
+    for (const load of pluginModules)
+      await app.register((await load()).default, { ctx: ctx as ServerContext });
   return app;
 }

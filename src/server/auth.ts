@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AdpipeError } from '../errors.js';
 import { addressBucket, RateLimiter } from './collector/rate-limit.js';
-import type { ServerContext } from './context.js';
+import type { CollectorContext } from './context.js';
 
 export type KeyKind = 'write' | 'read' | 'admin';
 
@@ -66,9 +66,9 @@ interface Keys {
   failures: RateLimiter;
 }
 
-const servers = new WeakMap<ServerContext, Keys>();
+const servers = new WeakMap<CollectorContext, Keys>();
 
-function keysOf(ctx: ServerContext): Keys {
+function keysOf(ctx: CollectorContext): Keys {
   let k = servers.get(ctx);
   if (!k) {
     const cfg = ctx.config.server;
@@ -85,7 +85,7 @@ function keysOf(ctx: ServerContext): Keys {
   return k;
 }
 
-export function keyRing(ctx: ServerContext, kind: KeyKind): KeyRing {
+export function keyRing(ctx: CollectorContext, kind: KeyKind): KeyRing {
   return keysOf(ctx)[kind];
 }
 
@@ -94,7 +94,7 @@ export function keyRing(ctx: ServerContext, kind: KeyKind): KeyRing {
  * client's address is over its failed checks, else 401, counted as a failure.
  */
 export function checkKey(
-  ctx: ServerContext,
+  ctx: CollectorContext,
   kind: KeyKind,
   req: FastifyRequest,
   reply: FastifyReply,
@@ -121,7 +121,7 @@ export function checkKey(
  */
 export function requireKey(
   kind: KeyKind,
-  ctx: ServerContext,
+  ctx: CollectorContext,
   fallback?: (req: FastifyRequest) => string | undefined,
 ): preHandlerAsyncHookHandler {
   const ring = keyRing(ctx, kind);

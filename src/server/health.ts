@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ServerContext } from './context.js';
+import type { CollectorContext } from './context.js';
 
 /** Liveness: the process answers. Readiness checks live with the components they concern. */
-const health: FastifyPluginAsync<{ ctx: ServerContext }> = async (app) => {
+const health: FastifyPluginAsync<{ ctx: CollectorContext }> = async (app) => {
   app.get('/healthz', async () => ({ ok: true }));
 };
 

@@ -1,5 +1,8 @@
+import path from 'node:path';
 import type { Command } from 'commander';
-import { runServer } from '../../server/run.js';
+import { logger } from '../../logger.js';
+import { openPublisher } from '../../server/publisher.js';
+import { runPublishServer, runServer } from '../../server/run.js';
 import { startSinkSubscribers } from '../../sinks/subscriber.js';
 import { contextOf, intOption } from '../context.js';
 import { withWriter } from '../writer.js';
@@ -7,11 +10,40 @@ import { withWriter } from '../writer.js';
 export function register(program: Command): void {
   program
     .command('serve')
-    .description('Serve the collector, the query API and the dashboard on one port')
+    .description(
+      'Serve the collector, the query API and the dashboard on one port; with --publish, only a stateless collector',
+    )
     .option('-p, --port <port>', 'port (default: config server.port, 8080)', intOption('--port'))
     .option('--host <host>', 'address to listen on (default: config server.host)')
-    .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
+    .option(
+      '--publish <url>',
+      'publish accepted events to a broker (kafka://host:9092/topic, redis://…, nats://…; default: config ' +
+        'server.publish) instead of the spool: serves only the collector routes, /healthz, /readyz and /metrics, ' +
+        'with no warehouse, no loading, no query API or dashboard and no data-dir lock, so several run side by ' +
+        'side; rejected records still go to <data-dir>/deadletter',
+    )
+    .action(async (opts: { port?: number; host?: string; publish?: string }, cmd: Command) => {
       const { config, dataDir } = contextOf(cmd);
+      const port = opts.port ?? config.server.port;
+      const host = opts.host ?? config.server.host;
+      const publish = opts.publish ?? config.server.publish;
+      if (publish !== undefined) {
+        // Loading is the loaders' job (adpipe stream --from …): a publishing collector has no runtime.
+        if (config.sources.length > 0 || config.sinks.length > 0)
+          logger.warn('serve --publish loads nothing: the sources and sinks of the config are ignored');
+        const { publisher, broker } = await openPublisher(publish);
+        await runPublishServer({
+          config,
+          publisher,
+          broker,
+          deadLetterDir: path.join(dataDir, 'deadletter'),
+          port,
+          host,
+          onListening: (address) =>
+            console.log(`adpipe serving on ${address} (publishing to ${broker.shown})`),
+        });
+        return;
+      }
       await withWriter(dataDir, async (warehouse) => {
         await runServer({
           config,
@@ -19,8 +51,8 @@ export function register(program: Command): void {
           warehouse,
           // Each sink syncs after the commits, in the background: intake never waits on a sink.
           subscribers: await startSinkSubscribers(config, warehouse),
-          port: opts.port ?? config.server.port,
-          host: opts.host ?? config.server.host,
+          port,
+          host,
           onListening: (address) => console.log(`adpipe serving on ${address} (data dir ${dataDir})`),
         });
       });

@@ -1,17 +1,17 @@
 // The collector's side of accepting: HTTP bodies and groups of browser hits validated against the
-// contract (in a worker when there is a pool), then handed to the HTTP intake, which answers once
-// they are durable in its spool.
+// contract (in a worker when there is a pool), then handed to the intake, which answers once they
+// are durable in its spool or acknowledged by its broker.
 
 import { AdpipeError } from '../../errors.js';
 import type { TooManyEvents, ValidatedBatch } from '../../sources/spool/batch.js';
 import { validateNdjson, validateObjects } from '../../sources/spool/batch.js';
-import type { AcceptResult, Intake } from '../../sources/spool/intake.js';
+import type { AcceptResult, EventIntake } from '../../sources/spool/intake.js';
 import { type HitGroup, validateHits } from './hits.js';
 import type { ValidatorPool } from './validator-pool.js';
 
 export class Collector {
   constructor(
-    readonly intake: Intake,
+    readonly intake: EventIntake,
     /** Validates NDJSON batches and hit groups off the event loop; inline without one. */
     private readonly pool?: ValidatorPool,
   ) {}

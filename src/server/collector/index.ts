@@ -1,11 +1,11 @@
 // The HTTP collector plugin: POST /v1/events, Segment's /v1/{track,page,screen,identify,group,alias,batch},
-// the pixel GET /i and the signed click GET /c. Everything goes to the HTTP intake, a source of the
-// runtime (src/sources/spool): acknowledged once fsynced in its spool, loaded into the lake by the
-// runtime. This plugin keeps only HTTP: routes, limits, auth and the Segment/pixel/click framing.
+// the pixel GET /i and the signed click GET /c. Everything goes to the intake (intakes.ts): the HTTP
+// intake, a source of the runtime (src/sources/spool), acknowledged once fsynced in its spool and
+// loaded into the lake by the runtime; or, with `serve --publish`, a broker, acknowledged once it has
+// the events. This plugin keeps only HTTP: routes, limits, auth and the Segment/pixel/click framing.
 // See docs/collector.md.
 
 import type { IncomingMessage } from 'node:http';
-import path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AdpipeError } from '../../errors.js';
 import { RECORD_MAX_DEPTH } from '../../events/contract.js';
@@ -13,11 +13,11 @@ import { deeperThan } from '../../events/json-depth.js';
 import { compileMappingJs, loadMapping } from '../../events/mapping/index.js';
 import { rejection } from '../../events/reasons.js';
 import { Refused } from '../../sources/spool/batch.js';
-import { SpoolSource } from '../../sources/spool/source.js';
 import { checkKey, keyRing, presentedKey, requireKey } from '../auth.js';
-import type { ServerContext } from '../context.js';
+import type { CollectorContext } from '../context.js';
 import { parseBatch, parseJson, readBody } from './body.js';
 import { Collector } from './collector.js';
+import { openIntake } from './intakes.js';
 import { mappedRecords } from './mapped.js';
 import { metricsFor } from './metrics.js';
 import { HitQueue, pixelFastPath, registerPixels } from './pixels.js';
@@ -43,21 +43,10 @@ const queryKey = (req: FastifyRequest): string | undefined => keyText((req.query
 /** Requests a minute per client address, and per write key (verified: no store of made-up keys). */
 const MINUTE_MS = 60_000;
 
-const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
+const collector: FastifyPluginAsync<{ ctx: CollectorContext }> = async (app, { ctx }) => {
   const cfg = ctx.config.server;
   const metrics = metricsFor(ctx);
-  const source = await SpoolSource.create({
-    dir: path.join(ctx.dataDir, 'spool'),
-    segmentEvents: cfg.drain_events,
-    intervalMs: cfg.drain_interval_ms,
-    retryMaxMs: cfg.drain_retry_max_ms,
-    highWater: cfg.spool_high_water,
-    events: metrics.events,
-    health: ctx.readiness,
-    onFsync: (s) => metrics.fsync.observe(s),
-  });
-  metrics.spoolDepth = () => source.spool.depth();
-  const intake = source.intake;
+  const { intake, stop } = await openIntake(ctx, metrics);
   const accept = new Collector(
     intake,
     cfg.validator_threads > 0 ? new ValidatorPool(cfg.validator_threads) : undefined,
@@ -74,32 +63,11 @@ const collector: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx 
       return new Refused(message, rejection('record.too_deep', 'record'));
     return segment.map(call as SegmentCall, message, context);
   };
-  // Loads whatever a previous run left in the spool right away.
-  await ctx.runtime.start(source, {
-    loaded: (batch) => {
-      metrics.drains.inc({ result: 'ok' });
-      const now = Date.now();
-      for (const seg of batch.segments) metrics.ingestLag.observe(Math.max(0, (now - seg.createdMs) / 1000));
-    },
-    failed: (err, failures, retryMs) => {
-      metrics.drains.inc({ result: 'error' });
-      metrics.drainFailures.set(failures);
-      const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
-      ctx.readiness.fail(
-        'drain',
-        `drain failed ${failures} time(s) in a row, retrying in ${Math.ceil(retryMs / 1000)} s: ${reason}`,
-      );
-    },
-    recovered: () => {
-      metrics.drainFailures.set(0);
-      ctx.readiness.clear('drain');
-    },
-  });
   if (!cfg.secret) app.log.warn('server.secret is not set: every click on /c is refused');
 
   ctx.onShutdown(async () => {
-    // Requests are finished (the server closed first): the runtime loads everything durable.
-    await ctx.runtime.stop(source);
+    // Requests are finished (the server closed first).
+    await stop();
     await accept.close();
   });
 

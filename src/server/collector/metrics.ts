@@ -3,7 +3,7 @@
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { logDestination } from '../../logger.js';
-import type { ServerContext } from '../context.js';
+import type { CollectorContext } from '../context.js';
 
 export interface SpoolDepth {
   events: number;
@@ -15,6 +15,8 @@ export class CollectorMetrics {
   readonly registry = new Registry();
   /** Set by the collector once its spool is open. */
   spoolDepth: () => SpoolDepth = () => ({ events: 0, bytes: 0, oldestMs: undefined });
+  /** Set by a publishing collector (`serve --publish`): events handed to the broker, not yet settled. */
+  publishInFlight: () => number = () => 0;
 
   /** Requests counted since the last scrape, by route and then status. */
   private readonly pendingRequests = new Map<string, Map<number, number>>();
@@ -50,6 +52,13 @@ export class CollectorMetrics {
     name: 'adpipe_ingest_lag_seconds',
     help: 'From the oldest event of a drained segment reaching the spool to its batch committing to the lake',
     buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900],
+    registers: [this.registry],
+  });
+  readonly publishes = new Histogram({
+    name: 'adpipe_publish_seconds',
+    help: "serve --publish: from handing a request's events to the broker to its answer, by result (ok, error)",
+    labelNames: ['result'],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1, 5],
     registers: [this.registry],
   });
   readonly drains = new Counter({
@@ -103,6 +112,15 @@ export class CollectorMetrics {
         this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
       },
     });
+    const inFlight = () => this.publishInFlight();
+    new Gauge({
+      name: 'adpipe_publish_in_flight_events',
+      help: 'serve --publish: events handed to the broker and not yet acknowledged or failed',
+      registers: [this.registry],
+      collect() {
+        this.set(inFlight());
+      },
+    });
     let droppedSeen = 0;
     new Counter({
       name: 'adpipe_log_lines_dropped_total',
@@ -118,9 +136,9 @@ export class CollectorMetrics {
   }
 }
 
-const byContext = new WeakMap<ServerContext, CollectorMetrics>();
+const byContext = new WeakMap<CollectorContext, CollectorMetrics>();
 
-export function metricsFor(ctx: ServerContext): CollectorMetrics {
+export function metricsFor(ctx: CollectorContext): CollectorMetrics {
   let m = byContext.get(ctx);
   if (!m) {
     m = new CollectorMetrics();

@@ -1,6 +1,8 @@
-// The HTTP intake's write side: takes validated batches (src/sources/spool/batch.ts), drops ids
-// acknowledged recently, appends the rest to the spool and the rejects to the dead-letter file, and
-// resolves only once both are fsynced: the collector acknowledges a request on that. Duplicates
+// The collector's write side (EventIntake): takes validated batches (src/sources/spool/batch.ts),
+// drops ids acknowledged recently, keeps the rest and writes the rejects to the dead-letter file, and
+// resolves only once both are durable: the collector acknowledges a request on that. Two kinds keep
+// events: Intake appends them to the data dir's spool (the HTTP intake the runtime loads), and the
+// publishing collector's (src/server/collector/publish-intake.ts) hands them to a broker. Duplicates
 // counted here are a courtesy; the loader's SQL dedup against all history is the authority (an id
 // first seen before the recent window is caught there).
 
@@ -23,7 +25,7 @@ export interface AcceptResult {
 
 /** Ids remembered for ack-time duplicate counts. */
 const RECENT_IDS = 1 << 20;
-/** Seconds a client is asked to wait when the spool is over its high-water mark. */
+/** Seconds a client is asked to wait when the intake is over its high-water mark. */
 const OVERLOAD_RETRY_SECONDS = 5;
 /** Seconds a client is asked to wait when the data disk is full. */
 const DISK_FULL_RETRY_SECONDS = 30;
@@ -41,38 +43,50 @@ export interface EventCounter {
   inc(labels: { source: string; outcome: string }, n: number): void;
 }
 
-export class Intake {
+/** Where the collector hands its validated batches. */
+export interface EventIntake {
+  /** Throws 503 with Retry-After when over the high-water mark, before any work is done. */
+  checkCapacity(): void;
+  /** checkCapacity without the throw. */
+  overloaded(): boolean;
+  readonly retryAfterSeconds: number;
+  /**
+   * Drops recently acknowledged ids, then keeps the rest and writes the dead letters; `durable:
+   * false` may answer before they are durable (browser hits, which are never retried).
+   */
+  keep(batch: ValidatedBatch, source: string, durable: boolean): Promise<AcceptResult>;
+  /** Waits for what is being kept, then releases the files (and the broker connection). */
+  close(): Promise<void>;
+}
+
+/**
+ * What both kinds of intake share: recent ids, dead letters, counts. A subclass says how it keeps the
+ * records that are not at `known` (ascending indexes) and when it is over its high-water mark.
+ */
+export abstract class KeepingIntake implements EventIntake {
   private readonly recent = new RecentIds(RECENT_IDS);
   private deadLetters: Promise<GroupCommitFile> | undefined;
   /** A write failed for want of space, and none has succeeded since. */
   private diskFull = false;
 
   constructor(
-    private readonly spool: Spool,
     private readonly deadLetterDir: string,
     private readonly events: EventCounter,
-    private readonly highWater: number,
-    private readonly readiness: Health,
+    protected readonly readiness: Health,
   ) {}
 
-  /** Throws 503 when undrained events are over the high-water mark, before any work is done. */
+  abstract overloaded(): boolean;
+
+  protected abstract write(batch: ValidatedBatch, known: readonly number[], durable: boolean): Promise<void>;
+
   checkCapacity(): void {
     if (this.overloaded()) throw new AdpipeError('ADP_ERR_COLLECTOR_OVERLOADED', [OVERLOAD_RETRY_SECONDS]);
-  }
-
-  /** checkCapacity without the throw. */
-  overloaded(): boolean {
-    return this.spool.pendingEvents >= this.highWater;
   }
 
   get retryAfterSeconds(): number {
     return OVERLOAD_RETRY_SECONDS;
   }
 
-  /**
-   * Drops recently acknowledged ids, then writes the rest and the dead letters; `durable: false`
-   * answers once they are written, not fsynced.
-   */
   async keep(batch: ValidatedBatch, source: string, durable: boolean): Promise<AcceptResult> {
     const { ids, idEnds, hashes, fresh } = batch;
     const n = idEnds.length;
@@ -81,13 +95,19 @@ export class Intake {
     for (let i = 0, start = 0; i < n; start = idEnds[i++]!)
       if (!fresh?.[i] && this.recent.has(ids, start, idEnds[i]!, hashes[i]!)) known.push(i);
     const kept = n - known.length;
-    const writes: Promise<void>[] = [];
-    if (kept > 0) writes.push(this.spool.append(keptLines(batch, known), kept, durable));
-    if (batch.dead !== '') writes.push(this.deadLetterFile().then((f) => f.append(Buffer.from(batch.dead))));
+    const deadLetters =
+      batch.dead === ''
+        ? undefined
+        : this.deadLetterFile()
+            .then((f) => f.append(Buffer.from(batch.dead)))
+            .catch((err: unknown) => {
+              throw this.writeFailed(err);
+            });
     try {
-      await Promise.all(writes);
-    } catch (err) {
-      throw this.writeFailed(err);
+      await Promise.all([kept > 0 ? this.write(batch, known, durable) : undefined, deadLetters]);
+    } finally {
+      // Both settled, whichever failed first: nothing of this request is left running.
+      await deadLetters?.catch(() => undefined);
     }
     if (this.diskFull) {
       this.diskFull = false;
@@ -113,7 +133,8 @@ export class Intake {
    * The client's answer to a failed spool or dead-letter write: 503 with Retry-After for a full disk
    * (which fails readiness until a write succeeds), else 500; neither names a path.
    */
-  private writeFailed(err: unknown): AdpipeError {
+  protected writeFailed(err: unknown): AdpipeError {
+    if (err instanceof AdpipeError) return err;
     const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
     log.error({ err }, 'a spool or dead-letter write failed');
     if (code !== 'ENOSPC' && code !== 'EDQUOT')
@@ -149,8 +170,34 @@ export class Intake {
   }
 }
 
+/** The data dir's intake: kept records are appended to the spool, which the runtime loads. */
+export class Intake extends KeepingIntake {
+  constructor(
+    private readonly spool: Spool,
+    deadLetterDir: string,
+    events: EventCounter,
+    private readonly highWater: number,
+    readiness: Health,
+  ) {
+    super(deadLetterDir, events, readiness);
+  }
+
+  /** Undrained events are over the high-water mark. */
+  overloaded(): boolean {
+    return this.spool.pendingEvents >= this.highWater;
+  }
+
+  protected async write(batch: ValidatedBatch, known: readonly number[], durable: boolean): Promise<void> {
+    try {
+      await this.spool.append(keptLines(batch, known), batch.idEnds.length - known.length, durable);
+    } catch (err) {
+      throw this.writeFailed(err);
+    }
+  }
+}
+
 /** The spool bytes of a batch's records but those at `skip` (ascending indexes). */
-function keptLines(batch: ValidatedBatch, skip: readonly number[]): Buffer {
+export function keptLines(batch: ValidatedBatch, skip: readonly number[]): Buffer {
   const { spool, ends } = batch;
   const all = Buffer.from(spool.buffer, spool.byteOffset, spool.byteLength);
   if (skip.length === 0) return all;
