@@ -1,8 +1,8 @@
 // Topics for Kafka tests on the real broker: created with their partitions, usable once every
 // partition has a leader (a produce answered NOT_LEADER right after creation is a response the
-// client fails to parse), deleted by the caller.
-import { Admin } from '@platformatic/kafka';
-import { expect } from 'vitest';
+// client fails to parse), deleted by the caller; and what a topic holds, read back independently.
+import { randomUUID } from 'node:crypto';
+import { Admin, Consumer, type Message } from '@platformatic/kafka';
 import { kafkaBroker } from './services.js';
 
 export function kafkaAdmin(): Admin {
@@ -11,13 +11,38 @@ export function kafkaAdmin(): Admin {
 
 export async function createTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
   await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
-  await expect
-    .poll(
-      async () => {
-        const meta = await admin.metadata({ topics: [topic], forceUpdate: true });
-        return meta.topics.get(topic)?.partitions.filter((p) => p.leader >= 0).length ?? 0;
-      },
-      { timeout: 20_000, interval: 100 },
-    )
-    .toBe(partitions);
+  // Polled by hand: expect.poll is for tests only, and topics are made in beforeAll too.
+  for (const until = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 100))) {
+    const meta = await admin.metadata({ topics: [topic], forceUpdate: true });
+    const led = meta.topics.get(topic)?.partitions.filter((p) => p.leader >= 0).length ?? 0;
+    if (led === partitions) return;
+    if (Date.now() > until)
+      throw new Error(`${topic}: ${led} of ${partitions} partitions have a leader after 20 s`);
+  }
+}
+
+/** The first n messages of a topic, read from the earliest offsets by a consumer group of its own. */
+export async function readBack(topic: string, n: number): Promise<Message[]> {
+  const consumer = new Consumer({
+    clientId: 'adpipe-test-consumer',
+    groupId: `adpipe-test-${randomUUID()}`,
+    bootstrapBrokers: [kafkaBroker()],
+  });
+  const received: Message[] = [];
+  try {
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: 'earliest',
+      autocommit: false,
+      maxWaitTime: 200,
+    });
+    for await (const message of stream) {
+      received.push(message);
+      if (received.length === n) break;
+    }
+    await stream.close();
+  } finally {
+    await consumer.close(true);
+  }
+  return received;
 }

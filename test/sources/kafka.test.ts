@@ -15,7 +15,7 @@ import { runReport } from '../../src/reports/query.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { createStreamSource } from '../../src/sources/stream/config.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
-import { createTopic, kafkaAdmin } from '../helpers/kafka.js';
+import { createTopic, kafkaAdmin, readBack } from '../helpers/kafka.js';
 import { micros } from '../helpers/money.js';
 import { describeWith, kafkaBroker, testServices } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -279,32 +279,14 @@ const positionsOf = (dataDir: string, source: string) =>
     expect(Number(seconds)).toBeGreaterThanOrEqual(0.5);
 
     // What was produced, read back by a consumer of its own.
-    const consumer = new Consumer({
-      clientId: 'adpipe-test',
-      groupId: `adpipe-test-${Date.now()}`,
-      bootstrapBrokers: [kafkaBroker()],
-    });
     const truth = { impressions: 0, clicks: 0, conversions: 0, revenue: 0n };
-    try {
-      const stream = await consumer.consume({
-        topics: [topic],
-        mode: 'earliest',
-        autocommit: false,
-        maxWaitTime: 200,
-      });
-      let n = 0;
-      for await (const m of stream) {
-        const event = JSON.parse(m.value.toString()) as { event_id: string; type: string; revenue?: string };
-        expect(m.key.toString()).toBe(event.event_id);
-        if (event.type === 'impression') truth.impressions++;
-        if (event.type === 'click') truth.clicks++;
-        if (event.type === 'conversion') truth.conversions++;
-        if (event.type === 'impression' || event.type === 'click') truth.revenue += micros(event.revenue);
-        if (++n === Number(published)) break;
-      }
-      await stream.close();
-    } finally {
-      await consumer.close(true);
+    for (const m of await readBack(topic, Number(published))) {
+      const event = JSON.parse(m.value.toString()) as { event_id: string; type: string; revenue?: string };
+      expect(m.key.toString()).toBe(event.event_id);
+      if (event.type === 'impression') truth.impressions++;
+      if (event.type === 'click') truth.clicks++;
+      if (event.type === 'conversion') truth.conversions++;
+      if (event.type === 'impression' || event.type === 'click') truth.revenue += micros(event.revenue);
     }
     expect(truth.impressions).toBeGreaterThan(0);
 
