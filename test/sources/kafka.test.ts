@@ -248,6 +248,24 @@ const positionsOf = (dataDir: string, source: string) =>
     ]);
   }, 60_000);
 
+  it('ends with a config error, not a hung process, for a topic or partition the broker does not have', async () => {
+    const topic = await newTopic('absent', 2);
+    for (const [url, message] of [
+      [urlOf(`${topic}-not-created`), /ADP_ERR_CONFIG: .*no such topic on 127\.0\.0\.1:9092/],
+      [urlOf(topic, '?partitions=1,2'), /ADP_ERR_CONFIG: .*no partition 2 \(the topic has 2\)/],
+    ] as const) {
+      const dataDir = makeTempDir('kafka-absent');
+      const r = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', CLI, '--data-dir', dataDir, 'stream', '--from', url, '--until-idle', '1s'],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      expect(r.signal).toBeNull();
+      expect(r.stderr).toMatch(message);
+      expect(r.status).toBe(2);
+    }
+  }, 70_000);
+
   it('adpipe generate --to kafka:// publishes keyed events whose reports equal what was produced', async () => {
     const topic = await newTopic('generate');
     const dataDir = makeTempDir('kafka-generate');

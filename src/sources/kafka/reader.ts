@@ -18,6 +18,7 @@ const log = componentLogger('kafka');
 
 export class KafkaReader implements StreamReader {
   readonly label: string;
+  private readonly hosts: string;
   private readonly params: KafkaReaderParams;
   private readonly consumer: Consumer;
   private fetcher: PartitionFetcher | undefined;
@@ -29,6 +30,7 @@ export class KafkaReader implements StreamReader {
   constructor(url: StreamUrl, sourceName: string) {
     this.params = readerParams(url, sourceName);
     this.label = `kafka:${this.params.topic}`;
+    this.hosts = url.hosts.join(',');
     this.consumer = new Consumer({ ...clientOptions(url), groupId: this.params.group });
     // Commits outside any membership (a "simple" group, as Java's assign() + commitSync() make):
     // the broker takes them from generation -1 and no member id.
@@ -37,6 +39,18 @@ export class KafkaReader implements StreamReader {
   }
 
   async open(committed: Positions): Promise<void> {
+    try {
+      await this.position(committed);
+    } catch (err) {
+      // A source that failed to open is not closed by the runtime: its sockets would keep the process up.
+      await this.close().catch(() => undefined);
+      if (hasKafkaError(err, 'UNKNOWN_TOPIC_OR_PARTITION'))
+        throw new AdpipeError('ADP_ERR_CONFIG', [`${this.label}: no such topic on ${this.hosts}`]);
+      throw err;
+    }
+  }
+
+  private async position(committed: Positions): Promise<void> {
     const { topic, start } = this.params;
     const metadata = await this.consumer.metadata({ topics: [topic], forceUpdate: true });
     const count = metadata.topics.get(topic)!.partitionsCount;
@@ -107,4 +121,12 @@ export class KafkaReader implements StreamReader {
   async close(): Promise<void> {
     await this.consumer.close(true);
   }
+}
+
+/** Whether a client error is, or aggregates, the broker's error of that name. */
+function hasKafkaError(err: unknown, apiId: string): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  if ((err as { apiId?: unknown }).apiId === apiId) return true;
+  const nested = (err as { errors?: unknown }).errors;
+  return Array.isArray(nested) && nested.some((e) => hasKafkaError(e, apiId));
 }
