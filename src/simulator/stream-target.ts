@@ -5,7 +5,7 @@
 
 import type { PublishRecord } from '../sources/stream/broker.js';
 import { brokerOf, parseStreamUrl } from '../sources/stream/brokers.js';
-import { eventStream, type SimOptions } from './index.js';
+import { eventLines, type SimOptions } from './index.js';
 import { paceTo } from './pace.js';
 
 export interface StreamTargetOptions extends SimOptions {
@@ -34,11 +34,9 @@ export async function publishToStream(
     records = [];
   };
   try {
-    for await (const rec of eventStream(options)) {
-      // Malformed records of a dirty run are strings, published as they are: the loader rejects them.
-      const value = typeof rec === 'string' ? rec : JSON.stringify(rec);
-      const id = typeof rec === 'string' ? undefined : rec.event_id;
-      records.push({ key: id === undefined ? value : String(id), value });
+    for await (const { line, id } of eventLines(options)) {
+      // A malformed record of a dirty run has no id: keyed by itself; the loader rejects it.
+      records.push({ key: id ?? line, value: line });
       if (records.length >= size) await flush();
     }
     if (records.length > 0) await flush();
