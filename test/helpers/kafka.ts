@@ -1,9 +1,10 @@
 // Topics for Kafka tests on the real broker: created with their partitions, usable once every
 // partition has a leader (a produce answered NOT_LEADER right after creation is a response the
-// client fails to parse), deleted by the caller; and what a topic holds, read back independently.
+// client fails to parse), deleted by the caller; what a topic holds, read back independently; and
+// retention at work, by deleting a partition's first records.
 import { randomUUID } from 'node:crypto';
-import { Admin, Consumer, type Message } from '@platformatic/kafka';
-import { kafkaBroker } from './services.js';
+import { Admin, Connection, Consumer, deleteRecordsV2, type Message } from '@platformatic/kafka';
+import { kafkaBroker, serviceEndpoint } from './services.js';
 
 export function kafkaAdmin(): Admin {
   return new Admin({ clientId: 'adpipe-test-admin', bootstrapBrokers: [kafkaBroker()] });
@@ -45,4 +46,23 @@ export async function readBack(topic: string, n: number): Promise<Message[]> {
     await consumer.close(true);
   }
   return received;
+}
+
+/** Deletes a partition's records before the offset, as retention would (the Admin client has no call for it). */
+export async function deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<void> {
+  const { host, port } = serviceEndpoint('kafka');
+  const connection = new Connection('adpipe-test-admin');
+  await connection.connect(host, port);
+  try {
+    const response = await deleteRecordsV2.api.async(
+      connection,
+      [{ name: topic, partitions: [{ partitionIndex: partition, offset: BigInt(offset) }] }],
+      10_000,
+    );
+    const low = response.topics[0]!.partitions[0]!.lowWatermark;
+    if (low !== BigInt(offset))
+      throw new Error(`${topic}/${partition}: records kept from ${low}, not ${offset}`);
+  } finally {
+    await connection.close();
+  }
 }

@@ -13,9 +13,11 @@ import { lakeRelation } from '../../src/lake/lake.js';
 import { formatMicros } from '../../src/money.js';
 import { runReport } from '../../src/reports/query.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { kafkaBroker as kafkaBrokerOfAdpipe } from '../../src/sources/kafka/broker.js';
+import { parseStreamUrl } from '../../src/sources/stream/brokers.js';
 import { createStreamSource } from '../../src/sources/stream/config.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
-import { createTopic, kafkaAdmin, readBack } from '../helpers/kafka.js';
+import { createTopic, deleteRecordsBefore, kafkaAdmin, readBack } from '../helpers/kafka.js';
 import { micros } from '../helpers/money.js';
 import { describeWith, kafkaBroker, testServices } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -246,6 +248,39 @@ const positionsOf = (dataDir: string, source: string) =>
       [`kafka:${topic}/0@1`, 1, 'kafka.tombstone'],
       [`kafka:${topic}/0@2`, 1, expect.stringMatching(/json/i)],
     ]);
+  }, 60_000);
+
+  it('goes on from the earliest offset left when retention deleted messages before they were loaded', async () => {
+    const topic = await newTopic('retention', 1);
+    const lines = events('r', 30)
+      .trim()
+      .split('\n')
+      .map((l) => Buffer.from(l));
+    const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `r-${from + i}`);
+    await produce(topic, 0, lines.slice(0, 10));
+    const dataDir = makeTempDir('kafka-retention');
+    await load(dataDir, urlOf(topic), 'retention');
+    // Deleted while no loader ran: the next open starts after the hole.
+    await produce(topic, 0, lines.slice(10, 20));
+    await deleteRecordsBefore(topic, 0, 15);
+    await load(dataDir, urlOf(topic), 'retention');
+    expect(await lakeIdsOf(dataDir)).toEqual([...ids(0, 10), ...ids(15, 20)].sort());
+    expect(await positionsOf(dataDir, 'retention')).toEqual({ '0': '20' });
+
+    // Deleted while a reader is open at an offset the broker no longer has: its next read goes on.
+    const reader = kafkaBrokerOfAdpipe.reader(
+      parseStreamUrl(urlOf(topic), kafkaBrokerOfAdpipe, kafkaBrokerOfAdpipe.readerParams),
+      { name: 'retention' },
+    );
+    try {
+      await reader.open({ '0': '20' });
+      await produce(topic, 0, lines.slice(20, 30));
+      await deleteRecordsBefore(topic, 0, 25);
+      const read = await reader.read(100, 1000);
+      expect(read.map((m) => m.position)).toEqual(['25', '26', '27', '28', '29']);
+    } finally {
+      await reader.close();
+    }
   }, 60_000);
 
   it('ends with a config error, not a hung process, for a topic or partition the broker does not have', async () => {

@@ -1,5 +1,6 @@
 // What every Kafka client of adpipe shares: its bootstrap brokers and its client id, and the one
-// partitioner that puts an event_id in the same partition whichever adpipe process publishes it.
+// partitioner that puts an event_id in the same partition whichever adpipe process publishes it,
+// and how a broker's error is recognised in what the client throws.
 
 import { murmur2 } from '@platformatic/kafka';
 import type { StreamUrl } from '../stream/broker.js';
@@ -15,4 +16,12 @@ export function clientOptions(url: StreamUrl): { clientId: string; bootstrapBrok
  */
 export function keyPartition(message: { key?: Buffer }): number {
   return message.key === undefined ? 0 : murmur2(message.key) & 0x7fffffff;
+}
+
+/** Whether a client error is, or aggregates, the broker's error of that name (`OFFSET_OUT_OF_RANGE`). */
+export function hasKafkaError(err: unknown, apiId: string): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  if ((err as { apiId?: unknown }).apiId === apiId) return true;
+  const nested = (err as { errors?: unknown }).errors;
+  return Array.isArray(nested) && nested.some((e) => hasKafkaError(e, apiId));
 }

@@ -4,8 +4,12 @@
 // the URL), and it builds a commit closure and a headers Map per record. Here a record costs one
 // small object, its value a view of the response buffer.
 
-import type { Consumer, fetchV17 } from '@platformatic/kafka';
+import { type Consumer, type fetchV17, ListOffsetTimestamps } from '@platformatic/kafka';
+import { componentLogger } from '../../logger.js';
 import type { StreamMessage } from '../stream/broker.js';
+import { hasKafkaError } from './client.js';
+
+const log = componentLogger('kafka');
 
 /** Bytes per partition per fetch (a record larger than this still comes whole, KIP-74). */
 const PARTITION_MAX_BYTES = 4 << 20;
@@ -60,6 +64,8 @@ export class PartitionFetcher {
       );
     } catch (err) {
       this.stale = true;
+      // Retention deleted messages this reader had not fetched yet: go on from what is left.
+      if (hasKafkaError(err, 'OFFSET_OUT_OF_RANGE') && (await this.skipDeleted())) return this.fetch(waitMs);
       throw err;
     }
     this.stale = false;
@@ -67,6 +73,27 @@ export class PartitionFetcher {
     for (const response of responses)
       for (const t of response.responses) for (const p of t.partitions) this.take(p, out);
     return out;
+  }
+
+  /**
+   * Moves each partition that is behind the broker's earliest offset up to it, logging what was
+   * lost: retention deleted those messages before adpipe loaded them. Whether any moved.
+   */
+  private async skipDeleted(): Promise<boolean> {
+    const partitions = [...this.next.keys()];
+    const earliest = await listOffsets(this.consumer, this.topic, partitions, ListOffsetTimestamps.EARLIEST);
+    let moved = false;
+    for (const p of partitions) {
+      const from = this.next.get(p)!;
+      if (from >= earliest[p]!) continue;
+      log.error(
+        { topic: this.topic, partition: p, next: from, earliest: earliest[p], lost: earliest[p]! - from },
+        'the broker deleted messages before adpipe loaded them (retention); going on from its earliest',
+      );
+      this.next.set(p, earliest[p]!);
+      moved = true;
+    }
+    return moved;
   }
 
   /** Appends a partition's records from its next offset on, and advances it past them. */
@@ -94,4 +121,19 @@ export class PartitionFetcher {
     }
     this.next.set(part.partitionIndex, next);
   }
+}
+
+/** Each partition's offset at a timestamp (EARLIEST, LATEST), indexed by partition. */
+export async function listOffsets(
+  consumer: Consumer,
+  topic: string,
+  partitions: number[],
+  timestamp: bigint,
+): Promise<number[]> {
+  const listed = await consumer.listOffsets({
+    topics: [topic],
+    partitions: { [topic]: partitions },
+    timestamp,
+  });
+  return (listed.get(topic) ?? []).map(Number);
 }

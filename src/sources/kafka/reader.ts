@@ -7,14 +7,11 @@
 
 import { Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
 import { AdpipeError } from '../../errors.js';
-import { componentLogger } from '../../logger.js';
 import type { Positions } from '../source.js';
 import type { StreamMessage, StreamReader, StreamUrl } from '../stream/broker.js';
-import { clientOptions } from './client.js';
-import { PartitionFetcher } from './fetch.js';
+import { clientOptions, hasKafkaError } from './client.js';
+import { listOffsets, PartitionFetcher } from './fetch.js';
 import { type KafkaReaderParams, readerParams } from './params.js';
-
-const log = componentLogger('kafka');
 
 export class KafkaReader implements StreamReader {
   readonly label: string;
@@ -60,33 +57,19 @@ export class KafkaReader implements StreamReader {
       throw new AdpipeError('ADP_ERR_CONFIG', [
         `${this.label}: no partition ${absent.join(', ')} (the topic has ${count})`,
       ]);
-    const earliest = await this.offsets(partitions, ListOffsetTimestamps.EARLIEST);
-    const fresh = start === 'latest' ? await this.offsets(partitions, ListOffsetTimestamps.LATEST) : earliest;
+    const fresh = await listOffsets(
+      this.consumer,
+      topic,
+      partitions,
+      start === 'latest' ? ListOffsetTimestamps.LATEST : ListOffsetTimestamps.EARLIEST,
+    );
     const next = new Map<number, number>();
     for (const p of partitions) {
       const at = committed[String(p)];
-      let offset = at === undefined ? fresh[p]! : Number(at);
-      if (offset < earliest[p]!) {
-        // Retention deleted them before they were loaded: the broker no longer has them to give.
-        log.error(
-          { topic, partition: p, committed: offset, earliest: earliest[p] },
-          'messages after the committed offset were deleted by the broker before adpipe loaded them',
-        );
-        offset = earliest[p]!;
-      }
-      next.set(p, offset);
+      next.set(p, at === undefined ? fresh[p]! : Number(at));
     }
+    // A committed position whose messages retention has deleted since: the first fetch moves past it.
     this.fetcher = new PartitionFetcher(this.consumer, topic, next);
-  }
-
-  private async offsets(partitions: number[], timestamp: bigint): Promise<number[]> {
-    const { topic } = this.params;
-    const listed = await this.consumer.listOffsets({
-      topics: [topic],
-      partitions: { [topic]: partitions },
-      timestamp,
-    });
-    return (listed.get(topic) ?? []).map(Number);
   }
 
   async read(max: number, waitMs: number): Promise<StreamMessage[]> {
@@ -121,12 +104,4 @@ export class KafkaReader implements StreamReader {
   async close(): Promise<void> {
     await this.consumer.close(true);
   }
-}
-
-/** Whether a client error is, or aggregates, the broker's error of that name. */
-function hasKafkaError(err: unknown, apiId: string): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  if ((err as { apiId?: unknown }).apiId === apiId) return true;
-  const nested = (err as { errors?: unknown }).errors;
-  return Array.isArray(nested) && nested.some((e) => hasKafkaError(e, apiId));
 }
