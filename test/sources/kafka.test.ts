@@ -13,13 +13,13 @@ import { lakeRelation } from '../../src/lake/lake.js';
 import { formatMicros } from '../../src/money.js';
 import { runReport } from '../../src/reports/query.js';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { kafkaBroker as kafkaBrokerOfAdpipe } from '../../src/sources/kafka/broker.js';
+import { kafkaBroker } from '../../src/sources/kafka/broker.js';
 import { parseStreamUrl } from '../../src/sources/stream/brokers.js';
 import { createStreamSource } from '../../src/sources/stream/config.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { createTopic, deleteRecordsBefore, kafkaAdmin, readBack } from '../helpers/kafka.js';
 import { micros } from '../helpers/money.js';
-import { describeWith, kafkaBroker, testServices } from '../helpers/services.js';
+import { describeWith, kafkaBroker as testBroker, testServices } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { events, sourceConformance } from './conformance.js';
 
@@ -86,6 +86,10 @@ async function load(dataDir: string, url: string, name?: string): Promise<void> 
   }
 }
 
+/** adpipe's Kafka reader on its own, outside a source. */
+const adpipeReader = (url: string, name: string) =>
+  kafkaBroker.reader(parseStreamUrl(url, kafkaBroker, kafkaBroker.readerParams), { name });
+
 async function withWarehouse<T>(dataDir: string, f: (wh: Warehouse) => Promise<T>): Promise<T> {
   const wh = await Warehouse.open(dataDir);
   try {
@@ -119,7 +123,7 @@ const positionsOf = (dataDir: string, source: string) =>
     admin = kafkaAdmin();
     producer = new Producer({
       clientId: 'adpipe-test-producer',
-      bootstrapBrokers: [kafkaBroker()],
+      bootstrapBrokers: [testBroker()],
       idempotent: true,
       acks: ProduceAcks.ALL,
     });
@@ -188,7 +192,7 @@ const positionsOf = (dataDir: string, source: string) =>
       const consumer = new Consumer({
         clientId: 'adpipe-test',
         groupId: 'adpipe-sub',
-        bootstrapBrokers: [kafkaBroker()],
+        bootstrapBrokers: [testBroker()],
       });
       try {
         const ends = (await consumer.listOffsets({ topics: [topic] })).get(topic)!.map(String);
@@ -268,16 +272,36 @@ const positionsOf = (dataDir: string, source: string) =>
     expect(await positionsOf(dataDir, 'retention')).toEqual({ '0': '20' });
 
     // Deleted while a reader is open at an offset the broker no longer has: its next read goes on.
-    const reader = kafkaBrokerOfAdpipe.reader(
-      parseStreamUrl(urlOf(topic), kafkaBrokerOfAdpipe, kafkaBrokerOfAdpipe.readerParams),
-      { name: 'retention' },
-    );
+    const reader = adpipeReader(urlOf(topic), 'retention');
     try {
       await reader.open({ '0': '20' });
       await produce(topic, 0, lines.slice(20, 30));
       await deleteRecordsBefore(topic, 0, 25);
       const read = await reader.read(100, 1000);
       expect(read.map((m) => m.position)).toEqual(['25', '26', '27', '28', '29']);
+    } finally {
+      await reader.close();
+    }
+  }, 60_000);
+
+  it('with start=latest reads only what comes after it opens', async () => {
+    const topic = await newTopic('latest', 1);
+    const lines = events('l', 8)
+      .trim()
+      .split('\n')
+      .map((l) => Buffer.from(l));
+    await produce(topic, 0, lines.slice(0, 5));
+    const reader = adpipeReader(urlOf(topic, '?start=latest'), 'latest');
+    try {
+      await reader.open({});
+      expect(await reader.read(100, 300)).toEqual([]);
+      await produce(topic, 0, lines.slice(5));
+      const read = await reader.read(100, 1000);
+      expect(read.map((m) => [m.stream, m.position, m.next, m.value!.toString()])).toEqual([
+        ['0', '5', '6', lines[5]!.toString()],
+        ['0', '6', '7', lines[6]!.toString()],
+        ['0', '7', '8', lines[7]!.toString()],
+      ]);
     } finally {
       await reader.close();
     }
