@@ -56,6 +56,13 @@ async function produce(topic: string, partition: number, values: Buffer[]): Prom
   return first!;
 }
 
+/** n valid events with ids `<prefix>-<i>`, one message each. */
+const oneEventEach = (prefix: string, n: number) =>
+  events(prefix, n)
+    .trim()
+    .split('\n')
+    .map((l) => Buffer.from(l));
+
 /** NDJSON bytes as messages of at most PER_MESSAGE lines each (bytes that are no text: one message). */
 function messagesOf(data: string | Buffer): Buffer[] {
   if (Buffer.isBuffer(data)) return [data];
@@ -171,13 +178,9 @@ const positionsOf = (dataDir: string, source: string) =>
     const topic = await newTopic('subset', 4);
     const sent = new Map<number, string[]>();
     const publish = async (partition: number, prefix: string, n: number) => {
-      const lines = events(`${prefix}${partition}`, n).trim().split('\n');
-      await produce(
-        topic,
-        partition,
-        lines.map((l) => Buffer.from(l)),
-      );
-      sent.set(partition, [...(sent.get(partition) ?? []), ...lines]);
+      const lines = oneEventEach(`${prefix}${partition}`, n);
+      await produce(topic, partition, lines);
+      sent.set(partition, [...(sent.get(partition) ?? []), ...lines.map(String)]);
     };
     for (let p = 0; p < 4; p++) await publish(p, 'a', 20 + p);
     const dataDir = makeTempDir('kafka-subset');
@@ -226,13 +229,13 @@ const positionsOf = (dataDir: string, source: string) =>
 
   it('dead-letters a tombstone and a message that is not JSON under their offsets, and goes on', async () => {
     const topic = await newTopic('poison', 1);
-    const good = events('t', 4).trim().split('\n');
+    const good = oneEventEach('t', 4);
     await produce(topic, 0, [
-      Buffer.from(good[0]!),
+      good[0]!,
       Buffer.alloc(0),
       Buffer.from('this is not json'),
       Buffer.from(`${good[1]}\n${good[2]}\n`),
-      Buffer.from(good[3]!),
+      good[3]!,
     ]);
     const dataDir = makeTempDir('kafka-poison');
     await load(dataDir, urlOf(topic), 'poison');
@@ -256,10 +259,7 @@ const positionsOf = (dataDir: string, source: string) =>
 
   it('goes on from the earliest offset left when retention deleted messages before they were loaded', async () => {
     const topic = await newTopic('retention', 1);
-    const lines = events('r', 30)
-      .trim()
-      .split('\n')
-      .map((l) => Buffer.from(l));
+    const lines = oneEventEach('r', 30);
     const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `r-${from + i}`);
     await produce(topic, 0, lines.slice(0, 10));
     const dataDir = makeTempDir('kafka-retention');
@@ -286,10 +286,7 @@ const positionsOf = (dataDir: string, source: string) =>
 
   it('with start=latest reads only what comes after it opens', async () => {
     const topic = await newTopic('latest', 1);
-    const lines = events('l', 8)
-      .trim()
-      .split('\n')
-      .map((l) => Buffer.from(l));
+    const lines = oneEventEach('l', 8);
     await produce(topic, 0, lines.slice(0, 5));
     const reader = adpipeReader(urlOf(topic, '?start=latest'), 'latest');
     try {
