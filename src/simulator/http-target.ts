@@ -5,6 +5,7 @@
 
 import { AdpipeError } from '../errors.js';
 import { eventStream, type SimOptions } from './index.js';
+import { paceTo } from './pace.js';
 
 export interface HttpTargetOptions extends SimOptions {
   /** Collector base URL, e.g. http://127.0.0.1:8080. */
@@ -76,11 +77,7 @@ export async function sendToCollector(options: HttpTargetOptions): Promise<HttpT
 
   const send = async (lines: string[]) => {
     result.sent += lines.length;
-    if (options.rate) {
-      // Pace by the events handed out so far: the batch leaves when the rate allows it.
-      const due = started + (result.sent / options.rate) * 1000;
-      if (due > performance.now()) await sleep(due - performance.now());
-    }
+    await paceTo(started, result.sent, options.rate);
     const p = post(lines.join('\n')).finally(() => inFlight.delete(p));
     inFlight.add(p);
     if (inFlight.size >= concurrency) await Promise.race(inFlight);

@@ -10,6 +10,8 @@ import {
   startEndingNow,
 } from '../../simulator/index.js';
 import { reshapeFiles, SHAPE_NAMES } from '../../simulator/shapes.js';
+import { publishToStream } from '../../simulator/stream-target.js';
+import { redact } from '../../sources/stream/brokers.js';
 import { intOption } from '../context.js';
 
 function rateOption(name: string) {
@@ -26,10 +28,17 @@ export function register(program: Command): void {
     .command('generate')
     .description('Write simulated ad events (DIR/events), metadata CSVs (DIR/metadata) and DIR/manifest.json')
     .option('-o, --out <dir>', 'output directory')
-    .option('--to <url>', 'instead of files, POST the events to a running collector (http://host:port)')
-    .option('--rate <eps>', 'with --to: events per second', rateOption('--rate'))
-    .option('--batch <n>', 'with --to: events per request', intOption('--batch'), 500)
-    .option('--key <key>', 'with --to: write key')
+    .option(
+      '--to <url>',
+      'instead of files, POST the events to a running collector (http://host:port) or publish them to a broker (kafka://host:9092/topic, redis://…, nats://…; docs/streams.md)',
+    )
+    .option(
+      '--rate <eps>',
+      'with --to: events per second (default: as fast as the target takes them)',
+      rateOption('--rate'),
+    )
+    .option('--batch <n>', 'with --to: events per request or publish', intOption('--batch'), 500)
+    .option('--key <key>', 'with --to http://…: write key')
     .option('-n, --events <n>', 'number of clean events', intOption('--events'), DEFAULTS.events)
     .option(
       '-s, --seed <n>',
@@ -85,8 +94,16 @@ export function register(program: Command): void {
         if (shaped && (opts.to || !['jsonl', DEFAULTS.format].includes(opts.format)))
           throw usage('--shape writes JSON-lines files: it takes neither --to nor another --format');
         if (opts.to) {
-          // A live collector is sent traffic of the hours just gone, so the dashboard shows it as recent.
+          // A live target is sent traffic of the hours just gone, so the dashboard shows it as recent.
           const start = opts.start ?? startEndingNow(opts.hours);
+          if (!/^https?:\/\//.test(opts.to)) {
+            const r = await publishToStream({ ...opts, start, to: opts.to });
+            console.log(
+              `published ${r.published} records to ${redact(opts.to)} in ${r.seconds.toFixed(1)} s ` +
+                `(${Math.round(r.published / Math.max(r.seconds, 1e-3))} records/s)`,
+            );
+            return;
+          }
           const r = await sendToCollector({ ...opts, start, to: opts.to });
           console.log(
             `sent ${r.sent} records in ${r.requests} requests to ${opts.to} in ${r.seconds.toFixed(1)} s: ` +

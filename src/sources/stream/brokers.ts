@@ -2,10 +2,11 @@
 // broker under src/sources/<kind>/ implements broker.ts.
 
 import { AdpipeError } from '../../errors.js';
+import { kafkaBroker } from '../kafka/broker.js';
 import { redisBroker } from '../redis/broker.js';
 import type { Broker, StreamUrl } from './broker.js';
 
-const BROKERS: readonly Broker[] = [redisBroker];
+const BROKERS: readonly Broker[] = [kafkaBroker, redisBroker];
 
 export function brokerSchemes(): string[] {
   return BROKERS.map((b) => b.scheme);
