@@ -4,7 +4,7 @@
 // before the next is made: publish resolves once the broker holds it.
 
 import type { PublishRecord } from '../sources/stream/broker.js';
-import { brokerOf, parseStreamUrl } from '../sources/stream/brokers.js';
+import { openPublisher } from '../sources/stream/brokers.js';
 import { eventLines, type SimOptions } from './index.js';
 import { paceTo } from './pace.js';
 
@@ -20,9 +20,7 @@ export interface StreamTargetOptions extends SimOptions {
 export async function publishToStream(
   options: StreamTargetOptions,
 ): Promise<{ published: number; seconds: number }> {
-  const broker = brokerOf(options.to);
-  // The reader's parameters are accepted (and unused) so one URL serves both ends.
-  const publisher = await broker.publisher(parseStreamUrl(options.to, broker, broker.readerParams));
+  const { publisher } = await openPublisher(options.to);
   const size = options.batch ?? 500;
   const started = performance.now();
   let published = 0;

@@ -20,7 +20,6 @@ import { serve } from './serve.js';
 const PARTITIONS = 4;
 const SECRET = 'click-secret-0123456789abcdef';
 const WRITE_KEY = 'write-key-0123456789';
-const CLI = path.resolve('test/collector/publish-cli.ts');
 
 interface Collector {
   child: ChildProcess;
@@ -40,7 +39,7 @@ function servePublishing(
       server: { secret: SECRET, write_keys: [WRITE_KEY], publish_timeout_ms: 4000, ...server },
     }),
   );
-  return serve(dir, config, { cli: CLI, args: ['--publish', publish] });
+  return serve(dir, config, { args: ['--publish', publish] });
 }
 
 function stopped(c: Collector): Promise<number | null> {

@@ -4,18 +4,15 @@ import path from 'node:path';
 
 const CLI = path.resolve('test/collector/cli.ts');
 
-/**
- * Resolves once the server announces its address. `args` follow `serve --port 0`; `cli` is the
- * entry point (test/collector/publish-cli.ts for `--publish`).
- */
+/** Resolves once the server announces its address. `args` follow `serve --port 0`. */
 export function serve(
   dataDir: string,
   config: string,
-  { args = [], cli = CLI }: { args?: string[]; cli?: string } = {},
+  { args = [] }: { args?: string[] } = {},
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', cli, '--config', config, '--data-dir', dataDir, 'serve', '--port', '0', ...args],
+    ['--import', 'tsx', CLI, '--config', config, '--data-dir', dataDir, 'serve', '--port', '0', ...args],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {

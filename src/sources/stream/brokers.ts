@@ -4,7 +4,7 @@
 import { AdpipeError } from '../../errors.js';
 import { kafkaBroker } from '../kafka/broker.js';
 import { redisBroker } from '../redis/broker.js';
-import type { Broker, StreamUrl } from './broker.js';
+import type { Broker, StreamPublisher, StreamUrl } from './broker.js';
 
 const BROKERS: readonly Broker[] = [kafkaBroker, redisBroker];
 
@@ -54,6 +54,16 @@ export function parseStreamUrl(url: string, broker: Broker, allowed: readonly st
     password: credential(parsed.password),
     shown: redact(url),
   };
+}
+
+/**
+ * The publisher of a broker URL (`serve --publish`, `generate --to`). The reader's parameters are
+ * accepted, so one URL serves both ends; a publisher uses those it needs (a Redis field, a NATS stream).
+ */
+export async function openPublisher(url: string): Promise<{ publisher: StreamPublisher; url: StreamUrl }> {
+  const broker = brokerOf(url);
+  const parsed = parseStreamUrl(url, broker, broker.readerParams);
+  return { publisher: await broker.publisher(parsed), url: parsed };
 }
 
 /** The URL without its password, for messages and logs. */
