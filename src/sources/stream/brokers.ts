@@ -2,9 +2,10 @@
 // broker under src/sources/<kind>/ implements broker.ts.
 
 import { AdpipeError } from '../../errors.js';
+import { natsBroker } from '../nats/broker.js';
 import type { Broker, StreamUrl } from './broker.js';
 
-const BROKERS: readonly Broker[] = [];
+const BROKERS: readonly Broker[] = [natsBroker];
 
 export function brokerSchemes(): string[] {
   return BROKERS.map((b) => b.scheme);

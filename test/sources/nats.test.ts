@@ -1,0 +1,382 @@
+// The NATS JetStream source against the real nats-server (2.9 here) that scripts/services.sh starts:
+// the source conformance suite with `adpipe stream --until-idle`, then what is JetStream's own: a
+// durable consumer recreated after the committed sequence (a restart loads only what is new, a
+// delivery left unacknowledged by a SIGKILL is loaded once), poison messages under their address,
+// no pending acknowledgement at the end, and reports equal to an independent oracle.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lakeRelation } from '../../src/lake/lake.js';
+import { committedPositions } from '../../src/loader/loader.js';
+import { loadMetadata } from '../../src/pipeline/metadata.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { natsBroker } from '../../src/sources/nats/broker.js';
+import { parseStreamUrl } from '../../src/sources/stream/brokers.js';
+import { createStreamSource } from '../../src/sources/stream/config.js';
+import { Warehouse } from '../../src/warehouse/warehouse.js';
+import { describeWith, testServices } from '../helpers/services.js';
+import { makeTempDir } from '../helpers/tmp.js';
+import {
+  actualReport,
+  deadLetters,
+  emptyState,
+  expectedReport,
+  makeEvents,
+  oracleIngest,
+  parseMeta,
+  prng,
+  SPECS,
+  writeMetadata,
+  writeSpelled,
+} from '../pipeline/fixtures.js';
+import { events, sourceConformance } from './conformance.js';
+
+const CLI = path.resolve('test/collector/cli.ts');
+/** Lines per message when a unit is offered: a small unit is one message, a big one several. */
+const LINES_PER_MESSAGE = 500;
+
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let js: JetStreamClient;
+/** Streams made by this file, deleted at its end. */
+const made = new Set<string>();
+let serial = 0;
+
+/** A subject no other test (or earlier run) uses. */
+const freshSubject = (tag: string) => `adpipe.test.${tag}.${process.pid}.${Date.now()}.${serial++}`;
+const urlOf = (subject: string, params = '') => `${testServices.natsUrl}/${subject}${params}`;
+
+/**
+ * Publishes each payload as one message, into a stream of the test's own (which the reader finds by
+ * the subject); the stream and sequence of each.
+ */
+async function publish(subject: string, payloads: ReadonlyArray<string | Buffer>) {
+  const stream = `TEST_${subject.replace(/\./g, '_')}`;
+  if (!made.has(stream)) {
+    await jsm.streams.add({ name: stream, subjects: [subject] });
+    made.add(stream);
+  }
+  const acks: Array<{ stream: string; seq: number }> = [];
+  for (const p of payloads) {
+    const ack = await js.publish(subject, p);
+    acks.push({ stream: ack.stream, seq: ack.seq });
+  }
+  return acks;
+}
+
+/** The lines of an NDJSON unit (bytes kept as they are), grouped into messages. */
+function messagesOf(data: string | Buffer, perMessage: number): Buffer[] {
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
+  const lines: Buffer[] = [];
+  for (let at = 0; at < buf.length; ) {
+    const end = buf.indexOf(0x0a, at);
+    const stop = end === -1 ? buf.length : end + 1;
+    lines.push(buf.subarray(at, stop));
+    at = stop;
+  }
+  const out: Buffer[] = [];
+  for (let i = 0; i < lines.length; i += perMessage) out.push(Buffer.concat(lines.slice(i, i + perMessage)));
+  return out;
+}
+
+const address = (subject: string, at: { stream: string; seq: number }) =>
+  `nats:${subject}/${at.stream}@${at.seq}`;
+
+async function consumerState(stream: string, durable: string) {
+  const info = await jsm.consumers.info(stream, durable);
+  return { ackPending: info.num_ack_pending, pending: info.num_pending, ackFloor: info.ack_floor.stream_seq };
+}
+
+async function lastSeq(stream: string): Promise<number> {
+  return (await jsm.streams.info(stream)).state.last_seq;
+}
+
+/** Loads what the subject holds with a finite source in this process. */
+async function loadOnce(dataDir: string, url: string, name = 'nats') {
+  const runtime = await Runtime.open(await Warehouse.open(dataDir));
+  try {
+    return await runtime.run(
+      createStreamSource({
+        type: 'nats',
+        url,
+        name,
+        batch_events: 100_000,
+        batch_ms: 200,
+        until_idle: '1s',
+      }),
+    );
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function lakeCount(dataDir: string): Promise<{ events: number; distinct: number }> {
+  const wh = await Warehouse.open(dataDir);
+  try {
+    const row = await wh.one<{ events: string; distinct: string }>(
+      `SELECT count(*)::VARCHAR AS events, count(DISTINCT event_id)::VARCHAR AS distinct FROM ${await lakeRelation(wh)}`,
+    );
+    return { events: Number(row!.events), distinct: Number(row!.distinct) };
+  } finally {
+    wh.close();
+  }
+}
+
+function run(args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+
+(await describeWith('nats'))('NATS JetStream source', () => {
+  beforeAll(async () => {
+    nc = await connect({ servers: new URL(testServices.natsUrl).host });
+    jsm = await jetstreamManager(nc);
+    js = jetstream(nc);
+  });
+  afterAll(async () => {
+    for (const stream of made) await jsm.streams.delete(stream).catch(() => undefined);
+    await nc?.close();
+  });
+
+  describe('conformance: adpipe stream --until-idle', () => {
+    /** Each test's own subject, by its input dir. */
+    const subjects = new Map<string, string>();
+    const subjectOf = (inputDir: string) => {
+      let subject = subjects.get(inputDir);
+      if (subject === undefined) {
+        subject = freshSubject('conformance');
+        subjects.set(inputDir, subject);
+      }
+      return subject;
+    };
+    sourceConformance({
+      offer: async (_dataDir, inputDir, _name, data) => {
+        const subject = subjectOf(inputDir);
+        const acks = await publish(subject, messagesOf(data, LINES_PER_MESSAGE));
+        return address(subject, acks[0]!);
+      },
+      create: async (_dataDir, inputDir) =>
+        createStreamSource({
+          type: 'nats',
+          url: urlOf(subjectOf(inputDir)),
+          name: 'nats',
+          batch_events: 100,
+          batch_ms: 200,
+          until_idle: '1s',
+        }),
+      command: (inputDir) => [
+        'stream',
+        '--from',
+        urlOf(subjectOf(inputDir)),
+        '--name',
+        'nats',
+        '--batch-events',
+        '40',
+        '--batch-ms',
+        '200',
+        '--until-idle',
+        '3s',
+      ],
+      finite: true,
+      idle: () => true,
+      unreadable: { code: 'stream.not_utf8', message: /^message: not UTF-8 text$/ },
+    });
+  });
+
+  it('restarts after the committed sequence: only new messages load, and nothing stays pending', async () => {
+    const dataDir = makeTempDir('nats-restart');
+    const subject = freshSubject('restart');
+    const first = await publish(subject, [events('r1', 30), events('r2', 30)]);
+    const stream = first[0]!.stream;
+    await loadOnce(dataDir, urlOf(subject));
+    expect(await consumerState(stream, 'nats')).toEqual({
+      ackPending: 0,
+      pending: 0,
+      ackFloor: first[1]!.seq,
+    });
+
+    // Nothing new: no batch. Then three new messages: one batch, from the first new sequence.
+    expect((await loadOnce(dataDir, urlOf(subject))).batches).toHaveLength(0);
+    const later = await publish(subject, [events('r3', 5), events('r4', 5), events('r5', 5)]);
+    const summary = await loadOnce(dataDir, urlOf(subject));
+    expect(summary.accepted).toBe(15);
+    const wh = await Warehouse.open(dataDir);
+    try {
+      const keys = await wh.all<{ path: string }>('SELECT path FROM ledger ORDER BY path');
+      expect(keys.map((k) => k.path)).toEqual([
+        `nats:${subject}/${stream}@${first[0]!.seq}-${first[1]!.seq}`,
+        `nats:${subject}/${stream}@${later[0]!.seq}-${later[2]!.seq}`,
+      ]);
+      expect(await committedPositions(wh, 'nats')).toEqual({ [stream]: String(later[2]!.seq) });
+    } finally {
+      wh.close();
+    }
+    expect(await consumerState(stream, 'nats')).toEqual({
+      ackPending: 0,
+      pending: 0,
+      ackFloor: later[2]!.seq,
+    });
+  }, 30_000);
+
+  it('loads once what a SIGKILLed loader had received but not acknowledged', async () => {
+    const dataDir = makeTempDir('nats-kill');
+    const subject = freshSubject('kill');
+    const messages = 300;
+    const perMessage = 100;
+    const payloads = Array.from({ length: messages }, (_, i) => events(`x${i}`, perMessage));
+    const acks = await publish(subject, payloads);
+    const stream = acks[0]!.stream;
+    const url = urlOf(subject, '?durable=loader');
+    const args = ['--data-dir', dataDir, 'stream', '--from', url, '--name', 'nats'];
+
+    const child = run([...args, '--batch-events', '10', '--batch-ms', '100']);
+    // Killed while some batches are acknowledged and later deliveries are not.
+    let atKill = { ackPending: 0, pending: 0, ackFloor: 0 };
+    await expect
+      .poll(
+        async () => {
+          atKill = await consumerState(stream, 'loader').catch(() => atKill);
+          return atKill.ackFloor > 0 && atKill.ackPending > 0;
+        },
+        { timeout: 60_000, interval: 20 },
+      )
+      .toBe(true);
+    child.kill('SIGKILL');
+    await exited(child);
+    expect(atKill.ackFloor).toBeLessThan(acks[messages - 1]!.seq);
+
+    const last = run([...args, '--until-idle', '2s']);
+    expect(await exited(last)).toBe(0);
+    expect(await lakeCount(dataDir)).toEqual({
+      events: messages * perMessage,
+      distinct: messages * perMessage,
+    });
+    expect(await consumerState(stream, 'loader')).toEqual({
+      ackPending: 0,
+      pending: 0,
+      ackFloor: acks[messages - 1]!.seq,
+    });
+  }, 120_000);
+
+  it('dead-letters a non-JSON and an empty message under their own address; the rest loads', async () => {
+    const dataDir = makeTempDir('nats-poison');
+    const subject = freshSubject('poison');
+    const acks = await publish(subject, [events('ok1', 2), 'not json at all', '', ' \n\n', events('ok2', 3)]);
+    const summary = await loadOnce(dataDir, urlOf(subject));
+    expect(summary.accepted).toBe(5);
+    const letters = deadLetters(dataDir).map((d) => `${d.source}|${d.line}|${d.code}`);
+    expect(letters.sort()).toEqual(
+      [
+        `${address(subject, acks[1]!)}|1|record.invalid_json`,
+        `${address(subject, acks[2]!)}|1|stream.empty`,
+        `${address(subject, acks[3]!)}|1|stream.empty`,
+      ].sort(),
+    );
+    expect(await consumerState(acks[0]!.stream, 'nats')).toEqual({
+      ackPending: 0,
+      pending: 0,
+      ackFloor: acks[4]!.seq,
+    });
+  }, 30_000);
+
+  it('reports equal an independent computation of what was published', async () => {
+    const root = makeTempDir('nats-reports');
+    const metadata = writeMetadata(path.join(root, 'metadata'));
+    const file = path.join(root, 'published.jsonl');
+    const rng = prng(19);
+    const produced = makeEvents(rng, 2500, 'nt');
+    // Repeated ids with other values (the first wins) and bad records among them.
+    const repeats = produced.slice(0, 60).map((e) => ({ ...e, revenue: 7n }));
+    await writeSpelled(
+      file,
+      rng,
+      [...produced, ...repeats],
+      [
+        [10, 'not json at all'],
+        [900, { event_id: 'neg', type: 'impression', ts: '2024-03-10T12:00:00Z', revenue: '-2' }],
+      ],
+    );
+    // The file's lines as messages of 1 to 9 lines each, in order.
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const payloads: string[] = [];
+    for (let i = 0; i < lines.length; ) {
+      const n = 1 + Math.floor(rng() * 9);
+      payloads.push(`${lines.slice(i, i + n).join('\n')}\n`);
+      i += n;
+    }
+    const subject = freshSubject('reports');
+    await publish(subject, payloads);
+
+    const dataDir = path.join(root, 'data');
+    const wh = await Warehouse.open(dataDir);
+    await loadMetadata(wh, metadata);
+    wh.close();
+    const summary = await loadOnce(dataDir, urlOf(subject));
+
+    const meta = parseMeta();
+    const oracle = oracleIngest(emptyState(), [file], meta);
+    expect({
+      accepted: summary.accepted,
+      duplicates: summary.duplicates,
+      rejected: summary.rejected,
+    }).toEqual({
+      accepted: oracle.accepted,
+      duplicates: oracle.duplicates,
+      rejected: oracle.rejected,
+    });
+    const check = await Warehouse.open(dataDir);
+    try {
+      for (const tz of ['UTC', 'Asia/Kathmandu'])
+        for (const s of SPECS) {
+          const expected = expectedReport(s, oracle.events, meta, { tz });
+          expect(expected.length).toBeGreaterThan(5);
+          expect(await actualReport(check, s.name, { tz })).toEqual(expected);
+        }
+    } finally {
+      check.close();
+    }
+  }, 60_000);
+
+  it('refuses to read a stream recreated behind the committed sequence', async () => {
+    const dataDir = makeTempDir('nats-recreated');
+    const subject = freshSubject('recreated');
+    const [at] = await publish(subject, [events('a', 3), events('b', 3)]);
+    await loadOnce(dataDir, urlOf(subject));
+    await jsm.streams.delete(at!.stream);
+    await jsm.streams.add({ name: at!.stream, subjects: [subject] });
+    await publish(subject, [events('c', 3)]);
+    await expect(loadOnce(dataDir, urlOf(subject))).rejects.toThrow(
+      /ends at sequence 1 .* committed up to 2/,
+    );
+  }, 30_000);
+
+  it('publishes records durably, a repeated event id stored once, into the stream the reader finds', async () => {
+    const subject = freshSubject('publish');
+    const url = parseStreamUrl(urlOf(subject), natsBroker, ['stream']);
+    const publisher = await natsBroker.publisher(url);
+    const records = Array.from({ length: 1000 }, (_, i) => ({
+      key: `p-${i % 900}`,
+      value: events(`p-${i % 900}`, 1),
+    }));
+    try {
+      await publisher.publish(records);
+    } finally {
+      await publisher.close();
+    }
+    const stream = `ADPIPE_${subject.replace(/\./g, '_')}`;
+    made.add(stream);
+    expect((await jsm.streams.info(stream)).state.messages).toBe(900);
+    const dataDir = makeTempDir('nats-publish');
+    expect((await loadOnce(dataDir, urlOf(subject))).accepted).toBe(900);
+    expect(await lastSeq(stream)).toBe(900);
+  }, 30_000);
+});
