@@ -8,13 +8,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
 import { committedPositions } from '../../src/loader/loader.js';
 import { loadMetadata } from '../../src/pipeline/metadata.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { natsBroker } from '../../src/sources/nats/broker.js';
+import type { Source } from '../../src/sources/source.js';
 import { parseStreamUrl } from '../../src/sources/stream/brokers.js';
 import { createStreamSource } from '../../src/sources/stream/config.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
@@ -50,15 +51,18 @@ let serial = 0;
 const freshSubject = (tag: string) => `adpipe.test.${tag}.${process.pid}.${Date.now()}.${serial++}`;
 const urlOf = (subject: string, params = '') => `${testServices.natsUrl}/${subject}${params}`;
 
+/** The stream the tests publish a subject's messages into. */
+const testStream = (subject: string) => `TEST_${subject.replace(/\./g, '_')}`;
+
 /**
  * Publishes each payload as one message, into a stream of the test's own (which the reader finds by
  * the subject); the stream and sequence of each.
  */
 async function publish(subject: string, payloads: ReadonlyArray<string | Buffer>) {
-  const stream = `TEST_${subject.replace(/\./g, '_')}`;
-  if (!made.has(stream)) {
-    await jsm.streams.add({ name: stream, subjects: [subject] });
-    made.add(stream);
+  const name = testStream(subject);
+  if (!made.has(name)) {
+    await jsm.streams.add({ name, subjects: [subject] });
+    made.add(name);
   }
   const acks: Array<{ stream: string; seq: number }> = [];
   for (const p of payloads) {
@@ -85,6 +89,8 @@ function messagesOf(data: string | Buffer, perMessage: number): Buffer[] {
 
 const address = (subject: string, at: { stream: string; seq: number }) =>
   `nats:${subject}/${at.stream}@${at.seq}`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function consumerState(stream: string, durable: string) {
   const info = await jsm.consumers.info(stream, durable);
@@ -344,6 +350,124 @@ const exited = (child: ChildProcess) =>
     } finally {
       check.close();
     }
+  }, 60_000);
+
+  /** A continuous source on the subject, started in a runtime of its own: stop() ends both. */
+  async function startContinuous(dataDir: string, subject: string, wrap: (s: Source) => Source = (x) => x) {
+    const wh = await Warehouse.open(dataDir);
+    const runtime = await Runtime.open(wh);
+    const source = createStreamSource({
+      type: 'nats',
+      url: urlOf(subject),
+      name: 'nats',
+      batch_events: 100,
+      batch_ms: 100,
+    });
+    await runtime.start(wrap(source));
+    const committedUpTo = async () =>
+      Number((await committedPositions(wh, 'nats'))[testStream(subject)] ?? 0);
+    const unitKeys = async () =>
+      (await wh.all<{ path: string }>('SELECT path FROM ledger ORDER BY batch_id, path')).map((r) => r.path);
+    /** The sequences of the units loaded, in order: every one in exactly one unit. */
+    const loadedSeqs = async () =>
+      (await unitKeys()).flatMap((k) => {
+        const [a, b] = k
+          .slice(k.lastIndexOf('@') + 1)
+          .split('-')
+          .map(Number);
+        return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i);
+      });
+    return { committedUpTo, unitKeys, loadedSeqs, stop: () => runtime.close() };
+  }
+
+  it('skips the redeliveries of messages it returned already (a batch held past ack_wait)', async () => {
+    const dataDir = makeTempDir('nats-redeliver');
+    const subject = freshSubject('redeliver');
+    const first = await publish(subject, [events('h1', 3), events('h2', 3), events('h3', 3)]);
+    let redelivered = 0;
+    // The first batch's acknowledgement waits 3 s with an ack_wait of 1 s: the server redelivers.
+    let held = false;
+    const holdFirstAck = (source: Source): Source => {
+      const ack = source.ack.bind(source);
+      source.ack = async (batch, outcome) => {
+        if (!held) {
+          held = true;
+          await jsm.consumers.update(testStream(subject), 'nats', { ack_wait: nanos(1000) });
+          await sleep(3000);
+          redelivered = (await jsm.consumers.info(testStream(subject), 'nats')).num_redelivered;
+        }
+        return ack(batch, outcome);
+      };
+      return source;
+    };
+    const run = await startContinuous(dataDir, subject, holdFirstAck);
+    try {
+      await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(first[2]!.seq);
+      await expect.poll(() => held && redelivered > 0, { timeout: 20_000 }).toBe(true);
+      const later = await publish(subject, [events('h4', 3), events('h5', 3)]);
+      await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(later[1]!.seq);
+      expect(await run.unitKeys()).toEqual([
+        `nats:${subject}/${testStream(subject)}@${first[0]!.seq}-${first[2]!.seq}`,
+        `nats:${subject}/${testStream(subject)}@${later[0]!.seq}-${later[1]!.seq}`,
+      ]);
+    } finally {
+      await run.stop();
+    }
+    expect(await lakeCount(dataDir)).toEqual({ events: 15, distinct: 15 });
+    expect(await consumerState(testStream(subject), 'nats')).toMatchObject({ ackPending: 0, pending: 0 });
+  }, 60_000);
+
+  it('recreates a consumer deleted under it after the last message it read; nothing lost or doubled', async () => {
+    const dataDir = makeTempDir('nats-deleted');
+    const subject = freshSubject('deleted');
+    await publish(subject, []); // the stream, before the loader starts on it
+    const run = await startContinuous(dataDir, subject);
+    try {
+      const first = await publish(subject, [events('d1', 4), events('d2', 4)]);
+      await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(first[1]!.seq);
+      await jsm.consumers.delete(testStream(subject), 'nats');
+      const later = await publish(subject, [events('d3', 4), events('d4', 4), events('d5', 4)]);
+      await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(later[2]!.seq);
+      expect(await run.loadedSeqs()).toEqual([...first, ...later].map((a) => a.seq));
+    } finally {
+      await run.stop();
+    }
+    expect(await lakeCount(dataDir)).toEqual({ events: 20, distinct: 20 });
+  }, 60_000);
+
+  it('loads a delivery that never reached it (another client pulled it from its consumer)', async () => {
+    const dataDir = makeTempDir('nats-stolen');
+    const subject = freshSubject('stolen');
+    await publish(subject, []);
+    const run = await startContinuous(dataDir, subject);
+    try {
+      // A second client pulling on the loader's durable takes a few deliveries away from it.
+      let stolen = 0;
+      let publishing = true;
+      const thief = (async () => {
+        while (publishing && stolen < 3) {
+          try {
+            const consumer = await js.consumers.get(testStream(subject), 'nats');
+            for await (const _ of await consumer.fetch({ max_messages: 1, expires: 1000 })) stolen++;
+          } catch {
+            // The loader recreated the consumer under this pull.
+          }
+        }
+      })();
+      const acks: Array<{ seq: number }> = [];
+      for (let i = 0; i < 40; i++) {
+        acks.push(...(await publish(subject, [events(`s${i}`, 2)])));
+        await sleep(25);
+      }
+      publishing = false;
+      await thief;
+      expect(stolen).toBeGreaterThan(0);
+      await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(acks[39]!.seq);
+      expect(await run.loadedSeqs()).toEqual(acks.map((a) => a.seq));
+    } finally {
+      await run.stop();
+    }
+    expect(await lakeCount(dataDir)).toEqual({ events: 80, distinct: 80 });
   }, 60_000);
 
   it('refuses to read a stream recreated behind the committed sequence', async () => {
