@@ -97,6 +97,11 @@ async function consumerState(stream: string, durable: string) {
   return { ackPending: info.num_ack_pending, pending: info.num_pending, ackFloor: info.ack_floor.stream_seq };
 }
 
+/** The consumer has acknowledged everything up to seq, and nothing is pending or undelivered. */
+async function expectAllAcked(stream: string, durable: string, seq: number): Promise<void> {
+  expect(await consumerState(stream, durable)).toEqual({ ackPending: 0, pending: 0, ackFloor: seq });
+}
+
 async function lastSeq(stream: string): Promise<number> {
   return (await jsm.streams.info(stream)).state.last_seq;
 }
@@ -204,11 +209,7 @@ const exited = (child: ChildProcess) =>
     const first = await publish(subject, [events('r1', 30), events('r2', 30)]);
     const stream = first[0]!.stream;
     await loadOnce(dataDir, urlOf(subject));
-    expect(await consumerState(stream, 'nats')).toEqual({
-      ackPending: 0,
-      pending: 0,
-      ackFloor: first[1]!.seq,
-    });
+    await expectAllAcked(stream, 'nats', first[1]!.seq);
 
     // Nothing new: no batch. Then three new messages: one batch, from the first new sequence.
     expect((await loadOnce(dataDir, urlOf(subject))).batches).toHaveLength(0);
@@ -226,11 +227,7 @@ const exited = (child: ChildProcess) =>
     } finally {
       wh.close();
     }
-    expect(await consumerState(stream, 'nats')).toEqual({
-      ackPending: 0,
-      pending: 0,
-      ackFloor: later[2]!.seq,
-    });
+    await expectAllAcked(stream, 'nats', later[2]!.seq);
   }, 30_000);
 
   it('loads once what a SIGKILLed loader had received but not acknowledged', async () => {
@@ -266,11 +263,7 @@ const exited = (child: ChildProcess) =>
       events: messages * perMessage,
       distinct: messages * perMessage,
     });
-    expect(await consumerState(stream, 'loader')).toEqual({
-      ackPending: 0,
-      pending: 0,
-      ackFloor: acks[messages - 1]!.seq,
-    });
+    await expectAllAcked(stream, 'loader', acks[messages - 1]!.seq);
   }, 120_000);
 
   it('dead-letters a non-JSON and an empty message under their own address; the rest loads', async () => {
@@ -287,11 +280,7 @@ const exited = (child: ChildProcess) =>
         `${address(subject, acks[3]!)}|1|stream.empty`,
       ].sort(),
     );
-    expect(await consumerState(acks[0]!.stream, 'nats')).toEqual({
-      ackPending: 0,
-      pending: 0,
-      ackFloor: acks[4]!.seq,
-    });
+    await expectAllAcked(acks[0]!.stream, 'nats', acks[4]!.seq);
   }, 30_000);
 
   it('reports equal an independent computation of what was published', async () => {
@@ -330,15 +319,12 @@ const exited = (child: ChildProcess) =>
 
     const meta = parseMeta();
     const oracle = oracleIngest(emptyState(), [file], meta);
-    expect({
-      accepted: summary.accepted,
-      duplicates: summary.duplicates,
-      rejected: summary.rejected,
-    }).toEqual({
-      accepted: oracle.accepted,
-      duplicates: oracle.duplicates,
-      rejected: oracle.rejected,
-    });
+    const counts = (r: { accepted: number; duplicates: number; rejected: number }) => [
+      r.accepted,
+      r.duplicates,
+      r.rejected,
+    ];
+    expect(counts(summary)).toEqual(counts(oracle));
     const check = await Warehouse.open(dataDir);
     try {
       for (const tz of ['UTC', 'Asia/Kathmandu'])
@@ -352,8 +338,19 @@ const exited = (child: ChildProcess) =>
     }
   }, 60_000);
 
-  /** A continuous source on the subject, started in a runtime of its own: stop() ends both. */
-  async function startContinuous(dataDir: string, subject: string, wrap: (s: Source) => Source = (x) => x) {
+  type Loading = {
+    committedUpTo(): Promise<number>;
+    unitKeys(): Promise<string[]>;
+    loadedSeqs(): Promise<number[]>;
+  };
+
+  /** Runs body while a continuous source loads the subject in a runtime of its own, then stops both. */
+  async function whileLoading(
+    dataDir: string,
+    subject: string,
+    body: (run: Loading) => Promise<void>,
+    wrap: (s: Source) => Source = (x) => x,
+  ): Promise<void> {
     const wh = await Warehouse.open(dataDir);
     const runtime = await Runtime.open(wh);
     const source = createStreamSource({
@@ -377,7 +374,11 @@ const exited = (child: ChildProcess) =>
           .map(Number);
         return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i);
       });
-    return { committedUpTo, unitKeys, loadedSeqs, stop: () => runtime.close() };
+    try {
+      await body({ committedUpTo, unitKeys, loadedSeqs });
+    } finally {
+      await runtime.close();
+    }
   }
 
   it('skips the redeliveries of messages it returned already (a batch held past ack_wait)', async () => {
@@ -400,19 +401,21 @@ const exited = (child: ChildProcess) =>
       };
       return source;
     };
-    const run = await startContinuous(dataDir, subject, holdFirstAck);
-    try {
-      await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(first[2]!.seq);
-      await expect.poll(() => held && redelivered > 0, { timeout: 20_000 }).toBe(true);
-      const later = await publish(subject, [events('h4', 3), events('h5', 3)]);
-      await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(later[1]!.seq);
-      expect(await run.unitKeys()).toEqual([
-        `nats:${subject}/${testStream(subject)}@${first[0]!.seq}-${first[2]!.seq}`,
-        `nats:${subject}/${testStream(subject)}@${later[0]!.seq}-${later[1]!.seq}`,
-      ]);
-    } finally {
-      await run.stop();
-    }
+    await whileLoading(
+      dataDir,
+      subject,
+      async (run) => {
+        await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(first[2]!.seq);
+        await expect.poll(() => held && redelivered > 0, { timeout: 20_000 }).toBe(true);
+        const later = await publish(subject, [events('h4', 3), events('h5', 3)]);
+        await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(later[1]!.seq);
+        expect(await run.unitKeys()).toEqual([
+          `nats:${subject}/${testStream(subject)}@${first[0]!.seq}-${first[2]!.seq}`,
+          `nats:${subject}/${testStream(subject)}@${later[0]!.seq}-${later[1]!.seq}`,
+        ]);
+      },
+      holdFirstAck,
+    );
     expect(await lakeCount(dataDir)).toEqual({ events: 15, distinct: 15 });
     expect(await consumerState(testStream(subject), 'nats')).toMatchObject({ ackPending: 0, pending: 0 });
   }, 60_000);
@@ -421,17 +424,14 @@ const exited = (child: ChildProcess) =>
     const dataDir = makeTempDir('nats-deleted');
     const subject = freshSubject('deleted');
     await publish(subject, []); // the stream, before the loader starts on it
-    const run = await startContinuous(dataDir, subject);
-    try {
+    await whileLoading(dataDir, subject, async (run) => {
       const first = await publish(subject, [events('d1', 4), events('d2', 4)]);
       await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(first[1]!.seq);
       await jsm.consumers.delete(testStream(subject), 'nats');
       const later = await publish(subject, [events('d3', 4), events('d4', 4), events('d5', 4)]);
       await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(later[2]!.seq);
       expect(await run.loadedSeqs()).toEqual([...first, ...later].map((a) => a.seq));
-    } finally {
-      await run.stop();
-    }
+    });
     expect(await lakeCount(dataDir)).toEqual({ events: 20, distinct: 20 });
   }, 60_000);
 
@@ -439,8 +439,7 @@ const exited = (child: ChildProcess) =>
     const dataDir = makeTempDir('nats-stolen');
     const subject = freshSubject('stolen');
     await publish(subject, []);
-    const run = await startContinuous(dataDir, subject);
-    try {
+    await whileLoading(dataDir, subject, async (run) => {
       // A second client pulling on the loader's durable takes a few deliveries away from it.
       let stolen = 0;
       let publishing = true;
@@ -464,9 +463,7 @@ const exited = (child: ChildProcess) =>
       expect(stolen).toBeGreaterThan(0);
       await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(acks[39]!.seq);
       expect(await run.loadedSeqs()).toEqual(acks.map((a) => a.seq));
-    } finally {
-      await run.stop();
-    }
+    });
     expect(await lakeCount(dataDir)).toEqual({ events: 80, distinct: 80 });
   }, 60_000);
 
