@@ -338,6 +338,22 @@ const exited = (child: ChildProcess) =>
     }
   }, 60_000);
 
+  /** Wraps a source so that fn runs before its first batch is acknowledged (after its commit). */
+  const beforeFirstAck =
+    (fn: () => Promise<void>) =>
+    (source: Source): Source => {
+      const ack = source.ack.bind(source);
+      let first = true;
+      source.ack = async (batch, outcome) => {
+        if (first) {
+          first = false;
+          await fn();
+        }
+        return ack(batch, outcome);
+      };
+      return source;
+    };
+
   type Loading = {
     committedUpTo(): Promise<number>;
     unitKeys(): Promise<string[]>;
@@ -387,26 +403,17 @@ const exited = (child: ChildProcess) =>
     const first = await publish(subject, [events('h1', 3), events('h2', 3), events('h3', 3)]);
     let redelivered = 0;
     // The first batch's acknowledgement waits 3 s with an ack_wait of 1 s: the server redelivers.
-    let held = false;
-    const holdFirstAck = (source: Source): Source => {
-      const ack = source.ack.bind(source);
-      source.ack = async (batch, outcome) => {
-        if (!held) {
-          held = true;
-          await jsm.consumers.update(testStream(subject), 'nats', { ack_wait: nanos(1000) });
-          await sleep(3000);
-          redelivered = (await jsm.consumers.info(testStream(subject), 'nats')).num_redelivered;
-        }
-        return ack(batch, outcome);
-      };
-      return source;
-    };
+    const holdFirstAck = beforeFirstAck(async () => {
+      await jsm.consumers.update(testStream(subject), 'nats', { ack_wait: nanos(1000) });
+      await sleep(3000);
+      redelivered = (await jsm.consumers.info(testStream(subject), 'nats')).num_redelivered;
+    });
     await whileLoading(
       dataDir,
       subject,
       async (run) => {
         await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(first[2]!.seq);
-        await expect.poll(() => held && redelivered > 0, { timeout: 20_000 }).toBe(true);
+        await expect.poll(() => redelivered, { timeout: 20_000 }).toBeGreaterThan(0);
         const later = await publish(subject, [events('h4', 3), events('h5', 3)]);
         await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(later[1]!.seq);
         expect(await run.unitKeys()).toEqual([
@@ -420,19 +427,32 @@ const exited = (child: ChildProcess) =>
     expect(await consumerState(testStream(subject), 'nats')).toMatchObject({ ackPending: 0, pending: 0 });
   }, 60_000);
 
-  it('recreates a consumer deleted under it after the last message it read; nothing lost or doubled', async () => {
+  it('recreates a consumer deleted under it while a batch loads; nothing lost, doubled or left pending', async () => {
     const dataDir = makeTempDir('nats-deleted');
     const subject = freshSubject('deleted');
-    await publish(subject, []); // the stream, before the loader starts on it
-    await whileLoading(dataDir, subject, async (run) => {
-      const first = await publish(subject, [events('d1', 4), events('d2', 4)]);
-      await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(first[1]!.seq);
+    const first = await publish(
+      subject,
+      Array.from({ length: 6 }, (_, i) => events(`d${i}`, 4)),
+    );
+    // Deleted between the first batch's commit and its acknowledgement, which then names a
+    // delivery of the old consumer: the new one must not take it as its own.
+    const deleteBeforeFirstAck = beforeFirstAck(async () => {
       await jsm.consumers.delete(testStream(subject), 'nats');
-      const later = await publish(subject, [events('d3', 4), events('d4', 4), events('d5', 4)]);
-      await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(later[2]!.seq);
-      expect(await run.loadedSeqs()).toEqual([...first, ...later].map((a) => a.seq));
+      await sleep(2500);
     });
-    expect(await lakeCount(dataDir)).toEqual({ events: 20, distinct: 20 });
+    await whileLoading(
+      dataDir,
+      subject,
+      async (run) => {
+        await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(first[5]!.seq);
+        const later = await publish(subject, [events('d7', 4), events('d8', 4)]);
+        await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(later[1]!.seq);
+        expect(await run.loadedSeqs()).toEqual([...first, ...later].map((a) => a.seq));
+      },
+      deleteBeforeFirstAck,
+    );
+    expect(await lakeCount(dataDir)).toEqual({ events: 32, distinct: 32 });
+    await expectAllAcked(testStream(subject), 'nats', await lastSeq(testStream(subject)));
   }, 60_000);
 
   it('loads a delivery that never reached it (another client pulled it from its consumer)', async () => {
@@ -465,6 +485,7 @@ const exited = (child: ChildProcess) =>
       expect(await run.loadedSeqs()).toEqual(acks.map((a) => a.seq));
     });
     expect(await lakeCount(dataDir)).toEqual({ events: 80, distinct: 80 });
+    await expectAllAcked(testStream(subject), 'nats', await lastSeq(testStream(subject)));
   }, 60_000);
 
   it('refuses to read a stream recreated behind the committed sequence', async () => {

@@ -43,6 +43,8 @@ export class NatsReader implements StreamReader {
   private stream = '';
   /** The highest stream sequence committed or returned: nothing at or below it is returned again. */
   private floor = 0;
+  /** The floor the consumer was created after: what is at or below it came from one deleted since. */
+  private createdAfter = 0;
   /** The consumer's last delivery sequence seen: a jump means a delivery was lost on the way. */
   private delivered = 0;
   private ready: JsMsg[] = [];
@@ -122,6 +124,7 @@ export class NatsReader implements StreamReader {
       );
     }
     this.consumer = await jetstream(this.nc!).consumers.get(this.stream, this.durable);
+    this.createdAfter = this.floor;
     this.delivered = 0;
   }
 
@@ -212,9 +215,10 @@ export class NatsReader implements StreamReader {
   }
 
   async ack(messages: readonly StreamMessage[]): Promise<void> {
-    // In stream order: acking the last one acks all before it.
-    const last = messages[messages.length - 1]?.handle as JsMsg | undefined;
-    await last?.ackAck();
+    // In stream order: acking the last one acks all before it. A message delivered by a consumer
+    // deleted since is not acked: the new one would take it as its own and move its floors back.
+    const last = messages[messages.length - 1];
+    if (last && Number(last.position) > this.createdAfter) await (last.handle as JsMsg).ackAck();
   }
 
   async close(): Promise<void> {
