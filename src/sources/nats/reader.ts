@@ -151,6 +151,8 @@ export class NatsReader implements StreamReader {
       });
       clearTimeout(timer);
       this.arrived = undefined;
+      // The rest of the socket read that brought it is queued behind: take them together.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
