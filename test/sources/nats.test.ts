@@ -5,7 +5,7 @@
 // no pending acknowledgement at the end, and reports equal to an independent oracle.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
@@ -158,32 +158,31 @@ const exited = (child: ChildProcess) =>
     await nc?.close();
   });
 
-  describe('conformance: adpipe stream --until-idle', () => {
-    /** Each test's own subject, by its input dir. */
-    const subjects = new Map<string, string>();
-    const subjectOf = (inputDir: string) => {
-      let subject = subjects.get(inputDir);
-      if (subject === undefined) {
-        subject = freshSubject('conformance');
-        subjects.set(inputDir, subject);
-      }
-      return subject;
-    };
+  /** Each conformance test's own subject, by its input dir (a data dir and an input dir go together). */
+  const subjects = new Map<string, string>();
+  const inputOf = new Map<string, string>();
+  const subjectOf = (inputDir: string) => {
+    let subject = subjects.get(inputDir);
+    if (subject === undefined) {
+      subject = freshSubject('conformance');
+      subjects.set(inputDir, subject);
+    }
+    return subject;
+  };
+  const offer = async (dataDir: string, inputDir: string, _name: string, data: string | Buffer) => {
+    inputOf.set(dataDir, inputDir);
+    const subject = subjectOf(inputDir);
+    const acks = await publish(subject, messagesOf(data, LINES_PER_MESSAGE));
+    return address(subject, acks[0]!);
+  };
+  const source = { type: 'nats', name: 'nats', batch_events: 40, batch_ms: 200 } as const;
+  const unreadable = { code: 'stream.not_utf8', message: /^message: not UTF-8 text$/ };
+
+  describe('conformance, finite: adpipe stream --until-idle', () => {
     sourceConformance({
-      offer: async (_dataDir, inputDir, _name, data) => {
-        const subject = subjectOf(inputDir);
-        const acks = await publish(subject, messagesOf(data, LINES_PER_MESSAGE));
-        return address(subject, acks[0]!);
-      },
+      offer,
       create: async (_dataDir, inputDir) =>
-        createStreamSource({
-          type: 'nats',
-          url: urlOf(subjectOf(inputDir)),
-          name: 'nats',
-          batch_events: 100,
-          batch_ms: 200,
-          until_idle: '1s',
-        }),
+        createStreamSource({ ...source, url: urlOf(subjectOf(inputDir)), until_idle: '1s' }),
       command: (inputDir) => [
         'stream',
         '--from',
@@ -199,7 +198,60 @@ const exited = (child: ChildProcess) =>
       ],
       finite: true,
       idle: () => true,
-      unreadable: { code: 'stream.not_utf8', message: /^message: not UTF-8 text$/ },
+      unreadable,
+    });
+  });
+
+  describe('conformance, continuous: adpipe serve with a configured nats source', () => {
+    /**
+     * Whether the subject's consumer has delivered everything and has nothing unacknowledged (acks
+     * come only after commits), as last seen: idle() must answer at once, so it asks in the
+     * background. An offer makes its subject busy until a check started after it says otherwise.
+     */
+    const idle = new Map<string, { idle: boolean; offers: number; checking: boolean }>();
+    const stateOf = (subject: string) => {
+      let state = idle.get(subject);
+      if (!state) {
+        state = { idle: false, offers: 0, checking: false };
+        idle.set(subject, state);
+      }
+      return state;
+    };
+    const check = async (subject: string) => {
+      const state = stateOf(subject);
+      const offers = state.offers;
+      state.checking = true;
+      try {
+        const now = await consumerState(testStream(subject), 'nats');
+        if (state.offers === offers) state.idle = now.pending === 0 && now.ackPending === 0;
+      } catch {
+        state.idle = false; // no consumer (yet, or being recreated)
+      } finally {
+        state.checking = false;
+      }
+    };
+    sourceConformance({
+      offer: async (dataDir, inputDir, name, data) => {
+        const state = stateOf(subjectOf(inputDir));
+        state.offers++;
+        state.idle = false;
+        return offer(dataDir, inputDir, name, data);
+      },
+      create: async (_dataDir, inputDir) =>
+        createStreamSource({ ...source, url: urlOf(subjectOf(inputDir)) }),
+      command: (inputDir) => {
+        const config = path.join(inputDir, 'adpipe.yaml');
+        writeFileSync(config, JSON.stringify({ sources: [{ ...source, url: urlOf(subjectOf(inputDir)) }] }));
+        return ['--config', config, 'serve', '--port', '0'];
+      },
+      finite: false,
+      idle: (dataDir) => {
+        const subject = subjectOf(inputOf.get(dataDir) ?? '');
+        const state = stateOf(subject);
+        if (!state.checking) void check(subject);
+        return state.idle;
+      },
+      unreadable,
     });
   });
 
