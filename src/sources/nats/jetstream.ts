@@ -15,6 +15,9 @@ import type { StreamUrl } from '../stream/broker.js';
 
 const log = componentLogger('nats');
 
+/** Deletes of a consumer tried before giving up. */
+const DELETE_ATTEMPTS = 5;
+
 export function connectNats(url: StreamUrl, name: string): Promise<NatsConnection> {
   // A broker restart or a network blip is waited out: the client reconnects and resends pulls.
   return connect({ servers: url.hosts, name: `adpipe ${name}`, maxReconnectAttempts: -1 });
@@ -83,4 +86,21 @@ export function requireLimitsRetention(url: StreamUrl, info: StreamInfo): void {
 
 export function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Deletes a consumer if it exists. nats-server 2.9 may answer a delete racing the consumer's own
+ * state write with "directory not empty": asked again, it completes.
+ */
+export async function deleteConsumer(jsm: JetStreamManager, stream: string, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await jsm.consumers.delete(stream, name);
+      return;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) return;
+      if (attempt === DELETE_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
 }

@@ -8,8 +8,6 @@ import {
   type Consumer,
   type ConsumerMessages,
   DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
   type JetStreamManager,
   type JsMsg,
   jetstream,
@@ -20,7 +18,14 @@ import { AdpipeError } from '../../errors.js';
 import { componentLogger } from '../../logger.js';
 import type { Positions } from '../source.js';
 import type { StreamMessage, StreamReader, StreamUrl } from '../stream/broker.js';
-import { connectNats, message, natsName, requireLimitsRetention, streamOf } from './jetstream.js';
+import {
+  connectNats,
+  deleteConsumer,
+  message,
+  natsName,
+  requireLimitsRetention,
+  streamOf,
+} from './jetstream.js';
 
 const log = componentLogger('nats');
 
@@ -30,8 +35,13 @@ const log = componentLogger('nats');
  * source's read-ahead and its batch's load.
  */
 const ACK_WAIT_MS = 5 * 60_000;
-/** One pull request's life: the client's minimum; read() returns what came meanwhile. */
-const FETCH_EXPIRES_MS = 1000;
+/** Pulls failing in a row that read() reports (each one recreates the consumer). */
+const FAILURES_REPORTED = 3;
+/**
+ * One pull request's life; read() returns what came meanwhile. The client gives up on a pull after
+ * two of its idle heartbeats (half this) are missed: 5 s outlasts a busy machine's event-loop stalls.
+ */
+const FETCH_EXPIRES_MS = 5000;
 
 export class NatsReader implements StreamReader {
   readonly label: string;
@@ -51,6 +61,8 @@ export class NatsReader implements StreamReader {
   private fetching: Promise<void> | undefined;
   private current: ConsumerMessages | undefined;
   private failure: unknown;
+  /** Pulls failed in a row. */
+  private failures = 0;
   private resyncNeeded = false;
   private arrived: (() => void) | undefined;
 
@@ -97,11 +109,7 @@ export class NatsReader implements StreamReader {
    */
   private async position(): Promise<void> {
     const jsm = this.jsm!;
-    try {
-      await jsm.consumers.delete(this.stream, this.durable);
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
-    }
+    await deleteConsumer(jsm, this.stream, this.durable);
     const start =
       this.floor > 0
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.floor + 1 }
@@ -132,10 +140,17 @@ export class NatsReader implements StreamReader {
     const until = performance.now() + waitMs;
     for (;;) {
       if (this.failure !== undefined) {
+        // A pull that failed may have lost deliveries: start again after what was returned. Once
+        // is weather (missed heartbeats on a busy machine, a consumer deleted under it); failing
+        // again at once is the caller's to see.
         const err = this.failure;
         this.failure = undefined;
         this.resyncNeeded = true;
-        throw err;
+        if (++this.failures >= FAILURES_REPORTED) throw err;
+        log.warn(
+          { err, source: this.name, stream: this.stream },
+          'JetStream pull failed; recreating the consumer',
+        );
       }
       if (this.resyncNeeded) await this.resync();
       if (!this.fetching && this.ready.length < max) this.fetch(max - this.ready.length);
@@ -165,6 +180,7 @@ export class NatsReader implements StreamReader {
           this.ready.push(m);
           this.arrived?.();
         }
+        this.failures = 0;
       } catch (err) {
         this.failure = err;
       }
