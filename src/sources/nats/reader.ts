@@ -91,7 +91,7 @@ export class NatsReader implements StreamReader {
         throw new AdpipeError('ADP_ERR_CONFIG', [
           `${this.url.shown}: stream ${this.stream} ends at sequence ${last} but source ${this.name} committed up to ${this.floor}: the stream was recreated; read it under a new source name (--name) to load it from its start (event ids already loaded are still skipped)`,
         ]);
-      if (first > this.floor + 1)
+      if (this.floor > 0 && first > this.floor + 1)
         log.warn(
           { source: this.name, stream: this.stream, from: this.floor + 1, to: first - 1 },
           'messages after the committed position are gone from the stream (its limits or a purge): they cannot be loaded',
