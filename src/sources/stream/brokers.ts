@@ -3,10 +3,11 @@
 
 import { AdpipeError } from '../../errors.js';
 import { kafkaBroker } from '../kafka/broker.js';
+import { natsBroker } from '../nats/broker.js';
 import { redisBroker } from '../redis/broker.js';
 import type { Broker, StreamPublisher, StreamUrl } from './broker.js';
 
-const BROKERS: readonly Broker[] = [kafkaBroker, redisBroker];
+const BROKERS: readonly Broker[] = [kafkaBroker, redisBroker, natsBroker];
 
 export function brokerSchemes(): string[] {
   return BROKERS.map((b) => b.scheme);
