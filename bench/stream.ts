@@ -1,5 +1,5 @@
 // `npm run bench -- stream [--events N] [--brokers kafka,redis,nats] [--rounds R] [--batch-events B]
-// [--fresh-rate E] [--fresh-seconds S]`: events/s from each broker into the lake and rollups
+// [--fresh-rate E] [--fresh-seconds S (0: none)]`: events/s from each broker into the lake and rollups
 // (`adpipe stream`'s source and runtime, in process), beside the broker client's own consume loop
 // doing nothing with the messages, measured alternately in the same run; then end-to-end freshness:
 // `adpipe serve` with the stream as a source, events produced at E/s, each send's time to being
@@ -20,7 +20,7 @@ import type { PublishRecord } from '../src/sources/stream/broker.js';
 import { openPublisher } from '../src/sources/stream/brokers.js';
 import { createStreamSource } from '../src/sources/stream/config.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';
-import { nearestRank, numberArg, saveResults } from './util.js';
+import { nearestRank, numberArg, peakRssMiB, saveResults } from './util.js';
 
 const KAFKA = process.env.ADPIPE_TEST_KAFKA ?? '127.0.0.1:9092';
 const REDIS = process.env.ADPIPE_TEST_REDIS ?? '127.0.0.1:6379';
@@ -302,7 +302,7 @@ function announced(child: ChildProcess): Promise<string> {
 export async function run(args: string[]): Promise<void> {
   const n = numberArg(args, 'events', 1_000_000);
   const rounds = numberArg(args, 'rounds', 2);
-  const batchEvents = numberArg(args, 'batch-events', 100_000);
+  const batchEvents = numberArg(args, 'batch-events', 250_000);
   const freshRate = numberArg(args, 'fresh-rate', 10_000);
   const freshSeconds = numberArg(args, 'fresh-seconds', 20);
   const i = args.indexOf('--brokers');
@@ -324,9 +324,12 @@ export async function run(args: string[]): Promise<void> {
         );
       }
       // On a stream of its own: this one holds the throughput run's events.
-      const freshTarget = await TARGETS[name]!();
-      const fresh = await freshness(freshTarget, freshRate, freshSeconds).finally(() => freshTarget.drop());
-      console.log(`${name} freshness at ${freshRate}/s: p50 ${fresh.p50_ms} ms, p95 ${fresh.p95_ms} ms`);
+      const freshTarget = freshSeconds > 0 ? await TARGETS[name]!() : undefined;
+      const fresh = freshTarget
+        ? await freshness(freshTarget, freshRate, freshSeconds).finally(() => freshTarget.drop())
+        : undefined;
+      if (fresh)
+        console.log(`${name} freshness at ${freshRate}/s: p50 ${fresh.p50_ms} ms, p95 ${fresh.p95_ms} ms`);
       results[name] = {
         events: n,
         batch_events: batchEvents,
@@ -335,6 +338,7 @@ export async function run(args: string[]): Promise<void> {
         stream_per_s: loaded.map(Math.round),
         ratio: loaded.map((l, k) => Number((l / bare[k]!).toFixed(2))),
         freshness: fresh,
+        peak_rss_mib: peakRssMiB(),
       };
     } finally {
       await target.drop();

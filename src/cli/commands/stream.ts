@@ -39,7 +39,7 @@ export function register(program: Command): void {
       collect,
     )
     .option('--name <name>', 'the source name its positions are committed under (one --from only)')
-    .option('--batch-events <n>', 'cut a batch at this many messages', intOption('--batch-events'), 100_000)
+    .option('--batch-events <n>', 'cut a batch at this many messages', intOption('--batch-events'), 250_000)
     .option(
       '--batch-ms <ms>',
       '…or when its oldest message has waited this long',

@@ -15,7 +15,7 @@ export function streamSourceSchema<const Type extends string>(type: Type) {
       /** Unique among the sources: the key of its committed positions (default `<type>:<topic>`). */
       name: z.string().min(1).optional(),
       /** A batch holds at most this many messages… */
-      batch_events: z.number().int().positive().default(100_000),
+      batch_events: z.number().int().positive().default(250_000),
       /** …and is cut when its oldest message has waited this long (ms). */
       batch_ms: z.number().int().positive().default(1000),
       /** A mapping file (YAML) turning the stream's records into contract events. */

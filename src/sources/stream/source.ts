@@ -41,6 +41,8 @@ interface StreamBatch extends SourceBatch {
 const READ_AHEAD = 2;
 /** Longest single broker read, so stop() and the batch clock are seen promptly. */
 const READ_WAIT_MS = 200;
+/** Messages per unit at most: a batch of one stream still gives the loader files to read in parallel. */
+const UNIT_MESSAGES = 25_000;
 /** Messages asked for per read. */
 const READ_MAX = 10_000;
 
@@ -56,6 +58,8 @@ export class StreamSource implements Source<StreamBatch> {
   /** The last read found nothing new: a finite run loads what it holds without waiting for batch_ms. */
   private caughtUp = false;
   private pending: StreamBatch | undefined;
+  /** The batch after pending, being written while pending loads. */
+  private ahead: Promise<StreamBatch> | undefined;
   private stopped = false;
   private readLoop: Promise<void> | undefined;
   private readError: unknown;
@@ -91,7 +95,7 @@ export class StreamSource implements Source<StreamBatch> {
   private async readForever(): Promise<void> {
     const cap = this.options.batchEvents * READ_AHEAD;
     while (!this.stopped) {
-      const room = cap - this.buffer.length;
+      const room = cap - this.buffer.length - (this.ahead ? this.options.batchEvents : 0);
       if (room <= 0) {
         await new Promise((r) => setTimeout(r, 20));
         continue;
@@ -119,6 +123,8 @@ export class StreamSource implements Source<StreamBatch> {
         }
         for (const m of messages) this.buffer.push(m);
         this.lastMessageAt = now;
+        // A batch is loading and the next is full: write its files meanwhile.
+        if (this.pending && !this.ahead) this.prepareAhead();
       }
       if (this.due() || this.idle(now)) this.notify();
     }
@@ -155,6 +161,12 @@ export class StreamSource implements Source<StreamBatch> {
 
   async poll(): Promise<StreamBatch | undefined> {
     if (this.pending) return this.pending;
+    if (this.ahead) {
+      this.pending = await this.ahead;
+      this.ahead = undefined;
+      this.prepareAhead();
+      return this.pending;
+    }
     // A finite run waits here for a batch (or its idle end); a continuous one is woken instead.
     while (this.finite && !this.due() && !this.idle(performance.now()) && !this.readError && !this.stopped)
       await new Promise<void>((r) => {
@@ -163,16 +175,32 @@ export class StreamSource implements Source<StreamBatch> {
       });
     if (this.readError) throw this.readError;
     if (!this.due()) return undefined;
+    this.pending = await this.batchOf(this.cut());
+    this.prepareAhead();
+    return this.pending;
+  }
+
+  /** The oldest batch_events buffered messages, leaving the rest on the batch clock. */
+  private cut(): StreamMessage[] {
     const messages = this.buffer.splice(0, this.options.batchEvents);
     if (this.buffer.length > 0) {
       this.oldestAt = performance.now();
       this.arm();
     }
-    this.pending = await this.batchOf(messages);
-    return this.pending;
+    return messages;
   }
 
-  /** One unit per stream range, in message order, and each stream's next position. */
+  /**
+   * In a flood the next batch is already full: its files are written while this one loads (the
+   * loader is DuckDB's work, writing and hashing is this thread's), and poll hands it over at once.
+   */
+  private prepareAhead(): void {
+    if (this.buffer.length < this.options.batchEvents) return;
+    this.ahead = this.batchOf(this.cut());
+    this.ahead.catch(() => undefined);
+  }
+
+  /** Units per stream range (in message order, UNIT_MESSAGES at most each), and each stream's next position. */
   private async batchOf(messages: readonly StreamMessage[]): Promise<StreamBatch> {
     const byStream = new Map<string, StreamMessage[]>();
     for (const m of messages) {
@@ -184,9 +212,12 @@ export class StreamSource implements Source<StreamBatch> {
     const files: string[] = [];
     const positions: Positions = {};
     for (const [stream, list] of byStream) {
-      const unit = await this.unitOf(stream, list);
-      units.push(unit.unit);
-      files.push(unit.file);
+      // A long range is several units, which DuckDB reads in parallel (one Redis stream, one subject).
+      for (let at = 0; at < list.length; at += UNIT_MESSAGES) {
+        const unit = await this.unitOf(stream, list.slice(at, at + UNIT_MESSAGES));
+        units.push(unit.unit);
+        files.push(unit.file);
+      }
       positions[stream] = list[list.length - 1]!.next;
     }
     return { units, positions, messages, files };
@@ -223,6 +254,7 @@ export class StreamSource implements Source<StreamBatch> {
       firstLines.push(line);
       located.push(m);
       chunks.push(lines.text);
+      if (lines.newline) chunks.push(NEWLINE);
       line += lines.count;
     }
     const data = Buffer.concat(chunks);
@@ -297,11 +329,11 @@ function problemOf(m: StreamMessage): Omit<PreRejected, 'line' | 'source'> | und
  * The message as lines ending in a newline, and how many. A one-line message (the common case) is
  * written as it is; NDJSON of several loses its blank lines, which the loader would not count.
  */
-function linesOf(value: Buffer): { text: Buffer; count: number } {
+function linesOf(value: Buffer): { text: Buffer; count: number; newline?: boolean } {
   const inner = value.indexOf(10);
   if (inner === -1 || inner === value.length - 1) {
     if (blank(value)) return { text: Buffer.alloc(0), count: 0 };
-    return { text: inner === -1 ? Buffer.concat([value, NEWLINE]) : value, count: 1 };
+    return { text: value, count: 1, newline: inner === -1 };
   }
   const lines = value
     .toString('utf8')
