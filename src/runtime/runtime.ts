@@ -112,7 +112,13 @@ export class Runtime {
 
   private async openSource(source: Source, wake: () => void): Promise<void> {
     const positions = await this.exclusive(() => committedPositions(this.wh, source.name));
-    await source.open({ positions, dataDir: this.wh.dataDir, wake });
+    try {
+      await source.open({ positions, dataDir: this.wh.dataDir, wake });
+    } catch (err) {
+      // What it connected before failing (a broker client's sockets) must not keep the process alive.
+      await source.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   /** One batch: load (one commit), then acknowledge, then tell the subscribers. */
