@@ -191,9 +191,11 @@ async function load(url: string, n: number, batchEvents: number): Promise<number
       close: async () => undefined,
     };
     const runtime = await Runtime.open(wh, [counter as never]);
+    const type = url.slice(0, url.indexOf('://'));
     const source = createStreamSource({
-      type: url.slice(0, url.indexOf('://')),
-      url,
+      type,
+      // Redis: a group of its own, else the next round's consumer finds the group's entries delivered.
+      url: type === 'redis' ? `${url}?group=bench-${randomUUID()}` : url,
       name: `bench-${randomUUID()}`,
       batch_events: batchEvents,
       batch_ms: 1000,
