@@ -194,20 +194,25 @@ const exited = (child: ChildProcess) =>
 
       // Chaos: a collector, then a loader, SIGKILLed mid-run and started again.
       const killedAt: number[] = [];
-      const chaos = (async () => {
-        while (sent < requests.length * 0.3) await sleep(20);
-        const c = collectors[0]!;
-        collectors[0] = undefined;
-        killedAt.push(sent);
-        c.child.kill('SIGKILL');
-        await exited(c.child);
-        collectors[0] = await startCollector(0);
-        while (sent < requests.length * 0.5) await sleep(20);
-        killedAt.push(sent);
-        running[0]!.child.kill('SIGKILL');
-        await exited(running[0]!.child);
-        running[0] = startLoader(loaders[0]!);
-      })();
+      // Each on its own clock: a slow collector restart must not push the loader's kill past the sends.
+      const chaos = Promise.all([
+        (async () => {
+          while (sent < requests.length * 0.2) await sleep(10);
+          const c = collectors[0]!;
+          collectors[0] = undefined;
+          killedAt.push(sent);
+          c.child.kill('SIGKILL');
+          await exited(c.child);
+          collectors[0] = await startCollector(0);
+        })(),
+        (async () => {
+          while (sent < requests.length * 0.4) await sleep(10);
+          killedAt.push(sent);
+          running[0]!.child.kill('SIGKILL');
+          await exited(running[0]!.child);
+          running[0] = startLoader(loaders[0]!);
+        })(),
+      ]);
       await Promise.all([...senders, chaos]);
       expect(sent).toBe(requests.length);
       // Both kills happened while requests were still being sent.
