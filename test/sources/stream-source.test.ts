@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
+import { lakeRelation } from '../../src/lake/lake.js';
 import { committedPositions } from '../../src/loader/loader.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { Positions } from '../../src/sources/source.js';
@@ -155,6 +156,57 @@ it('dead-letters messages under their own address, with the line within the mess
     expect(letters.find((l) => l.source === 'mem:t/0@1')!.code).toBe('stream.not_utf8');
     expect(letters.find((l) => l.source === 'mem:t/0@3')!.code).toBe('stream.empty');
     expect(await committedPositions(wh, 'mem:t')).toEqual({ '0': '7' });
+  } finally {
+    wh.close();
+  }
+});
+
+it('takes a mapping like any source: seed 004’s Kafka records, zone-less New York times, as contract events', async () => {
+  const dataDir = makeTempDir('stream-mapping');
+  const reader = new ListReader();
+  const seed004 = (id: string, timestamp: string, device: string) =>
+    JSON.stringify({
+      event_id: id,
+      timestamp,
+      user_id: 'U1',
+      campaign_id: 'C003',
+      ad_format: 'interstitial',
+      country: 'US',
+      device,
+      event_type: 'impression',
+      revenue: 0.25,
+    });
+  reader.add('0', seed004('E1', '2026-03-08T01:59:59.500000', 'Android'));
+  reader.add('0', seed004('E2', '2026-03-08T03:00:00.000000', 'iOS'));
+  reader.add('0', seed004('E3', '2026-03-08T02:30:00.000000', 'macOS')); // the hour New York skips
+  const wh = await Warehouse.open(dataDir);
+  try {
+    const runtime = await Runtime.open(wh);
+    await runtime.run(
+      new StreamSource('mem', reader, {
+        name: 'mem:t',
+        batchEvents: 100,
+        batchMs: 60_000,
+        untilIdleMs: 300,
+        mapping: 'examples/mappings/seed004.yaml',
+      }),
+    );
+    await runtime.close();
+    const rows = await wh.all<{ id: string; ts: string; device: string; app_type: string; revenue: string }>(
+      `SELECT event_id AS id, strftime(ts, '%Y-%m-%dT%H:%M:%S') AS ts, device, app_type, revenue::VARCHAR AS revenue
+       FROM ${await lakeRelation(wh)} ORDER BY event_id`,
+    );
+    expect(rows).toEqual([
+      { id: 'E1', ts: '2026-03-08T06:59:59', device: 'MOBILE', app_type: 'AOS', revenue: '0.250000' },
+      { id: 'E2', ts: '2026-03-08T07:00:00', device: 'MOBILE', app_type: 'IOS', revenue: '0.250000' },
+    ]);
+    const letters = readdirSync(wh.deadLetterDir).flatMap((f) =>
+      readFileSync(path.join(wh.deadLetterDir, f), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { source: string; code: string }),
+    );
+    expect(letters.map((l) => [l.source, l.code])).toEqual([['mem:t/0@2', 'mapping.dst_gap']]);
   } finally {
     wh.close();
   }
