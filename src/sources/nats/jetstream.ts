@@ -20,7 +20,13 @@ const DELETE_ATTEMPTS = 5;
 
 export function connectNats(url: StreamUrl, name: string): Promise<NatsConnection> {
   // A broker restart or a network blip is waited out: the client reconnects and resends pulls.
-  return connect({ servers: url.hosts, name: `adpipe ${name}`, maxReconnectAttempts: -1 });
+  return connect({
+    servers: url.hosts,
+    name: `adpipe ${name}`,
+    maxReconnectAttempts: -1,
+    // The URL's `user:pass@` (untested here: the shared nats-server runs without auth).
+    ...(url.user !== undefined && { user: url.user, pass: url.password ?? '' }),
+  });
 }
 
 /** A JetStream stream or consumer name made of the characters the server takes (no `.`, `*`, `>`, …). */
