@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { type Config, loadConfig, resolveDataDir } from '../config.js';
+import { usage } from '../errors.js';
+import { INTERVAL_PATTERN } from '../util/every.js';
 
 /** What every command needs: the validated config and the data directory, from global options. */
 export interface CliContext {
@@ -20,5 +22,14 @@ export function intOption(name: string) {
     if (!Number.isInteger(n) || n < 0)
       throw new Error(`${name} must be a non-negative integer, got ${value}`);
     return n;
+  };
+}
+
+/** An interval flag (`5s`, `5m`, `1h`), refused as a usage error naming the flag and an example. */
+export function intervalOption(name: string, example: string) {
+  return (value: string): string => {
+    if (!INTERVAL_PATTERN.test(value))
+      throw usage(`${name} takes a number and s, m or h (e.g. ${example}), got ${value}`);
+    return value;
   };
 }

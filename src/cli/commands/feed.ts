@@ -6,8 +6,7 @@ import type { Command } from 'commander';
 import { usage } from '../../errors.js';
 import { Runtime } from '../../runtime/runtime.js';
 import { FeedSource } from '../../sources/feed/source.js';
-import { INTERVAL_PATTERN } from '../../util/every.js';
-import { contextOf, intOption } from '../context.js';
+import { contextOf, intervalOption, intOption } from '../context.js';
 import { withWriter } from '../writer.js';
 import { summaryLine } from './ingest.js';
 
@@ -19,12 +18,6 @@ interface PullOpts {
   ttl?: number;
   every?: string;
   mapping?: string;
-}
-
-function interval(value: string): string {
-  if (!INTERVAL_PATTERN.test(value))
-    throw usage(`--every takes a number and s, m or h (e.g. 5m), got ${value}`);
-  return value;
 }
 
 export function register(program: Command): void {
@@ -42,7 +35,7 @@ export function register(program: Command): void {
     .option(
       '--every <interval>',
       'pull again every interval (30s, 5m, 1h), with jitter and backoff',
-      interval,
+      intervalOption('--every', '5m'),
     )
     .option('--mapping <file>', "a mapping file turning the feed's records into contract events")
     .action(async (opts: PullOpts, cmd: Command) => {

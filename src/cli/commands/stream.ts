@@ -7,8 +7,7 @@ import { usage } from '../../errors.js';
 import { Runtime } from '../../runtime/runtime.js';
 import { startSinkSubscribers } from '../../sinks/subscriber.js';
 import { createStreamSource, type StreamSourceConfig } from '../../sources/stream/config.js';
-import { INTERVAL_PATTERN } from '../../util/every.js';
-import { contextOf, intOption } from '../context.js';
+import { contextOf, intervalOption, intOption } from '../context.js';
 import { withWriter } from '../writer.js';
 import { summaryLine } from './ingest.js';
 
@@ -22,12 +21,6 @@ interface StreamOpts {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function interval(value: string): string {
-  if (!INTERVAL_PATTERN.test(value))
-    throw usage(`--until-idle takes a number and s, m or h (e.g. 5s), got ${value}`);
-  return value;
-}
 
 export function register(program: Command): void {
   program
@@ -50,7 +43,7 @@ export function register(program: Command): void {
     .option(
       '--until-idle <interval>',
       'end once no message has come for this long (5s); default: run until stopped',
-      interval,
+      intervalOption('--until-idle', '5s'),
     )
     .action(async (opts: StreamOpts, cmd: Command) => {
       if (opts.name !== undefined && opts.from.length > 1)

@@ -9,10 +9,6 @@ import type { Broker, StreamPublisher, StreamUrl } from './broker.js';
 
 const BROKERS: readonly Broker[] = [kafkaBroker, redisBroker, natsBroker];
 
-export function brokerSchemes(): string[] {
-  return BROKERS.map((b) => b.scheme);
-}
-
 /** The broker of a URL's scheme, or ADP_ERR_CONFIG listing the known ones. */
 export function brokerOf(url: string): Broker {
   const scheme = url.slice(0, Math.max(0, url.indexOf('://')));
