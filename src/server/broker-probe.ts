@@ -2,8 +2,8 @@
 // connection state is not part of the StreamPublisher contract, and a probe that needs no traffic
 // also tells a load balancer when a broker is back.
 
-import { connect } from 'node:net';
 import type { StreamUrl } from '../sources/stream/broker.js';
+import { tcpReachable } from '../util/tcp.js';
 
 const PROBE_MS = 1000;
 
@@ -16,16 +16,5 @@ export async function brokerReachable(url: StreamUrl): Promise<boolean> {
 function reachable(hostPort: string): Promise<boolean> {
   const colon = hostPort.lastIndexOf(':');
   const host = hostPort.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(hostPort.slice(colon + 1));
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), PROBE_MS);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
+  return tcpReachable(host, Number(hostPort.slice(colon + 1)), PROBE_MS);
 }

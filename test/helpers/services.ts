@@ -14,8 +14,8 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { describe } from 'vitest';
+import { tcpReachable as probeTcp } from '../../src/util/tcp.js';
 
 export const SERVICE_NAMES = [
   'mariadb',
@@ -121,22 +121,8 @@ export function describeTarget(name: ServiceName): string {
 }
 
 /** Raw TCP connect with a timeout; resolves true when the connection is accepted. */
-export function tcpReachable(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    let settled = false;
-    const done = (ok: boolean): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+export const tcpReachable = (host: string, port: number, timeoutMs = 2000): Promise<boolean> =>
+  probeTcp(host, port, timeoutMs);
 
 const probes = new Map<ServiceName, Promise<boolean>>();
 
