@@ -5,7 +5,7 @@
 // no pending acknowledgement at the end, and reports equal to an independent oracle.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
@@ -22,20 +22,9 @@ import { createStreamSource } from '../../src/sources/stream/config.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { describeWith, testServices } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import {
-  actualReport,
-  deadLetters,
-  emptyState,
-  expectedReport,
-  makeEvents,
-  oracleIngest,
-  parseMeta,
-  prng,
-  SPECS,
-  writeMetadata,
-  writeSpelled,
-} from '../pipeline/fixtures.js';
+import { deadLetters } from '../pipeline/fixtures.js';
 import { events, sourceConformance } from './conformance.js';
+import { expectOracleReports, publishedTraffic } from './stream-oracle.js';
 
 const CLI = path.resolve('test/collector/cli.ts');
 /** Lines per message when a unit is offered: a small unit is one message, a big one several. */
@@ -353,23 +342,18 @@ const exited = (child: ChildProcess) =>
 
   it('reports equal an independent computation of what was published', async () => {
     const root = makeTempDir('nats-reports');
-    const metadata = writeMetadata(path.join(root, 'metadata'));
-    const file = path.join(root, 'published.jsonl');
-    const rng = prng(19);
-    const produced = makeEvents(rng, 2500, 'nt');
     // Repeated ids with other values (the first wins) and bad records among them.
-    const repeats = produced.slice(0, 60).map((e) => ({ ...e, revenue: 7n }));
-    await writeSpelled(
-      file,
-      rng,
-      [...produced, ...repeats],
-      [
+    const traffic = await publishedTraffic(root, {
+      count: 2500,
+      prefix: 'nt',
+      repeats: 60,
+      bad: [
         [10, 'not json at all'],
         [900, { event_id: 'neg', type: 'impression', ts: '2024-03-10T12:00:00Z', revenue: '-2' }],
       ],
-    );
-    // The file's lines as messages of 1 to 9 lines each, in order.
-    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    });
+    // The lines as messages of 1 to 9 lines each, in order.
+    const { lines, rng } = traffic;
     const payloads: string[] = [];
     for (let i = 0; i < lines.length; ) {
       const n = 1 + Math.floor(rng() * 9);
@@ -381,29 +365,17 @@ const exited = (child: ChildProcess) =>
 
     const dataDir = path.join(root, 'data');
     const wh = await Warehouse.open(dataDir);
-    await loadMetadata(wh, metadata);
+    await loadMetadata(wh, traffic.metadata);
     wh.close();
     const summary = await loadOnce(dataDir, urlOf(subject));
 
-    const meta = parseMeta();
-    const oracle = oracleIngest(emptyState(), [file], meta);
     const counts = (r: { accepted: number; duplicates: number; rejected: number }) => [
       r.accepted,
       r.duplicates,
       r.rejected,
     ];
-    expect(counts(summary)).toEqual(counts(oracle));
-    const check = await Warehouse.open(dataDir);
-    try {
-      for (const tz of ['UTC', 'Asia/Kathmandu'])
-        for (const s of SPECS) {
-          const expected = expectedReport(s, oracle.events, meta, { tz });
-          expect(expected.length).toBeGreaterThan(5);
-          expect(await actualReport(check, s.name, { tz })).toEqual(expected);
-        }
-    } finally {
-      check.close();
-    }
+    expect(counts(summary)).toEqual(counts(traffic.oracle));
+    await expectOracleReports(dataDir, traffic);
   }, 60_000);
 
   /** Wraps a source so that fn runs before its first batch is acknowledged (after its commit). */
