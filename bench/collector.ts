@@ -18,13 +18,20 @@
 //
 // Both servers run as child processes so the load generator does not share their event loop.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
-import { numberArg as arg, benchDir, nearestRank, saveResults, statCpuSeconds } from './util.js';
+import {
+  numberArg as arg,
+  benchDir,
+  nearestRank,
+  type Server,
+  saveResults,
+  startServer,
+  statCpuSeconds,
+} from './util.js';
 
 const BATCH = 500;
 
@@ -62,24 +69,6 @@ const s = http.createServer((req, res) => { req.resume(); req.on('end', () => re
 s.listen(0, '127.0.0.1', () => console.log('serving on http://127.0.0.1:' + s.address().port));
 `;
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-}
-
-function start(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /serving on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
-
 /** The V8 flags bin/adpipe.js starts node with (its shebang: `#!/usr/bin/env -S node <flags>`). */
 function launcherFlags(): string[] {
   const shebang = readFileSync(path.join(benchDir, '..', 'bin', 'adpipe.js'), 'utf8').split('\n')[0]!;
@@ -105,7 +94,7 @@ async function startAdpipe(dataDir: string): Promise<Server> {
     '--port',
     '0',
   ]);
-  return start([
+  return startServer([
     ...launcherFlags(),
     '--import',
     'tsx',
@@ -297,7 +286,7 @@ export async function run(args: string[]): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const pixelLoad = { connections: pixelConnections, kind: 'pixel' as const, pipelining: pixelPipelining };
 
-  const bare = await start(['-e', BARE]);
+  const bare = await startServer(['-e', BARE]);
   const bareCpu = (fn: () => Promise<ReturnType<typeof summary>>) => measured(bare.child.pid!, duration, fn);
   const base = {
     batches: await bareCpu(async () =>
@@ -363,7 +352,7 @@ export async function run(args: string[]): Promise<void> {
   await stop(adpipe);
 
   // The load generator's own latency at those rates: the bare server answering the same requests.
-  const bareAgain = await start(['-e', BARE]);
+  const bareAgain = await startServer(['-e', BARE]);
   const bareHalf = {
     batches: summary(await atHalf(bareAgain.url, 'batch'), BATCH),
     pixels: summary(await atHalf(bareAgain.url, 'pixel'), 1),

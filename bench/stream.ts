@@ -5,7 +5,6 @@
 // `adpipe serve` with the stream as a source, events produced at E/s, each send's time to being
 // counted by GET /v1/reports/ad (p50/p95).
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +19,7 @@ import type { PublishRecord } from '../src/sources/stream/broker.js';
 import { openPublisher } from '../src/sources/stream/brokers.js';
 import { createStreamSource } from '../src/sources/stream/config.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';
-import { nearestRank, numberArg, peakRssMiB, saveResults } from './util.js';
+import { nearestRank, numberArg, peakRssMiB, saveResults, startServer } from './util.js';
 
 const KAFKA = process.env.ADPIPE_TEST_KAFKA ?? '127.0.0.1:9092';
 const REDIS = process.env.ADPIPE_TEST_REDIS ?? '127.0.0.1:6379';
@@ -220,13 +219,18 @@ async function freshness(target: Target, rate: number, seconds: number) {
     config,
     JSON.stringify({ sources: [{ type: target.broker, url: target.url, name: 'fresh' }] }),
   );
-  const server = spawn(
-    process.execPath,
-    ['bin/adpipe.js', '--config', config, '--data-dir', dataDir, 'serve', '--port', '0'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const server = await startServer([
+    'bin/adpipe.js',
+    '--config',
+    config,
+    '--data-dir',
+    dataDir,
+    'serve',
+    '--port',
+    '0',
+  ]);
   try {
-    const base = await announced(server);
+    const base = server.url;
     const counted = async () => {
       const res = await fetch(`${base}/v1/reports/ad?by=&metrics=`);
       const body = (await res.json()) as { totals?: { impressions?: number | string } };
@@ -283,22 +287,10 @@ async function freshness(target: Target, rate: number, seconds: number) {
       max_ms: Math.round(latencies[latencies.length - 1]!),
     };
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    server.child.kill('SIGTERM');
+    await new Promise((r) => server.child.once('exit', r));
     rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-function announced(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /serving on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
-  });
 }
 
 export async function run(args: string[]): Promise<void> {
