@@ -181,17 +181,27 @@ async function loadGroup(
   const fresh: Staged[] = [];
   const releases: Array<() => Promise<void>> = [];
   try {
+    const fetched: Array<{ localPath: string; hash: string }> = [];
     for (const [n, input] of group.entries()) {
       onStage('read', (STAGE_DONE.read! * n) / group.length);
-      const fetched = await input.fetch();
-      releases.push(fetched.release);
-      const previous = await wh.one<{ hash: string }>('SELECT hash FROM ledger WHERE path = $1', [input.key]);
-      if (previous?.hash === fetched.hash) {
+      const unit = await input.fetch();
+      releases.push(unit.release);
+      fetched.push(unit);
+    }
+    const previous = await ledgerHashes(
+      wh,
+      group.map((u) => u.key),
+    );
+    for (const [n, input] of group.entries()) {
+      const { hash, localPath } = fetched[n]!;
+      const before = previous.get(input.key);
+      if (before === hash) {
         summary.filesSkipped++;
         continue;
       }
-      if (previous && !options.reprocess) throw new AdpipeError('ADP_ERR_SOURCE_CHANGED', [input.key]);
-      fresh.push({ input, hash: fetched.hash, seq: fresh.length + 1, localPath: fetched.localPath });
+      if (before !== undefined && !options.reprocess)
+        throw new AdpipeError('ADP_ERR_SOURCE_CHANGED', [input.key]);
+      fresh.push({ input, hash, seq: fresh.length + 1, localPath });
     }
     if (fresh.length === 0) {
       // Every unit was committed before; a stream may still have moved on (e.g. past messages it skips).
@@ -443,22 +453,27 @@ async function commitGroup(
     );
     await commitRollups(wh);
     await recordFiles(wh, batchId, files);
-    for (const s of staged) {
+    const entries = staged.map((s) => {
       const st = stats.get(s.seq);
-      const rec = st?.records ?? 0;
-      const acc = st?.accepted ?? 0;
-      const rej = (st?.rejected ?? 0) + (s.input.rejected?.length ?? 0);
-      await wh.run('INSERT OR REPLACE INTO ledger VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())', [
-        s.input.key,
-        s.input.size,
-        s.hash,
-        batchId,
-        rec,
-        acc,
-        rec - acc - (st?.rejected ?? 0),
-        rej,
-      ]);
-    }
+      const records = st?.records ?? 0;
+      const accepted = st?.accepted ?? 0;
+      return {
+        path: s.input.key,
+        size: s.input.size,
+        hash: s.hash,
+        records,
+        accepted,
+        duplicates: records - accepted - (st?.rejected ?? 0),
+        rejected: (st?.rejected ?? 0) + (s.input.rejected?.length ?? 0),
+      };
+    });
+    // One statement for the group's units (a stream batch has dozens): a statement costs milliseconds.
+    await wh.run(
+      `INSERT OR REPLACE INTO ledger
+       SELECT path, size, hash, $batch, records, accepted, duplicates, rejected, now() FROM (SELECT unnest(from_json($entries::JSON,
+         '[{"path":"VARCHAR","size":"BIGINT","hash":"VARCHAR","records":"BIGINT","accepted":"BIGINT","duplicates":"BIGINT","rejected":"BIGINT"}]'), recursive := true))`,
+      { batch: batchId, entries: JSON.stringify(entries) },
+    );
     await wh.run(
       `INSERT INTO batches SELECT $1, $2, $3::TIMESTAMPTZ, now(), $4, $5, $6, $7, min(ts), max(ts) FROM staged`,
       [batchId, kind, startedAt, staged.length, accepted, duplicates, rejected],
@@ -475,13 +490,23 @@ async function recordPositions(
   { source, positions }: NonNullable<LoadOptions['positions']>,
   batchId: number | undefined,
 ): Promise<void> {
-  for (const [stream, position] of Object.entries(positions))
-    await wh.run('INSERT OR REPLACE INTO source_positions VALUES ($1, $2, $3, $4, now())', [
-      source,
-      stream,
-      position,
-      batchId ?? null,
-    ]);
+  const rows = Object.entries(positions).map(([stream, position]) => ({ stream, position }));
+  if (rows.length === 0) return;
+  await wh.run(
+    `INSERT OR REPLACE INTO source_positions
+     SELECT $source, stream, position, $batch::BIGINT, now() FROM (SELECT unnest(from_json($rows::JSON,
+       '[{"stream":"VARCHAR","position":"VARCHAR"}]'), recursive := true))`,
+    { source, batch: batchId ?? null, rows: JSON.stringify(rows) },
+  );
+}
+
+/** The ledger's hash of each key it holds, in one query. */
+async function ledgerHashes(wh: Warehouse, keys: readonly string[]): Promise<Map<string, string>> {
+  const rows = await wh.all<{ path: string; hash: string }>(
+    `SELECT path, hash FROM ledger WHERE path IN (SELECT unnest(from_json($keys::JSON, '["VARCHAR"]')))`,
+    { keys: JSON.stringify(keys) },
+  );
+  return new Map(rows.map((r) => [r.path, r.hash]));
 }
 
 /** The positions committed for a source, by stream. */

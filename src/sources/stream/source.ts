@@ -1,16 +1,18 @@
 // A message stream (a Kafka topic's partitions, a Redis stream, a JetStream subject) as a source of
-// the runtime. A background loop reads messages from the broker's reader into a bounded buffer; a
-// batch is cut when it holds `batch_events` messages or its oldest is `batch_ms` old (a trickle
-// stays fresh, a flood loads in big batches). A batch is one NDJSON unit per stream range under
-// `<data-dir>/tmp/stream-<name>/`, keyed `<label>/<stream>@<first>-<last>`, with each stream's next
-// position, which the loader commits in the batch's transaction; only then is the broker told.
-// Messages the loader cannot take are dead-lettered under their own address
-// (`kafka:ads/2@1034`); messages that are no text at all never reach the file.
+// the runtime. A background loop reads messages from the broker's reader and writes them as they
+// come: each stream's messages fill a unit (UNIT_MESSAGES at most, or batch_events), which is written
+// as one NDJSON file under `<data-dir>/tmp/stream-<name>/`, keyed `<label>/<stream>@<first>-<last>`,
+// once full. A batch is cut when the buffered messages reach `batch_events` or the oldest is
+// `batch_ms` old (a trickle stays fresh, a flood loads in big batches): the oldest written units, the
+// open ones written first when needed. Each stream's next position goes with the batch, which the
+// loader commits in its transaction; only then is the broker told, while the next batch loads.
+// Messages the loader cannot take are dead-lettered under their own address (`kafka:ads/2@1034`);
+// messages that are no text at all never reach the file.
 
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { loadMapping, type Mapping } from '../../events/mapping/index.js';
 import { componentLogger } from '../../logger.js';
@@ -37,6 +39,17 @@ interface StreamBatch extends SourceBatch {
   readonly files: readonly string[];
 }
 
+/** A stream range made a unit: its file is written once, before a batch takes it. */
+interface RangeUnit {
+  readonly unit: Unit;
+  readonly file: string;
+  readonly stream: string;
+  readonly messages: StreamMessage[];
+  /** The file's bytes until written (then dropped, with the messages' payloads). */
+  data: Buffer[] | undefined;
+  writing: Promise<void> | undefined;
+}
+
 /** Messages read ahead at most, as a multiple of batch_events: the next batch fills while one loads. */
 const READ_AHEAD = 2;
 /** Longest single broker read, so stop() and the batch clock are seen promptly. */
@@ -51,15 +64,21 @@ export class StreamSource implements Source<StreamBatch> {
   readonly mapping: Mapping | undefined;
   readonly retry = { baseMs: 500, maxMs: 30_000 };
   private ctx: SourceContext | undefined;
-  private buffer: StreamMessage[] = [];
+  /** Per stream, the messages of its unit being filled. */
+  private filling = new Map<string, StreamMessage[]>();
+  /** Full units, oldest first, written or being written. */
+  private sealed: RangeUnit[] = [];
+  /** Messages buffered: in sealed and open units, not yet in a batch. */
+  private buffered = 0;
+  private sealedCount = 0;
   /** When the oldest buffered message arrived (ms, performance.now()). */
   private oldestAt = 0;
   private lastMessageAt = 0;
   /** The last read found nothing new: a finite run loads what it holds without waiting for batch_ms. */
   private caughtUp = false;
   private pending: StreamBatch | undefined;
-  /** The batch after pending, being written while pending loads. */
-  private ahead: Promise<StreamBatch> | undefined;
+  /** Broker acknowledgements, in commit order, each after the one before. */
+  private acking: Promise<void> = Promise.resolve();
   private stopped = false;
   private readLoop: Promise<void> | undefined;
   private readError: unknown;
@@ -67,6 +86,7 @@ export class StreamSource implements Source<StreamBatch> {
   /** Resolves a finite poll that waits for a batch to fill. */
   private waiter: (() => void) | undefined;
   private seq = 0;
+  private readonly unitMessages: number;
 
   constructor(
     readonly kind: string,
@@ -75,6 +95,7 @@ export class StreamSource implements Source<StreamBatch> {
   ) {
     this.finite = options.untilIdleMs !== undefined;
     this.mapping = options.mapping === undefined ? undefined : loadMapping(options.mapping);
+    this.unitMessages = Math.min(UNIT_MESSAGES, options.batchEvents);
   }
 
   get name(): string {
@@ -91,11 +112,11 @@ export class StreamSource implements Source<StreamBatch> {
     this.readLoop = this.readForever();
   }
 
-  /** Fills the buffer up to its bound; wakes the runtime when a batch is due. */
+  /** Fills units up to the read-ahead bound; wakes the runtime when a batch is due. */
   private async readForever(): Promise<void> {
     const cap = this.options.batchEvents * READ_AHEAD;
     while (!this.stopped) {
-      const room = cap - this.buffer.length - (this.ahead ? this.options.batchEvents : 0);
+      const room = cap - this.buffered;
       if (room <= 0) {
         await new Promise((r) => setTimeout(r, 20));
         continue;
@@ -117,17 +138,26 @@ export class StreamSource implements Source<StreamBatch> {
       const now = performance.now();
       this.caughtUp = messages.length === 0;
       if (messages.length > 0) {
-        if (this.buffer.length === 0) {
+        if (this.buffered === 0) {
           this.oldestAt = now;
           this.arm();
         }
-        for (const m of messages) this.buffer.push(m);
+        this.add(messages);
         this.lastMessageAt = now;
-        // A batch is loading and the next is full: write its files meanwhile.
-        if (this.pending && !this.ahead) this.prepareAhead();
       }
       if (this.due() || this.idle(now)) this.notify();
     }
+  }
+
+  /** Appends messages to their streams' open units, sealing each that fills. */
+  private add(messages: readonly StreamMessage[]): void {
+    for (const m of messages) {
+      let list = this.filling.get(m.stream);
+      if (!list) this.filling.set(m.stream, (list = []));
+      list.push(m);
+      if (list.length === this.unitMessages) this.seal(m.stream, list);
+    }
+    this.buffered += messages.length;
   }
 
   /** Wakes the runtime when the oldest buffered message reaches batch_ms. */
@@ -146,27 +176,21 @@ export class StreamSource implements Source<StreamBatch> {
 
   /** Whether the buffer makes a batch now. */
   private due(): boolean {
-    if (this.buffer.length === 0) return false;
+    if (this.buffered === 0) return false;
     return (
       this.stopped ||
       (this.finite && this.caughtUp) ||
-      this.buffer.length >= this.options.batchEvents ||
+      this.buffered >= this.options.batchEvents ||
       performance.now() - this.oldestAt >= this.options.batchMs
     );
   }
 
   private idle(now: number): boolean {
-    return this.finite && this.buffer.length === 0 && now - this.lastMessageAt >= this.options.untilIdleMs!;
+    return this.finite && this.buffered === 0 && now - this.lastMessageAt >= this.options.untilIdleMs!;
   }
 
   async poll(): Promise<StreamBatch | undefined> {
     if (this.pending) return this.pending;
-    if (this.ahead) {
-      this.pending = await this.ahead;
-      this.ahead = undefined;
-      this.prepareAhead();
-      return this.pending;
-    }
     // A finite run waits here for a batch (or its idle end); a continuous one is woken instead.
     while (this.finite && !this.due() && !this.idle(performance.now()) && !this.readError && !this.stopped)
       await new Promise<void>((r) => {
@@ -175,76 +199,85 @@ export class StreamSource implements Source<StreamBatch> {
       });
     if (this.readError) throw this.readError;
     if (!this.due()) return undefined;
-    this.pending = await this.batchOf(this.cut());
-    this.prepareAhead();
-    return this.pending;
-  }
-
-  /** The oldest batch_events buffered messages, leaving the rest on the batch clock. */
-  private cut(): StreamMessage[] {
-    const messages = this.buffer.splice(0, this.options.batchEvents);
-    if (this.buffer.length > 0) {
+    const taken = this.oldest();
+    // A failed write leaves the units queued: the next poll writes them again, nothing is skipped.
+    await Promise.all(taken.map((u) => this.write(u)));
+    this.sealed.splice(0, taken.length);
+    let count = 0;
+    for (const u of taken) count += u.messages.length;
+    this.sealedCount -= count;
+    this.buffered -= count;
+    if (this.buffered > 0) {
       this.oldestAt = performance.now();
       this.arm();
     }
-    return messages;
+    this.pending = batchOf(taken);
+    return this.pending;
   }
 
   /**
-   * In a flood the next batch is already full: its files are written while this one loads (the
-   * loader is DuckDB's work, writing and hashing is this thread's), and poll hands it over at once.
+   * The oldest units holding batch_events messages at most (one at least), sealing the open ones
+   * first when the full ones hold fewer (a batch cut by its age, or a flood over several streams).
    */
-  private prepareAhead(): void {
-    if (this.buffer.length < this.options.batchEvents) return;
-    this.ahead = this.batchOf(this.cut());
-    this.ahead.catch(() => undefined);
+  private oldest(): RangeUnit[] {
+    if (this.sealedCount < this.options.batchEvents)
+      for (const [stream, list] of this.filling) this.seal(stream, list);
+    const taken: RangeUnit[] = [];
+    let count = 0;
+    for (const u of this.sealed) {
+      if (taken.length > 0 && count + u.messages.length > this.options.batchEvents) break;
+      taken.push(u);
+      count += u.messages.length;
+    }
+    return taken;
   }
 
-  /** Units per stream range (in message order, UNIT_MESSAGES at most each), and each stream's next position. */
-  private async batchOf(messages: readonly StreamMessage[]): Promise<StreamBatch> {
-    const byStream = new Map<string, StreamMessage[]>();
-    for (const m of messages) {
-      const list = byStream.get(m.stream);
-      if (list) list.push(m);
-      else byStream.set(m.stream, [m]);
-    }
-    const units: Unit[] = [];
-    const files: string[] = [];
-    const positions: Positions = {};
-    for (const [stream, list] of byStream) {
-      // A long range is several units, which DuckDB reads in parallel (one Redis stream, one subject).
-      for (let at = 0; at < list.length; at += UNIT_MESSAGES) {
-        const unit = await this.unitOf(stream, list.slice(at, at + UNIT_MESSAGES));
-        units.push(unit.unit);
-        files.push(unit.file);
-      }
-      positions[stream] = list[list.length - 1]!.next;
-    }
-    return { units, positions, messages, files };
+  /** Makes a stream's open unit a unit and starts writing its file. */
+  private seal(stream: string, list: StreamMessage[]): void {
+    this.filling.delete(stream);
+    const range = this.rangeOf(stream, list);
+    this.sealed.push(range);
+    this.sealedCount += list.length;
+    this.write(range).catch(() => undefined); // a failure is the poll's to report
   }
 
-  private async unitOf(
-    stream: string,
-    list: readonly StreamMessage[],
-  ): Promise<{ unit: Unit; file: string }> {
-    const at = (m: StreamMessage) => `${this.reader.label}/${stream}@${m.position}`;
+  /** Writes a unit's file once (again after a failure), then lets go of its bytes. */
+  private write(u: RangeUnit): Promise<void> {
+    if (u.data === undefined) return Promise.resolve();
+    u.writing ??= writeChunks(u.file, u.data).then(
+      () => {
+        u.data = undefined;
+        // The payloads are in the file: only the positions are needed from here on (dead letters, acks).
+        for (const m of u.messages) m.value = undefined;
+      },
+      (err: unknown) => {
+        u.writing = undefined;
+        throw err;
+      },
+    );
+    return u.writing;
+  }
+
+  private rangeOf(stream: string, list: StreamMessage[]): RangeUnit {
     const chunks: Buffer[] = [];
     const rejected: PreRejected[] = [];
-    // The first line of each written message, and its message, for locate (ascending).
+    // The first line of each written message, and its position, for locate (ascending).
     const firstLines: number[] = [];
-    const located: StreamMessage[] = [];
+    const located: string[] = [];
+    const at = (position: string) => `${this.reader.label}/${stream}@${position}`;
     let line = 1;
+    let size = 0;
     for (const m of list) {
       const reason = problemOf(m);
       if (reason) {
-        rejected.push({ line: 1, source: at(m), ...reason });
+        rejected.push({ line: 1, source: at(m.position), ...reason });
         continue;
       }
       const lines = linesOf(m.value!);
       if (lines.count === 0) {
         rejected.push({
           line: 1,
-          source: at(m),
+          source: at(m.position),
           code: 'stream.empty',
           field: 'message',
           message: 'message: no record in it',
@@ -252,20 +285,25 @@ export class StreamSource implements Source<StreamBatch> {
         continue;
       }
       firstLines.push(line);
-      located.push(m);
+      located.push(m.position);
       chunks.push(lines.text);
-      if (lines.newline) chunks.push(NEWLINE);
+      size += lines.text.length;
+      if (lines.newline) {
+        chunks.push(NEWLINE);
+        size++;
+      }
       line += lines.count;
     }
-    const data = Buffer.concat(chunks);
     const first = list[0]!.position;
     const last = list[list.length - 1]!.position;
+    const key = `${this.reader.label}/${stream}@${first}-${last}`;
     const file = path.join(this.tmpDir(), `${this.seq++}-${encodeURIComponent(stream)}.ndjson`);
-    await writeFile(file, data);
-    const hash = createHash('sha256').update(data).digest('hex');
+    // A range of an append-only log is the same messages whenever read, and its positions are
+    // committed with it, so it is never read twice: its key, not 10 MB of text, is what to hash.
+    const hash = createHash('sha256').update(`${key}\n${size}\n${line - 1}`).digest('hex');
     const unit: Unit = {
-      key: `${this.reader.label}/${stream}@${first}-${last}`,
-      size: data.length,
+      key,
+      size,
       info: { format: 'jsonl', gzip: false },
       rejected,
       locate: (l) => {
@@ -281,18 +319,21 @@ export class StreamSource implements Source<StreamBatch> {
       },
       fetch: async () => ({ localPath: file, hash, release: async () => undefined }),
     };
-    return { unit, file };
+    return { unit, file, stream, messages: list, data: chunks, writing: undefined };
   }
 
+  /** Tells the broker after the commit, in the background: the next batch loads meanwhile. */
   async ack(batch: StreamBatch): Promise<void> {
     this.pending = undefined;
-    try {
-      await this.reader.ack(batch.messages, batch.positions ?? {});
-    } catch (err) {
-      // The warehouse holds the positions: the broker is only behind, a restart reads after them.
-      log.warn({ err, source: this.name }, 'broker acknowledgement failed');
-    }
-    await Promise.all(batch.files.map((f) => rm(f, { force: true })));
+    this.acking = this.acking.then(async () => {
+      try {
+        await this.reader.ack(batch.messages, batch.positions ?? {});
+      } catch (err) {
+        // The warehouse holds the positions: the broker is only behind, a restart reads after them.
+        log.warn({ err, source: this.name }, 'broker acknowledgement failed');
+      }
+      await Promise.all(batch.files.map((f) => rm(f, { force: true })));
+    });
     if (this.due()) this.notify();
   }
 
@@ -307,12 +348,34 @@ export class StreamSource implements Source<StreamBatch> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.readLoop;
+    await this.acking;
     await this.reader.close();
   }
 
   /** This source's own temp folder: names are unique in a runtime. */
   private tmpDir(): string {
     return path.join(this.ctx!.dataDir, 'tmp', `stream-${encodeURIComponent(this.name)}`);
+  }
+}
+
+/** Units (in order within each stream) as a batch, with each stream's next position. */
+function batchOf(taken: readonly RangeUnit[]): StreamBatch {
+  const positions: Positions = {};
+  const messages: StreamMessage[] = [];
+  for (const u of taken) {
+    positions[u.stream] = u.messages[u.messages.length - 1]!.next;
+    for (const m of u.messages) messages.push(m);
+  }
+  return { units: taken.map((u) => u.unit), positions, messages, files: taken.map((u) => u.file) };
+}
+
+/** Writes the chunks as one file without joining them first. */
+async function writeChunks(file: string, chunks: readonly Buffer[]): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    await handle.writev(chunks as Buffer[]);
+  } finally {
+    await handle.close();
   }
 }
 
