@@ -153,7 +153,10 @@ export class StreamSource implements Source<StreamBatch> {
   private add(messages: readonly StreamMessage[]): void {
     for (const m of messages) {
       let list = this.filling.get(m.stream);
-      if (!list) this.filling.set(m.stream, (list = []));
+      if (!list) {
+        list = [];
+        this.filling.set(m.stream, list);
+      }
       list.push(m);
       if (list.length === this.unitMessages) this.seal(m.stream, list);
     }
@@ -300,7 +303,9 @@ export class StreamSource implements Source<StreamBatch> {
     const file = path.join(this.tmpDir(), `${this.seq++}-${encodeURIComponent(stream)}.ndjson`);
     // A range of an append-only log is the same messages whenever read, and its positions are
     // committed with it, so it is never read twice: its key, not 10 MB of text, is what to hash.
-    const hash = createHash('sha256').update(`${key}\n${size}\n${line - 1}`).digest('hex');
+    const hash = createHash('sha256')
+      .update(`${key}\n${size}\n${line - 1}`)
+      .digest('hex');
     const unit: Unit = {
       key,
       size,
