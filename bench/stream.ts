@@ -31,8 +31,9 @@ interface Target {
   /** The source URL (the publisher takes it too). */
   url: string;
   /**
-   * The broker client's own consume loop over the first n messages, doing nothing with them; returns
-   * when the first arrived (Kafka's group join before it is not consuming).
+   * The broker client's own consume loop over the first n messages, doing nothing with them but
+   * what the broker needs (Redis: XACK); returns when the first arrived (Kafka's group join before
+   * it is not consuming).
    */
   bare(n: number): Promise<number>;
   drop(): Promise<void>;
@@ -88,6 +89,7 @@ async function redisTarget(): Promise<Target> {
       await client.sendCommand(['XGROUP', 'CREATE', key, group, '0']);
       const started = performance.now();
       let seen = 0;
+      const acks: Promise<unknown>[] = [];
       while (seen < n) {
         const reply = (await client.sendCommand([
           'XREADGROUP',
@@ -99,9 +101,15 @@ async function redisTarget(): Promise<Target> {
           'STREAMS',
           key,
           '>',
-        ])) as Array<[Buffer, unknown[]]> | null;
-        seen += reply?.[0]?.[1].length ?? 0;
+        ])) as Array<[Buffer, Array<[Buffer, unknown]>]> | null;
+        const entries = reply?.[0]?.[1] ?? [];
+        seen += entries.length;
+        // A group's consumer acknowledges what it read (else its pending list only grows): sent
+        // without waiting, so it travels with the next read.
+        if (entries.length > 0)
+          acks.push(client.sendCommand(['XACK', key, group, ...entries.map((e) => e[0])]));
       }
+      await Promise.all(acks);
       await client.sendCommand(['XGROUP', 'DESTROY', key, group]);
       return started;
     },

@@ -195,7 +195,7 @@ export class RedisStreamReader implements StreamReader {
     const key = this.settings.key;
     if (fields !== null)
       for (let i = 0; i < fields.length; i += 2)
-        if (this.field.equals(fields[i]!))
+        if (sameBytes(this.field, fields[i]!))
           return { stream: key, position: id, next: id, value: fields[i + 1] };
     return {
       stream: key,
@@ -221,6 +221,13 @@ export class RedisStreamReader implements StreamReader {
   async close(): Promise<void> {
     await Promise.all([this.reads, this.commands].map((c) => (c?.isOpen ? c.close() : undefined)));
   }
+}
+
+/** Whether two short byte strings are equal: a field name, compared without a native call per entry. */
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function idOf(entry: RawEntry): string {
