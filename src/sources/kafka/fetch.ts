@@ -67,9 +67,12 @@ export class PartitionFetcher {
     let responses: RawFetchPartition[][];
     try {
       responses = await Promise.all(
-        [...byLeader].map(async ([node, partitions]) =>
-          this.api.async(
-            await this.connections.get(metadata.brokers.get(node)!),
+        [...byLeader].map(async ([node, partitions]) => {
+          // Leader -1 while a partition elects one: the retry refreshes the metadata.
+          const broker = metadata.brokers.get(node);
+          if (!broker) throw new Error(`kafka: partition leader ${node} is no broker in the metadata`);
+          return this.api.async(
+            await this.connections.get(broker),
             waitMs,
             1,
             FETCH_MAX_BYTES,
@@ -79,8 +82,8 @@ export class PartitionFetcher {
             [{ topicId: topic.id, partitions }],
             [],
             '',
-          ),
-        ),
+          );
+        }),
       );
     } catch (err) {
       this.stale = true;

@@ -30,6 +30,8 @@ export function takeRecords(records: Buffer, from: number, stream: string, out: 
   while (at + BATCH_HEAD <= records.length) {
     const end = at + BATCH_HEAD + records.readInt32BE(at + 8);
     if (end > records.length) break;
+    if (end < at + RECORDS_AT)
+      throw new Error(`kafka: record batch of ${end - at} bytes, shorter than its header`);
     const magic = records.readInt8(at + MAGIC_AT);
     if (magic !== 2)
       throw new Error(`kafka: record batch of message format ${magic}; adpipe reads format 2 only`);
