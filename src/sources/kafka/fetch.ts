@@ -1,13 +1,23 @@
 // One round of Kafka Fetch requests for a static set of partitions (one request per partition
 // leader), turned into stream messages. adpipe fetches itself rather than through the client's
 // consumer stream: that stream needs a group's assignment (a rebalance decides the partitions, not
-// the URL), and it builds a commit closure and a headers Map per record. Here a record costs one
-// small object, its value a view of the response buffer.
+// the URL), and it builds a commit closure and a headers Map per record. Nor through the client's
+// consumer.fetch: its parser decodes every record into objects (a BigInt timestamp, key, headers),
+// which cost more CPU than the rest of the read; here the response's batches stay bytes
+// (fetch-api.ts) and a record costs one small object, its value a view of them (records.ts).
 
-import { type Consumer, type fetchV17, ListOffsetTimestamps } from '@platformatic/kafka';
+import {
+  type ConnectionPool,
+  type Consumer,
+  FetchIsolationLevels,
+  type fetchV17,
+  ListOffsetTimestamps,
+} from '@platformatic/kafka';
 import { componentLogger } from '../../logger.js';
 import type { StreamMessage } from '../stream/broker.js';
 import { hasKafkaError } from './client.js';
+import type { FetchApi, RawFetchPartition } from './fetch-api.js';
+import { takeRecords } from './records.js';
 
 const log = componentLogger('kafka');
 
@@ -15,18 +25,23 @@ const log = componentLogger('kafka');
 const PARTITION_MAX_BYTES = 4 << 20;
 /** Bytes per fetch response: what one read may hold in memory besides the source's buffer. */
 const FETCH_MAX_BYTES = 32 << 20;
-/** A batch of transaction markers, not records. */
-const CONTROL_BATCH = 0x20;
-
-type FetchResponse = fetchV17.FetchResponse;
-type FetchPartition = fetchV17.FetchResponsePartition;
+/**
+ * A sessionless full fetch (KIP-227's session id 0, epoch -1): each request names all its
+ * partitions, so the broker keeps no fetch session for it.
+ */
+const NO_SESSION = 0;
+const SESSIONLESS_EPOCH = -1;
 
 export class PartitionFetcher {
   /** Set after a failed fetch: a leader may have moved. */
   private stale = true;
 
   constructor(
+    /** For metadata and offsets. */
     private readonly consumer: Consumer,
+    /** The connections the Fetch requests go over, apart from the consumer's (a fetch may wait). */
+    private readonly connections: ConnectionPool,
+    private readonly api: FetchApi,
     private readonly topic: string,
     /** Each partition's next offset to fetch, advanced by every round. */
     private readonly next: Map<number, number>,
@@ -49,18 +64,26 @@ export class PartitionFetcher {
         lastFetchedEpoch: -1,
       });
     }
-    let responses: FetchResponse[];
+    let responses: RawFetchPartition[][];
     try {
       responses = await Promise.all(
-        [...byLeader].map(([node, partitions]) =>
-          this.consumer.fetch({
-            node,
-            topics: [{ topicId: topic.id, partitions }],
-            maxWaitTime: waitMs,
-            minBytes: 1,
-            maxBytes: FETCH_MAX_BYTES,
-          }),
-        ),
+        [...byLeader].map(async ([node, partitions]) => {
+          // Leader -1 while a partition elects one: the retry refreshes the metadata.
+          const broker = metadata.brokers.get(node);
+          if (!broker) throw new Error(`kafka: partition leader ${node} is no broker in the metadata`);
+          return this.api.async(
+            await this.connections.get(broker),
+            waitMs,
+            1,
+            FETCH_MAX_BYTES,
+            FetchIsolationLevels.READ_COMMITTED,
+            NO_SESSION,
+            SESSIONLESS_EPOCH,
+            [{ topicId: topic.id, partitions }],
+            [],
+            '',
+          );
+        }),
       );
     } catch (err) {
       this.stale = true;
@@ -71,7 +94,11 @@ export class PartitionFetcher {
     this.stale = false;
     const out: StreamMessage[] = [];
     for (const response of responses)
-      for (const t of response.responses) for (const p of t.partitions) this.take(p, out);
+      for (const p of response) {
+        const from = this.next.get(p.partitionIndex)!;
+        if (p.records)
+          this.next.set(p.partitionIndex, takeRecords(p.records, from, String(p.partitionIndex), out));
+      }
     return out;
   }
 
@@ -94,32 +121,6 @@ export class PartitionFetcher {
       moved = true;
     }
     return moved;
-  }
-
-  /** Appends a partition's records from its next offset on, and advances it past them. */
-  private take(part: FetchPartition, out: StreamMessage[]): void {
-    const from = this.next.get(part.partitionIndex)!;
-    const stream = String(part.partitionIndex);
-    let next = from;
-    for (const batch of part.records ?? []) {
-      // Offsets as numbers: exact up to 2^53, beyond any partition's life.
-      const first = Number(batch.firstOffset);
-      if ((batch.attributes & CONTROL_BATCH) === 0)
-        for (const record of batch.records) {
-          const offset = first + record.offsetDelta;
-          // A compressed batch comes whole: records before the asked offset were read already.
-          if (offset < from) continue;
-          const position = String(offset);
-          // The client reads a null value (a tombstone) as an empty buffer: both carry no event.
-          out.push(
-            record.value.length === 0
-              ? { stream, position, next: String(offset + 1), value: undefined, missing: 'kafka.tombstone' }
-              : { stream, position, next: String(offset + 1), value: record.value },
-          );
-        }
-      next = Math.max(next, first + batch.lastOffsetDelta + 1);
-    }
-    this.next.set(part.partitionIndex, next);
   }
 }
 

@@ -5,12 +5,13 @@
 // committed position, else at the URL's start (earliest by default). Offsets go to the consumer
 // group only after the warehouse commit, for lag monitoring: adpipe never resumes from them.
 
-import { Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
+import { ConnectionPool, Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
 import { AdpipeError } from '../../errors.js';
 import type { Positions } from '../source.js';
 import type { StreamMessage, StreamReader, StreamUrl } from '../stream/broker.js';
 import { clientOptions, hasKafkaError } from './client.js';
 import { listOffsets, PartitionFetcher } from './fetch.js';
+import { fetchApi } from './fetch-api.js';
 import { type KafkaReaderParams, readerParams } from './params.js';
 
 export class KafkaReader implements StreamReader {
@@ -18,6 +19,8 @@ export class KafkaReader implements StreamReader {
   private readonly hosts: string;
   private readonly params: KafkaReaderParams;
   private readonly consumer: Consumer;
+  /** The Fetch requests' connections (fetch.ts): the consumer's serve metadata, offsets and commits. */
+  private readonly connections: ConnectionPool;
   private fetcher: PartitionFetcher | undefined;
   /** Fetched messages not handed out yet (a read asked for fewer). */
   private queue: StreamMessage[] = [];
@@ -28,7 +31,9 @@ export class KafkaReader implements StreamReader {
     this.params = readerParams(url, sourceName);
     this.label = `kafka:${this.params.topic}`;
     this.hosts = url.hosts.join(',');
-    this.consumer = new Consumer({ ...clientOptions(url), groupId: this.params.group });
+    const options = clientOptions(url);
+    this.consumer = new Consumer({ ...options, groupId: this.params.group });
+    this.connections = new ConnectionPool(options.clientId);
     // Commits outside any membership (a "simple" group, as Java's assign() + commitSync() make):
     // the broker takes them from generation -1 and no member id.
     this.consumer.generationId = -1;
@@ -69,7 +74,8 @@ export class KafkaReader implements StreamReader {
       next.set(p, at === undefined ? fresh[p]! : Number(at));
     }
     // A committed position whose messages retention has deleted since: the first fetch moves past it.
-    this.fetcher = new PartitionFetcher(this.consumer, topic, next);
+    const api = await fetchApi(this.consumer, this.label);
+    this.fetcher = new PartitionFetcher(this.consumer, this.connections, api, topic, next);
   }
 
   async read(max: number, waitMs: number): Promise<StreamMessage[]> {
@@ -102,6 +108,6 @@ export class KafkaReader implements StreamReader {
   }
 
   async close(): Promise<void> {
-    await this.consumer.close(true);
+    await Promise.all([this.connections.close(), this.consumer.close(true)]);
   }
 }
