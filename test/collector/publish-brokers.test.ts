@@ -1,8 +1,9 @@
 /**
  * Stateless collectors (`adpipe serve --publish URL`) against the real Redis (Streams) and NATS
  * (JetStream) of the machine, as publish.test.ts does for Kafka: two collectors side by side publish
- * each accepted record of a batch, a pixel and a signed click before answering, and rejects not at
- * all; a retry to the other collector is stored again (Redis) or dropped by the broker (NATS); while
+ * each accepted record of a batch, a pixel and a signed click, and rejects not at all; a retry to
+ * the other collector is stored again (Redis) or dropped by the broker (NATS); over a slow link the
+ * answer waits for the broker's acknowledgement; while
  * the broker is cut off they answer 503 and are not ready, and they recover once it is back; and
  * `adpipe stream --from` the same URL loads into a warehouse whose report equals what was accepted.
  */
@@ -27,6 +28,9 @@ import {
   servePair,
   servePublishing,
 } from './publishing.js';
+
+/** How late the slow link delivers what a collector writes to its broker. */
+const DELAY_MS = 400;
 
 /** A message as the broker holds it: the event_id it is keyed by, and its text. */
 interface Stored {
@@ -206,6 +210,27 @@ for (const broker of [redisCase(), natsCase()]) {
       for (const id of ids) expect(got.get(id)).toHaveLength(broker.storesRetries ? 2 : 1);
       expect(await count()).toBe(before + (broker.storesRetries ? 40 : 0));
     });
+
+    it('answers only once the broker has the records: over a link that delays them, not sooner', async () => {
+      const proxy = await BrokerProxy.to(endpoint);
+      await proxy.open({ delayMs: DELAY_MS });
+      const c = await servePublishing(broker.url('127.0.0.1', proxy.port));
+      try {
+        const batch = Array.from({ length: 20 }, (_, i) => ev(`slow-${i}-${randomUUID()}`));
+        const started = performance.now();
+        const res = await post(c, ndjson(batch));
+        expect(res.status).toBe(200);
+        // A publisher that answered once its writes were sent (not acknowledged) would be early,
+        // and the broker would not hold them yet.
+        expect(performance.now() - started).toBeGreaterThanOrEqual(DELAY_MS);
+        const got = await byKey();
+        for (const e of batch) expect(got.get(e.event_id)).toHaveLength(1);
+        for (const e of batch) accepted.set(e.event_id, e);
+      } finally {
+        c.child.kill('SIGKILL');
+        await proxy.close();
+      }
+    }, 30_000);
 
     it('answers 503 and is not ready while its broker is cut off, then recovers', async () => {
       const proxy = await BrokerProxy.to(endpoint);

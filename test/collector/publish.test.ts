@@ -205,7 +205,7 @@ const PARTITIONS = 4;
 
   it('waits for the broker: a hanging publish is answered 503 at its timeout, and requests over the bound of events in flight get 503 with Retry-After', async () => {
     const proxy = await BrokerProxy.to(serviceEndpoint('kafka'));
-    await proxy.open(true);
+    await proxy.open({ silent: true });
     const c = await servePublishing(`kafka://127.0.0.1:${proxy.port}/${topic}`, {
       publish_max_in_flight: 5,
       publish_timeout_ms: 1500,

@@ -137,13 +137,20 @@ export class BrokerProxy {
     return new BrokerProxy(port, target);
   }
 
-  /** Forwards to the broker, or (`silent`) takes connections and never answers: a broker that hangs. */
-  async open(silent = false): Promise<void> {
+  /**
+   * Forwards to the broker, each byte for the broker `delayMs` late (a slow link: an answer that
+   * waits for the broker's replies takes at least that long); or (`silent`) takes connections and
+   * never answers: a broker that hangs.
+   */
+  async open({ silent = false, delayMs = 0 } = {}): Promise<void> {
     this.server = createServer((client) => {
       this.track(client);
       if (silent) return;
       const upstream = this.track(connect(this.target));
-      client.pipe(upstream).pipe(client);
+      upstream.pipe(client);
+      if (delayMs === 0) client.pipe(upstream);
+      // Timers of one delay fire in the order they were set: the bytes stay in order.
+      else client.on('data', (chunk: Buffer) => setTimeout(() => upstream.write(chunk), delayMs));
     });
     await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
   }
