@@ -3,9 +3,9 @@
  * (JetStream) of the machine, as publish.test.ts does for Kafka: two collectors side by side publish
  * each accepted record of a batch, a pixel and a signed click, and rejects not at all; a retry to
  * the other collector is stored again (Redis) or dropped by the broker (NATS); over a slow link the
- * answer waits for the broker's acknowledgement; while
- * the broker is cut off they answer 503 and are not ready, and they recover once it is back; and
- * `adpipe stream --from` the same URL loads into a warehouse whose report equals what was accepted.
+ * answer waits for the broker's acknowledgement; while the broker is cut off they answer 503 and
+ * are not ready, and they recover once it is back; and `adpipe stream --from` the same URL loads
+ * into a warehouse whose report equals what was accepted.
  */
 import { randomUUID } from 'node:crypto';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
