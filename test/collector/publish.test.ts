@@ -5,104 +5,26 @@
  * the broker has the records, answer rejects per record without publishing them, and answer 503
  * (not ready) while their broker is unreachable, until it is back.
  */
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import path from 'node:path';
 import { Admin, Consumer, type Message, stringDeserializers } from '@platformatic/kafka';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { signedClickUrl } from '../../src/server/collector/click-signature.js';
-import { describeWith, kafkaBroker } from '../helpers/services.js';
+import { describeWith, kafkaBroker, serviceEndpoint } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { serve } from './serve.js';
+import {
+  BrokerProxy,
+  type Collector,
+  deadLetterIds,
+  ev,
+  expectBrokerDown,
+  ndjson,
+  post,
+  sendPixelAndClick,
+  servePair,
+  servePublishing,
+  stopped,
+} from './publishing.js';
 
 const PARTITIONS = 4;
-const SECRET = 'click-secret-0123456789abcdef';
-const WRITE_KEY = 'write-key-0123456789';
-
-interface Collector {
-  child: ChildProcess;
-  url: string;
-}
-
-/** `adpipe serve --publish URL` in a child process; resolves once it announces its address. */
-function servePublishing(
-  publish: string,
-  server: Record<string, unknown> = {},
-  dir = makeTempDir('publish'),
-): Promise<Collector> {
-  const config = path.join(dir, `adpipe-${randomUUID()}.yaml`);
-  writeFileSync(
-    config,
-    JSON.stringify({
-      server: { secret: SECRET, write_keys: [WRITE_KEY], publish_timeout_ms: 4000, ...server },
-    }),
-  );
-  return serve(dir, config, { args: ['--publish', publish] });
-}
-
-function stopped(c: Collector): Promise<number | null> {
-  if (c.child.exitCode !== null) return Promise.resolve(c.child.exitCode);
-  return new Promise((resolve) => c.child.once('exit', (code) => resolve(code)));
-}
-
-const ev = (id: string, type = 'impression', extra: Record<string, unknown> = {}) => ({
-  event_id: id,
-  type,
-  ts: '2026-03-01T10:00:00.000Z',
-  media_id: 'm1',
-  revenue: '0.001',
-  ...extra,
-});
-const ndjson = (recs: unknown[]) => `${recs.map((r) => JSON.stringify(r)).join('\n')}\n`;
-
-const post = (c: Collector, body: string) =>
-  fetch(`${c.url}/v1/events`, {
-    method: 'POST',
-    body,
-    headers: { authorization: `Bearer ${WRITE_KEY}`, 'content-type': 'application/x-ndjson' },
-  });
-
-/** A TCP proxy to the Kafka broker on a port of its own, which the test opens and closes. */
-class BrokerProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  constructor(readonly port: number) {}
-
-  static async freePort(): Promise<number> {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const port = (s.address() as { port: number }).port;
-    await new Promise<void>((r) => s.close(() => r()));
-    return port;
-  }
-
-  /** Forwards to the broker, or (`silent`) takes connections and never answers: a broker that hangs. */
-  async open(silent = false): Promise<void> {
-    const [host, port] = kafkaBroker().split(':') as [string, string];
-    this.server = createServer((client) => {
-      this.track(client);
-      if (silent) return;
-      const upstream = this.track(connect({ host, port: Number(port) }));
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
-  }
-
-  private track(s: Socket): Socket {
-    this.sockets.add(s);
-    s.on('close', () => this.sockets.delete(s));
-    s.on('error', () => undefined);
-    return s;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    this.server = undefined;
-  }
-}
 
 (await describeWith('kafka'))('serve --publish (Kafka)', () => {
   const topic = `adpipe-publish-${randomUUID()}`;
@@ -154,11 +76,7 @@ class BrokerProxy {
     reading = (async () => {
       for await (const m of stream) messages.push(m);
     })().catch(() => undefined);
-    // Side by side on one data dir: no lock, nothing but dead letters in it.
-    [a, b] = await Promise.all([
-      servePublishing(publishUrl, {}, shared),
-      servePublishing(publishUrl, {}, shared),
-    ]);
+    [a, b] = await servePair(publishUrl, shared);
   }, 60_000);
 
   afterAll(async () => {
@@ -205,15 +123,8 @@ class BrokerProxy {
       expect(JSON.parse(got.get(id)![0]!.value)).toEqual({ ...sent.get(id), revenue: '0.001000' });
     expect(got.has('bad-1')).toBe(false);
     expect(got.has('bad-2')).toBe(false);
-    // …but in the collector's dead letters, with their reasons.
-    const deadDir = path.join(shared, 'deadletter');
-    const dead = readdirSync(deadDir).flatMap((f) =>
-      readFileSync(path.join(deadDir, f), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { text: string; code: string }),
-    );
-    expect(dead.map((d) => JSON.parse(d.text).event_id).sort()).toEqual(['bad-1', 'bad-2']);
+    // …but in the collector's dead letters.
+    expect(deadLetterIds(shared)).toEqual(['bad-1', 'bad-2']);
     // Keys spread over the partitions.
     expect(new Set(ids.map((id) => got.get(id)![0]!.partition)).size).toBe(PARTITIONS);
   });
@@ -252,19 +163,8 @@ class BrokerProxy {
   });
 
   it('publishes pixels and signed clicks', async () => {
-    const tag = `px-${randomUUID()}`;
     const before = await published();
-    const pixel = await fetch(`${a.url}/i?media_id=${tag}`);
-    expect(pixel.status).toBe(200);
-    expect(pixel.headers.get('x-adpipe-rejected')).toBeNull();
-    const clickId = `clk-${randomUUID()}`;
-    const click = await fetch(
-      signedClickUrl(b.url, { event_id: clickId, media_id: tag, url: 'https://example.com/land' }, SECRET),
-      { redirect: 'manual' },
-    );
-    expect(click.status).toBe(302);
-    const refused = await fetch(`${a.url}/i?media_id=${tag}&device=TABLET`);
-    expect(refused.headers.get('x-adpipe-rejected')).not.toBeNull();
+    const { tag, clickId } = await sendPixelAndClick(a, b);
     const after = await published();
     expect(after - before).toBe(2);
     const got = await byId(after);
@@ -275,21 +175,10 @@ class BrokerProxy {
   });
 
   it('answers 503 and is not ready while its broker is unreachable, then recovers', async () => {
-    const proxy = new BrokerProxy(await BrokerProxy.freePort());
+    const proxy = await BrokerProxy.to(serviceEndpoint('kafka'));
     const c = await servePublishing(`kafka://127.0.0.1:${proxy.port}/${topic}`, { publish_timeout_ms: 3000 });
     try {
-      const ready = await fetch(`${c.url}/readyz`);
-      expect(ready.status).toBe(503);
-      expect(((await ready.json()) as { checks: Record<string, string> }).checks.broker).toMatch(
-        /takes connections/,
-      );
-      const ids = Array.from({ length: 10 }, (_, i) => `down-${i}-${randomUUID()}`);
-      const down = await post(c, ndjson(ids.map((id) => ev(id))));
-      expect(down.status).toBe(503);
-      expect(down.headers.get('retry-after')).toBe('5');
-      expect(((await down.json()) as { error: { code: string } }).error.code).toBe(
-        'ADP_ERR_COLLECTOR_BROKER_UNAVAILABLE',
-      );
+      const ids = await expectBrokerDown(c);
 
       await proxy.open();
       await expect.poll(async () => (await fetch(`${c.url}/readyz`)).status, { timeout: 10_000 }).toBe(200);
@@ -315,8 +204,8 @@ class BrokerProxy {
   }, 90_000);
 
   it('waits for the broker: a hanging publish is answered 503 at its timeout, and requests over the bound of events in flight get 503 with Retry-After', async () => {
-    const proxy = new BrokerProxy(await BrokerProxy.freePort());
-    await proxy.open(true);
+    const proxy = await BrokerProxy.to(serviceEndpoint('kafka'));
+    await proxy.open({ silent: true });
     const c = await servePublishing(`kafka://127.0.0.1:${proxy.port}/${topic}`, {
       publish_max_in_flight: 5,
       publish_timeout_ms: 1500,

@@ -3,7 +3,10 @@
 // number awaiting their PubAck, which one subscription counts: the client's request-per-message
 // publish (a promise, an inbox entry and a timer each) is several times slower. The record's key
 // (an event_id) is the message id, so a record published twice within the stream's duplicate
-// window (a retried HTTP request) is stored once.
+// window (a retried HTTP request) is stored once. While the connection is down a call fails at
+// once, and the calls in flight when it drops fail then: the client discards what it had not written
+// when it reconnects, so their PubAcks would never come, and waiting for ACK_TIMEOUT_MS would hold
+// back every publish behind them (a collector's requests) after the server is back.
 
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
@@ -25,11 +28,14 @@ export class NatsPublisher implements StreamPublisher {
   private readonly inbox = createInbox();
   private readonly calls = new Map<number, Call>();
   private nextCall = 0;
+  /** The connection is up, as its status events last told (it reconnects by itself). */
+  private connected = true;
 
   private constructor(
     private readonly nc: NatsConnection,
     private readonly subject: string,
   ) {
+    void this.followStatus();
     nc.subscribe(`${this.inbox}.*`, {
       callback: (_err, msg) => {
         // A call that failed already is no longer listed: its late PubAcks are dropped.
@@ -40,6 +46,17 @@ export class NatsPublisher implements StreamPublisher {
         else call.acked();
       },
     });
+  }
+
+  /** Tracks the connection; a drop fails the calls in flight, whose PubAcks will never come. */
+  private async followStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'reconnect') this.connected = true;
+      if (status.type !== 'disconnect') continue;
+      this.connected = false;
+      const lost = new Error(`lost the connection to NATS (${status.server}) before every PubAck came`);
+      for (const call of this.calls.values()) call.fail(lost);
+    }
   }
 
   static async open(url: StreamUrl): Promise<NatsPublisher> {
@@ -59,6 +76,7 @@ export class NatsPublisher implements StreamPublisher {
 
   async publish(records: readonly PublishRecord[]): Promise<void> {
     if (records.length === 0) return;
+    if (!this.connected) throw new Error(`not connected to NATS: ${this.subject} is not published to`);
     const id = this.nextCall++;
     const reply = `${this.inbox}.${id}`;
     let sent = 0;
