@@ -266,6 +266,31 @@ for (const broker of [redisCase(), natsCase()]) {
       }
     }, 90_000);
 
+    it('starts before its broker: not ready and 503 until the broker takes connections, then takes requests', async () => {
+      // Nothing listens on the proxy's port until it opens: the broker is not there at start.
+      const proxy = await BrokerProxy.to(endpoint);
+      const c = await servePublishing(broker.url('127.0.0.1', proxy.port), { publish_timeout_ms: 1500 });
+      try {
+        const ids = await expectBrokerDown(c);
+        await proxy.open();
+        // A refused request starts a connection attempt at once; the collector never restarts.
+        await expect
+          .poll(async () => (await post(c, ndjson(ids.map((id) => ev(id))))).status, {
+            timeout: 30_000,
+            interval: 500,
+          })
+          .toBe(200);
+        for (const id of ids) accepted.set(id, ev(id));
+        await expect.poll(async () => (await fetch(`${c.url}/readyz`)).status, { timeout: 15_000 }).toBe(200);
+        const got = await byKey();
+        for (const id of ids) expect(got.get(id)).toHaveLength(1);
+        expect(c.child.exitCode).toBeNull();
+      } finally {
+        c.child.kill('SIGKILL');
+        await proxy.close();
+      }
+    }, 90_000);
+
     it('`adpipe stream --from` the same URL loads what was accepted, each event once', async () => {
       const dataDir = makeTempDir('publish-load');
       const load = await runCli(dataDir, ['stream', '--from', publishUrl, '--until-idle', '2s']);

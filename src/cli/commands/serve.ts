@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { logger } from '../../logger.js';
+import { collectorPublisher } from '../../server/collector/waiting-publisher.js';
 import { runPublishServer, runServer } from '../../server/run.js';
 import { startSinkSubscribers } from '../../sinks/subscriber.js';
-import { openPublisher } from '../../sources/stream/brokers.js';
 import { contextOf, intOption } from '../context.js';
 import { withWriter } from '../writer.js';
 
@@ -31,7 +31,7 @@ export function register(program: Command): void {
         // Loading is the loaders' job (adpipe stream --from …): a publishing collector has no runtime.
         if (config.sources.length > 0 || config.sinks.length > 0)
           logger.warn('serve --publish loads nothing: the sources and sinks of the config are ignored');
-        const { publisher, url: broker } = await openPublisher(publish);
+        const { publisher, url: broker } = await collectorPublisher(publish);
         await runPublishServer({
           config,
           publisher,
