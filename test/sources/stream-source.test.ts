@@ -3,7 +3,7 @@
 // under their own address. The reader here is an in-memory list of messages (our interface, not a
 // broker's); each broker's conformance run (kafka/redis/nats tests) covers the real clients.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
@@ -113,6 +113,42 @@ it('cuts a batch when its oldest message has waited batch_ms, so a trickle is lo
     await expect.poll(async () => (await batchSizes(wh)).length, { timeout: 10_000, interval: 50 }).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(await batchSizes(wh)).toEqual([3]);
+    await runtime.close();
+  } finally {
+    wh.close();
+  }
+});
+
+it('keeps a batch whose files could not be written and writes them again: nothing after them commits first', async () => {
+  const dataDir = makeTempDir('stream-write');
+  const reader = new ListReader();
+  const wh = await Warehouse.open(dataDir);
+  try {
+    const runtime = await Runtime.open(wh);
+    const source = new StreamSource('mem', reader, { name: 'mem:t', batchEvents: 100_000, batchMs: 200 });
+    let failures = 0;
+    await runtime.start(source, { failed: () => failures++ });
+    // The source's folder made a file: every unit write fails (ENOTDIR) until it is a folder again.
+    const tmp = path.join(dataDir, 'tmp', `stream-${encodeURIComponent('mem:t')}`);
+    rmSync(tmp, { recursive: true });
+    writeFileSync(tmp, '');
+    for (const line of lines('w', 4)) reader.add('0', line);
+    await expect.poll(() => failures, { timeout: 10_000, interval: 50 }).toBeGreaterThanOrEqual(1);
+    for (const line of lines('x', 3)) reader.add('0', line);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await batchSizes(wh)).toEqual([]);
+    rmSync(tmp);
+    mkdirSync(tmp);
+    await expect
+      .poll(async () => (await batchSizes(wh)).reduce((a, b) => a + b, 0), { timeout: 15_000, interval: 50 })
+      .toBe(7);
+    // The units that failed are loaded whole, with the later messages behind them in one batch.
+    expect(await batchSizes(wh)).toEqual([7]);
+    expect(await committedPositions(wh, 'mem:t')).toEqual({ '0': '7' });
+    const ids = await wh.all<{ id: string }>(
+      `SELECT event_id AS id FROM ${await lakeRelation(wh)} ORDER BY 1`,
+    );
+    expect(ids).toHaveLength(7);
     await runtime.close();
   } finally {
     wh.close();
