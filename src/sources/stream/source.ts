@@ -247,7 +247,7 @@ export class StreamSource implements Source<StreamBatch> {
   /** Writes a unit's file once (again after a failure), then lets go of its bytes. */
   private write(u: RangeUnit): Promise<void> {
     if (u.data === undefined) return Promise.resolve();
-    u.writing ??= writeChunks(u.file, u.data).then(
+    u.writing ??= writeChunks(u.file, u.data, u.unit.size).then(
       () => {
         u.data = undefined;
         // The payloads are in the file: only the positions are needed from here on (dead letters, acks).
@@ -375,10 +375,11 @@ function batchOf(taken: readonly RangeUnit[]): StreamBatch {
 }
 
 /** Writes the chunks as one file without joining them first. */
-async function writeChunks(file: string, chunks: readonly Buffer[]): Promise<void> {
+async function writeChunks(file: string, chunks: readonly Buffer[], size: number): Promise<void> {
   const handle = await open(file, 'w');
   try {
-    await handle.writev(chunks as Buffer[]);
+    const { bytesWritten } = await handle.writev(chunks as Buffer[]);
+    if (bytesWritten !== size) throw new Error(`${file}: wrote ${bytesWritten} of ${size} bytes`);
   } finally {
     await handle.close();
   }
