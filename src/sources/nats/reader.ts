@@ -58,6 +58,12 @@ export class NatsReader implements StreamReader {
   /** The consumer's last delivery sequence seen: a jump means a delivery was lost on the way. */
   private delivered = 0;
   private ready: JsMsg[] = [];
+  /**
+   * The last message of each read, by stream sequence (ascending), until an acknowledgement covers
+   * it. AckAll needs one message at or before a batch's end, not every message: holding each one
+   * would hold its payload (and the socket chunk it is a view of) until its batch commits.
+   */
+  private handles = new Map<number, JsMsg>();
   private fetching: Promise<void> | undefined;
   private current: ConsumerMessages | undefined;
   private failure: unknown;
@@ -199,6 +205,7 @@ export class NatsReader implements StreamReader {
    */
   private take(max: number): StreamMessage[] {
     const out: StreamMessage[] = [];
+    let last: JsMsg | undefined;
     for (const m of this.ready.splice(0, max)) {
       const { deliverySequence, streamSequence } = m.info;
       if (deliverySequence !== this.delivered + 1) {
@@ -218,9 +225,10 @@ export class NatsReader implements StreamReader {
         position: String(streamSequence),
         next: String(streamSequence),
         value: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-        handle: m,
       });
+      last = m;
     }
+    if (last) this.handles.set(this.floor, last);
     return out;
   }
 
@@ -228,15 +236,27 @@ export class NatsReader implements StreamReader {
     this.current?.stop();
     await this.fetching;
     this.ready = [];
+    // Messages of the consumer being replaced are not acknowledged (see ack).
+    this.handles.clear();
     await this.position();
     this.resyncNeeded = false;
   }
 
   async ack(messages: readonly StreamMessage[]): Promise<void> {
-    // In stream order: acking the last one acks all before it. A message delivered by a consumer
-    // deleted since is not acked: the new one would take it as its own and move its floors back.
+    // AckAll: acking a message acks all before it, so the last read's end at or before the batch's
+    // end is acknowledged (a batch cut by its age ends where a read did; one cut by its count may
+    // leave a tail for the next batch's acknowledgement). A message delivered by a consumer deleted
+    // since is not acked: the new one would take it as its own and move its floors back.
     const last = messages[messages.length - 1];
-    if (last && Number(last.position) > this.createdAfter) await (last.handle as JsMsg).ackAck();
+    if (!last) return;
+    const end = Number(last.position);
+    let covering: [number, JsMsg] | undefined;
+    for (const [seq, handle] of this.handles) {
+      if (seq > end) break;
+      covering = [seq, handle];
+      this.handles.delete(seq);
+    }
+    if (covering && covering[0] > this.createdAfter) await covering[1].ackAck();
   }
 
   async close(): Promise<void> {

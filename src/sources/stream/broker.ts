@@ -17,8 +17,6 @@ export interface StreamMessage {
   value: Buffer | undefined;
   /** Why value is undefined, as a dead-letter code (`redis.no_field`, `kafka.tombstone`). */
   missing?: string;
-  /** What the broker needs to acknowledge it (a JetStream message); opaque to the source. */
-  handle?: unknown;
 }
 
 export interface StreamReader {
