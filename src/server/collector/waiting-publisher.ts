@@ -6,7 +6,7 @@
 
 import { componentLogger } from '../../logger.js';
 import type { PublishRecord, StreamPublisher, StreamUrl } from '../../sources/stream/broker.js';
-import { brokerOf, parseStreamUrl } from '../../sources/stream/brokers.js';
+import { publishTarget } from '../../sources/stream/brokers.js';
 import { brokerReachable } from '../broker-probe.js';
 
 const log = componentLogger('publish');
@@ -19,9 +19,7 @@ const RETRY_MOST_MS = 5000;
 export async function collectorPublisher(
   url: string,
 ): Promise<{ publisher: StreamPublisher; url: StreamUrl }> {
-  const broker = brokerOf(url);
-  const parsed = parseStreamUrl(url, broker, broker.readerParams);
-  const open = () => broker.publisher(parsed);
+  const { url: parsed, open } = publishTarget(url);
   try {
     return { publisher: await open(), url: parsed };
   } catch (err) {

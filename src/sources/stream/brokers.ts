@@ -54,13 +54,20 @@ export function parseStreamUrl(url: string, broker: Broker, allowed: readonly st
 }
 
 /**
- * The publisher of a broker URL (`serve --publish`, `generate --to`). The reader's parameters are
- * accepted, so one URL serves both ends; a publisher uses those it needs (a Redis field, a NATS stream).
+ * A broker URL to publish to, parsed (a bad URL fails here), and how to open its publisher. The
+ * reader's parameters are accepted, so one URL serves both ends; a publisher uses those it needs (a
+ * Redis field, a NATS stream).
  */
-export async function openPublisher(url: string): Promise<{ publisher: StreamPublisher; url: StreamUrl }> {
+export function publishTarget(url: string): { url: StreamUrl; open(): Promise<StreamPublisher> } {
   const broker = brokerOf(url);
   const parsed = parseStreamUrl(url, broker, broker.readerParams);
-  return { publisher: await broker.publisher(parsed), url: parsed };
+  return { url: parsed, open: () => broker.publisher(parsed) };
+}
+
+/** The publisher of a broker URL, connected (`generate --to`, the benchmarks). */
+export async function openPublisher(url: string): Promise<{ publisher: StreamPublisher; url: StreamUrl }> {
+  const target = publishTarget(url);
+  return { publisher: await target.open(), url: target.url };
 }
 
 /** The URL without its password, for messages and logs. */
