@@ -470,8 +470,8 @@ async function commitGroup(
     // One statement for the group's units (a stream batch has dozens): a statement costs milliseconds.
     await wh.run(
       `INSERT OR REPLACE INTO ledger
-       SELECT path, size, hash, $batch, records, accepted, duplicates, rejected, now() FROM (SELECT unnest(from_json($entries::JSON,
-         '[{"path":"VARCHAR","size":"BIGINT","hash":"VARCHAR","records":"BIGINT","accepted":"BIGINT","duplicates":"BIGINT","rejected":"BIGINT"}]'), recursive := true))`,
+       SELECT path, size, hash, $batch, records, accepted, duplicates, rejected, now()
+       FROM ${jsonRows('entries', { path: 'VARCHAR', size: 'BIGINT', hash: 'VARCHAR', records: 'BIGINT', accepted: 'BIGINT', duplicates: 'BIGINT', rejected: 'BIGINT' })}`,
       { batch: batchId, entries: JSON.stringify(entries) },
     );
     await wh.run(
@@ -494,10 +494,18 @@ async function recordPositions(
   if (rows.length === 0) return;
   await wh.run(
     `INSERT OR REPLACE INTO source_positions
-     SELECT $source, stream, position, $batch::BIGINT, now() FROM (SELECT unnest(from_json($rows::JSON,
-       '[{"stream":"VARCHAR","position":"VARCHAR"}]'), recursive := true))`,
+     SELECT $source, stream, position, $batch::BIGINT, now()
+     FROM ${jsonRows('rows', { stream: 'VARCHAR', position: 'VARCHAR' })}`,
     { source, batch: batchId ?? null, rows: JSON.stringify(rows) },
   );
+}
+
+/**
+ * The rows of the JSON parameter `$param` (an array of objects) as a relation with these columns:
+ * many rows as one bound value, where a statement per row costs milliseconds each.
+ */
+function jsonRows(param: string, columns: Record<string, string>): string {
+  return `(SELECT unnest(from_json($${param}::JSON, ${sqlString(JSON.stringify([columns]))}), recursive := true))`;
 }
 
 /** The ledger's hash of each key it holds, in one query. */
@@ -543,7 +551,7 @@ async function writeDeadLetters(
       coalesce(loc.line, r.line) AS line, text, split_part(reject, '@', 1) AS code,
       split_part(reject, '@', 2) AS field, split_part(reject, '@', 2) || ': ' || coalesce(detail, reasons.message) AS message
     FROM rejected r LEFT JOIN ${REASONS_SQL} ON reasons.code = split_part(reject, '@', 1)
-    LEFT JOIN (SELECT unnest(from_json($located::JSON, '[{"file_seq":"INTEGER","at":"BIGINT","source":"VARCHAR","line":"BIGINT"}]'), recursive := true)) loc
+    LEFT JOIN ${jsonRows('located', { file_seq: 'INTEGER', at: 'BIGINT', source: 'VARCHAR', line: 'BIGINT' })} loc
       ON loc.file_seq = r.file_seq AND loc.at = r.line`;
   // Records their source rejected before they became lines (a feed's undecryptable tokens), as
   // one JSON parameter: a page of many bad tokens is no longer a long statement.
@@ -551,7 +559,7 @@ async function writeDeadLetters(
     (s.input.rejected ?? []).map((r) => ({ ...r, source: r.source ?? s.input.key })),
   );
   const earlyRows = `SELECT ${batchId} AS batch_id, source, line, NULL::VARCHAR AS text, code, field, message
-    FROM (SELECT unnest(from_json($early::JSON, '[{"source":"VARCHAR","line":"BIGINT","code":"VARCHAR","field":"VARCHAR","message":"VARCHAR"}]'), recursive := true))`;
+    FROM ${jsonRows('early', { source: 'VARCHAR', line: 'BIGINT', code: 'VARCHAR', field: 'VARCHAR', message: 'VARCHAR' })}`;
   const target = deadLetterFile(wh, batchId);
   await wh.run(
     `COPY (${[records, ...files, earlyRows].join(' UNION ALL ')} ORDER BY source, line) TO ${sqlString(target)} (FORMAT json)`,
