@@ -3,9 +3,10 @@
 // come: each stream's messages fill a unit (UNIT_MESSAGES at most, or batch_events), which is written
 // as one NDJSON file under `<data-dir>/tmp/stream-<name>/`, keyed `<label>/<stream>@<first>-<last>`,
 // once full. A batch is cut when the buffered messages reach `batch_events` or the oldest is
-// `batch_ms` old (a trickle stays fresh, a flood loads in big batches): the oldest written units, the
-// open ones written first when needed. Each stream's next position goes with the batch, which the
-// loader commits in its transaction; only then is the broker told, while the next batch loads.
+// `batch_ms` old (a trickle stays fresh, a flood loads in big batches): the oldest written units,
+// the units still filling written first when needed. Each stream's next position goes with the
+// batch, which the loader commits in its transaction; only then is the broker told, while the next
+// batch loads.
 // Messages the loader cannot take are dead-lettered under their own address (`kafka:ads/2@1034`);
 // messages that are no text at all never reach the file.
 
@@ -68,8 +69,9 @@ export class StreamSource implements Source<StreamBatch> {
   private filling = new Map<string, StreamMessage[]>();
   /** Full units, oldest first, written or being written. */
   private sealed: RangeUnit[] = [];
-  /** Messages buffered: in sealed and open units, not yet in a batch. */
+  /** Messages buffered: in sealed and filling units, not yet in a batch. */
   private buffered = 0;
+  /** Messages in sealed units. */
   private sealedCount = 0;
   /** When the oldest buffered message arrived (ms, performance.now()). */
   private oldestAt = 0;
@@ -149,7 +151,7 @@ export class StreamSource implements Source<StreamBatch> {
     }
   }
 
-  /** Appends messages to their streams' open units, sealing each that fills. */
+  /** Appends messages to their streams' filling units, sealing each that fills. */
   private add(messages: readonly StreamMessage[]): void {
     for (const m of messages) {
       let list = this.filling.get(m.stream);
@@ -206,20 +208,19 @@ export class StreamSource implements Source<StreamBatch> {
     // A failed write leaves the units queued: the next poll writes them again, nothing is skipped.
     await Promise.all(taken.map((u) => this.write(u)));
     this.sealed.splice(0, taken.length);
-    let count = 0;
-    for (const u of taken) count += u.messages.length;
-    this.sealedCount -= count;
-    this.buffered -= count;
+    const batch = batchOf(taken);
+    this.sealedCount -= batch.messages.length;
+    this.buffered -= batch.messages.length;
     if (this.buffered > 0) {
       this.oldestAt = performance.now();
       this.arm();
     }
-    this.pending = batchOf(taken);
-    return this.pending;
+    this.pending = batch;
+    return batch;
   }
 
   /**
-   * The oldest units holding batch_events messages at most (one at least), sealing the open ones
+   * The oldest units holding batch_events messages at most (one at least), sealing the filling ones
    * first when the full ones hold fewer (a batch cut by its age, or a flood over several streams).
    */
   private oldest(): RangeUnit[] {
@@ -235,7 +236,7 @@ export class StreamSource implements Source<StreamBatch> {
     return taken;
   }
 
-  /** Makes a stream's open unit a unit and starts writing its file. */
+  /** Makes a stream's filling unit a unit and starts writing its file. */
   private seal(stream: string, list: StreamMessage[]): void {
     this.filling.delete(stream);
     const range = this.rangeOf(stream, list);
