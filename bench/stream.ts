@@ -5,9 +5,10 @@
 // `adpipe serve` with the stream as a source, events produced at E/s, each send's time to being
 // counted by GET /v1/reports/ad (p50/p95).
 
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
@@ -19,12 +20,35 @@ import type { PublishRecord } from '../src/sources/stream/broker.js';
 import { openPublisher } from '../src/sources/stream/brokers.js';
 import { createStreamSource } from '../src/sources/stream/config.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';
-import { nearestRank, numberArg, peakRssMiB, saveResults, startServer } from './util.js';
+import { nearestRank, numberArg, peakRssMiB, saveResults, startServer, statCpuSeconds } from './util.js';
 
 const KAFKA = process.env.ADPIPE_TEST_KAFKA ?? '127.0.0.1:9092';
 const REDIS = process.env.ADPIPE_TEST_REDIS ?? '127.0.0.1:6379';
 const NATS = process.env.ADPIPE_TEST_NATS ?? '127.0.0.1:4222';
 const PARTITIONS = 4;
+/** How each broker's server process is found on this machine, to count its CPU beside ours. */
+const BROKER_PROCESS: Record<string, string> = {
+  kafka: 'kafka\\.Kafka',
+  redis: 'redis-server',
+  nats: 'nats-server',
+};
+
+/**
+ * CPU seconds so far of this process (every thread: the reader, DuckDB) plus the broker's server
+ * when it runs here; undefined when it does not (a remote broker's CPU cannot be counted).
+ */
+function cpuMeter(broker: string): (() => number) | undefined {
+  let pid: string;
+  try {
+    pid = execFileSync('pgrep', ['-o', '-f', BROKER_PROCESS[broker]!], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+  return () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1e6 + statCpuSeconds(`/proc/${pid}/stat`);
+  };
+}
 
 interface Target {
   broker: string;
@@ -317,12 +341,23 @@ export async function run(args: string[]): Promise<void> {
       console.log(`${name}: produced ${n} events at ${Math.round(produced)}/s`);
       const bare: number[] = [];
       const loaded: number[] = [];
+      // What the load costs in CPU (ours and the broker's) bounds its rate on this machine's cores,
+      // however well reading and loading overlap: the ceiling beside each round's bare rate.
+      const cpu = cpuMeter(name);
+      const loadCpu: number[] = [];
+      const cores = availableParallelism();
+      const ceiling = (k: number) => (cores * n) / loadCpu[k]!;
       for (let r = 0; r < rounds; r++) {
         const first = await target.bare(n);
         bare.push(n / ((performance.now() - first) / 1000));
+        const cpuBefore = cpu?.();
         loaded.push(n / (await load(target.url, n, batchEvents)));
+        if (cpu) loadCpu.push(cpu() - cpuBefore!);
+        const bound = cpu
+          ? `; ${loadCpu[r]!.toFixed(1)} CPU s with the broker's: at most ${Math.round(ceiling(r))}/s on ${cores} cores (${(ceiling(r) / bare[r]!).toFixed(2)}× bare)`
+          : '';
         console.log(
-          `${name} round ${r + 1}: bare consume ${Math.round(bare[r]!)}/s, adpipe stream into lake ${Math.round(loaded[r]!)}/s (${(loaded[r]! / bare[r]!).toFixed(2)}× bare)`,
+          `${name} round ${r + 1}: bare consume ${Math.round(bare[r]!)}/s, adpipe stream into lake ${Math.round(loaded[r]!)}/s (${(loaded[r]! / bare[r]!).toFixed(2)}× bare)${bound}`,
         );
       }
       // On a stream of its own: this one holds the throughput run's events.
@@ -339,6 +374,11 @@ export async function run(args: string[]): Promise<void> {
         bare_per_s: bare.map(Math.round),
         stream_per_s: loaded.map(Math.round),
         ratio: loaded.map((l, k) => Number((l / bare[k]!).toFixed(2))),
+        load_cpu_s: cpu ? loadCpu.map((c) => Number(c.toFixed(2))) : undefined,
+        cpu_ceiling_per_s: cpu ? loadCpu.map((_, k) => Math.round(ceiling(k))) : undefined,
+        cpu_ceiling_ratio: cpu
+          ? loadCpu.map((_, k) => Number((ceiling(k) / bare[k]!).toFixed(2)))
+          : undefined,
         freshness: fresh,
         peak_rss_mib: peakRssMiB(),
       };
