@@ -17,6 +17,7 @@ import {
   ResponseError,
 } from '@platformatic/kafka';
 import { AdpipeError } from '../../errors.js';
+import type { AbortedTransaction } from './records.js';
 
 /** The client's Fetch modules adpipe can use, newest first. */
 const VERSIONS = [fetchV17, fetchV16, fetchV15, fetchV14, fetchV13];
@@ -25,6 +26,8 @@ export interface RawFetchPartition {
   partitionIndex: number;
   /** Its record batches as sent, the last one possibly cut off; undefined when none came. */
   records: Buffer | undefined;
+  /** The aborted transactions among them, whose records are not to be read; undefined when none. */
+  aborted: AbortedTransaction[] | undefined;
 }
 
 export type FetchApi = API<fetchV17.FetchRequest, RawFetchPartition[]>;
@@ -66,15 +69,15 @@ function parseRawFetch(
       const code = r.readInt16();
       if (code !== 0) errors.push([`/responses/${i}/partitions/${j}`, code]);
       r.skip(24); // high_watermark, last_stable_offset, log_start_offset
-      r.readArray((aborted) => {
-        aborted.skip(16);
-      }); // aborted_transactions: producer_id, first_offset
+      const aborted = r.readNullableArray(
+        (t): AbortedTransaction => ({ producerId: t.readInt64(), firstOffset: Number(t.readInt64()) }),
+      );
       r.skip(4); // preferred_read_replica
       // COMPACT_RECORDS: the length plus one, 0 for null.
       const size = r.readUnsignedVarInt() - 1;
       const records = size > 0 ? r.buffer.slice(r.position, r.position + size) : undefined;
       if (size > 0) r.skip(size);
-      partitions.push({ partitionIndex, records });
+      partitions.push({ partitionIndex, records, aborted: aborted?.length ? aborted : undefined });
     });
   });
   if (errors.length > 0) throw new ResponseError(apiKey, apiVersion, Object.fromEntries(errors), partitions);
