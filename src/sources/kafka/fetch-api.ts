@@ -1,6 +1,7 @@
 // Kafka's Fetch API with adpipe's own response parser: the client's request writer, but each
-// partition's record batches kept as the bytes the broker sent, for records.ts to decode, instead
-// of the client's per-record objects. Fetch v13 or later is required (partitions named by topic
+// partition's record batches kept as the bytes the broker sent, for records.ts to decode (with the
+// aborted transactions listed beside them, whose records it drops), instead of the client's
+// per-record objects. Fetch v13 or later is required (partitions named by topic
 // id: Kafka 3.1+); the highest of v13–v17 the broker supports is used, as the client's consumer
 // would. From v13 to v17 the response's layout is the same, up to tagged fields, which are skipped.
 
