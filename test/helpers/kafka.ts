@@ -1,8 +1,10 @@
 // Topics for Kafka tests on the real broker: created with their partitions, usable once every
 // partition has a leader (a produce answered NOT_LEADER right after creation is a response the
 // client fails to parse), deleted by the caller; what a topic holds, read back independently; and
-// retention at work, by deleting a partition's first records.
+// retention at work, by deleting a partition's first records; where the reference Java client is.
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { Admin, Connection, Consumer, deleteRecordsV2, type Message } from '@platformatic/kafka';
 import { kafkaBroker, serviceEndpoint } from './services.js';
 
@@ -65,4 +67,19 @@ export async function deleteRecordsBefore(topic: string, partition: number, offs
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * The folder of the Kafka jars scripts/services.sh resolved (`.services/kafka/lib`, git-ignored),
+ * for the reference Java client; ADPIPE_TEST_KAFKA_LIB overrides. A git worktree has none of its
+ * own: its main checkout's are taken.
+ */
+export function kafkaLib(): string {
+  const override = process.env.ADPIPE_TEST_KAFKA_LIB;
+  if (override) return override;
+  const git = spawnSync('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], {
+    encoding: 'utf8',
+  });
+  const checkout = git.status === 0 ? path.dirname(git.stdout.trim()) : process.cwd();
+  return path.join(checkout, '.services', 'kafka', 'lib');
 }

@@ -6,17 +6,20 @@
  */
 import { type CompressionAlgorithmValue, createRecordsBatch } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
-import { takeRecords } from '../../src/sources/kafka/records.js';
+import { type AbortedTransaction, takeRecords } from '../../src/sources/kafka/records.js';
 import type { StreamMessage } from '../../src/sources/stream/broker.js';
 
 const T0 = 1_765_000_000_000n;
 
+interface BatchOptions {
+  compression?: CompressionAlgorithmValue;
+  /** The idempotent or transactional producer that wrote it; none by default. */
+  producerId?: bigint;
+  transactional?: boolean;
+}
+
 /** A record batch at firstOffset, each value with a key, a header and a later timestamp. */
-function batch(
-  firstOffset: number,
-  values: Buffer[],
-  compression: CompressionAlgorithmValue = 'none',
-): Buffer {
+function batch(firstOffset: number, values: Buffer[], options: BatchOptions = {}): Buffer {
   const bytes = createRecordsBatch(
     values.map((value, i) => ({
       topic: 't',
@@ -25,10 +28,33 @@ function batch(
       headers: new Map([[Buffer.from('h'), Buffer.from(`header ${i}`)]]),
       timestamp: T0 + BigInt(i * 1000),
     })),
-    { compression },
+    {
+      compression: options.compression,
+      producerId: options.producerId,
+      transactionalId: options.transactional ? 'txn' : undefined,
+    },
   ).buffer;
   // The producer leaves firstOffset 0 for the broker to set.
   bytes.writeBigInt64BE(BigInt(firstOffset), 0);
+  return bytes;
+}
+
+/** A transactional batch of the producer. */
+const txn = (producerId: bigint, firstOffset: number, values: Buffer[]) =>
+  batch(firstOffset, values, { producerId, transactional: true });
+
+/**
+ * A transaction marker as the broker writes it: a control batch of the producer holding one
+ * control record, key (version 0, type: 0 ABORT, 1 COMMIT) and value (version 0, coordinator epoch).
+ */
+function marker(producerId: bigint, offset: number, type: 'abort' | 'commit'): Buffer {
+  const key = Buffer.from([0, 0, 0, type === 'abort' ? 0 : 1]);
+  const bytes = createRecordsBatch([{ topic: 't', key, value: Buffer.alloc(6), timestamp: T0 }], {
+    producerId,
+    transactionalId: 'txn',
+  }).buffer;
+  bytes.writeBigInt64BE(BigInt(offset), 0);
+  bytes[22]! |= 0x20; // attributes' control bit
   return bytes;
 }
 
@@ -39,10 +65,17 @@ function events(count: number, from = 0): Buffer[] {
   );
 }
 
-/** The messages decoded from these bytes, asking for offset `from` of partition 3, and the next offset. */
-function decode(records: Buffer, from: number): { out: StreamMessage[]; next: number } {
+/**
+ * The messages decoded from these bytes, asking for offset `from` of partition 3, and the next
+ * offset; `aborted`: the aborted transactions the response lists.
+ */
+function decode(
+  records: Buffer,
+  from: number,
+  aborted?: AbortedTransaction[],
+): { out: StreamMessage[]; next: number } {
   const out: StreamMessage[] = [];
-  const next = takeRecords(records, from, '3', out);
+  const next = takeRecords(records, from, '3', out, aborted);
   return { out, next };
 }
 
@@ -70,7 +103,7 @@ describe('Kafka record batches', () => {
     it(`reads a ${compression} batch, without the records before the asked offset`, () => {
       const values = events(50);
       const { out, next } = decode(
-        Buffer.concat([batch(1000, values, compression), batch(1050, events(2), compression)]),
+        Buffer.concat([batch(1000, values, { compression }), batch(1050, events(2), { compression })]),
         1010,
       );
       expect(out).toEqual(messagesOf(1010, [...values.slice(10), ...events(2)]));
@@ -125,5 +158,118 @@ describe('Kafka record batches', () => {
 
   it('returns the asked offset when the response holds no whole batch', () => {
     expect(decode(Buffer.alloc(0), 42)).toEqual({ out: [], next: 42 });
+  });
+});
+
+/** Two transactional producers. */
+const A = 7n;
+const B = 8n;
+
+/** The messages, the last one's next position moved to `next`: past the batches dropped after it. */
+const endingAt = (messages: StreamMessage[], next: number): StreamMessage[] =>
+  messages.map((m, i) => (i === messages.length - 1 ? { ...m, next: String(next) } : m));
+
+describe('Kafka transactions read committed (KIP-98)', () => {
+  it('drops the batches of an aborted transaction, compressed too, and keeps a committed one', () => {
+    const committed = events(3);
+    const plain = events(2, 10);
+    const records = Buffer.concat([
+      txn(B, 0, committed),
+      marker(B, 3, 'commit'),
+      batch(4, events(2, 20), { producerId: A, transactional: true, compression: 'gzip' }),
+      marker(A, 6, 'abort'),
+      batch(7, plain),
+    ]);
+    const { out, next } = decode(records, 0, [{ producerId: A, firstOffset: 4 }]);
+    expect(out).toEqual([...messagesOf(0, committed), ...messagesOf(7, plain)]);
+    expect(next).toBe(9);
+  });
+
+  it('keeps the non-transactional batches of a producer whose transaction aborted', () => {
+    const before = events(2);
+    const after = events(2, 10);
+    const records = Buffer.concat([
+      batch(0, before, { producerId: A }),
+      txn(A, 2, events(2, 20)),
+      batch(4, after, { producerId: A }),
+      batch(6, events(1, 30)),
+      marker(A, 7, 'abort'),
+    ]);
+    const { out } = decode(records, 0, [{ producerId: A, firstOffset: 2 }]);
+    expect(out.map((m) => m.position)).toEqual(['0', '1', '4', '5', '6']);
+    expect(out.slice(0, 4)).toEqual([...messagesOf(0, before), ...messagesOf(4, after)]);
+  });
+
+  it("reads a producer's transactions after its abort marker, and before its aborted one began", () => {
+    const later = events(2, 10);
+    const afterAbort = decode(
+      Buffer.concat([txn(A, 0, events(2)), marker(A, 2, 'abort'), txn(A, 3, later), marker(A, 5, 'commit')]),
+      0,
+      [{ producerId: A, firstOffset: 0 }],
+    );
+    expect(afterAbort.out).toEqual(endingAt(messagesOf(3, later), 6));
+    expect(afterAbort.next).toBe(6);
+
+    const earlier = events(2);
+    const beforeAbort = decode(
+      Buffer.concat([txn(A, 0, earlier), marker(A, 2, 'commit'), txn(A, 3, later), marker(A, 5, 'abort')]),
+      0,
+      [{ producerId: A, firstOffset: 3 }],
+    );
+    expect(beforeAbort.out.map((m) => [m.position, m.value])).toEqual([
+      ['0', earlier[0]],
+      ['1', earlier[1]],
+    ]);
+    expect(beforeAbort.next).toBe(6);
+  });
+
+  it('tells interleaved producers apart, with the aborted transactions listed in any order', () => {
+    const v = events(12);
+    const records = Buffer.concat([
+      batch(0, [v[0]!]),
+      txn(A, 1, [v[1]!, v[2]!]),
+      txn(B, 3, [v[3]!, v[4]!]),
+      txn(A, 5, [v[5]!]),
+      batch(6, [v[6]!]),
+      txn(B, 7, [v[7]!]),
+      marker(A, 8, 'abort'),
+      marker(B, 9, 'commit'),
+      // A's next transaction, after its abort marker: committed.
+      txn(A, 10, [v[10]!]),
+      marker(A, 11, 'commit'),
+    ]);
+    const aAborted = decode(records, 0, [{ producerId: A, firstOffset: 1 }]);
+    expect(aAborted.out.map((m) => m.position)).toEqual(['0', '3', '4', '6', '7', '10']);
+    expect(aAborted.out.map((m) => m.value)).toEqual([v[0], v[3], v[4], v[6], v[7], v[10]]);
+
+    const bothAborted = decode(records, 0, [
+      { producerId: B, firstOffset: 3 },
+      { producerId: A, firstOffset: 1 },
+    ]);
+    expect(bothAborted.out.map((m) => m.position)).toEqual(['0', '6', '10']);
+    expect(bothAborted.next).toBe(12);
+  });
+
+  it('moves the position, and the last message read, past dropped batches and markers', () => {
+    const plain = events(2);
+    // A response ending in an aborted transaction: the last record's next position is past it.
+    const tailAborted = decode(
+      Buffer.concat([batch(0, plain), txn(A, 2, events(3, 10)), marker(A, 5, 'abort')]),
+      0,
+      [{ producerId: A, firstOffset: 2 }],
+    );
+    expect(tailAborted.out).toEqual(endingAt(messagesOf(0, plain), 6));
+    expect(tailAborted.next).toBe(6);
+
+    // Only an aborted transaction, asked for from inside it: nothing read, the offset moves on.
+    const onlyAborted = decode(Buffer.concat([txn(A, 2, events(3)), marker(A, 5, 'abort')]), 3, [
+      { producerId: A, firstOffset: 0 },
+    ]);
+    expect(onlyAborted).toEqual({ out: [], next: 6 });
+
+    // A committed transaction's marker, in a response listing no aborted transaction.
+    const committed = decode(Buffer.concat([txn(A, 0, plain), marker(A, 2, 'commit')]), 0);
+    expect(committed.out.map((m) => m.next)).toEqual(['1', '3']);
+    expect(committed.next).toBe(3);
   });
 });

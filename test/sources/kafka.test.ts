@@ -2,10 +2,11 @@
  * The Kafka source on the real broker: the source conformance suite (finite, `adpipe stream
  * --until-idle`), then what is Kafka's own: a partition subset, positions equal to the end offsets,
  * a restart that loads only what came after, tombstones and non-JSON messages dead-lettered under
- * their own offsets, offsets committed to the consumer group, and reports equal to what was produced.
+ * their own offsets, offsets committed to the consumer group, aborted transactions (written by the
+ * reference Java client) left out, and reports equal to what was produced.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Admin, Consumer, ProduceAcks, Producer } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ import { kafkaBroker } from '../../src/sources/kafka/broker.js';
 import { parseStreamUrl } from '../../src/sources/stream/brokers.js';
 import { createStreamSource } from '../../src/sources/stream/config.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
-import { createTopic, deleteRecordsBefore, kafkaAdmin, readBack } from '../helpers/kafka.js';
+import { createTopic, deleteRecordsBefore, kafkaAdmin, kafkaLib, readBack } from '../helpers/kafka.js';
 import { micros } from '../helpers/money.js';
 import { describeWith, kafkaBroker as testBroker, testServices } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -27,6 +28,7 @@ const PARTITIONS = 3;
 /** Events per message at most: a message stays well under the broker's 1 MB default. */
 const PER_MESSAGE = 500;
 const CLI = path.resolve('test/collector/cli.ts');
+const TXN_PRODUCER = path.resolve('test/sources/kafka/TxnProducer.java');
 
 let admin: Admin;
 let producer: Producer;
@@ -125,6 +127,46 @@ const positionsOf = (dataDir: string, source: string) =>
     ),
   );
 
+/** A topic's end offsets and the group's committed ones (-1: none), by partition. */
+async function offsetsOf(
+  topic: string,
+  group: string,
+  partitions: number[],
+): Promise<{ ends: string[]; group: string[] }> {
+  const consumer = new Consumer({
+    clientId: 'adpipe-test',
+    groupId: group,
+    bootstrapBrokers: [testBroker()],
+  });
+  try {
+    const ends = (await consumer.listOffsets({ topics: [topic] })).get(topic)!.map(String);
+    const committed = (await consumer.listCommittedOffsets({ topics: [{ topic, partitions }] }))
+      .get(topic)!
+      .map(String);
+    return { ends, group: committed };
+  } finally {
+    await consumer.close();
+  }
+}
+
+/**
+ * Writes to partition 0 with Kafka's reference Java client (test/sources/kafka/TxnProducer.java:
+ * begin, commit, abort, t:<value> in the transaction, p:<value> from a plain producer): the Node
+ * client has no transactions. No java or no jars is a failure, not a skip.
+ */
+function javaProduce(topic: string, ops: string[]): void {
+  const lib = kafkaLib();
+  const jars = existsSync(lib) ? readdirSync(lib) : [];
+  if (!jars.some((f) => /^kafka-clients-.*\.jar$/.test(f)))
+    throw new Error(`no kafka-clients jar in ${lib}: run scripts/services.sh (or set ADPIPE_TEST_KAFKA_LIB)`);
+  const r = spawnSync('java', ['-cp', path.join(lib, '*'), TXN_PRODUCER, testBroker(), topic, ...ops], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (r.error || r.status !== 0)
+    throw new Error(`java TxnProducer: ${r.error?.message ?? `exit ${r.status}`}\n${r.stderr}`);
+}
+
 (await describeWith('kafka'))('kafka source', () => {
   beforeAll(async () => {
     admin = kafkaAdmin();
@@ -191,22 +233,7 @@ const positionsOf = (dataDir: string, source: string) =>
         .sort();
     expect(await lakeIdsOf(dataDir)).toEqual(idsOf(1, 3));
 
-    const endOffsets = async () => {
-      const consumer = new Consumer({
-        clientId: 'adpipe-test',
-        groupId: 'adpipe-sub',
-        bootstrapBrokers: [testBroker()],
-      });
-      try {
-        const ends = (await consumer.listOffsets({ topics: [topic] })).get(topic)!.map(String);
-        const group = (await consumer.listCommittedOffsets({ topics: [{ topic, partitions: [0, 1, 2, 3] }] }))
-          .get(topic)!
-          .map(String);
-        return { ends, group };
-      } finally {
-        await consumer.close();
-      }
-    };
+    const endOffsets = () => offsetsOf(topic, 'adpipe-sub', [0, 1, 2, 3]);
     let offsets = await endOffsets();
     expect(offsets.ends).toEqual(['20', '21', '22', '23']);
     expect(await positionsOf(dataDir, 'sub')).toEqual({ '1': offsets.ends[1], '3': offsets.ends[3] });
@@ -226,6 +253,42 @@ const positionsOf = (dataDir: string, source: string) =>
     );
     expect(batches.map((b) => Number(b.accepted))).toEqual([21 + 23, 5]);
   }, 60_000);
+
+  it('loads committed transactions and plain records, not aborted transactions, and commits the end offset', async () => {
+    const topic = await newTopic('transactions', 1);
+    const [p, c, a] = ['plain', 'committed', 'aborted'].map((kind) => oneEventEach(kind, 4).map(String));
+    const t = (v: string) => `t:${v}`;
+    const plain = (v: string) => `p:${v}`;
+    // Offsets: plain 0-1; a transaction 2-4 and its commit 5; an aborted one 6, 8 around a plain
+    // record 7, abort 9; plain 10; commit 11-12; the partition ending in an aborted transaction 13-15.
+    javaProduce(topic, [
+      ...[p[0]!, p[1]!].map(plain),
+      'begin',
+      ...[c[0]!, c[1]!, c[2]!].map(t),
+      'commit',
+      'begin',
+      t(a[0]!),
+      plain(p[2]!),
+      t(a[1]!),
+      'abort',
+      plain(p[3]!),
+      'begin',
+      t(c[3]!),
+      'commit',
+      'begin',
+      ...[a[2]!, a[3]!].map(t),
+      'abort',
+    ]);
+    const dataDir = makeTempDir('kafka-transactions');
+    await load(dataDir, urlOf(topic), 'txn');
+    const ids = (kind: string) => [0, 1, 2, 3].map((i) => `${kind}-${i}`);
+    expect(await lakeIdsOf(dataDir)).toEqual([...ids('committed'), ...ids('plain')].sort());
+    // Past the aborted records and markers at the end: the group's lag is 0.
+    const offsets = await offsetsOf(topic, 'adpipe-txn', [0]);
+    expect(offsets.ends).toEqual(['16']);
+    expect(await positionsOf(dataDir, 'txn')).toEqual({ '0': '16' });
+    expect(offsets.group).toEqual(['16']);
+  }, 90_000);
 
   it('dead-letters a tombstone and a message that is not JSON under their offsets, and goes on', async () => {
     const topic = await newTopic('poison', 1);

@@ -1,6 +1,7 @@
 // Kafka's Fetch API with adpipe's own response parser: the client's request writer, but each
-// partition's record batches kept as the bytes the broker sent, for records.ts to decode, instead
-// of the client's per-record objects. Fetch v13 or later is required (partitions named by topic
+// partition's record batches kept as the bytes the broker sent, for records.ts to decode (with the
+// aborted transactions listed beside them, whose records it drops), instead of the client's
+// per-record objects. Fetch v13 or later is required (partitions named by topic
 // id: Kafka 3.1+); the highest of v13–v17 the broker supports is used, as the client's consumer
 // would. From v13 to v17 the response's layout is the same, up to tagged fields, which are skipped.
 
@@ -17,6 +18,7 @@ import {
   ResponseError,
 } from '@platformatic/kafka';
 import { AdpipeError } from '../../errors.js';
+import type { AbortedTransaction } from './records.js';
 
 /** The client's Fetch modules adpipe can use, newest first. */
 const VERSIONS = [fetchV17, fetchV16, fetchV15, fetchV14, fetchV13];
@@ -25,6 +27,8 @@ export interface RawFetchPartition {
   partitionIndex: number;
   /** Its record batches as sent, the last one possibly cut off; undefined when none came. */
   records: Buffer | undefined;
+  /** The aborted transactions among them, whose records are not to be read; undefined when none. */
+  aborted: AbortedTransaction[] | undefined;
 }
 
 export type FetchApi = API<fetchV17.FetchRequest, RawFetchPartition[]>;
@@ -66,15 +70,15 @@ function parseRawFetch(
       const code = r.readInt16();
       if (code !== 0) errors.push([`/responses/${i}/partitions/${j}`, code]);
       r.skip(24); // high_watermark, last_stable_offset, log_start_offset
-      r.readArray((aborted) => {
-        aborted.skip(16);
-      }); // aborted_transactions: producer_id, first_offset
+      const aborted = r.readNullableArray(
+        (t): AbortedTransaction => ({ producerId: t.readInt64(), firstOffset: Number(t.readInt64()) }),
+      );
       r.skip(4); // preferred_read_replica
       // COMPACT_RECORDS: the length plus one, 0 for null.
       const size = r.readUnsignedVarInt() - 1;
       const records = size > 0 ? r.buffer.slice(r.position, r.position + size) : undefined;
       if (size > 0) r.skip(size);
-      partitions.push({ partitionIndex, records });
+      partitions.push({ partitionIndex, records, aborted: aborted?.length ? aborted : undefined });
     });
   });
   if (errors.length > 0) throw new ResponseError(apiKey, apiVersion, Object.fromEntries(errors), partitions);

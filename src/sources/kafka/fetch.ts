@@ -97,7 +97,10 @@ export class PartitionFetcher {
       for (const p of response) {
         const from = this.next.get(p.partitionIndex)!;
         if (p.records)
-          this.next.set(p.partitionIndex, takeRecords(p.records, from, String(p.partitionIndex), out));
+          this.next.set(
+            p.partitionIndex,
+            takeRecords(p.records, from, String(p.partitionIndex), out, p.aborted),
+          );
       }
     return out;
   }

@@ -11,7 +11,10 @@ export interface StreamMessage {
   stream: string;
   /** Its own position, for its dead-letter address (`<label>/<stream>@<position>`) and unit keys. */
   position: string;
-  /** Where to resume once it is committed (Kafka: offset + 1; Redis: its id; NATS: its stream sequence). */
+  /**
+   * Where to resume once it is committed (Kafka: offset + 1, or past the transaction markers and
+   * aborted records that follow it; Redis: its id; NATS: its stream sequence).
+   */
   next: string;
   /** The payload: one JSON event or NDJSON of several. Undefined when the message has none. */
   value: Buffer | undefined;
