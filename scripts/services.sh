@@ -180,8 +180,8 @@ missing_packages_clickhouse() {
   command -v clickhouse-client >/dev/null 2>&1 || echo clickhouse-client
 }
 missing_packages_kafka() {
+  # Java and Maven even when a broker answers: the tests' reference Java client needs the jars.
   command -v kcat >/dev/null 2>&1 || echo kcat
-  kafka_answers && return 0
   command -v java >/dev/null 2>&1 || echo openjdk-17-jre-headless
   command -v mvn >/dev/null 2>&1 || echo maven
 }
@@ -539,13 +539,15 @@ logger.state.level = warn
 PROPS
 }
 ensure_kafka() {
+  # The jars also serve tests (the reference Java client, for transactions): resolved in every
+  # checkout, even when a broker started from another one answers already.
+  kafka_resolve_jars
   if kafka_answers; then
     log "kafka: answering on 127.0.0.1:9092 ($(kcat -L -b 127.0.0.1:9092 -m 3 2>/dev/null | grep -m1 -o 'broker [0-9]* at [^ ]*'))"
     return
   fi
   command -v java >/dev/null 2>&1 || die "kafka: java missing (package openjdk-17-jre-headless)"
   ports_free kafka 9092 9093
-  kafka_resolve_jars
   kafka_write_config
   if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
     local cluster_id
