@@ -1,6 +1,7 @@
-// Starts a real `adpipe serve` from source in a child process (one a test can SIGKILL).
-import { type ChildProcess, spawn } from 'node:child_process';
+// Starts a real `adpipe serve` from source in a child process (one a test can SIGKILL), through the
+// benches' own starter: one place waits for a child's "serving on" line.
 import path from 'node:path';
+import { type Server, startServer } from '../../bench/util.js';
 
 const CLI = path.resolve('test/collector/cli.ts');
 
@@ -9,19 +10,18 @@ export function serve(
   dataDir: string,
   config: string,
   { args = [] }: { args?: string[] } = {},
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', CLI, '--config', config, '--data-dir', dataDir, 'serve', '--port', '0', ...args],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /serving on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited early with ${code}: ${out}`)));
-  });
+): Promise<Server> {
+  return startServer([
+    '--import',
+    'tsx',
+    CLI,
+    '--config',
+    config,
+    '--data-dir',
+    dataDir,
+    'serve',
+    '--port',
+    '0',
+    ...args,
+  ]);
 }
