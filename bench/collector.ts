@@ -29,6 +29,7 @@ import {
   nearestRank,
   type Server,
   saveResults,
+  serveArgs,
   startServer,
   statCpuSeconds,
 } from './util.js';
@@ -83,17 +84,7 @@ async function startAdpipe(dataDir: string): Promise<Server> {
     'server:\n  rate_limit_per_key: 1000000000\n  rate_limit_per_address: 1000000000\n  spool_high_water: 100000000\n  drain_interval_ms: 2000\n',
   );
   const main = pathToFileURL(path.join(benchDir, '..', 'src', 'cli', 'main.ts')).href;
-  const argv = JSON.stringify([
-    'node',
-    'adpipe',
-    '--config',
-    config,
-    '--data-dir',
-    dataDir,
-    'serve',
-    '--port',
-    '0',
-  ]);
+  const argv = JSON.stringify(['node', 'adpipe', ...serveArgs(config, dataDir)]);
   return startServer([
     ...launcherFlags(),
     '--import',

@@ -20,7 +20,15 @@ import type { PublishRecord } from '../src/sources/stream/broker.js';
 import { openPublisher } from '../src/sources/stream/brokers.js';
 import { createStreamSource } from '../src/sources/stream/config.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';
-import { nearestRank, numberArg, peakRssMiB, saveResults, startServer, statCpuSeconds } from './util.js';
+import {
+  nearestRank,
+  numberArg,
+  peakRssMiB,
+  saveResults,
+  serveArgs,
+  startServer,
+  statCpuSeconds,
+} from './util.js';
 
 const KAFKA = process.env.ADPIPE_TEST_KAFKA ?? '127.0.0.1:9092';
 const REDIS = process.env.ADPIPE_TEST_REDIS ?? '127.0.0.1:6379';
@@ -251,16 +259,7 @@ async function freshness(target: Target, rate: number, seconds: number) {
     config,
     JSON.stringify({ sources: [{ type: target.broker, url: target.url, name: 'fresh' }] }),
   );
-  const server = await startServer([
-    'bin/adpipe.js',
-    '--config',
-    config,
-    '--data-dir',
-    dataDir,
-    'serve',
-    '--port',
-    '0',
-  ]);
+  const server = await startServer(['bin/adpipe.js', ...serveArgs(config, dataDir)]);
   try {
     const base = server.url;
     const counted = async () => {

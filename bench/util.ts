@@ -47,6 +47,17 @@ export interface Server {
   url: string;
 }
 
+/** The arguments of `adpipe serve` on a free port with this config and data dir. */
+export const serveArgs = (config: string, dataDir: string): string[] => [
+  '--config',
+  config,
+  '--data-dir',
+  dataDir,
+  'serve',
+  '--port',
+  '0',
+];
+
 /** Starts `node <args>`; resolves once it prints `serving on <url>` (adpipe serve, a bare server). */
 export function startServer(args: string[]): Promise<Server> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,7 +1,7 @@
 // Starts a real `adpipe serve` from source in a child process (one a test can SIGKILL), through the
 // benches' own starter: one place waits for a child's "serving on" line.
 import path from 'node:path';
-import { type Server, startServer } from '../../bench/util.js';
+import { type Server, serveArgs, startServer } from '../../bench/util.js';
 
 const CLI = path.resolve('test/collector/cli.ts');
 
@@ -11,17 +11,5 @@ export function serve(
   config: string,
   { args = [] }: { args?: string[] } = {},
 ): Promise<Server> {
-  return startServer([
-    '--import',
-    'tsx',
-    CLI,
-    '--config',
-    config,
-    '--data-dir',
-    dataDir,
-    'serve',
-    '--port',
-    '0',
-    ...args,
-  ]);
+  return startServer(['--import', 'tsx', CLI, ...serveArgs(config, dataDir), ...args]);
 }
