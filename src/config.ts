@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AdpipeError } from './errors.js';
 import { CANONICAL_FIELDS, EVENT_TYPES, MONEY_FIELDS } from './events/contract.js';
+import { isProxyAddress } from './server/client-address.js';
 import { sinkRegistry } from './sinks/registry.js';
 import { sourceRegistry } from './sources/registry.js';
 import { ianaZone } from './util/zone.js';
@@ -33,6 +34,28 @@ export const serverSchema = z
   .object({
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
+    /**
+     * Peers whose X-Forwarded-For names the client (a load balancer in front): true for any, or
+     * their addresses and CIDR ranges. Default: none, the client is the socket's peer.
+     */
+    trust_proxy: z
+      .union(
+        [
+          z.boolean(),
+          z
+            .array(
+              z.string().refine(isProxyAddress, {
+                message: 'must be an IP address, a CIDR range, or loopback, linklocal or uniquelocal',
+              }),
+            )
+            .min(1),
+        ],
+        {
+          error:
+            'must be true, false, or a list of proxy addresses and CIDR ranges (a hop count cannot tell a proxy from a client that claims to be one)',
+        },
+      )
+      .default(false),
     write_keys: z.array(z.string().min(8)).default([]),
     read_keys: z.array(z.string().min(8)).default([]),
     /** Keys for /v1/admin (verify, sinks, SQL for the CLI); each also reads. None: read keys do. */

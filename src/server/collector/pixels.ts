@@ -180,14 +180,16 @@ const GIF_TEXT = GIF.toString('latin1');
  * server's `request` event before fastify and answers a keyless pixel the way the route above does
  * (same record and policy, overload check, rate limit, request metrics); everything else (a HEAD
  * among them), a pixel presenting a key (to be checked) and any pixel it would not answer 200
- * (overloaded, rate-limited) go on to fastify unchanged. Used only when pixels need no key. `admit` is the
- * onRequest hook's check: false sends the request on to fastify.
+ * (overloaded, rate-limited) go on to fastify unchanged. Used only when pixels need no key. `address` is the
+ * client's as fastify's request.ip would give it (server.trust_proxy); `admit` is the onRequest
+ * hook's check of that address: false sends the request on to fastify.
  */
 export function pixelFastPath(
   app: FastifyInstance,
   pixels: HitQueue,
   metrics: CollectorMetrics,
-  admit: (req: IncomingMessage) => boolean,
+  address: (req: IncomingMessage) => string | undefined,
+  admit: (address: string | undefined) => boolean,
 ): void {
   const server = app.server;
   const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
@@ -199,9 +201,11 @@ export function pixelFastPath(
     if (req.method !== 'GET' || url.charCodeAt(1) !== 105 || (url.length > 2 && url.charCodeAt(2) !== 63))
       return fastify.call(server, req, res);
     const userAgent = pixelUserAgent(req.rawHeaders);
-    if (userAgent === KEYED || !admit(req)) return fastify.call(server, req, res);
+    if (userAgent === KEYED) return fastify.call(server, req, res);
+    const ip = address(req);
+    if (!admit(ip)) return fastify.call(server, req, res);
     req.resume();
-    pixels.add(url.slice(3), req.socket.remoteAddress, userAgent, (err, rejected) => {
+    pixels.add(url.slice(3), ip, userAgent, (err, rejected) => {
       if (err) {
         const reqId = `pixel-${randomUUID()}`;
         const { status, body, retryAfterSeconds } = errorReply(err, reqId);
