@@ -98,6 +98,8 @@ export const serverSchema = z
     /** Resident memory of the process a query runs in; it is killed above this. */
     query_memory_mb: z.number().int().min(256).default(512),
     query_threads: z.number().int().min(1).max(64).default(2),
+    /** Queries waiting for the one running (one at a time); beyond it a query is answered 503. */
+    query_max_queued: z.number().int().min(0).default(16),
     /** A report's time series may have at most this many periods (span / grain). */
     report_max_periods: z.number().int().positive().default(100_000),
     /** Connections reading for the API; one of them only serves cheap reports. */
