@@ -180,9 +180,9 @@ const GIF_TEXT = GIF.toString('latin1');
  * server's `request` event before fastify and answers a keyless pixel the way the route above does
  * (same record and policy, overload check, rate limit, request metrics); everything else (a HEAD
  * among them), a pixel presenting a key (to be checked) and any pixel it would not answer 200
- * (overloaded, rate-limited) go on to fastify unchanged. Used only when pixels need no key. `address` is the
- * client's as fastify's request.ip would give it (server.trust_proxy); `admit` is the onRequest
- * hook's check of that address: false sends the request on to fastify.
+ * (overloaded, rate-limited) go on to fastify unchanged. Used only when pixels need no key.
+ * `address` gives the client's address as fastify's request.ip would (server.trust_proxy);
+ * `admit` is the onRequest hook's check of it: false sends the request on to fastify.
  */
 export function pixelFastPath(
   app: FastifyInstance,
