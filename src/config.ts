@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AdpipeError } from './errors.js';
 import { CANONICAL_FIELDS, EVENT_TYPES, MONEY_FIELDS } from './events/contract.js';
+import { isProxyAddress } from './server/client-address.js';
 import { sinkRegistry } from './sinks/registry.js';
 import { sourceRegistry } from './sources/registry.js';
 import { ianaZone } from './util/zone.js';
@@ -33,6 +34,28 @@ export const serverSchema = z
   .object({
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
+    /**
+     * Peers whose X-Forwarded-For names the client (a load balancer in front): true for any, or
+     * their addresses and CIDR ranges. Default: none, the client is the socket's peer.
+     */
+    trust_proxy: z
+      .union(
+        [
+          z.boolean(),
+          z
+            .array(
+              z.string().refine(isProxyAddress, {
+                message: 'must be an IP address, a CIDR range, or loopback, linklocal or uniquelocal',
+              }),
+            )
+            .min(1),
+        ],
+        {
+          error:
+            'must be true, false, or a list of proxy addresses and CIDR ranges (a hop count cannot tell a proxy from a client that claims to be one)',
+        },
+      )
+      .default(false),
     write_keys: z.array(z.string().min(8)).default([]),
     read_keys: z.array(z.string().min(8)).default([]),
     /** Keys for /v1/admin (verify, sinks, SQL for the CLI); each also reads. None: read keys do. */
@@ -75,6 +98,8 @@ export const serverSchema = z
     /** Resident memory of the process a query runs in; it is killed above this. */
     query_memory_mb: z.number().int().min(256).default(512),
     query_threads: z.number().int().min(1).max(64).default(2),
+    /** Queries waiting for the one running (one at a time); beyond it a query is answered 503. */
+    query_max_queued: z.number().int().min(0).default(16),
     /** A report's time series may have at most this many periods (span / grain). */
     report_max_periods: z.number().int().positive().default(100_000),
     /** Connections reading for the API; one of them only serves cheap reports. */

@@ -77,6 +77,10 @@ export const ERRORS = {
     status: 400,
     message: 'query stopped: it needed more than the memory limit of %s MB',
   },
+  ADP_ERR_QUERY_BUSY: {
+    status: 503,
+    message: '%s queries are waiting already (server.query_max_queued), retry after %s s',
+  },
 
   // Sinks: report tables in SQL databases, the lake pushed to object storage.
   ADP_ERR_SINK_FAILED: { status: 502, message: 'sink %s failed: %s' },

@@ -20,6 +20,8 @@ import type { SqlResult } from './read-only-sql.js';
 export interface QueryLimits {
   timeoutMs: number;
   memoryMb: number;
+  /** Queries that may wait for the running one; a query beyond them is refused. None: no bound. */
+  maxQueued?: number;
 }
 
 /** After an interrupt, how long a query may take to stop before its process is killed. */
@@ -48,6 +50,8 @@ export class QuerySandbox {
   /** The views the current child has (name → relation), so each is sent again only when it changes. */
   private childViews = new Map<string, string>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Queries taken and not answered yet: the running one and those waiting for it. */
+  private pending = 0;
   private nextId = 1;
 
   constructor(
@@ -59,7 +63,9 @@ export class QuerySandbox {
 
   /**
    * Runs `sql` after every query before it; `views` (name → relation) are defined first. `timeoutMs`
-   * replaces the sandbox's time limit for this query.
+   * replaces the sandbox's time limit for this query. Refused (ADP_ERR_QUERY_BUSY) when
+   * `maxQueued` queries wait already: a burst would otherwise hold its requests, and their
+   * connections, for as long as the queue takes.
    */
   run(
     sql: string,
@@ -67,12 +73,23 @@ export class QuerySandbox {
     views?: () => Promise<Record<string, string>>,
     timeoutMs = this.limits.timeoutMs,
   ): Promise<SqlResult> {
+    const { maxQueued } = this.limits;
+    if (maxQueued !== undefined && this.pending > maxQueued) {
+      // By then the running query has ended or been stopped, and the queue moved on.
+      const retryAfterSeconds = Math.ceil(this.limits.timeoutMs / 1000);
+      return Promise.reject(
+        new AdpipeError('ADP_ERR_QUERY_BUSY', [maxQueued, retryAfterSeconds], { retryAfterSeconds }),
+      );
+    }
+    this.pending++;
     const next = this.queue.then(async () => {
       const relations = await views?.();
       return this.runNow(await (this.child ?? this.spawn()), sql, maxRows, relations ?? {}, timeoutMs);
     });
     this.queue = next.catch(() => undefined);
-    return next;
+    return next.finally(() => {
+      this.pending--;
+    });
   }
 
   /** Stops the child and waits until it has let go of everything it opened. */

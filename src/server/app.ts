@@ -4,6 +4,7 @@ import querystring from 'node:querystring';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { AdpipeError } from '../errors.js';
 import { logDestination, logger } from '../logger.js';
+import { trustFunction } from './client-address.js';
 import { type CollectorContext, publishing, type ServerContext, type ServerOptions } from './context.js';
 import { errorReply } from './error-body.js';
 import { collectorPluginModules, pluginModules } from './plugins.js';
@@ -40,6 +41,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const app = Fastify({
     loggerInstance: logger.child({ component: 'server' }, { serializers }) as unknown as FastifyBaseLogger,
     bodyLimit: ctx.config.server.body_limit,
+    // request.ip: the client a trusted proxy forwarded, or the socket's peer.
+    trustProxy: trustFunction(ctx.config.server.trust_proxy),
   });
   app.setErrorHandler((err, req, reply) => {
     const { status, body, retryAfterSeconds } = errorReply(err, req.id);

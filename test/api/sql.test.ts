@@ -120,3 +120,45 @@ describe('adpipe query', () => {
     process.exitCode = 0;
   });
 });
+
+describe('POST /v1/query under a burst', () => {
+  // ~0.3 s each on two cores: the first is still running (its process not even started) when the last arrives.
+  const SLOW =
+    'SELECT count(*) AS n FROM lake a, lake b, rollup_ad c WHERE hash(a.event_id, b.event_id, c.impressions) % 7 = 0';
+
+  it('answers 503 with Retry-After beyond server.query_max_queued, the rest 200, and serves normally after', async () => {
+    const s = await startServer(await buildFixture('api-sql-burst'), {
+      server: { query_sql: true, query_timeout_ms: 20_000, query_max_queued: 2 },
+    });
+    try {
+      const url = await s.app.listen({ port: 0, host: '127.0.0.1' });
+      const post = (sql: string) =>
+        fetch(`${url}/v1/query`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ sql }),
+        });
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const res = await post(SLOW);
+          return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() };
+        }),
+      );
+      // One running and two waiting; the five beyond are refused at once.
+      const ok = answers.filter((a) => a.status === 200);
+      const busy = answers.filter((a) => a.status === 503);
+      expect([ok.length, busy.length]).toEqual([3, 5]);
+      expect(new Set(ok.map((a) => a.body.rows[0].n)).size).toBe(1);
+      for (const a of busy) {
+        expect(a.retryAfter).toBe('20');
+        expect(a.body.error).toMatchObject({ code: 'ADP_ERR_QUERY_BUSY', request_id: expect.any(String) });
+      }
+      // The queue is empty again: as many as the bound holds all run.
+      const after = await Promise.all(Array.from({ length: 3 }, () => post('SELECT 42 AS n')));
+      expect(after.map((r) => r.status)).toEqual([200, 200, 200]);
+      expect((await after[0]!.json()).rows).toEqual([{ n: 42 }]);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -19,6 +19,7 @@ export async function sqlRoutes(app: FastifyInstance, ctx: ServerContext, reader
     query_max_rows: maxRows,
     query_memory_mb: memoryMb,
     query_threads: threads,
+    query_max_queued: maxQueued,
   } = ctx.config.server;
   const snapshots = new QuerySnapshots(ctx.dataDir, readers);
   const sandbox = new QuerySandbox(
@@ -29,7 +30,7 @@ export async function sqlRoutes(app: FastifyInstance, ctx: ServerContext, reader
       // Trailing separators: a sibling such as lake2/ is not inside lake/.
       allowedDirs: [snapshots.root, path.join(ctx.dataDir, 'lake')].map((d) => `${d}${path.sep}`),
     },
-    { timeoutMs, memoryMb },
+    { timeoutMs, memoryMb, maxQueued },
     ctx.dataDir,
   );
   app.addHook('onClose', async () => {

@@ -14,6 +14,7 @@ import { compileMappingJs, loadMapping } from '../../events/mapping/index.js';
 import { rejection } from '../../events/reasons.js';
 import { Refused } from '../../sources/spool/batch.js';
 import { checkKey, keyRing, presentedKey, requireKey } from '../auth.js';
+import { clientAddress } from '../client-address.js';
 import type { CollectorContext } from '../context.js';
 import { parseBatch, parseJson, readBody } from './body.js';
 import { Collector } from './collector.js';
@@ -201,7 +202,8 @@ const collector: FastifyPluginAsync<{ ctx: CollectorContext }> = async (app, { c
       app,
       pixels,
       metrics,
-      (req) => !intake.overloaded() && perAddress.take(addressBucket(req.socket.remoteAddress ?? '')) === 0,
+      clientAddress(cfg.trust_proxy),
+      (address) => !intake.overloaded() && perAddress.take(addressBucket(address ?? '')) === 0,
     );
 };
 

@@ -2,10 +2,12 @@
 // parameters are contract fields; the server fills event_id (UUID v7), ts (now), ip and user agent
 // when they are missing (hits.ts). A pixel without a write key in a header is held to the pixel
 // policy (pixel-policy.ts). A click is recorded and redirected only with a valid signature.
+// A HEAD on either (link prefetchers, uptime monitors, mail scanners) gets the GET's status and
+// headers but records nothing: fastify answers HEAD with the GET route's handler.
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AdpipeError } from '../../errors.js';
 import { errorReply } from '../error-body.js';
 import { controlCharacterParam, verifyClick } from './click-signature.js';
@@ -135,11 +137,15 @@ export function registerPixels(
   keyed: (req: FastifyRequest) => boolean,
 ): void {
   const options = { preHandler: guards };
-  app.get('/i', options, async (req, reply) => {
-    const queue = keyed(req) ? queues.keyedPixels : queues.pixels;
+  /** Records a hit unless it is a HEAD, and names its rejection, if any, in a header. */
+  const record = async (queue: HitQueue, req: FastifyRequest, reply: FastifyReply) => {
+    if (req.method === 'HEAD') return;
     const rejected = await queue.accept(rawQuery(req.url), req.ip, req.headers['user-agent']);
-    // The browser only wants an image; a rejected record is in the dead letters and named here.
+    // The browser only wants an image or a redirect; a rejected record is in the dead letters.
     if (rejected) reply.header('x-adpipe-rejected', rejected);
+  };
+  app.get('/i', options, async (req, reply) => {
+    await record(keyed(req) ? queues.keyedPixels : queues.pixels, req, reply);
     return reply.headers(GIF_HEADERS).send(GIF);
   });
 
@@ -157,8 +163,7 @@ export function registerPixels(
     }
     if (!/^https?:\/\//i.test(url))
       throw new AdpipeError('ADP_ERR_BAD_PARAM', ['url', 'must be an http or https URL']);
-    const rejected = await queues.clicks.accept(rawQuery(req.url), req.ip, req.headers['user-agent']);
-    if (rejected) reply.header('x-adpipe-rejected', rejected);
+    await record(queues.clicks, req, reply);
     return reply.headers(NO_CACHE).redirect(url, 302);
   });
 }
@@ -173,16 +178,18 @@ const GIF_TEXT = GIF.toString('latin1');
 /**
  * GET /i without fastify's per-request machinery: routing, hooks, the reply object. It takes the
  * server's `request` event before fastify and answers a keyless pixel the way the route above does
- * (same record and policy, overload check, rate limit, request metrics); everything else, a pixel
- * presenting a key (to be checked) and any pixel it would not answer 200 (overloaded,
- * rate-limited) go on to fastify unchanged. Used only when pixels need no key. `admit` is the
- * onRequest hook's check: false sends the request on to fastify.
+ * (same record and policy, overload check, rate limit, request metrics); everything else (a HEAD
+ * among them), a pixel presenting a key (to be checked) and any pixel it would not answer 200
+ * (overloaded, rate-limited) go on to fastify unchanged. Used only when pixels need no key.
+ * `address` gives the client's address as fastify's request.ip would (server.trust_proxy);
+ * `admit` is the onRequest hook's check of it: false sends the request on to fastify.
  */
 export function pixelFastPath(
   app: FastifyInstance,
   pixels: HitQueue,
   metrics: CollectorMetrics,
-  admit: (req: IncomingMessage) => boolean,
+  address: (req: IncomingMessage) => string | undefined,
+  admit: (address: string | undefined) => boolean,
 ): void {
   const server = app.server;
   const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
@@ -194,9 +201,11 @@ export function pixelFastPath(
     if (req.method !== 'GET' || url.charCodeAt(1) !== 105 || (url.length > 2 && url.charCodeAt(2) !== 63))
       return fastify.call(server, req, res);
     const userAgent = pixelUserAgent(req.rawHeaders);
-    if (userAgent === KEYED || !admit(req)) return fastify.call(server, req, res);
+    if (userAgent === KEYED) return fastify.call(server, req, res);
+    const ip = address(req);
+    if (!admit(ip)) return fastify.call(server, req, res);
     req.resume();
-    pixels.add(url.slice(3), req.socket.remoteAddress, userAgent, (err, rejected) => {
+    pixels.add(url.slice(3), ip, userAgent, (err, rejected) => {
       if (err) {
         const reqId = `pixel-${randomUUID()}`;
         const { status, body, retryAfterSeconds } = errorReply(err, reqId);
