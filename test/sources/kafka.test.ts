@@ -295,6 +295,23 @@ function javaProduce(topic: string, ops: string[]): void {
     expect(offsets.group).toEqual(['16']);
   }, 90_000);
 
+  it('commits the end offset after an aborted transaction fetched on its own, with no record after it', async () => {
+    const topic = await newTopic('abort-alone', 1);
+    const [first, aborted] = oneEventEach('alone', 2).map(String);
+    javaProduce(topic, [`p:${first}`]);
+    const dataDir = makeTempDir('kafka-abort-alone');
+    await load(dataDir, urlOf(topic), 'alone');
+    expect(await positionsOf(dataDir, 'alone')).toEqual({ '0': '1' });
+    // Offsets 1 (the aborted record) and 2 (its marker): nothing to load, but the end moves to 3.
+    javaProduce(topic, ['begin', `t:${aborted}`, 'abort']);
+    await load(dataDir, urlOf(topic), 'alone');
+    expect(await lakeIdsOf(dataDir)).toEqual(['alone-0']);
+    const offsets = await offsetsOf(topic, 'adpipe-alone', [0]);
+    expect(offsets.ends).toEqual(['3']);
+    expect(await positionsOf(dataDir, 'alone')).toEqual({ '0': '3' });
+    expect(offsets.group).toEqual(['3']);
+  }, 90_000);
+
   it('dead-letters a tombstone and a message that is not JSON under their offsets, and goes on', async () => {
     const topic = await newTopic('poison', 1);
     const good = oneEventEach('t', 4);
