@@ -12,8 +12,19 @@ export function kafkaAdmin(): Admin {
   return new Admin({ clientId: 'adpipe-test-admin', bootstrapBrokers: [kafkaBroker()] });
 }
 
-export async function createTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
-  await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+/** `configs`: topic settings (`{ 'max.message.bytes': '16777216' }`). */
+export async function createTopic(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+  configs: Record<string, string> = {},
+): Promise<void> {
+  await admin.createTopics({
+    topics: [topic],
+    partitions,
+    replicas: 1,
+    configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+  });
   // Polled by hand: expect.poll is for tests only, and topics are made in beforeAll too.
   for (const until = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 100))) {
     const meta = await admin.metadata({ topics: [topic], forceUpdate: true });

@@ -261,11 +261,19 @@ describe('Kafka transactions read committed (KIP-98)', () => {
     expect(tailAborted.out).toEqual(endingAt(messagesOf(0, plain), 6));
     expect(tailAborted.next).toBe(6);
 
-    // Only an aborted transaction, asked for from inside it: nothing read, the offset moves on.
+    // Only an aborted transaction, asked for from inside it: nothing read, the offset moves on, and
+    // a position of its own carries it to the commit.
     const onlyAborted = decode(Buffer.concat([txn(A, 2, events(3)), marker(A, 5, 'abort')]), 3, [
       { producerId: A, firstOffset: 0 },
     ]);
-    expect(onlyAborted).toEqual({ out: [], next: 6 });
+    expect(onlyAborted).toEqual({
+      out: [{ stream: '3', position: '3', next: '6', value: undefined, positionOnly: true }],
+      next: 6,
+    });
+    // Only a commit marker: the same.
+    expect(decode(marker(A, 7, 'commit'), 7).out).toEqual([
+      { stream: '3', position: '7', next: '8', value: undefined, positionOnly: true },
+    ]);
 
     // A committed transaction's marker, in a response listing no aborted transaction.
     const committed = decode(Buffer.concat([txn(A, 0, plain), marker(A, 2, 'commit')]), 0);

@@ -34,10 +34,10 @@ let admin: Admin;
 let producer: Producer;
 const topics: string[] = [];
 
-/** A new topic of n partitions, deleted after the file. */
-async function newTopic(prefix: string, n = PARTITIONS): Promise<string> {
+/** A new topic of n partitions (with these topic configs), deleted after the file. */
+async function newTopic(prefix: string, n = PARTITIONS, configs?: Record<string, string>): Promise<string> {
   const topic = `adpipe-test-${prefix}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  await createTopic(admin, topic, n);
+  await createTopic(admin, topic, n, configs);
   topics.push(topic);
   return topic;
 }
@@ -47,11 +47,16 @@ const urlOf = (topic: string, query = '') => `${testServices.kafkaUrl}/${topic}$
 /** Messages per produce request: a partition's record batch stays under the broker's 1 MB. */
 const PER_SEND = 10;
 
-/** Publishes the values to one partition in order; returns the first one's offset. */
-async function produce(topic: string, partition: number, values: Buffer[]): Promise<number> {
+/** Publishes the values to one partition in order, perSend a request; returns the first one's offset. */
+async function produce(
+  topic: string,
+  partition: number,
+  values: Buffer[],
+  perSend = PER_SEND,
+): Promise<number> {
   let first: number | undefined;
-  for (let i = 0; i < values.length; i += PER_SEND) {
-    const messages = values.slice(i, i + PER_SEND).map((value) => ({ topic, partition, value }));
+  for (let i = 0; i < values.length; i += perSend) {
+    const messages = values.slice(i, i + perSend).map((value) => ({ topic, partition, value }));
     const result = await producer.send({ messages });
     first ??= Number(result.offsets!.find((o) => o.partition === partition)!.offset);
   }
@@ -290,6 +295,23 @@ function javaProduce(topic: string, ops: string[]): void {
     expect(offsets.group).toEqual(['16']);
   }, 90_000);
 
+  it('commits the end offset after an aborted transaction fetched on its own, with no record after it', async () => {
+    const topic = await newTopic('abort-alone', 1);
+    const [first, aborted] = oneEventEach('alone', 2).map(String);
+    javaProduce(topic, [`p:${first}`]);
+    const dataDir = makeTempDir('kafka-abort-alone');
+    await load(dataDir, urlOf(topic), 'alone');
+    expect(await positionsOf(dataDir, 'alone')).toEqual({ '0': '1' });
+    // Offsets 1 (the aborted record) and 2 (its marker): nothing to load, but the end moves to 3.
+    javaProduce(topic, ['begin', `t:${aborted}`, 'abort']);
+    await load(dataDir, urlOf(topic), 'alone');
+    expect(await lakeIdsOf(dataDir)).toEqual(['alone-0']);
+    const offsets = await offsetsOf(topic, 'adpipe-alone', [0]);
+    expect(offsets.ends).toEqual(['3']);
+    expect(await positionsOf(dataDir, 'alone')).toEqual({ '0': '3' });
+    expect(offsets.group).toEqual(['3']);
+  }, 90_000);
+
   it('dead-letters a tombstone and a message that is not JSON under their offsets, and goes on', async () => {
     const topic = await newTopic('poison', 1);
     const good = oneEventEach('t', 4);
@@ -346,6 +368,64 @@ function javaProduce(topic: string, ops: string[]): void {
       await reader.close();
     }
   }, 60_000);
+
+  it('reads a batch larger than its fetch limits in a partition behind a busy one, then loads every event once', async () => {
+    // The reader asks for 4 MiB per partition (fetch.ts); the broker returns a larger batch whole
+    // only to the first partition of a request that has data (KIP-74), and the topic allows 16 MiB.
+    const topic = await newTopic('big-batch', 3, { 'max.message.bytes': String(16 << 20) });
+    /** Messages of 100 events of about 2 kB each (a long user_agent): megabytes of few events. */
+    const UA = 'u'.repeat(2000);
+    const sent: string[] = [];
+    const fat = (count: number, perMessage = 100): Buffer[] => {
+      const lines = Array.from({ length: count }, () => {
+        const id = `big-${sent.length}`;
+        sent.push(id);
+        return JSON.stringify({
+          event_id: id,
+          type: 'impression',
+          ts: '2025-05-05T05:05:05Z',
+          user_agent: UA,
+        });
+      });
+      const out: Buffer[] = [];
+      for (let i = 0; i < lines.length; i += perMessage)
+        out.push(Buffer.from(`${lines.slice(i, i + perMessage).join('\n')}\n`));
+      return out;
+    };
+    // Partition 1: small messages, one of 4.6 MB (one record batch), small ones again; 2: small ones.
+    await produce(topic, 1, fat(3, 1));
+    await produce(topic, 1, fat(2200, 2200));
+    await produce(topic, 1, fat(3, 1));
+    await produce(topic, 2, fat(5, 1));
+
+    // Partition 0 busy: three batches of 1.5 MB before each read, which fetches (ahead) once, and
+    // takes two of them (4 MiB), so it never runs dry: in a fixed order partition 1's big batch
+    // would come cut off every time.
+    const reader = adpipeReader(urlOf(topic), 'big-batch');
+    const ofPartition1: string[] = [];
+    try {
+      await reader.open({});
+      for (let round = 0; round < 6 && ofPartition1.length < 7; round++) {
+        await produce(topic, 0, fat(2100), 7);
+        for (const m of await reader.read(100_000, 1000)) if (m.stream === '1') ofPartition1.push(m.position);
+      }
+    } finally {
+      await reader.close();
+    }
+    expect(ofPartition1).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+
+    const dataDir = makeTempDir('kafka-big-batch');
+    await load(dataDir, urlOf(topic), 'big');
+    expect(await lakeIdsOf(dataDir)).toEqual(sent.sort());
+    const counts = await withWarehouse(dataDir, (wh) =>
+      wh.all<{ duplicates: string; rejected: string }>(
+        'SELECT sum(duplicates)::VARCHAR AS duplicates, sum(rejected)::VARCHAR AS rejected FROM batches',
+      ),
+    );
+    expect(counts).toEqual([{ duplicates: '0', rejected: '0' }]);
+    const { ends } = await offsetsOf(topic, 'adpipe-big', [0, 1, 2]);
+    expect(await positionsOf(dataDir, 'big')).toEqual({ '0': ends[0], '1': '7', '2': '5' });
+  }, 180_000);
 
   it('with start=latest reads only what comes after it opens', async () => {
     const topic = await newTopic('latest', 1);

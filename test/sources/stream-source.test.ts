@@ -3,7 +3,7 @@
 // under their own address. The reader here is an in-memory list of messages (our interface, not a
 // broker's); each broker's conformance run (kafka/redis/nats tests) covers the real clients.
 
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
@@ -192,6 +192,31 @@ it('dead-letters messages under their own address, with the line within the mess
     expect(letters.find((l) => l.source === 'mem:t/0@1')!.code).toBe('stream.not_utf8');
     expect(letters.find((l) => l.source === 'mem:t/0@3')!.code).toBe('stream.empty');
     expect(await committedPositions(wh, 'mem:t')).toEqual({ '0': '7' });
+  } finally {
+    wh.close();
+  }
+});
+
+it('commits a position that comes without a message (Kafka markers after the last record), and nothing else', async () => {
+  const dataDir = makeTempDir('stream-position-only');
+  const reader = new ListReader();
+  const [good] = lines('p', 1);
+  reader.add('0', good);
+  const wh = await Warehouse.open(dataDir);
+  try {
+    const source = () =>
+      new StreamSource('mem', reader, { name: 'mem:t', batchEvents: 100, batchMs: 60_000, untilIdleMs: 300 });
+    const runtime = await Runtime.open(wh);
+    await runtime.run(source());
+    expect(await committedPositions(wh, 'mem:t')).toEqual({ '0': '1' });
+    // Offsets 1-3 hold nothing to load, as a fetch of only an aborted transaction gives them.
+    reader.messages.push({ stream: '0', position: '1', next: '4', value: undefined, positionOnly: true });
+    await runtime.run(source());
+    await runtime.close();
+    expect(await committedPositions(wh, 'mem:t')).toEqual({ '0': '4' });
+    // Its batch: the (empty) range as a unit, no event, no dead letter.
+    expect(await batchSizes(wh)).toEqual([1, 0]);
+    expect(existsSync(wh.deadLetterDir) ? readdirSync(wh.deadLetterDir) : []).toEqual([]);
   } finally {
     wh.close();
   }

@@ -21,7 +21,10 @@ import { takeRecords } from './records.js';
 
 const log = componentLogger('kafka');
 
-/** Bytes per partition per fetch (a record larger than this still comes whole, KIP-74). */
+/**
+ * Bytes per partition per fetch. A larger batch still comes whole, but only to the first partition
+ * of a request that has data (KIP-74): elsewhere it comes cut off, and is asked for again.
+ */
 const PARTITION_MAX_BYTES = 4 << 20;
 /** Bytes per fetch response: what one read may hold in memory besides the source's buffer. */
 const FETCH_MAX_BYTES = 32 << 20;
@@ -32,6 +35,13 @@ const FETCH_MAX_BYTES = 32 << 20;
 const NO_SESSION = 0;
 const SESSIONLESS_EPOCH = -1;
 
+/**
+ * Fetches the partitions in an order that gives each its turn: one a round moved forward goes
+ * behind those it did not (Java's consumer does the same), so a partition whose next batch is
+ * larger than the limits, cut off behind partitions with data, is asked for first next round and
+ * comes whole. In a fixed order it would wait for every partition before it to have nothing new:
+ * forever behind a busy one.
+ */
 export class PartitionFetcher {
   /** Set after a failed fetch: a leader may have moved. */
   private stale = true;
@@ -43,7 +53,7 @@ export class PartitionFetcher {
     private readonly connections: ConnectionPool,
     private readonly api: FetchApi,
     private readonly topic: string,
-    /** Each partition's next offset to fetch, advanced by every round. */
+    /** Each partition's next offset to fetch, advanced by every round; in the order they are asked for. */
     private readonly next: Map<number, number>,
   ) {}
 
@@ -96,11 +106,12 @@ export class PartitionFetcher {
     for (const response of responses)
       for (const p of response) {
         const from = this.next.get(p.partitionIndex)!;
-        if (p.records)
-          this.next.set(
-            p.partitionIndex,
-            takeRecords(p.records, from, String(p.partitionIndex), out, p.aborted),
-          );
+        if (!p.records) continue;
+        const next = takeRecords(p.records, from, String(p.partitionIndex), out, p.aborted);
+        if (next === from) continue;
+        // Re-inserted: to the end of the map's order, the request order.
+        this.next.delete(p.partitionIndex);
+        this.next.set(p.partitionIndex, next);
       }
     return out;
   }

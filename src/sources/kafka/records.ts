@@ -36,8 +36,8 @@ export interface AbortedTransaction {
  * Appends the records of one partition's batches (`records`, as the broker sent them) from offset
  * `from` on to `out`, each a message of `stream`, and returns the partition's next offset: past
  * the last batch, control batches and aborted ones (`aborted`: the response's aborted transactions
- * of the partition) included. A batch cut off at the end (the broker fills a response up to its
- * byte limit) is left for the next fetch.
+ * of the partition) included; when only those came, a positionOnly message carries it. A batch cut
+ * off at the end (the broker fills a response up to its byte limit) is left for the next fetch.
  */
 export function takeRecords(
   records: Buffer,
@@ -73,9 +73,12 @@ export function takeRecords(
   }
   // Markers and aborted batches after the last record: its next position goes past them, so the
   // position committed with it does too (else the group's lag would never reach 0 after a
-  // transaction, and a restart would read them again).
+  // transaction, and a restart would read them again). With no record, a position of its own does.
   const tail = out.length > before ? out[out.length - 1]! : undefined;
-  if (tail && Number(tail.next) < next) tail.next = String(next);
+  if (tail) {
+    if (Number(tail.next) < next) tail.next = String(next);
+  } else if (next > from)
+    out.push({ stream, position: String(from), next: String(next), value: undefined, positionOnly: true });
   return next;
 }
 

@@ -20,6 +20,12 @@ export interface StreamMessage {
   value: Buffer | undefined;
   /** Why value is undefined, as a dead-letter code (`redis.no_field`, `kafka.tombstone`). */
   missing?: string;
+  /**
+   * No message, only a position: what the broker had from position to next holds nothing to load
+   * (Kafka's transaction markers and aborted records, fetched with no record after them). It
+   * moves its stream's committed position and nothing else: no line, no dead letter.
+   */
+  positionOnly?: true;
 }
 
 export interface StreamReader {

@@ -274,7 +274,8 @@ export class StreamSource implements Source<StreamBatch> {
     for (const m of list) {
       const reason = problemOf(m);
       if (reason) {
-        rejected.push({ line: 1, source: at(m.position), ...reason });
+        // A position without a message is no line and no mistake: only its next is committed.
+        if (!m.positionOnly) rejected.push({ line: 1, source: at(m.position), ...reason });
         continue;
       }
       const lines = linesOf(m.value!);
