@@ -272,3 +272,35 @@ it('takes a mapping like any source: seed 004’s Kafka records, zone-less New Y
     wh.close();
   }
 });
+
+it('loads a quiet stream’s message within a few batches while a busy stream keeps full units queued', async () => {
+  const dataDir = makeTempDir('stream-fair');
+  const reader = new ListReader();
+  const wh = await Warehouse.open(dataDir);
+  const positions = () => committedPositions(wh, 'mem:t');
+  // One message of stream 'quiet' first; stream 'busy' keeps 2000 messages beyond what was loaded,
+  // far more than the read-ahead (2 batches of 100): every batch finds full units of it queued.
+  reader.add('quiet', lines('q', 1)[0]);
+  let n = 0;
+  const feed = () => {
+    while (reader.messages.length - reader.acked.length < 2000)
+      for (const line of lines(`b${n++}-`, 100)) reader.add('busy', line);
+  };
+  feed();
+  const flood = setInterval(feed, 10);
+  try {
+    const runtime = await Runtime.open(wh);
+    await runtime.start(new StreamSource('mem', reader, { name: 'mem:t', batchEvents: 100, batchMs: 200 }));
+    try {
+      await expect.poll(async () => (await positions()).quiet, { timeout: 10_000, interval: 50 }).toBe('1');
+      // A few batches in, not after the busy stream ran dry (it never does here).
+      expect(Number((await positions()).busy)).toBeLessThanOrEqual(1000);
+    } finally {
+      clearInterval(flood);
+      await runtime.close();
+    }
+  } finally {
+    clearInterval(flood);
+    wh.close();
+  }
+}, 30_000);

@@ -67,6 +67,8 @@ export class StreamSource implements Source<StreamBatch> {
   private ctx: SourceContext | undefined;
   /** Per stream, the messages of its unit being filled. */
   private filling = new Map<string, StreamMessage[]>();
+  /** Per stream, when the first message of its filling unit arrived (ms, performance.now()). */
+  private fillingSince = new Map<string, number>();
   /** Full units, oldest first, written or being written. */
   private sealed: RangeUnit[] = [];
   /** Messages buffered: in sealed and filling units, not yet in a batch. */
@@ -144,20 +146,21 @@ export class StreamSource implements Source<StreamBatch> {
           this.oldestAt = now;
           this.arm();
         }
-        this.add(messages);
+        this.add(messages, now);
         this.lastMessageAt = now;
       }
       if (this.due() || this.idle(now)) this.notify();
     }
   }
 
-  /** Appends messages to their streams' filling units, sealing each that fills. */
-  private add(messages: readonly StreamMessage[]): void {
+  /** Appends messages that arrived at `now` to their streams' filling units, sealing each that fills. */
+  private add(messages: readonly StreamMessage[], now: number): void {
     for (const m of messages) {
       let list = this.filling.get(m.stream);
       if (!list) {
         list = [];
         this.filling.set(m.stream, list);
+        this.fillingSince.set(m.stream, now);
       }
       list.push(m);
       if (list.length === this.unitMessages) this.seal(m.stream, list);
@@ -222,10 +225,14 @@ export class StreamSource implements Source<StreamBatch> {
   /**
    * The oldest units holding batch_events messages at most (one at least), sealing the filling ones
    * first when the full ones hold fewer (a batch cut by its age, or a flood over several streams).
+   * A filling unit that has waited batch_ms is sealed anyway, behind the full ones: else a quiet
+   * partition beside a busy one would wait as long as the busy one keeps full units queued.
    */
   private oldest(): RangeUnit[] {
-    if (this.sealedCount < this.options.batchEvents)
-      for (const [stream, list] of this.filling) this.seal(stream, list);
+    const all = this.sealedCount < this.options.batchEvents;
+    const aged = performance.now() - this.options.batchMs;
+    for (const [stream, list] of this.filling)
+      if (all || this.fillingSince.get(stream)! <= aged) this.seal(stream, list);
     const taken: RangeUnit[] = [];
     let count = 0;
     for (const u of this.sealed) {
@@ -239,6 +246,7 @@ export class StreamSource implements Source<StreamBatch> {
   /** Makes a stream's filling unit a unit and starts writing its file. */
   private seal(stream: string, list: StreamMessage[]): void {
     this.filling.delete(stream);
+    this.fillingSince.delete(stream);
     const range = this.rangeOf(stream, list);
     this.sealed.push(range);
     this.sealedCount += list.length;
