@@ -1,8 +1,11 @@
 // Publishing to a Redis stream (`serve --publish redis://…`, `generate --to redis://…`): one XADD per
 // record, its value under the URL's field. Commands of one call leave in one write (node-redis
 // pipelines what is sent in the same tick), in chunks so a big call never queues everything at once.
+// The client's events drive the publisher's link (a collector's /readyz): down from the error that
+// ended readiness (a closed socket, a failed reconnection) or a close, up at 'ready'.
 
 import type { PublishRecord, StreamPublisher } from '../stream/broker.js';
+import { BrokerLink } from '../stream/link.js';
 import { connectRedis, type RedisSettings } from './settings.js';
 
 /** Records per pipelined chunk. */
@@ -10,7 +13,15 @@ const PUBLISH_CHUNK = 5_000;
 
 export async function redisPublisher(settings: RedisSettings): Promise<StreamPublisher> {
   const client = await connectRedis(settings, 'publish');
+  const link = new BrokerLink();
+  // An error while ready is a command's, not the connection's ('reconnecting' always follows an error).
+  client.on('error', (err: Error) => {
+    if (!client.isReady) link.lost(`${err.message}, reconnecting`);
+  });
+  client.on('end', () => link.lost('connection closed'));
+  client.on('ready', () => link.restored());
   return {
+    link,
     // One stream, so the record's key (its event_id) places nothing: Redis orders all entries.
     async publish(records: readonly PublishRecord[]): Promise<void> {
       for (let i = 0; i < records.length; i += PUBLISH_CHUNK)
