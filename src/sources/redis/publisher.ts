@@ -14,7 +14,8 @@ const PUBLISH_CHUNK = 5_000;
 export async function redisPublisher(settings: RedisSettings): Promise<StreamPublisher> {
   const client = await connectRedis(settings, 'publish');
   const link = new BrokerLink();
-  // An error while ready is a command's, not the connection's ('reconnecting' always follows an error).
+  // A dropped connection ends readiness before its error is emitted (a reconnection follows); an
+  // error while still ready (a reply the decoder could not read) is not the connection's.
   client.on('error', (err: Error) => {
     if (!client.isReady) link.lost(`${err.message}, reconnecting`);
   });
