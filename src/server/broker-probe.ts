@@ -1,6 +1,8 @@
-// Readiness of a publishing collector: whether its broker takes connections. The publisher's own
-// connection state is not part of the StreamPublisher contract, and a probe that needs no traffic
-// also tells a load balancer when a broker is back.
+// Readiness of a publishing collector: whether its broker takes connections. A probe that needs no
+// traffic tells a load balancer when a broker is back, and it covers Kafka, whose client reports no
+// lasting connection state; a publisher whose client does (NATS, Redis) also fails readiness while its
+// connection is down (`broker_connection`, src/sources/stream/link.ts), which this probe cannot see
+// when the host takes connections but the broker behind it does not answer.
 
 import type { StreamUrl } from '../sources/stream/broker.js';
 import { tcpReachable } from '../util/tcp.js';

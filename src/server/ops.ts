@@ -49,7 +49,7 @@ async function warehouseChecks(ctx: ServerContext): Promise<Record<string, strin
   return { spool, lake };
 }
 
-/** The broker takes connections (the publisher's own state is opaque). */
+/** The broker takes connections (the publisher's connection itself is reported through ctx.readiness). */
 async function brokerCheck(ctx: PublishContext): Promise<Record<string, string>> {
   const ok = await brokerReachable(ctx.broker);
   return { broker: ok ? 'ok' : `no host of ${ctx.broker.shown} takes connections` };

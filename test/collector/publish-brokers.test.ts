@@ -4,7 +4,8 @@
  * each accepted record of a batch, a pixel and a signed click, and rejects not at all; a retry to
  * the other collector is stored again (Redis) or dropped by the broker (NATS); over a slow link the
  * answer waits for the broker's acknowledgement; while the broker is cut off they answer 503 and
- * are not ready, and they recover once it is back; and `adpipe stream --from` the same URL loads
+ * are not ready, and they recover once it is back; readiness follows the client's connection with
+ * no request sent, even where the broker's address still takes connections; and `adpipe stream --from` the same URL loads
  * into a warehouse whose report equals what was accepted.
  */
 import { randomUUID } from 'node:crypto';
@@ -265,6 +266,43 @@ for (const broker of [redisCase(), natsCase()]) {
         await proxy.close();
       }
     }, 90_000);
+
+    it('is not ready while its connection is down, with no request sent, though the address takes connections; ready once it is back', async () => {
+      const proxy = await BrokerProxy.to(endpoint);
+      await proxy.open();
+      const shown = broker.url('127.0.0.1', proxy.port);
+      const c = await servePublishing(shown);
+      const readyz = async () => {
+        const res = await fetch(`${c.url}/readyz`);
+        return {
+          status: res.status,
+          checks: ((await res.json()) as { checks: Record<string, string> }).checks,
+        };
+      };
+      try {
+        expect((await readyz()).status).toBe(200);
+        await proxy.hang();
+        // The client's connection drops at once; the TCP probe still says ok, and nothing was published.
+        await expect.poll(readyz, { timeout: 3000, interval: 100 }).toEqual({
+          status: 503,
+          checks: {
+            broker: 'ok',
+            broker_connection: expect.stringContaining(`the connection to ${shown} is down`),
+          },
+        });
+        await proxy.close();
+        await proxy.open();
+        await expect
+          .poll(readyz, { timeout: 15_000, interval: 200 })
+          .toEqual({ status: 200, checks: { broker: 'ok' } });
+        const back = ev(`back-${randomUUID()}`);
+        expect((await post(c, ndjson([back]))).status).toBe(200);
+        accepted.set(back.event_id, back);
+      } finally {
+        c.child.kill('SIGKILL');
+        await proxy.close();
+      }
+    }, 60_000);
 
     it('starts before its broker: not ready and 503 until the broker takes connections, then takes requests', async () => {
       // Nothing listens on the proxy's port until it opens: the broker is not there at start.

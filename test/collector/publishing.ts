@@ -162,6 +162,15 @@ export class BrokerProxy {
     return s;
   }
 
+  /**
+   * Drops every connection and takes new ones without answering: the broker's address still takes
+   * connections (a load balancer in front of a broker that is down, a hung broker), no client gets through.
+   */
+  async hang(): Promise<void> {
+    await this.close();
+    await this.open({ silent: true });
+  }
+
   /** Stops listening and drops every connection through it. */
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();

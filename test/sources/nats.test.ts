@@ -268,18 +268,18 @@ const exited = (child: ChildProcess) =>
     await loadOnce(dataDir, urlOf(subject));
     await expectAllAcked(stream, 'nats', first[1]!.seq);
 
-    // Nothing new: no batch. Then three new messages: one batch, from the first new sequence.
+    // Nothing new: no batch. Then three new messages: loaded from the first new sequence on.
     expect((await loadOnce(dataDir, urlOf(subject))).batches).toHaveLength(0);
     const later = await publish(subject, [events('r3', 5), events('r4', 5), events('r5', 5)]);
     const summary = await loadOnce(dataDir, urlOf(subject));
     expect(summary.accepted).toBe(15);
     const wh = await Warehouse.open(dataDir);
     try {
-      const keys = await wh.all<{ path: string }>('SELECT path FROM ledger ORDER BY path');
-      expect(keys.map((k) => k.path)).toEqual([
-        `nats:${subject}/${stream}@${first[0]!.seq}-${first[1]!.seq}`,
-        `nats:${subject}/${stream}@${later[0]!.seq}-${later[2]!.seq}`,
-      ]);
+      // Each message in exactly one unit of this stream, in order. Not one unit per run: a pull's
+      // deliveries may come in separate socket reads, and when the source sees them batch_ms apart (a
+      // loaded machine stalls the event loop) it cuts a batch by age in between, as it promises.
+      for (const key of await unitKeys(wh)) expect(key.startsWith(`nats:${subject}/${stream}@`)).toBe(true);
+      expect(await loadedSeqs(wh)).toEqual([...first, ...later].map((a) => a.seq));
       expect(await committedPositions(wh, 'nats')).toEqual({ [stream]: String(later[2]!.seq) });
     } finally {
       wh.close();
@@ -396,7 +396,6 @@ const exited = (child: ChildProcess) =>
 
   type Loading = {
     committedUpTo(): Promise<number>;
-    unitKeys(): Promise<string[]>;
     loadedSeqs(): Promise<number[]>;
   };
 
@@ -420,7 +419,7 @@ const exited = (child: ChildProcess) =>
     const committedUpTo = async () =>
       Number((await committedPositions(wh, 'nats'))[testStream(subject)] ?? 0);
     try {
-      await body({ committedUpTo, unitKeys: () => unitKeys(wh), loadedSeqs: () => loadedSeqs(wh) });
+      await body({ committedUpTo, loadedSeqs: () => loadedSeqs(wh) });
     } finally {
       await runtime.close();
     }
@@ -445,10 +444,8 @@ const exited = (child: ChildProcess) =>
         await expect.poll(() => redelivered, { timeout: 20_000 }).toBeGreaterThan(0);
         const later = await publish(subject, [events('h4', 3), events('h5', 3)]);
         await expect.poll(run.committedUpTo, { timeout: 20_000 }).toBe(later[1]!.seq);
-        expect(await run.unitKeys()).toEqual([
-          `nats:${subject}/${testStream(subject)}@${first[0]!.seq}-${first[2]!.seq}`,
-          `nats:${subject}/${testStream(subject)}@${later[0]!.seq}-${later[1]!.seq}`,
-        ]);
+        // Each once: the redeliveries were skipped (units as the messages came, see the restart test).
+        expect(await run.loadedSeqs()).toEqual([...first, ...later].map((a) => a.seq));
       },
       holdFirstAck,
     );

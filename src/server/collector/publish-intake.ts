@@ -43,6 +43,11 @@ export class PublishIntake extends KeepingIntake {
   constructor(private readonly options: PublishIntakeOptions) {
     super(options.deadLetterDir, options.events, options.health);
     this.groups = new GroupPublisher(options.publisher);
+    // Not ready while the client says its connection is down, with no request needed to find out.
+    options.publisher.link?.watch((down) => {
+      if (down === undefined) this.readiness.clear('broker_connection');
+      else this.readiness.fail('broker_connection', `the connection to ${options.shown} is down: ${down}`);
+    });
   }
 
   get inFlight(): number {

@@ -7,6 +7,7 @@
 import { componentLogger } from '../../logger.js';
 import type { PublishRecord, StreamPublisher, StreamUrl } from '../../sources/stream/broker.js';
 import { publishTarget } from '../../sources/stream/brokers.js';
+import { BrokerLink } from '../../sources/stream/link.js';
 import { brokerReachable } from '../broker-probe.js';
 
 const log = componentLogger('publish');
@@ -39,6 +40,8 @@ class WaitingPublisher implements StreamPublisher {
   /** Ends the wait before the next attempt. */
   private wake: (() => void) | undefined;
   private readonly connecting: Promise<void>;
+  /** Down until connected, then the connected publisher's. */
+  readonly link = new BrokerLink('not connected yet');
 
   constructor(
     private readonly open: () => Promise<StreamPublisher>,
@@ -62,6 +65,7 @@ class WaitingPublisher implements StreamPublisher {
           return;
         }
         this.current = publisher;
+        this.link.follow(publisher.link);
         log.info({ broker: this.shown }, 'connected to the broker');
         return;
       } catch (err) {

@@ -6,12 +6,14 @@
 // window (a retried HTTP request) is stored once. While the connection is down a call fails at
 // once, and the calls in flight when it drops fail then: the client discards what it had not written
 // when it reconnects, so their PubAcks would never come, and waiting for ACK_TIMEOUT_MS would hold
-// back every publish behind them (a collector's requests) after the server is back.
+// back every publish behind them (a collector's requests) after the server is back. The status
+// events also drive the publisher's link (a collector's /readyz).
 
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { AdpipeError } from '../../errors.js';
 import type { PublishRecord, StreamPublisher, StreamUrl } from '../stream/broker.js';
+import { BrokerLink } from '../stream/link.js';
 import { connectNats, streamOf } from './jetstream.js';
 
 /** Messages of one call awaiting their PubAck at once. */
@@ -28,8 +30,8 @@ export class NatsPublisher implements StreamPublisher {
   private readonly inbox = createInbox();
   private readonly calls = new Map<number, Call>();
   private nextCall = 0;
-  /** The connection is up, as its status events last told (it reconnects by itself). */
-  private connected = true;
+  /** The connection as its status events last told (it reconnects by itself). */
+  readonly link = new BrokerLink();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -51,9 +53,10 @@ export class NatsPublisher implements StreamPublisher {
   /** Tracks the connection; a drop fails the calls in flight, whose PubAcks will never come. */
   private async followStatus(): Promise<void> {
     for await (const status of this.nc.status()) {
-      if (status.type === 'reconnect') this.connected = true;
+      if (status.type === 'reconnect') this.link.restored();
+      // 'reconnecting' (each attempt) follows a 'disconnect': the link is down already.
       if (status.type !== 'disconnect') continue;
-      this.connected = false;
+      this.link.lost(`disconnected from ${status.server}, reconnecting`);
       const lost = new Error(`lost the connection to NATS (${status.server}) before every PubAck came`);
       for (const call of this.calls.values()) call.fail(lost);
     }
@@ -76,7 +79,8 @@ export class NatsPublisher implements StreamPublisher {
 
   async publish(records: readonly PublishRecord[]): Promise<void> {
     if (records.length === 0) return;
-    if (!this.connected) throw new Error(`not connected to NATS: ${this.subject} is not published to`);
+    if (this.link.down !== undefined)
+      throw new Error(`not connected to NATS: ${this.subject} is not published to`);
     const id = this.nextCall++;
     const reply = `${this.inbox}.${id}`;
     let sent = 0;

@@ -4,6 +4,7 @@
 // src/sources/<kind>/; brokers are found by their URL's scheme (brokers.ts).
 
 import type { Positions } from '../source.js';
+import type { BrokerLink } from './link.js';
 
 /** One message as read: where it sits, where to resume after it, and its payload. */
 export interface StreamMessage {
@@ -60,6 +61,11 @@ export interface StreamPublisher {
   /** Resolves once the broker has every record durably (Kafka acks=all, a JetStream PubAck, XADD's reply). */
   publish(records: readonly PublishRecord[]): Promise<void>;
   close(): Promise<void>;
+  /**
+   * The connection as the client reports it (NATS, Redis); absent where the client reports no lasting
+   * state (Kafka's connects per request and drops idle connections).
+   */
+  readonly link?: BrokerLink;
 }
 
 /** A broker's URL, parsed: `kafka://h1:9092,h2:9092/topic?partitions=0,1`. */
