@@ -1,12 +1,12 @@
 /**
  * Stateless collectors (`adpipe serve --publish URL`) against the real Redis (Streams) and NATS
- * (JetStream) of the machine, as publish.test.ts does for Kafka: two collectors side by side publish
- * each accepted record of a batch, a pixel and a signed click, and rejects not at all; a retry to
- * the other collector is stored again (Redis) or dropped by the broker (NATS); over a slow link the
- * answer waits for the broker's acknowledgement; while the broker is cut off they answer 503 and
- * are not ready, and they recover once it is back; readiness follows the client's connection with
- * no request sent, even where the broker's address still takes connections; and `adpipe stream --from` the same URL loads
- * into a warehouse whose report equals what was accepted.
+ * (JetStream) of the machine, as publish.test.ts does for Kafka: two collectors side by side
+ * publish each accepted record of a batch, a pixel and a signed click, and rejects not at all; a
+ * retry to the other collector is stored again (Redis) or dropped by the broker (NATS); over a slow
+ * link the answer waits for the broker's acknowledgement; while the broker is cut off they answer
+ * 503 and are not ready, and they recover once it is back; readiness follows the client's
+ * connection with no request sent, even where the broker's address still takes connections; and
+ * `adpipe stream --from` the same URL loads into a warehouse whose report equals what was accepted.
  */
 import { randomUUID } from 'node:crypto';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
