@@ -2,16 +2,19 @@
  * The Kafka source reading record batches compressed in each codec Kafka has, as the reference
  * Java producer writes them (`compression.type`, test/sources/kafka/CodecProducer.java) on the real
  * broker: every simulated event in the warehouse once, the revenue of each type exact, nothing
- * dead-lettered. zstd is the codec Node 20's zlib lacks (src/sources/kafka/codecs.ts).
+ * dead-lettered. zstd is the codec Node 20's zlib lacks, and Java's snappy is snappy-java's framed
+ * stream, which the client does not read (src/sources/kafka/codecs.ts); the framing's edge cases
+ * are checked on bytes made here.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Admin } from '@platformatic/kafka';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Admin, compressionsAlgorithms } from '@platformatic/kafka';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { eventLines } from '../../src/simulator/index.js';
+import { decompress } from '../../src/sources/kafka/codecs.js';
 import { createStreamSource } from '../../src/sources/stream/config.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { createTopic, kafkaAdmin, kafkaLib } from '../helpers/kafka.js';
@@ -147,4 +150,40 @@ async function loadTopic(
     },
     90_000,
   );
+});
+
+describe('decompress: snappy-java framing', () => {
+  const SNAPPY = 2;
+  const { snappy } = compressionsAlgorithms;
+  const text = (n: number, from = 0) =>
+    Buffer.from(Array.from({ length: n }, (_, i) => `{"event_id":"f${from + i}"}`).join('\n'));
+  /** snappy-java's stream: magic, version 1, compatible version 1, then length-prefixed raw blocks. */
+  const framed = (...blocks: Buffer[]) =>
+    Buffer.concat([
+      Buffer.from([0x82, ...Buffer.from('SNAPPY'), 0, 0, 0, 0, 1, 0, 0, 0, 1]),
+      ...blocks.flatMap((b) => {
+        const block = snappy.compressSync(b);
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(block.length);
+        return [length, block];
+      }),
+    ]);
+
+  it('reads every block of a framed stream, in order, and a raw block as before', () => {
+    const [a, b, c] = [text(500), text(3, 500), text(2000, 503)];
+    expect(decompress(SNAPPY, framed(a, b, c))).toEqual(Buffer.concat([a, b, c]));
+    expect(decompress(SNAPPY, framed(a))).toEqual(a);
+    expect(decompress(SNAPPY, snappy.compressSync(c))).toEqual(c);
+  });
+
+  it('says where a framed stream is cut off, in a block or in its length', () => {
+    const whole = framed(text(100), text(100, 100));
+    const second = 16 + 4 + whole.readUInt32BE(16);
+    expect(() => decompress(SNAPPY, whole.subarray(0, whole.length - 1))).toThrow(
+      `kafka: snappy-java block at byte ${second} runs past the batch's ${whole.length - 1} bytes`,
+    );
+    expect(() => decompress(SNAPPY, whole.subarray(0, second + 2))).toThrow(
+      `kafka: snappy-java block at byte ${second} runs past the batch's ${second + 2} bytes`,
+    );
+  });
 });

@@ -39,6 +39,10 @@ export function decompress(codec: number, data: Buffer): Buffer {
   return algorithm.decompressSync(data);
 }
 
+/**
+ * A raw block cannot begin so: after its length (0x82 0x53) would come a copy ('N'), with nothing
+ * before it to copy from. snappy-java's own reader tells them apart the same way.
+ */
 const isXerialFramed = (data: Buffer) =>
   data.length >= XERIAL_HEADER && data.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC);
 
