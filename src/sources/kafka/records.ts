@@ -4,8 +4,8 @@
 // view of its value, and only the fields adpipe needs are read (offsetDelta, the value). Batches of
 // aborted transactions are dropped as Java's consumer drops them under READ_COMMITTED (KIP-98).
 
-import { compressionsAlgorithmsByBitmask } from '@platformatic/kafka';
 import type { StreamMessage } from '../stream/broker.js';
+import { decompress } from './codecs.js';
 
 /** firstOffset (int64) and batchLength (int32): what precedes the rest of a batch. */
 const BATCH_HEAD = 12;
@@ -130,12 +130,6 @@ function isAbortMarker(body: Buffer): boolean {
   cursor.skipVarInt(); // offsetDelta
   const keyLength = cursor.varInt();
   return keyLength >= 4 && body.readInt16BE(cursor.at + 2) === ABORT_MARKER;
-}
-
-function decompress(bitmask: number, data: Buffer): Buffer {
-  const algorithm = compressionsAlgorithmsByBitmask[bitmask];
-  if (!algorithm) throw new Error(`kafka: record batch compressed with unknown codec ${bitmask}`);
-  return algorithm.decompressSync(data);
 }
 
 /** Reads a batch's records (length, attributes, timestampDelta, offsetDelta, key, value, headers). */
