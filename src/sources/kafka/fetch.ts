@@ -103,16 +103,21 @@ export class PartitionFetcher {
     }
     this.stale = false;
     const out: StreamMessage[] = [];
+    const moved: Array<[partition: number, next: number]> = [];
     for (const response of responses)
       for (const p of response) {
         const from = this.next.get(p.partitionIndex)!;
         if (!p.records) continue;
         const next = takeRecords(p.records, from, String(p.partitionIndex), out, p.aborted);
-        if (next === from) continue;
-        // Re-inserted: to the end of the map's order, the request order.
-        this.next.delete(p.partitionIndex);
-        this.next.set(p.partitionIndex, next);
+        if (next !== from) moved.push([p.partitionIndex, next]);
       }
+    // Only once every partition decoded: a batch that throws (a codec, corrupt bytes) discards the
+    // messages decoded before it, so no partition may move past them; all are fetched again.
+    for (const [partition, next] of moved) {
+      // Re-inserted: to the end of the map's order, the request order.
+      this.next.delete(partition);
+      this.next.set(partition, next);
+    }
     return out;
   }
 
