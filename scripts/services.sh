@@ -645,7 +645,9 @@ kafka_stop_outdated() {
   local pidfile="$KAFKA_DIR/kafka.pid"
   kafka_plaintext_answers && [ -f "$pidfile" ] || return 0
   log "kafka: the broker of $pidfile (pid $(cat "$pidfile")) lacks the SASL listeners: restarting it"
-  as_root start-stop-daemon --stop --oknodo --pidfile "$pidfile" --retry TERM/60/KILL/5 >/dev/null
+  # --exec: a stale pidfile whose pid now belongs to another program stops nothing.
+  as_root start-stop-daemon --stop --oknodo --pidfile "$pidfile" --exec "$(readlink -f "$(command -v java)")" \
+    --retry TERM/60/KILL/5 >/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------

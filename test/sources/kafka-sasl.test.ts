@@ -79,12 +79,7 @@ describe('kafka URLs with SASL and TLS', () => {
       'generate',
       '--to',
       `${SASL}/${topic}?sasl=scram-sha-256`,
-      '--events',
-      '400',
-      '--start',
-      '2025-05-05T00:00:00Z',
-      '--hours',
-      '2',
+      ...'--events 400 --start 2025-05-05T00:00:00Z --hours 2'.split(' '),
     );
     expect(gen.stderr).toBe('');
     expect(gen.status).toBe(0);
