@@ -12,6 +12,9 @@ import path from 'node:path';
 import type { Admin } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lakeRelation } from '../../src/lake/lake.js';
+import { kafkaBroker } from '../../src/sources/kafka/broker.js';
+import { securityOptions } from '../../src/sources/kafka/security.js';
+import { parseStreamUrl } from '../../src/sources/stream/brokers.js';
 import { createStreamSource } from '../../src/sources/stream/config.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { ev, ndjson, post, servePublishing, stopped } from '../collector/publishing.js';
@@ -174,6 +177,15 @@ describe('kafka URLs with SASL and TLS', () => {
     expect(source(`kafka://${host}?tls_ca=/nonexistent/ca.pem`)).toThrow(
       /cannot read tls_ca \/nonexistent\/ca\.pem/,
     );
+    // SNI (which managed services route by) for host names, not for IP addresses.
+    const sni = (hosts: string) =>
+      securityOptions(parseStreamUrl(`kafka://${hosts}/t?tls=true`, kafkaBroker, kafkaBroker.readerParams))
+        .tlsServerName;
+    expect([
+      sni('b1.example.com,b2.example.com:9093'),
+      sni('b1.example.com,10.0.0.5'),
+      sni('[::1]:9095'),
+    ]).toEqual([true, false, false]);
     // A password with an unencoded @ is hidden whole.
     expect(source(`kafka://adpipe:p@ss@${host}`)).toThrow(
       /^invalid configuration: kafka:\/\/adpipe:\*\*\*@127\.0\.0\.1:9094\/t: /,

@@ -4,6 +4,7 @@
 // adpipe opens to Kafka takes them through clientOptions (client.ts).
 
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ConnectionOptions, SASLMechanismValue } from '@platformatic/kafka';
 import { AdpipeError } from '../../errors.js';
 import type { StreamUrl } from '../stream/broker.js';
@@ -16,7 +17,7 @@ const MECHANISMS: Readonly<Record<string, SASLMechanismValue>> = {
   'scram-sha-512': 'SCRAM-SHA-512',
 };
 
-export type KafkaSecurity = Pick<ConnectionOptions, 'sasl' | 'tls'>;
+export type KafkaSecurity = Pick<ConnectionOptions, 'sasl' | 'tls' | 'tlsServerName'>;
 
 /** The URL's SASL and TLS options; ADP_ERR_CONFIG for credentials without a mechanism or the reverse. */
 export function securityOptions(url: StreamUrl): KafkaSecurity {
@@ -39,7 +40,14 @@ export function securityOptions(url: StreamUrl): KafkaSecurity {
   const ca = url.params.get('tls_ca');
   if (tls !== null && tls !== 'true' && tls !== 'false') throw bad(`tls must be true or false, got ${tls}`);
   if (ca !== null && tls === 'false') throw bad('tls_ca is a CA for TLS, but tls=false');
-  if (tls === 'true' || ca !== null) security.tls = ca === null ? {} : { ca: readCa(ca, bad) };
+  if (tls === 'true' || ca !== null) {
+    security.tls = ca === null ? {} : { ca: readCa(ca, bad) };
+    // The client sends SNI only when asked, and managed services (Confluent Cloud) route by it.
+    // Not to IP addresses, which SNI does not allow (Node warns).
+    security.tlsServerName = !url.hosts.some(
+      (h) => isIP(h.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')) !== 0,
+    );
+  }
   return security;
 }
 
