@@ -183,6 +183,7 @@ missing_packages_kafka() {
   # Java and Maven even when a broker answers: the tests' reference Java client needs the jars.
   command -v kcat >/dev/null 2>&1 || echo kcat
   command -v java >/dev/null 2>&1 || echo openjdk-17-jre-headless
+  command -v openssl >/dev/null 2>&1 || echo openssl
   command -v mvn >/dev/null 2>&1 || echo maven
 }
 missing_packages_chromium() { [ -x /usr/bin/chromium ] || echo chromium; }
@@ -475,12 +476,34 @@ ensure_clickhouse() {
 
 # ---------------------------------------------------------------------------------------------
 # Apache Kafka 4.x from Maven Central (scripts/kafka/pom.xml), KRaft mode: one process that is both
-# broker and controller, PLAINTEXT on 127.0.0.1:9092, controller on 127.0.0.1:9093, run with the
-# machine's Java 17. Data, config and logs under $KAFKA_DIR; jars in $KAFKA_LIB.
+# broker and controller, PLAINTEXT on 127.0.0.1:9092, controller on 127.0.0.1:9093, SASL_PLAINTEXT
+# on 127.0.0.1:9094 and SASL_SSL on 127.0.0.1:9095 (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, user
+# adpipe), run with the machine's Java 17. Data, config, TLS files and logs under $KAFKA_DIR; jars
+# in $KAFKA_LIB.
 KAFKA_LOG="$KAFKA_DIR/log/server.log"
 KAFKA_OUT="$KAFKA_DIR/log/stdout.log"
-# A metadata request answered; the TCP check first spares kcat's 3-s wait when nothing listens.
-kafka_answers() { tcp_open 9092 && timeout 5 kcat -L -b 127.0.0.1:9092 -m 3 >/dev/null 2>&1; }
+KAFKA_TLS="$KAFKA_DIR/tls"
+# The one test user of the SASL listeners, for every mechanism (test/helpers/services.ts has it too).
+KAFKA_SASL_USER=adpipe
+KAFKA_SASL_PASSWORD=adpipe-secret
+# The broker's PKCS12 keystore's password: a test secret, like the SASL one.
+KAFKA_KEYSTORE_PASSWORD=adpipe-keystore
+# A metadata request answered on the PLAINTEXT listener, and through each SASL listener (so a
+# broker started before those existed does not count as answering); the TCP checks first spare
+# kcat's 3-s wait when nothing listens. kcat signs in with PLAIN: its SCRAM (librdkafka 2.0.2) is
+# refused by Kafka 4.1 where the Node client's and Java's are accepted.
+kafka_plaintext_answers() { tcp_open 9092 && timeout 5 kcat -L -b 127.0.0.1:9092 -m 3 >/dev/null 2>&1; }
+kafka_sasl_answers() {
+  local port="$1"
+  shift
+  tcp_open "$port" && timeout 5 kcat -L -b "127.0.0.1:$port" -m 3 "$@" -X sasl.mechanisms=PLAIN \
+    -X sasl.username="$KAFKA_SASL_USER" -X sasl.password="$KAFKA_SASL_PASSWORD" >/dev/null 2>&1
+}
+kafka_answers() {
+  kafka_plaintext_answers &&
+    kafka_sasl_answers 9094 -X security.protocol=SASL_PLAINTEXT &&
+    kafka_sasl_answers 9095 -X security.protocol=SASL_SSL -X ssl.ca.location="$KAFKA_TLS/ca.pem"
+}
 kafka_resolve_jars() {
   local stamp
   stamp="$KAFKA_LIB/.pom-$(sha256sum "$KAFKA_POM" | cut -c1-16)"
@@ -498,8 +521,49 @@ kafka_resolve_jars() {
   touch "$stamp"
 }
 KAFKA_JVM_ARGS=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
-  -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -cp "$KAFKA_LIB/*")
+  -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -cp "$(readlink -f "$KAFKA_LIB")/*")
 kafka_java() { java "${KAFKA_JVM_ARGS[@]}" "$@"; }
+# kafka_jaas_config LISTENER: the login modules of one SASL listener, one per mechanism.
+kafka_jaas_config() {
+  local prefix="listener.name.$1" scram=org.apache.kafka.common.security.scram.ScramLoginModule
+  echo "$prefix.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required \\"
+  echo "  username=\"$KAFKA_SASL_USER\" password=\"$KAFKA_SASL_PASSWORD\" user_$KAFKA_SASL_USER=\"$KAFKA_SASL_PASSWORD\";"
+  echo "$prefix.scram-sha-256.sasl.jaas.config=$scram required;"
+  echo "$prefix.scram-sha-512.sasl.jaas.config=$scram required;"
+}
+# The test CA and the broker's certificate for 127.0.0.1 and localhost, made once: PEM files a
+# Node client trusts (tls/ca.pem) and the PKCS12 keystore the broker reads.
+kafka_tls_files() {
+  [ -f "$KAFKA_TLS/broker.p12" ] && return 0
+  command -v openssl >/dev/null 2>&1 || die "kafka: openssl missing (package openssl)"
+  log "kafka: making a test CA and the broker's certificate in $KAFKA_TLS"
+  as_root install -d -m 0755 "$KAFKA_TLS"
+  as_root bash -euo pipefail -c '
+    cd "$1"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=adpipe test CA" \
+      -keyout ca.key -out ca.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout broker.key -out broker.csr
+    printf "subjectAltName=IP:127.0.0.1,DNS:localhost\n" >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile broker.ext -out broker.pem
+    openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -name broker \
+      -passout "pass:$2" -out broker.p12.tmp
+    mv broker.p12.tmp broker.p12
+    chmod 0644 ca.pem broker.pem' _ "$KAFKA_TLS" "$KAFKA_KEYSTORE_PASSWORD" >"$KAFKA_DIR/log/tls.log" 2>&1 ||
+    die_with_log "$KAFKA_DIR/log/tls.log" "kafka: making the TLS files failed"
+}
+# SCRAM users live in the cluster metadata, not in server.properties: set (again) through the
+# PLAINTEXT listener once the broker answers there; setting a user's credential twice is harmless.
+# One mechanism a call: the broker refuses two credentials of one user in one request.
+kafka_scram_users() {
+  local mech
+  for mech in SCRAM-SHA-256 SCRAM-SHA-512; do
+    kafka_java kafka.admin.ConfigCommand --bootstrap-server 127.0.0.1:9092 --alter --entity-type users \
+      --entity-name "$KAFKA_SASL_USER" --add-config "$mech=[password=$KAFKA_SASL_PASSWORD]" \
+      >"$KAFKA_DIR/log/scram.log" 2>&1 ||
+      die_with_log "$KAFKA_DIR/log/scram.log" "kafka: adding the $mech user $KAFKA_SASL_USER failed"
+  done
+}
 kafka_write_config() {
   as_root install -d -m 0755 "$KAFKA_DIR" "$KAFKA_DIR/data" "$KAFKA_DIR/log"
   as_root tee "$KAFKA_DIR/server.properties" >/dev/null <<PROPS
@@ -507,11 +571,19 @@ kafka_write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:9093
-listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
-advertised.listeners=PLAINTEXT://127.0.0.1:9092
+listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093,SASL_PLAINTEXT://127.0.0.1:9094,SASL_SSL://127.0.0.1:9095
+advertised.listeners=PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9094,SASL_SSL://127.0.0.1:9095
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
+# PLAIN's users are these lines; SCRAM's are stored in the cluster metadata (ensure_kafka adds them).
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+$(kafka_jaas_config sasl_plaintext)
+$(kafka_jaas_config sasl_ssl)
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$KAFKA_TLS/broker.p12
+ssl.keystore.password=$KAFKA_KEYSTORE_PASSWORD
+ssl.key.password=$KAFKA_KEYSTORE_PASSWORD
 log.dirs=$KAFKA_DIR/data
 num.partitions=1
 auto.create.topics.enable=true
@@ -543,11 +615,13 @@ ensure_kafka() {
   # checkout, even when a broker started from another one answers already.
   kafka_resolve_jars
   if kafka_answers; then
-    log "kafka: answering on 127.0.0.1:9092 ($(kcat -L -b 127.0.0.1:9092 -m 3 2>/dev/null | grep -m1 -o 'broker [0-9]* at [^ ]*'))"
+    log "kafka: answering on 127.0.0.1:9092, 9094 (SASL) and 9095 (SASL over TLS) ($(kcat -L -b 127.0.0.1:9092 -m 3 2>/dev/null | grep -m1 -o 'broker [0-9]* at [^ ]*'))"
     return
   fi
   command -v java >/dev/null 2>&1 || die "kafka: java missing (package openjdk-17-jre-headless)"
-  ports_free kafka 9092 9093
+  kafka_stop_outdated
+  ports_free kafka 9092 9093 9094 9095
+  kafka_tls_files
   kafka_write_config
   if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
     local cluster_id
@@ -562,6 +636,18 @@ ensure_kafka() {
   as_root start-stop-daemon --start --oknodo --background --make-pidfile --pidfile "$KAFKA_DIR/kafka.pid" \
     --output "$KAFKA_OUT" --exec "$java_bin" -- "${KAFKA_JVM_ARGS[@]}" kafka.Kafka "$KAFKA_DIR/server.properties"
   wait_for kafka kafka_answers "$KAFKA_LOG"
+  kafka_scram_users
+}
+# A broker of ours that answers on 9092 but not on the SASL listeners was started with an older
+# config (before they existed): stopped through its pidfile, so the start that follows gives it
+# the current one. Anything else on 9092 is left alone (ports_free then names it).
+kafka_stop_outdated() {
+  local pidfile="$KAFKA_DIR/kafka.pid"
+  kafka_plaintext_answers && [ -f "$pidfile" ] || return 0
+  log "kafka: the broker of $pidfile (pid $(cat "$pidfile")) lacks the SASL listeners: restarting it"
+  # --exec: a stale pidfile whose pid now belongs to another program stops nothing.
+  as_root start-stop-daemon --stop --oknodo --pidfile "$pidfile" --exec "$(readlink -f "$(command -v java)")" \
+    --retry TERM/60/KILL/5 >/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -47,6 +47,11 @@ export const testServices = Object.freeze({
   clickhouseUrl: env('ADPIPE_TEST_CLICKHOUSE_URL', 'http://127.0.0.1:8123'),
   /** Apache Kafka 4.x in KRaft mode (the broker scripts/services.sh resolves from Maven Central). */
   kafkaUrl: env('ADPIPE_TEST_KAFKA_URL', 'kafka://127.0.0.1:9092'),
+  /** The same broker's SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256/512), its user in the URL. */
+  kafkaSaslUrl: env('ADPIPE_TEST_KAFKA_SASL_URL', 'kafka://adpipe:adpipe-secret@127.0.0.1:9094'),
+  /** Its SASL_SSL listener, whose certificate the test CA (kafkaTlsCa) signed. */
+  kafkaTlsUrl: env('ADPIPE_TEST_KAFKA_TLS_URL', 'kafka://adpipe:adpipe-secret@127.0.0.1:9095'),
+  kafkaTlsCa: env('ADPIPE_TEST_KAFKA_TLS_CA', '/var/lib/adpipe-kafka/tls/ca.pem'),
   /** Chromium binary for playwright-core `executablePath`. */
   chromiumPath: env('ADPIPE_TEST_CHROMIUM_PATH', '/usr/bin/chromium'),
   /** S3 API endpoint: OpenStack Swift + s3api + tempauth (path-style, Signature V4). */

@@ -4,7 +4,7 @@
 
 import { ProduceAcks, Producer } from '@platformatic/kafka';
 import type { PublishRecord, StreamPublisher, StreamUrl } from '../stream/broker.js';
-import { clientOptions, keyPartition } from './client.js';
+import { clientOptions, keyPartition, signIn } from './client.js';
 
 /** Bytes per produce request: a partition's record batch stays under the broker's 1 MB message.max.bytes. */
 const SEND_BYTES = 900_000;
@@ -13,7 +13,17 @@ export class KafkaPublisher implements StreamPublisher {
   private readonly producer: Producer;
   private readonly topic: string;
 
-  constructor(url: StreamUrl) {
+  /**
+   * A publisher whose URL has signed in to a broker, so refused credentials or an untrusted
+   * certificate fail `serve --publish` and `generate --to` at start: the producer itself, being
+   * idempotent, would retry them forever at every publish.
+   */
+  static async open(url: StreamUrl): Promise<KafkaPublisher> {
+    await signIn(url);
+    return new KafkaPublisher(url);
+  }
+
+  private constructor(url: StreamUrl) {
     this.topic = url.name;
     this.producer = new Producer({
       ...clientOptions(url),

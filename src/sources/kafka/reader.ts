@@ -9,14 +9,14 @@ import { ConnectionPool, Consumer, ListOffsetTimestamps } from '@platformatic/ka
 import { AdpipeError } from '../../errors.js';
 import type { Positions } from '../source.js';
 import type { StreamMessage, StreamReader, StreamUrl } from '../stream/broker.js';
-import { clientOptions, hasKafkaError } from './client.js';
+import { clientOptions, connectError, hasKafkaError } from './client.js';
 import { listOffsets, PartitionFetcher } from './fetch.js';
 import { fetchApi } from './fetch-api.js';
 import { type KafkaReaderParams, readerParams } from './params.js';
 
 export class KafkaReader implements StreamReader {
   readonly label: string;
-  private readonly hosts: string;
+  private readonly url: StreamUrl;
   private readonly params: KafkaReaderParams;
   private readonly consumer: Consumer;
   /** The Fetch requests' connections (fetch.ts): the consumer's serve metadata, offsets and commits. */
@@ -30,10 +30,10 @@ export class KafkaReader implements StreamReader {
   constructor(url: StreamUrl, sourceName: string) {
     this.params = readerParams(url, sourceName);
     this.label = `kafka:${this.params.topic}`;
-    this.hosts = url.hosts.join(',');
-    const options = clientOptions(url);
-    this.consumer = new Consumer({ ...options, groupId: this.params.group });
-    this.connections = new ConnectionPool(options.clientId);
+    this.url = url;
+    const { clientId, bootstrapBrokers, ...security } = clientOptions(url);
+    this.consumer = new Consumer({ clientId, bootstrapBrokers, ...security, groupId: this.params.group });
+    this.connections = new ConnectionPool(clientId, security);
     // Commits outside any membership (a "simple" group, as Java's assign() + commitSync() make):
     // the broker takes them from generation -1 and no member id.
     this.consumer.generationId = -1;
@@ -47,8 +47,10 @@ export class KafkaReader implements StreamReader {
       // A source that failed to open is not closed by the runtime: its sockets would keep the process up.
       await this.close().catch(() => undefined);
       if (hasKafkaError(err, 'UNKNOWN_TOPIC_OR_PARTITION'))
-        throw new AdpipeError('ADP_ERR_CONFIG', [`${this.label}: no such topic on ${this.hosts}`]);
-      throw err;
+        throw new AdpipeError('ADP_ERR_CONFIG', [
+          `${this.label}: no such topic on ${this.url.hosts.join(',')}`,
+        ]);
+      throw connectError(err, this.url);
     }
   }
 

@@ -70,7 +70,10 @@ export async function openPublisher(url: string): Promise<{ publisher: StreamPub
   return { publisher: await target.open(), url: target.url };
 }
 
-/** The URL without its password, for messages and logs. */
+/**
+ * The URL without its password, for messages and logs: up to the authority's last `@`, as
+ * parseStreamUrl reads it, so a password with an unencoded `@` is hidden whole.
+ */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
+  return url.replace(/^([^:/?]*:\/\/[^/?@:]*):[^/?]*@/, '$1:***@');
 }
