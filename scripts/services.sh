@@ -521,7 +521,7 @@ kafka_resolve_jars() {
   touch "$stamp"
 }
 KAFKA_JVM_ARGS=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
-  -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -cp "$(readlink -f "$KAFKA_LIB")/*")
+  -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -cp "$KAFKA_LIB/*")
 kafka_java() { java "${KAFKA_JVM_ARGS[@]}" "$@"; }
 # kafka_jaas_config LISTENER: the login modules of one SASL listener, one per mechanism.
 kafka_jaas_config() {
