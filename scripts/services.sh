@@ -621,8 +621,8 @@ ensure_kafka() {
   command -v java >/dev/null 2>&1 || die "kafka: java missing (package openjdk-17-jre-headless)"
   kafka_stop_outdated
   ports_free kafka 9092 9093 9094 9095
+  kafka_write_config # first: it makes the dirs the TLS files and their log go to
   kafka_tls_files
-  kafka_write_config
   if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
     local cluster_id
     cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid) || die "kafka: StorageTool random-uuid failed"
