@@ -73,6 +73,8 @@ function serve(config: string) {
 
 (await describeWith('postgres'))('commands beside a running adpipe serve', () => {
   const alone = new Map<string, { code: number | null; stdout: string }>();
+  /** What each command wrote to stderr alone: said when it did not succeed, to tell why. */
+  const aloneStderr = new Map<string, string>();
   let server: ReturnType<typeof serve> | undefined;
 
   beforeAll(async () => {
@@ -85,7 +87,11 @@ function serve(config: string) {
     ]);
     expect(ingest.code, ingest.stderr).toBe(0);
     expect((await cli(operator, ['sink', 'sync'])).code).toBe(0);
-    for (const args of COMMANDS) alone.set(args.join(' '), outcome(await cli(operator, args)));
+    for (const args of COMMANDS) {
+      const result = await cli(operator, args);
+      alone.set(args.join(' '), outcome(result));
+      aloneStderr.set(args.join(' '), result.stderr);
+    }
     server = serve(operator);
     await server.url;
   }, 120_000);
@@ -112,7 +118,7 @@ function serve(config: string) {
 
   it.each(COMMANDS)('%s … prints what it prints alone', async (...args: string[]) => {
     const before = alone.get(args.join(' '))!;
-    expect(before.code).toBe(0);
+    expect(before.code, `${before.stdout}\n${aloneStderr.get(args.join(' '))}`).toBe(0);
     expect(before.stdout.length).toBeGreaterThan(20);
     const beside = await cli(operator, args);
     expect(beside.stderr).not.toContain('ADP_ERR');
