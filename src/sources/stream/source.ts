@@ -65,10 +65,8 @@ export class StreamSource implements Source<StreamBatch> {
   readonly mapping: Mapping | undefined;
   readonly retry = { baseMs: 500, maxMs: 30_000 };
   private ctx: SourceContext | undefined;
-  /** Per stream, the messages of its unit being filled. */
-  private filling = new Map<string, StreamMessage[]>();
-  /** Per stream, when the first message of its filling unit arrived (ms, performance.now()). */
-  private fillingSince = new Map<string, number>();
+  /** Per stream, its unit being filled: the messages, and when the first arrived (performance.now()). */
+  private filling = new Map<string, { messages: StreamMessage[]; since: number }>();
   /** Full units, oldest first, written or being written. */
   private sealed: RangeUnit[] = [];
   /** Messages buffered: in sealed and filling units, not yet in a batch. */
@@ -156,14 +154,13 @@ export class StreamSource implements Source<StreamBatch> {
   /** Appends messages that arrived at `now` to their streams' filling units, sealing each that fills. */
   private add(messages: readonly StreamMessage[], now: number): void {
     for (const m of messages) {
-      let list = this.filling.get(m.stream);
-      if (!list) {
-        list = [];
-        this.filling.set(m.stream, list);
-        this.fillingSince.set(m.stream, now);
+      let unit = this.filling.get(m.stream);
+      if (!unit) {
+        unit = { messages: [], since: now };
+        this.filling.set(m.stream, unit);
       }
-      list.push(m);
-      if (list.length === this.unitMessages) this.seal(m.stream, list);
+      unit.messages.push(m);
+      if (unit.messages.length === this.unitMessages) this.seal(m.stream, unit.messages);
     }
     this.buffered += messages.length;
   }
@@ -231,8 +228,8 @@ export class StreamSource implements Source<StreamBatch> {
   private oldest(): RangeUnit[] {
     const all = this.sealedCount < this.options.batchEvents;
     const aged = performance.now() - this.options.batchMs;
-    for (const [stream, list] of this.filling)
-      if (all || this.fillingSince.get(stream)! <= aged) this.seal(stream, list);
+    for (const [stream, { messages, since }] of this.filling)
+      if (all || since <= aged) this.seal(stream, messages);
     const taken: RangeUnit[] = [];
     let count = 0;
     for (const u of this.sealed) {
@@ -246,7 +243,6 @@ export class StreamSource implements Source<StreamBatch> {
   /** Makes a stream's filling unit a unit and starts writing its file. */
   private seal(stream: string, list: StreamMessage[]): void {
     this.filling.delete(stream);
-    this.fillingSince.delete(stream);
     const range = this.rangeOf(stream, list);
     this.sealed.push(range);
     this.sealedCount += list.length;
