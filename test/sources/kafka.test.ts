@@ -155,6 +155,22 @@ async function offsetsOf(
 }
 
 /**
+ * Partition 0 of a one-partition topic ends at `end`, and both the warehouse's committed position
+ * of source `name` and its group's offset (`adpipe-<name>`) stand there: nothing left to read.
+ */
+async function expectCommittedToEnd(
+  topic: string,
+  dataDir: string,
+  name: string,
+  end: string,
+): Promise<void> {
+  const offsets = await offsetsOf(topic, `adpipe-${name}`, [0]);
+  expect(offsets.ends).toEqual([end]);
+  expect(await positionsOf(dataDir, name)).toEqual({ '0': end });
+  expect(offsets.group).toEqual([end]);
+}
+
+/**
  * Writes to partition 0 with Kafka's reference Java client (test/sources/kafka/TxnProducer.java:
  * begin, commit, abort, t:<value> in the transaction, p:<value> from a plain producer): the Node
  * client has no transactions. No java or no jars is a failure, not a skip.
@@ -289,10 +305,7 @@ function javaProduce(topic: string, ops: string[]): void {
     const ids = (kind: string) => [0, 1, 2, 3].map((i) => `${kind}-${i}`);
     expect(await lakeIdsOf(dataDir)).toEqual([...ids('committed'), ...ids('plain')].sort());
     // Past the aborted records and markers at the end: the group's lag is 0.
-    const offsets = await offsetsOf(topic, 'adpipe-txn', [0]);
-    expect(offsets.ends).toEqual(['16']);
-    expect(await positionsOf(dataDir, 'txn')).toEqual({ '0': '16' });
-    expect(offsets.group).toEqual(['16']);
+    await expectCommittedToEnd(topic, dataDir, 'txn', '16');
   }, 90_000);
 
   it('commits the end offset after an aborted transaction fetched on its own, with no record after it', async () => {
@@ -306,10 +319,7 @@ function javaProduce(topic: string, ops: string[]): void {
     javaProduce(topic, ['begin', `t:${aborted}`, 'abort']);
     await load(dataDir, urlOf(topic), 'alone');
     expect(await lakeIdsOf(dataDir)).toEqual(['alone-0']);
-    const offsets = await offsetsOf(topic, 'adpipe-alone', [0]);
-    expect(offsets.ends).toEqual(['3']);
-    expect(await positionsOf(dataDir, 'alone')).toEqual({ '0': '3' });
-    expect(offsets.group).toEqual(['3']);
+    await expectCommittedToEnd(topic, dataDir, 'alone', '3');
   }, 90_000);
 
   it('dead-letters a tombstone and a message that is not JSON under their offsets, and goes on', async () => {
