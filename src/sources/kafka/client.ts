@@ -13,6 +13,12 @@ export function clientOptions(url: StreamUrl): KafkaClientOptions {
   return { clientId: 'adpipe', bootstrapBrokers: url.hosts, ...securityOptions(url) };
 }
 
+/** Connections of our own to the URL's brokers, with its SASL/TLS: the reader's fetches, signIn. */
+export function connectionPool(url: StreamUrl): ConnectionPool {
+  const { clientId, bootstrapBrokers: _, ...security } = clientOptions(url);
+  return new ConnectionPool(clientId, security);
+}
+
 /**
  * Java's default partitioner for keyed records (positive murmur2 of the key, modulo the partition
  * count, which the client applies): the client's own takes the hash unsigned instead, which would
@@ -74,10 +80,9 @@ export function connectError(err: unknown, url: StreamUrl): unknown {
  * idempotent producer, forever).
  */
 export async function signIn(url: StreamUrl): Promise<void> {
-  const { clientId, bootstrapBrokers, ...security } = clientOptions(url);
-  const pool = new ConnectionPool(clientId, security);
+  const pool = connectionPool(url);
   try {
-    await pool.getFirstAvailable(bootstrapBrokers.map((b) => parseBroker(b)));
+    await pool.getFirstAvailable(url.hosts.map((b) => parseBroker(b)));
   } catch (err) {
     throw connectError(err, url);
   } finally {

@@ -5,11 +5,11 @@
 // committed position, else at the URL's start (earliest by default). Offsets go to the consumer
 // group only after the warehouse commit, for lag monitoring: adpipe never resumes from them.
 
-import { ConnectionPool, Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
+import { type ConnectionPool, Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
 import { AdpipeError } from '../../errors.js';
 import type { Positions } from '../source.js';
 import type { StreamMessage, StreamReader, StreamUrl } from '../stream/broker.js';
-import { clientOptions, connectError, hasKafkaError } from './client.js';
+import { clientOptions, connectError, connectionPool, hasKafkaError } from './client.js';
 import { listOffsets, PartitionFetcher } from './fetch.js';
 import { fetchApi } from './fetch-api.js';
 import { type KafkaReaderParams, readerParams } from './params.js';
@@ -31,9 +31,8 @@ export class KafkaReader implements StreamReader {
     this.params = readerParams(url, sourceName);
     this.label = `kafka:${this.params.topic}`;
     this.url = url;
-    const { clientId, bootstrapBrokers, ...security } = clientOptions(url);
-    this.consumer = new Consumer({ clientId, bootstrapBrokers, ...security, groupId: this.params.group });
-    this.connections = new ConnectionPool(clientId, security);
+    this.consumer = new Consumer({ ...clientOptions(url), groupId: this.params.group });
+    this.connections = connectionPool(url);
     // Commits outside any membership (a "simple" group, as Java's assign() + commitSync() make):
     // the broker takes them from generation -1 and no member id.
     this.consumer.generationId = -1;
